@@ -1,0 +1,1 @@
+"""The mathematics: each claim of the seeds encoded in sympy (sympy only; never imports impl/)."""

@@ -159,7 +159,7 @@ def prove_identity(
     *,
     claim: str,
     data: st.DataObject,
-    points: int = 2,
+    points: int = 1,
     substitutions: dict | None = None,
     point_strategy: Any = None,
 ) -> str:

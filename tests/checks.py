@@ -92,7 +92,7 @@ def assert_close(
         where = np.argwhere(np.isnan(a64) != np.isnan(e64))[0]
         raise AssertionError(
             f"{label}: NaN pattern differs at index {tuple(int(i) for i in where)}: "
-            f"actual {a64[tuple(where)]!r}, expected {e64[tuple(where)]!r}"
+            f"actual {float(a64[tuple(where)])!r}, expected {float(e64[tuple(where)])!r}"
         )
     diff = np.abs(np.nan_to_num(a64 - e64, nan=0.0, posinf=np.inf, neginf=np.inf))
     allowed = tol.atol * growth + tol.rtol * growth * np.abs(e64)
@@ -106,9 +106,9 @@ def assert_close(
             f"{f' (×{growth:g} growth)' if growth != 1 else ''} in {int(bad.sum())} of "
             f"{diff.size} entries (shape {a.shape}, dtype {a_dtype}).\n"
             f"  largest difference {diff[worst]:.6g} at index {tuple(int(i) for i in worst)}: "
-            f"actual {a64[worst]!r}, expected {e64[worst]!r}\n"
+            f"actual {float(a64[worst])!r}, expected {float(e64[worst])!r}\n"
             f"  furthest outside tolerance at index {tuple(int(i) for i in idx)}: "
-            f"actual {a64[idx]!r}, expected {e64[idx]!r}"
+            f"actual {float(a64[idx])!r}, expected {float(e64[idx])!r}"
         )
 
 

@@ -64,6 +64,7 @@ def _through_exp(expr: sp.Expr) -> sp.Expr:
 @lru_cache(maxsize=4096)
 def symbolically_zero(expr: sp.Expr, simplify_ops: int = 400) -> bool:
     """True when sympy shows ``expr == 0`` by canonicalisation (cached per expression)."""
+    _no_floats(expr)
     e = _through_exp(expr)
     if e.has(sp.log):
         e = sp.expand_log(e, force=True)
@@ -75,8 +76,14 @@ def symbolically_zero(expr: sp.Expr, simplify_ops: int = 400) -> bool:
     return False
 
 
+def _no_floats(expr: sp.Expr) -> None:
+    if expr.has(sp.Float):
+        raise ExactnessError(
+            f"a floating-point number in an exact identity rounds away terms; use Rational: {expr}"
+        )
+
+
 def _algebraic_is_zero(c: sp.Expr) -> bool:
-    c = sp.nsimplify(c) if c.has(sp.Float) else c
     if c.is_Rational:
         return c == 0
     if c.free_symbols:
@@ -91,6 +98,7 @@ def _algebraic_is_zero(c: sp.Expr) -> bool:
 def exact_value_is_zero(value: sp.Expr) -> bool:
     """Decide exactly whether a closed expression (no free symbols) equals zero."""
     value = _through_exp(sp.sympify(value))
+    _no_floats(value)
     if value.free_symbols:
         raise ExactnessError(f"not a point: free symbols {sorted(map(str, value.free_symbols))}")
     exps = value.atoms(sp.exp)

@@ -1,0 +1,107 @@
+"""The checkers can fail: each witness rejects a wrong answer, with a message that shows why.
+
+A suite whose comparison never fails proves nothing; these tests feed the shared checkers
+(``tests/symbolic.py``, ``tests/checks.py``) known-false inputs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy as sp
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from derivations import softmax as D
+from tests.checks import assert_close, assert_vjp
+from tests.symbolic import (
+    ExactnessError,
+    exact_value_is_zero,
+    prove_identity,
+    refute_identity,
+    symbolically_zero,
+)
+
+
+@pytest.mark.parametrize(
+    ("value", "zero"),
+    [
+        (sp.exp(sp.Rational(1, 2)) ** 2 - sp.E, True),  # e^(1/2)·e^(1/2) = e
+        (sp.exp(sp.Rational(1, 3)) / (1 + sp.exp(sp.Rational(1, 3))) - 1
+         + 1 / (1 + sp.exp(sp.Rational(1, 3))), True),
+        (sp.sqrt(2) + sp.sqrt(3) - sp.sqrt(5 + 2 * sp.sqrt(6)), True),  # denested radical
+        (sp.tanh(sp.Rational(1, 2)) - (sp.E - 1) / (sp.E + 1), True),
+        (sp.E - sp.Rational(2718281828459045, 10**15), False),  # e is not this rational
+        (sp.exp(sp.Rational(1, 6)) ** 6 - sp.E - sp.Rational(1, 10**30), False),
+        (sp.sqrt(2) - sp.Rational(141421356237, 10**11), False),
+    ],
+)
+def test_exact_zero_test_decides_constants_without_rounding(value, zero):
+    assert exact_value_is_zero(value) is zero
+
+
+def test_exact_zero_test_refuses_to_guess_about_logs():
+    with pytest.raises(ExactnessError, match="compare exp of both sides"):
+        exact_value_is_zero(sp.log(2) + sp.log(3) - sp.log(6) + sp.exp(sp.Rational(1, 2)))
+
+
+@given(n=st.integers(2, 4), data=st.data())
+def test_prove_identity_rejects_the_jacobian_without_its_outer_product(n, data):
+    derived, _ = D.softmax_jacobian(n)
+    with pytest.raises(AssertionError, match=r"identity fails .* \(exactly nonzero\)"):
+        prove_identity(derived, sp.diag(*D.softmax(n)), claim="mutant", data=data)
+
+
+@given(n=st.integers(2, 4), data=st.data())
+def test_refute_identity_rejects_a_true_identity(n, data):
+    with pytest.raises(AssertionError, match="expected to be false but sympy proves it"):
+        refute_identity(*D.softmax_jacobian(n), claim="mutant", data=data)
+
+
+def test_symbolic_canonicalisation_is_not_fooled_by_a_near_identity():
+    x = sp.Symbol("x", real=True)
+    tiny = sp.Rational(1, 10**30)
+    assert symbolically_zero(sp.tanh(x) - (sp.exp(2 * x) - 1) / (sp.exp(2 * x) + 1))
+    assert not symbolically_zero(sp.tanh(x) - (sp.exp(2 * x) - 1) / (sp.exp(2 * x) + 1 + tiny))
+
+
+def test_floats_are_refused_in_an_exact_proof():
+    """A sympy Float rounds (1 + 1e-30 == 1.0): an identity with floats proves nothing."""
+    x = sp.Symbol("x", real=True)
+    with pytest.raises(ExactnessError, match="floating-point number"):
+        symbolically_zero(sp.Float(0.1) * sp.exp(x) - sp.exp(x) / 3)
+
+
+def test_assert_close_message_names_claim_shape_largest_difference_index_and_both_values():
+    actual = np.zeros((2, 3))
+    expected = actual.copy()
+    expected[1, 2] = 0.25
+    with pytest.raises(AssertionError) as info:
+        assert_close(actual, expected, claim="demo.claim", what="kernel vs truth")
+    msg = str(info.value)
+    for part in ("demo.claim", "kernel vs truth", "shape (2, 3)", "largest difference 0.25",
+                 "index (1, 2)", "actual 0.0", "expected 0.25"):
+        assert part in msg, f"{part!r} missing from: {msg}"
+
+
+def test_assert_close_checks_shape_and_dtype_before_values():
+    with pytest.raises(AssertionError, match=r"shape \(3,\) != expected shape \(1, 3\)"):
+        assert_close(np.zeros(3), np.zeros((1, 3)), claim="demo")
+    with pytest.raises(AssertionError, match="dtype float32 != expected dtype float64"):
+        assert_close(np.zeros(3, np.float32), np.zeros(3), claim="demo")
+
+
+@given(data=st.data())
+def test_dot_product_test_catches_a_wrong_matmul_weight_gradient(data):
+    n, k, m = (data.draw(st.integers(2, 4)) for _ in range(3))
+    ints = st.integers(-3, 3).map(float)  # integer entries: the error below is never tiny
+    x, w, u, vx, vw = (torch.tensor(data.draw(st.lists(st.lists(ints, min_size=c, max_size=c),
+                                                        min_size=r, max_size=r)))
+                       for r, c in ((n, k), (k, m), (n, m), (n, k), (k, m)))
+    right = lambda g: (g @ w.T, x.T @ g)  # noqa: E731  ∇X = ∇Y Wᵀ, ∇W = Xᵀ ∇Y
+    assert_vjp(torch.matmul, right, [x, w], u, [vx, vw], claim="demo")
+    wrong = lambda g: (g @ w.T, (x.T @ g) * 1.5)  # noqa: E731  a scaled weight gradient
+    if float((x.T @ u * vw).sum()) != 0:  # otherwise the two agree exactly in this direction
+        with pytest.raises(AssertionError, match="dot-product test fails"):
+            assert_vjp(torch.matmul, wrong, [x, w], u, [vx, vw], claim="demo")

@@ -257,9 +257,10 @@ def test_counter_adaptive_average_pooling_sums_its_actual_windows(axes, channels
     (row,) = count(cls(outs), (channels, *sizes)).rows
     windows = [adaptive_window_sizes(m, o) for m, o in zip(sizes, outs, strict=True)]
     per_channel = [w0 * w1 for w0 in windows[0] for w1 in (windows[1] if axes == 2 else [1])]
-    assert row.mults == channels * len(per_channel)
-    assert row.adds == channels * sum(w - 1 for w in per_channel)
-    assert row.params == row.activations == 0
+    expected = {"params": 0, "mults": channels * len(per_channel),
+                "adds": channels * sum(w - 1 for w in per_channel), "activations": 0}
+    assert_counts(row_counts(row), expected, claim="flops.pooling_and_elementwise_counts",
+                  what=f"{cls.__name__}({outs}) on {(channels, *sizes)}, windows {windows}")
 
 
 # ----- small random networks, with parallel branches

@@ -150,6 +150,7 @@ class ConvNet1dCache:
     ys: list[torch.Tensor]
     zs: list[torch.Tensor]
     weights: list[torch.Tensor]
+    bias_shapes: list[tuple[int, ...]]
     activation: str
 
 
@@ -159,7 +160,7 @@ def conv1d_net_forward(
 ) -> tuple[torch.Tensor, ConvNet1dCache]:
     r"""y_ℓ = σ(C_{w_ℓ} y_{ℓ−1} + b_ℓ 1) for ℓ < L, y_L = C_{w_L} y_{L−1} + b_L 1.
 
-    ``weights[ℓ]`` has shape (f_ℓ,), ``biases[ℓ]`` shape () or (1,). Returns (y_L, cache).
+    ``weights[ℓ]`` has shape (f_ℓ,), ``biases[ℓ]`` shape () or (1,) (its gradient has the same shape). Returns (y_L, cache).
     """
     y = _tensor("y0", y0, 1, "(n,)")
     if activation not in ACTIVATIONS:
@@ -180,7 +181,8 @@ def conv1d_net_forward(
         zs.append(z)
         y = z if ell == len(weights) - 1 else sigma(z)
         ys.append(y)
-    return y, ConvNet1dCache(ys[:-1], zs, [w for w in weights], activation)
+    return y, ConvNet1dCache(ys[:-1], zs, list(weights), [tuple(b.shape) for b in biases],
+                            activation)
 
 
 def conv1d_net_backward(
@@ -202,7 +204,7 @@ def conv1d_net_backward(
     v = u
     for ell in reversed(range(L)):
         grad_w[ell] = correlate1d(cache.ys[ell], v)  # (C_{vᵀ} y_{ℓ−1}), length f_ℓ
-        grad_b[ell] = v.sum()
+        grad_b[ell] = v.sum().reshape(cache.bias_shapes[ell])
         if ell > 0:
             v = full_convolve1d(v, cache.weights[ell]) * sigma_prime(cache.zs[ell - 1])
     return grad_w, grad_b

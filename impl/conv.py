@@ -160,7 +160,8 @@ def conv1d_net_forward(
 ) -> tuple[torch.Tensor, ConvNet1dCache]:
     r"""y_ℓ = σ(C_{w_ℓ} y_{ℓ−1} + b_ℓ 1) for ℓ < L, y_L = C_{w_L} y_{L−1} + b_L 1.
 
-    ``weights[ℓ]`` has shape (f_ℓ,), ``biases[ℓ]`` shape () or (1,) (its gradient has the same shape). Returns (y_L, cache).
+    ``weights[ℓ]`` has shape (f_ℓ,), ``biases[ℓ]`` shape () or (1,) (its gradient has the same
+    shape). Returns (y_L, cache).
     """
     y = _tensor("y0", y0, 1, "(n,)")
     if activation not in ACTIVATIONS:

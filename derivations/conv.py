@@ -83,6 +83,7 @@ RECURSION = claim(
 _X, _U, _K = sp.IndexedBase("X"), sp.IndexedBase("U"), sp.IndexedBase("K")
 _h, _a, _o, _c = sp.symbols("h a o c", integer=True)
 _s, _p, _d = sp.symbols("s p d", integer=True, positive=True)
+_Co, _kk, _Ho = sp.symbols("C_out k H_out", integer=True, positive=True)
 INPUT_GRAD_2D = claim(
     "conv.input_gradient_2d",
     source=f"{SEED_001} Problem 4 (2-D form)",
@@ -91,7 +92,8 @@ INPUT_GRAD_2D = claim(
     "fully with the flipped (dilated) kernel, crop the padding p.",
     formula=lambda: sp.Eq(
         sp.Derivative(sp.Symbol("L"), _X[_c, _h]),
-        sp.Sum(_U[_o, (_h + _p - _d * _a) / _s] * _K[_o, _c, _a], (_o,), (_a,)),
+        sp.Sum(_U[_o, (_h + _p - _d * _a) / _s] * _K[_o, _c, _a], (_o, 0, _Co - 1),
+               (_a, 0, _kk - 1)),
     ),
 )
 WEIGHT_GRAD_2D = claim(
@@ -102,7 +104,7 @@ WEIGHT_GRAD_2D = claim(
     "summed over the batch.",
     formula=lambda: sp.Eq(
         sp.Derivative(sp.Symbol("L"), _K[_o, _c, _a]),
-        sp.Sum(_U[_o, _h] * _X[_c, _s * _h + _d * _a - _p], (_h,)),
+        sp.Sum(_U[_o, _h] * _X[_c, _s * _h + _d * _a - _p], (_h, 0, _Ho - 1)),
     ),
 )
 BIAS_GRAD_2D = claim(
@@ -111,7 +113,7 @@ BIAS_GRAD_2D = claim(
     statement="The bias gradient of a 2-D convolution is the sum of the upstream gradient "
     "over batch and positions.",
     formula=lambda: sp.Eq(sp.Derivative(sp.Symbol("L"), sp.Indexed("b", _o)),
-                          sp.Sum(_U[_o, _h], (_h,))),
+                          sp.Sum(_U[_o, _h], (_h, 0, _Ho - 1))),
 )
 
 

@@ -21,6 +21,8 @@ from derivations.registry import claim
 SEED_001 = "001_d80f36ddf3b5193b.txt"
 
 _o, _c, _a, _e, _h, _w = sp.symbols("o c a e h w", integer=True)
+_C = sp.Symbol("C", integer=True, positive=True)
+_sums = ((_c, 0, _C - 1), (_a, 0, _h - 1), (_e, 0, _w - 1))
 _W, _K, _X = sp.IndexedBase("W"), sp.IndexedBase("K"), sp.IndexedBase("X")
 
 LINEAR_AS_CONV = claim(
@@ -29,8 +31,8 @@ LINEAR_AS_CONV = claim(
     statement="A linear layer on the flattened C×h×w map equals an h×w convolution with "
     "K[o,c,a,e] = W[o, c h w + a w + e]; a later linear layer equals a 1×1 convolution.",
     formula=lambda: sp.Eq(
-        sp.Sum(_W[_o, _c * _h * _w + _a * _w + _e] * _X[_c, _a, _e], (_c,), (_a,), (_e,)),
-        sp.Sum(_K[_o, _c, _a, _e] * _X[_c, _a, _e], (_c,), (_a,), (_e,)),
+        sp.Sum(_W[_o, _c * _h * _w + _a * _w + _e] * _X[_c, _a, _e], *_sums),
+        sp.Sum(_K[_o, _c, _a, _e] * _X[_c, _a, _e], *_sums),
     ),
 )
 EQUIVALENCE = claim(
@@ -40,7 +42,7 @@ EQUIVALENCE = claim(
     "S i + h₀, S j : S j + w₀]) (S the product of the strides, h₀×w₀ the training size), "
     "to within 1e-12 in float64.",
     formula=lambda: sp.Eq(
-        sp.Indexed(sp.Function("Net_2")(_X), sp.Symbol("i"), sp.Symbol("j")),
+        sp.Function("Net_2")(sp.Symbol("X"), sp.Symbol("i"), sp.Symbol("j")),
         sp.Function("Net_1")(sp.Symbol(r"X[S i : S i + h_0,\ S j : S j + w_0]")),
     ),
 )

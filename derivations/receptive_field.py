@@ -64,6 +64,7 @@ CLIP_AT_END = claim(
         sp.Symbol(r"\mathrm{support}(i)"),
         sp.Interval(sp.Max(0, sp.Function("a_0")(i)),
                     sp.Min(sp.Symbol("n") - 1, sp.Function("b_0")(i))),
+        evaluate=False,
     ),
     verdict="refuted",
     corrected_by="receptive_field.clip_per_layer",
@@ -88,7 +89,7 @@ VGG16 = claim(
     statement="VGG16 on 224×224: y1[k,i,j] sees rows i−2…i+2, y2 rows 2i−2…2i+3, y3 rows "
     "4i−6…4i+9 (columns likewise in j), all channels, clipped to 0…223.",
     formula=lambda: sp.Tuple(*[
-        sp.Eq(sp.Symbol(f"y_{q}"), sp.Interval(sp.Max(0, lo), sp.Min(223, hi)))
+        sp.Eq(sp.Symbol(f"y_{q}"), sp.Interval(sp.Max(0, lo), sp.Min(223, hi)), evaluate=False)
         for q, (lo, hi) in ((1, (i - 2, i + 2)), (2, (2 * i - 2, 2 * i + 3)),
                             (3, (4 * i - 6, 4 * i + 9)))
     ]),

@@ -1,0 +1,285 @@
+"""Convolutions as matrices and their backward passes, three witnesses per claim.
+
+1. sympy (``derivations/conv.py``): the gradient sympy derives from the forward expression
+   equals the seed's closed form (the banded matrix C_w, the recursion v_ℓ, the 2-D
+   transposed convolution), proven exactly for each drawn size;
+2. the hand kernels (``impl/conv.py``): no ``conv*`` call, no autograd;
+3. torch: ``torch.nn.functional.conv1d``/``conv2d`` with autograd, ``torch.nn.grad.conv2d_input``
+   and ``conv2d_weight``, and the dot-product test (forward-mode JVP against the hand backward).
+
+Seed: ``001_d80f36ddf3b5193b.txt`` Problem 4.
+"""
+
+from __future__ import annotations
+
+from unittest import mock
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, note
+from hypothesis import strategies as st
+
+from derivations import conv as D
+from impl import conv as K
+from tests.checks import assert_close, assert_vjp
+from tests.strategies import arrays, as_torch
+from tests.symbolic import prove_identity
+
+# ------------------------------------------------------------------ strategies
+
+
+def tensor(draw, shape, *, dtype=np.float64, bound: float = 2.0, label: str = "") -> torch.Tensor:
+    return as_torch(draw(arrays(tuple(shape), dtype=dtype, min_value=-bound, max_value=bound),
+                         label=label))
+
+
+@st.composite
+def conv1d_stacks(draw, *, max_depth: int = 4, max_n: int = 12):
+    """(n0, filters): a deep 1-D conv net whose lengths stay ≥ 1 (n_ℓ = n_{ℓ−1} − f_ℓ + 1)."""
+    n0 = draw(st.integers(1, max_n), label="n0")
+    depth = draw(st.integers(1, max_depth), label="depth")
+    filters, n = [], n0
+    for _ in range(depth):
+        f = draw(st.integers(1, n), label="f")
+        filters.append(f)
+        n = n - f + 1
+    return n0, tuple(filters)
+
+
+KINDS = ["general", "kernel_fills_padded_input", "stride_exceeds_kernel", "one_by_one"]
+
+
+@st.composite
+def conv2d_geometry(draw, kind: str, *, max_hw: int = 7):
+    """(N, C_in, C_out, (H, W), (k_h, k_w), stride, padding, dilation) of the given kind."""
+    n, c_in, c_out = (draw(st.integers(1, m), label=lab)
+                      for m, lab in ((2, "N"), (3, "C_in"), (3, "C_out")))
+    hw, khw, s, p, d = [], [], [], [], []
+    for _ax in range(2):
+        k = 1 if kind == "one_by_one" else draw(st.integers(1, 4), label="k")
+        dil = draw(st.integers(1, 2), label="dilation")
+        span = dil * (k - 1) + 1
+        pad = draw(st.integers(0, 2), label="padding")
+        if kind == "kernel_fills_padded_input":
+            pad = draw(st.integers(0, (span - 1) // 2), label="padding")
+            size = span - 2 * pad  # the kernel covers the padded input exactly: one output
+        else:
+            size = draw(st.integers(max(1, span - 2 * pad), max(max_hw, span)), label="size")
+        if kind == "stride_exceeds_kernel":
+            stride = draw(st.integers(span + 1, span + 3), label="stride")
+        else:
+            stride = draw(st.integers(1, 3), label="stride")
+        hw.append(size), khw.append(k), s.append(stride), p.append(pad), d.append(dil)
+    geometry = (n, c_in, c_out, tuple(hw), tuple(khw), tuple(s), tuple(p), tuple(d))
+    note(f"geometry {kind}: {geometry}")
+    return geometry
+
+
+def out_hw(hw, khw, s, p, d):
+    return tuple((hw[a] + 2 * p[a] - d[a] * (khw[a] - 1) - 1) // s[a] + 1 for a in range(2))
+
+
+# ------------------------------------------------------------------ 1. symbolic witness
+
+
+@pytest.mark.claim("conv.toeplitz_is_correlation")
+@given(f=st.integers(1, 4), extra=st.integers(0, 3), data=st.data())
+def test_toeplitz_product_is_cross_correlation(f, extra, data):
+    r"""(C_w y)_i = Σ_k w_k y_{i+k} for the seed's banded C_w (001 Problem 4)."""
+    prove_identity(*D.toeplitz_is_correlation(f, f + extra),
+                   claim="conv.toeplitz_is_correlation", data=data)
+
+
+@pytest.mark.claim("conv.weight_gradient", "conv.bias_gradient")
+@given(f=st.integers(1, 3), extra=st.integers(0, 3),
+       activation=st.sampled_from(sorted(D.ACTIVATIONS)), data=st.data())
+def test_layer_gradients_are_correlation_with_v_and_sum_of_v(f, extra, activation, data):
+    r"""One layer under an upstream row u: ∂/∂w = C_{vᵀ} y, ∂/∂b = v·1, ∂/∂y = v C_w with
+    v = u ⊙ σ′(C_w y + b 1) (001 Problem 4 (a))."""
+    derived, closed = D.layer_gradients(f, f + extra, activation)
+    for name, lhs, rhs in zip(("weight", "bias", "input"), derived, closed, strict=True):
+        cid = "conv.bias_gradient" if name == "bias" else "conv.weight_gradient"
+        prove_identity(lhs, rhs, claim=cid, data=data, points=1)
+
+
+@pytest.mark.claim("conv.backprop_recursion", "conv.weight_gradient", "conv.bias_gradient")
+@given(stack=conv1d_stacks(max_depth=3, max_n=5),
+       activation=st.sampled_from(["quadratic", "cubic"]), data=st.data())
+def test_deep_network_gradients_follow_the_v_recursion(stack, activation, data):
+    r"""v_L = u, v_ℓ = (v_{ℓ+1} C_{w_{ℓ+1}}) ⊙ σ′(z_ℓ); ∂/∂w_ℓ = C_{v_ℓᵀ} y_{ℓ−1},
+    ∂/∂b_ℓ = v_ℓ 1 equal sympy's derivatives of u·y_L (001 Problem 4 (a)–(b))."""
+    n0, filters = stack
+    derived, closed = D.network_gradients(n0, filters, activation)
+    for lhs, rhs in zip(derived, closed, strict=True):
+        prove_identity(lhs, rhs, claim="conv.backprop_recursion", data=data, points=1)
+
+
+@pytest.mark.claim("conv.input_gradient_2d", "conv.weight_gradient_2d", "conv.bias_gradient_2d")
+@pytest.mark.parametrize("kind", KINDS)
+@given(data=st.data())
+def test_conv2d_gradients_are_transposed_conv_correlation_and_sum(kind, data):
+    r"""sympy's ∂/∂X, ∂/∂K, ∂/∂b of Σ U ⊙ conv2d(X, K, b) are the transposed convolution
+    (zero insertion, flipped kernel), the correlation of X̄ with U, and ΣU."""
+    _n, c_in, c_out, hw, khw, s, p, d = data.draw(conv2d_geometry(kind, max_hw=4))
+    c_in, c_out = min(c_in, 2), min(c_out, 2)
+    derived, closed = D.conv2d_gradients(c_in, c_out, hw, khw, s, p, d)
+    claims = ("conv.input_gradient_2d", "conv.weight_gradient_2d", "conv.bias_gradient_2d")
+    for cid, lhs, rhs in zip(claims, derived, closed, strict=True):
+        prove_identity(lhs, rhs, claim=cid, data=data, points=1)
+
+
+# ------------------------------------------------------------------ 2–3. kernels vs torch
+
+
+@pytest.mark.claim("conv.toeplitz_is_correlation")
+@given(f=st.integers(1, 6), extra=st.integers(0, 8),
+       dtype=st.sampled_from([np.float64, np.float32]), data=st.data())
+def test_toeplitz_product_matches_conv1d(f, extra, dtype, data):
+    """K.toeplitz(w, n) @ y equals torch.nn.functional.conv1d(y, w) (no flip)."""
+    w = tensor(data.draw, (f,), dtype=dtype, label="w")
+    y = tensor(data.draw, (f + extra,), dtype=dtype, label="y")
+    c = K.toeplitz(w, f + extra)
+    assert c.shape == (extra + 1, f + extra)
+    # float32: a length-f reduction, so its rounding error grows with f
+    assert_close(c @ y, F.conv1d(y[None, None], w[None, None])[0, 0],
+                 claim="conv.toeplitz_is_correlation", growth=f)
+
+
+@pytest.mark.claim("conv.backprop_recursion", "conv.weight_gradient", "conv.bias_gradient")
+@given(stack=conv1d_stacks(), activation=st.sampled_from(["tanh", "sigmoid", "softplus"]),
+       data=st.data())
+def test_conv1d_net_backward_matches_autograd_without_forming_C_w(stack, activation, data):
+    r"""The hand backprop (seed's v_ℓ recursion) equals autograd through F.conv1d for every
+    w_ℓ and b_ℓ, and never builds C_w (``toeplitz`` is made to raise during the pass)."""
+    n0, filters = stack
+    note(f"n0={n0}, filters={filters}, σ={activation}")
+    y0 = tensor(data.draw, (n0,), label="y0")
+    ws = [tensor(data.draw, (f,), label=f"w{ell}") for ell, f in enumerate(filters, 1)]
+    bs = [tensor(data.draw, (), label=f"b{ell}") for ell in range(1, len(filters) + 1)]
+    sigma = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "softplus": F.softplus}[activation]
+
+    params = [w.clone().requires_grad_(True) for w in ws] + [
+        b.clone().requires_grad_(True) for b in bs]
+    y = y0[None, None]
+    for ell in range(len(filters)):
+        y = F.conv1d(y, params[ell][None, None], params[len(filters) + ell].reshape(1))
+        y = y if ell == len(filters) - 1 else sigma(y)
+    u = tensor(data.draw, (y.shape[-1],), label="u")
+    reference = torch.autograd.grad(y[0, 0], params, u)
+
+    forbidden = mock.patch.object(K, "toeplitz", side_effect=AssertionError("C_w formed"))
+    with forbidden:
+        out, cache = K.conv1d_net_forward(y0, ws, bs, activation)
+        grad_w, grad_b = K.conv1d_net_backward(cache, u)
+    assert_close(out, y[0, 0].detach(), claim="conv.backprop_recursion", what="forward")
+    for ell in range(len(filters)):
+        assert_close(grad_w[ell], reference[ell], claim="conv.weight_gradient",
+                     what=f"∂/∂w_{ell + 1}")
+        assert_close(grad_b[ell], reference[len(filters) + ell], claim="conv.bias_gradient",
+                     what=f"∂/∂b_{ell + 1}")
+
+
+def _draw_conv2d(data, kind, dtype=np.float64):
+    n, c_in, c_out, hw, khw, s, p, d = data.draw(conv2d_geometry(kind))
+    x = tensor(data.draw, (n, c_in, *hw), dtype=dtype, label="x")
+    w = tensor(data.draw, (c_out, c_in, *khw), dtype=dtype, label="weight")
+    b = tensor(data.draw, (c_out,), dtype=dtype, label="bias")
+    u = tensor(data.draw, (n, c_out, *out_hw(hw, khw, s, p, d)), dtype=dtype, label="u")
+    return x, w, b, u, s, p, d
+
+
+GRAD_CLAIMS = ("conv.input_gradient_2d", "conv.weight_gradient_2d", "conv.bias_gradient_2d")
+
+
+@pytest.mark.claim(*GRAD_CLAIMS)
+@pytest.mark.parametrize("kind", KINDS)
+@given(data=st.data())
+def test_conv2d_backward_matches_autograd_and_torch_nn_grad(kind, data):
+    """Hand forward = F.conv2d; hand (∂X, ∂K, ∂b) = autograd through F.conv2d, and ∂X, ∂K =
+    torch.nn.grad.conv2d_input / conv2d_weight, on drawn shapes of each kind."""
+    x, w, b, u, s, p, d = _draw_conv2d(data, kind)
+    xr, wr, br = (t.clone().requires_grad_(True) for t in (x, w, b))
+    y = F.conv2d(xr, wr, br, s, p, d)
+    ref = torch.autograd.grad(y, (xr, wr, br), u)
+    assert_close(K.conv2d(x, w, b, s, p, d), y.detach(), claim="conv.input_gradient_2d",
+                 what="forward vs F.conv2d")
+    got = K.conv2d_backward(x, w, u, s, p, d)
+    for cid, g, r in zip(GRAD_CLAIMS, got, ref, strict=True):
+        assert_close(g, r, claim=cid, what="hand vs autograd")
+    assert_close(got[0], torch.nn.grad.conv2d_input(x.shape, w, u, s, p, d),
+                 claim="conv.input_gradient_2d", what="hand vs torch.nn.grad.conv2d_input")
+    assert_close(got[1], torch.nn.grad.conv2d_weight(x, w.shape, u, s, p, d),
+                 claim="conv.weight_gradient_2d", what="hand vs torch.nn.grad.conv2d_weight")
+
+
+@pytest.mark.claim(*GRAD_CLAIMS)
+@given(kind=st.sampled_from(KINDS), data=st.data())
+def test_conv2d_backward_float32_matches_float64_truth(kind, data):
+    """The float32 kernels against float64 autograd at float32's tolerance."""
+    x, w, b, u, s, p, d = _draw_conv2d(data, kind, dtype=np.float32)
+    xr, wr, br = (t.double().requires_grad_(True) for t in (x, w, b))
+    y = F.conv2d(xr, wr, br, s, p, d)
+    ref = torch.autograd.grad(y, (xr, wr, br), u.double())
+    got = K.conv2d_backward(x, w, u, s, p, d)
+    # each entry is a reduction; its length bounds the growth of the rounding error
+    lengths = (w.shape[0] * w.shape[2] * w.shape[3], u.numel() // u.shape[1],
+               u.numel() // u.shape[1])
+    assert_close(K.conv2d(x, w, b, s, p, d), y.detach(), claim="conv.input_gradient_2d",
+                 what="float32 forward", dtype=torch.float32, check_dtype=False,
+                 growth=w[0].numel())
+    for cid, g, r, n in zip(GRAD_CLAIMS, got, ref, lengths, strict=True):
+        assert g.dtype == torch.float32
+        assert_close(g, r, claim=cid, what="float32", dtype=torch.float32, check_dtype=False,
+                     growth=n)
+
+
+@pytest.mark.claim("conv.input_gradient_2d", "conv.weight_gradient_2d")
+@given(kind=st.sampled_from(KINDS), data=st.data())
+def test_conv2d_backward_passes_the_dot_product_test(kind, data):
+    """⟨U, J (δX, δK)⟩ by forward mode through F.conv2d = ⟨(∂X, ∂K), (δX, δK)⟩ by hand."""
+    x, w, _b, u, s, p, d = _draw_conv2d(data, kind)
+    vx, vw = tensor(data.draw, x.shape, label="vx"), tensor(data.draw, w.shape, label="vw")
+    assert_vjp(lambda x_, w_: F.conv2d(x_, w_, None, s, p, d),
+               lambda u_: K.conv2d_backward(x, w, u_, s, p, d)[:2],
+               [x, w], u, [vx, vw], claim="conv.input_gradient_2d")
+
+
+# ------------------------------------------------------------------ bad input
+
+_X = torch.zeros(1, 2, 4, 4)
+_W = torch.zeros(3, 2, 3, 3)
+_U = torch.zeros(1, 3, 2, 2)
+
+BAD = [
+    pytest.param(lambda: K.conv2d(_X, torch.zeros(3, 2, 5, 5)), "weight", id="kernel>input"),
+    pytest.param(lambda: K.conv2d(_X, torch.zeros(3, 2, 7, 3), padding=1), "weight",
+                 id="kernel>padded-input"),
+    pytest.param(lambda: K.conv2d(_X, _W, dilation=3), "weight", id="dilated-kernel>input"),
+    pytest.param(lambda: K.conv2d(_X, _W, stride=0), "stride", id="stride=0"),
+    pytest.param(lambda: K.conv2d(_X, _W, stride=(1, -2)), "stride", id="stride<0"),
+    pytest.param(lambda: K.conv2d(_X, _W, padding=-1), "padding", id="padding<0"),
+    pytest.param(lambda: K.conv2d(_X, _W, dilation=0), "dilation", id="dilation=0"),
+    pytest.param(lambda: K.conv2d(_X, torch.zeros(3, 1, 3, 3)), "channels",
+                 id="mismatched-channels"),
+    pytest.param(lambda: K.conv2d(_X, _W, torch.zeros(2)), "bias", id="bias-shape"),
+    pytest.param(lambda: K.conv2d(_X[0], _W), "input", id="input-3d"),
+    pytest.param(lambda: K.conv2d_input_grad(_X.shape, _W, torch.zeros(1, 3, 3, 2)),
+                 "grad_output", id="grad_output-shape"),
+    pytest.param(lambda: K.conv2d_weight_grad(_X, _W.shape, _U, stride=0), "stride",
+                 id="weight-grad-stride=0"),
+    pytest.param(lambda: K.conv2d_input_grad((1, 1, 4, 4), _W, _U), "channels",
+                 id="input-grad-mismatched-channels"),
+    pytest.param(lambda: K.toeplitz(torch.zeros(4), 3), "n", id="toeplitz-filter>n"),
+    pytest.param(lambda: K.conv1d_net_forward(torch.zeros(3), [torch.zeros(4)],
+                                              [torch.zeros(())]), "weights", id="1d-filter>n"),
+]
+
+
+@pytest.mark.claim("conv.input_gradient_2d")
+@pytest.mark.parametrize(("call", "names"), BAD)
+def test_bad_input_raises_value_error_naming_the_argument(call, names):
+    with pytest.raises(ValueError, match=names):
+        call()
+

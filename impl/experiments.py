@@ -1,0 +1,386 @@
+r"""The seeds' training experiments, at a scale that runs on two CPU cores.
+
+The seeds ran their experiments on MNIST, CIFAR-10 and California Housing with downloads and
+GPUs. Here each runs on data that ships with scikit-learn (no download): the 1797 digits of
+8×8 pixels (``load_digits``) and the 442-patient diabetes regression set (``load_diabetes``),
+with small MLPs trained full-batch or in large batches, in float32 on one thread. Every run is
+seeded explicitly (``seed=``) and deterministic on one thread.
+
+* ``memorisation_run``: seed ``000_44446893528eed8a.txt`` Problem 6 (random labels).
+* ``TanhNet``, ``init_uniform``, ``layer_gradients``, ``init_run``: seed
+  ``002_f6a45d0186751a72.txt`` Q4 (depth 8, width 50, uniform[−d, d] or Xavier), with the
+  vanishing-gradient bound :math:`\|\partial y_L/\partial y_i\|_2 \le \prod_{k=i+1}^{L}
+  \|A_k\|_2\,\max_j|\tanh'(z_{k,j})|` computed from the weights and pre-activations.
+* ``activation_run``, ``residual_run``, ``optimiser_run``: seed ``003_6e09f081ee206780.txt``
+  questions 9–12 (ReLU vs sigmoid, the residual MLP, SGD with momentum vs Adam).
+* ``regression_run``: seed ``002_f6a45d0186751a72.txt`` Q1, the tanh regressor trained on the
+  standardised diabetes data with the hand-written gradients of ``impl.mlp`` and, side by
+  side, its autograd twin.
+
+``python -m impl.experiments figures --out DIR`` trains every run and writes the figures.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+__all__ = [
+    "DIGITS_CLASSES",
+    "Digits",
+    "History",
+    "TanhNet",
+    "activation_run",
+    "backprop_bound",
+    "diabetes",
+    "digits",
+    "init_run",
+    "init_uniform",
+    "layer_gradients",
+    "memorisation_run",
+    "mlp",
+    "optimiser_run",
+    "random_labels",
+    "residual_run",
+    "train_classifier",
+]
+
+DIGITS_CLASSES = 10
+F32 = torch.float32
+
+
+# ----------------------------------------------------------------------------------- data
+
+
+@dataclass(frozen=True)
+class Digits:
+    """scikit-learn's digits split into train and test, pixels scaled to [0, 1], float32."""
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+
+
+def digits(seed: int = 0, test_size: float = 0.25) -> Digits:
+    """The 1797 bundled 8×8 digits, a stratified split drawn with ``random_state=seed``."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    bunch = load_digits()
+    x = (bunch.data / 16.0).astype(np.float32)
+    xtr, xte, ytr, yte = train_test_split(
+        x, bunch.target, test_size=test_size, random_state=seed, stratify=bunch.target
+    )
+    return Digits(torch.from_numpy(xtr), torch.from_numpy(ytr).long(),
+                  torch.from_numpy(xte), torch.from_numpy(yte).long())
+
+
+def random_labels(n: int, seed: int, classes: int = DIGITS_CLASSES) -> torch.Tensor:
+    """n labels uniform on {0, …, classes−1}, independent of the images (seeded)."""
+    g = torch.Generator().manual_seed(seed)
+    return torch.randint(0, classes, (n,), generator=g)
+
+
+def diabetes() -> tuple[np.ndarray, np.ndarray]:
+    """The 442 × 10 bundled diabetes data, features and target standardised, float64."""
+    from sklearn.datasets import load_diabetes
+
+    x, y = load_diabetes(return_X_y=True)
+    x = (x - x.mean(axis=0)) / x.std(axis=0)
+    y = (y - y.mean()) / y.std()
+    return x.astype(np.float64), y.astype(np.float64)
+
+
+# --------------------------------------------------------------------------------- models
+
+
+def mlp(sizes: Iterable[int], activation: Callable[[], nn.Module] = nn.ReLU) -> nn.Sequential:
+    """Linear → activation → … → Linear (float32), default PyTorch initialisation."""
+    sizes = list(sizes)
+    layers: list[nn.Module] = []
+    for i, (a, b) in enumerate(itertools.pairwise(sizes)):
+        layers.append(nn.Linear(a, b, dtype=F32))
+        if i < len(sizes) - 2:
+            layers.append(activation())
+    return nn.Sequential(*layers)
+
+
+class ResidualMLP(nn.Module):
+    r"""Seed 003 q10: :math:`h_1 = \sigma(W_1x)`, :math:`h_2 = \sigma(W_2h_1) + h_1` (residual)
+    or :math:`\sigma(W_2h_1)` (plain), logits :math:`W_3h_2` (the seed's log-softmax is in the
+    cross-entropy)."""
+
+    def __init__(self, d_in: int, d_out: int, residual: bool, hidden_mult: int = 4) -> None:
+        super().__init__()
+        hidden = hidden_mult * d_in
+        self.layer1 = nn.Linear(d_in, hidden, dtype=F32)
+        self.layer2 = nn.Linear(hidden, hidden, dtype=F32)
+        self.layer3 = nn.Linear(hidden, d_out, dtype=F32)
+        self.residual = residual
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h1 = torch.sigmoid(self.layer1(x))
+        h2 = torch.sigmoid(self.layer2(h1))
+        if self.residual:
+            h2 = h2 + h1
+        return self.layer3(h2)
+
+
+class TanhNet(nn.Module):
+    """Seed 002 Q4: ``depth`` tanh layers of width ``width`` (input layer + depth − 1 hidden
+    layers), then a linear output layer: depth + 1 weight matrices A_1 … A_{depth+1}."""
+
+    def __init__(self, d_in: int = 64, width: int = 50, depth: int = 8,
+                 d_out: int = DIGITS_CLASSES) -> None:
+        super().__init__()
+        sizes = [d_in] + [width] * depth + [d_out]
+        self.linears = nn.ModuleList(
+            nn.Linear(a, b, dtype=F32) for a, b in itertools.pairwise(sizes)
+        )
+
+    def forward_trace(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor],
+                                                       list[torch.Tensor]]:
+        """(logits, pre-activations z_1 … z_depth, activations y_1 … y_depth)."""
+        zs, ys = [], []
+        y = x
+        for lin in self.linears[:-1]:
+            z = lin(y)
+            y = torch.tanh(z)
+            zs.append(z)
+            ys.append(y)
+        return self.linears[-1](y), zs, ys
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_trace(x)[0]
+
+
+def init_uniform(net: nn.Module, d: float | str) -> None:
+    """Weights uniform on [−d, d] (``d="xavier"``: d = √(6/(fan_in + fan_out)) per layer, as
+    the seed writes it), biases zero. Uses the global torch RNG (seed it first)."""
+    for m in net.modules():
+        if isinstance(m, nn.Linear):
+            bound = math.sqrt(6.0 / (m.in_features + m.out_features)) if d == "xavier" else d
+            if not isinstance(bound, float | int) or bound <= 0:
+                raise ValueError(f"d must be a positive number or 'xavier', got {d!r}")
+            nn.init.uniform_(m.weight, -float(bound), float(bound))
+            nn.init.zeros_(m.bias)
+
+
+# ------------------------------------------------------------------------------- training
+
+
+@dataclass
+class History:
+    """Per-epoch curves (epoch 0 is before any step)."""
+
+    train_loss: list[float] = field(default_factory=list)
+    train_acc: list[float] = field(default_factory=list)
+    test_loss: list[float] = field(default_factory=list)
+    test_acc: list[float] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, list[float]]:
+        return {"train_loss": self.train_loss, "train_acc": self.train_acc,
+                "test_loss": self.test_loss, "test_acc": self.test_acc}
+
+
+@torch.no_grad()
+def _evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+    logits = model(x)
+    loss = nn.functional.cross_entropy(logits, y).item()
+    acc = (logits.argmax(dim=1) == y).double().mean().item()
+    return loss, acc
+
+
+def train_classifier(
+    model: nn.Module,
+    data: Digits,
+    optimiser: torch.optim.Optimizer,
+    *,
+    epochs: int,
+    batch_size: int | None,
+    seed: int,
+    y_train: torch.Tensor | None = None,
+    progress: Any = None,
+) -> History:
+    """Cross-entropy training; ``batch_size=None`` is full batch. Mini-batches are shuffled by
+    a generator seeded with ``seed``. Records train/test loss and accuracy after each epoch."""
+    x, y = data.x_train, data.y_train if y_train is None else y_train
+    n = x.shape[0]
+    g = torch.Generator().manual_seed(seed)
+    hist = History()
+
+    def record() -> None:
+        for (loss, acc), (ls, ac) in (
+            (_evaluate(model, x, y), (hist.train_loss, hist.train_acc)),
+            (_evaluate(model, data.x_test, data.y_test), (hist.test_loss, hist.test_acc)),
+        ):
+            ls.append(loss)
+            ac.append(acc)
+
+    record()
+    for _ in range(epochs):
+        order = torch.randperm(n, generator=g) if batch_size else torch.arange(n)
+        for start in range(0, n, batch_size or n):
+            idx = order[start:start + (batch_size or n)]
+            optimiser.zero_grad()
+            nn.functional.cross_entropy(model(x[idx]), y[idx]).backward()
+            optimiser.step()
+        record()
+        if progress is not None:
+            progress.update(1)
+    return hist
+
+
+# ------------------------------------------------------ claim 1: label memorisation (000 P6)
+
+
+def memorisation_run(seed: int, *, random: bool, epochs: int = 150, hidden: int = 256,
+                     n_train: int = 500, lr: float = 3e-3, progress: Any = None) -> History:
+    """A 64-``hidden``-``hidden``-10 ReLU MLP trained full batch with Adam on ``n_train``
+    digits, with the true labels or labels drawn uniformly at random (``seed``); tested on
+    the held-out quarter of the digits (450 images) with their true labels."""
+    torch.manual_seed(seed)
+    full = digits(seed)
+    data = Digits(full.x_train[:n_train], full.y_train[:n_train], full.x_test, full.y_test)
+    y = random_labels(n_train, seed) if random else data.y_train
+    model = mlp([64, hidden, hidden, DIGITS_CLASSES])
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    return train_classifier(model, data, opt, epochs=epochs, batch_size=None, seed=seed,
+                            y_train=y, progress=progress)
+
+
+# -------------------------------------------------- claim 2: depth and initialisation (002 Q4)
+
+
+@dataclass(frozen=True)
+class LayerGradients:
+    """One forward/backward of a batch through a ``TanhNet``.
+
+    weight_norms[k]: ‖∂L/∂A_{k+1}‖_F for every linear layer (what the seed plots);
+    act_grad_norms[i][n]: ‖∂L/∂y_{i+1}‖₂ for sample n (activations y_1 … y_depth);
+    spectral[k]: ‖A_{k+1}‖₂; tanh_prime_max[i][n]: max_j tanh′(z_{i+1,j}) for sample n;
+    saturated[i]: fraction of units of layer i+1 with |y| > 0.99 over the batch.
+    """
+
+    weight_norms: np.ndarray
+    act_grad_norms: np.ndarray
+    spectral: np.ndarray
+    tanh_prime_max: np.ndarray
+    saturated: np.ndarray
+
+
+def layer_gradients(net: TanhNet, x: torch.Tensor, y: torch.Tensor) -> LayerGradients:
+    """Forward and backward the batch (mean cross-entropy) and collect the per-layer norms."""
+    net.zero_grad()
+    logits, zs, ys = net.forward_trace(x)
+    for a in ys:
+        a.retain_grad()
+    nn.functional.cross_entropy(logits, y).backward()
+    with torch.no_grad():
+        weight_norms = np.array([lin.weight.grad.norm().item() for lin in net.linears])
+        act = np.stack([a.grad.norm(dim=1).double().numpy() for a in ys])
+        spectral = np.array([torch.linalg.matrix_norm(lin.weight.double(), ord=2).item()
+                             for lin in net.linears])
+        tpm = np.stack([(1 - torch.tanh(z.double()) ** 2).max(dim=1).values.numpy()
+                        for z in zs])
+        sat = np.array([(a.abs() > 0.99).double().mean().item() for a in ys])
+    net.zero_grad()
+    return LayerGradients(weight_norms, act, spectral, tpm, sat)
+
+
+def backprop_bound(g: LayerGradients) -> np.ndarray:
+    r"""bound[i][n] = ‖∂L/∂y_L‖₂ · ∏_{k=i+2}^{L} ‖A_k‖₂ · max_j tanh′(z_{k,j}) for activation
+    y_{i+1} and sample n, L = depth (the last tanh layer), from
+
+    .. math:: \partial L/\partial y_i = \partial L/\partial y_L
+              \prod_{k=L}^{i+1} \operatorname{diag}(\tanh'(z_k))\,A_k ,\qquad
+              \|\operatorname{diag}(t)A\|_2 \le \max_j|t_j|\,\|A\|_2 .
+
+    The product is over the hidden weights A_2 … A_L (index 1 … L−1 of ``spectral``).
+    """
+    depth = g.act_grad_norms.shape[0]
+    out = np.empty_like(g.act_grad_norms)
+    out[-1] = g.act_grad_norms[-1]
+    for i in range(depth - 2, -1, -1):
+        # y_{i+2} = tanh(A_{i+2} y_{i+1} + b): factor ‖A_{i+2}‖₂ · max tanh′(z_{i+2})
+        out[i] = out[i + 1] * g.spectral[i + 1] * g.tanh_prime_max[i + 1]
+    return out
+
+
+def geometric_rate(norms: np.ndarray) -> float:
+    """exp of the least-squares slope of log(norms) against the layer index (per layer)."""
+    k = np.arange(len(norms), dtype=np.float64)
+    return float(np.exp(np.polyfit(k, np.log(norms), 1)[0]))
+
+
+INITS: tuple[float | str, ...] = (0.01, 0.1, 2.0, "xavier")
+
+
+def tanh_net(seed: int, d: float | str) -> TanhNet:
+    torch.manual_seed(seed)
+    net = TanhNet()
+    init_uniform(net, d)
+    return net
+
+
+def init_run(seed: int, d: float | str, *, epochs: int = 20, lr: float = 0.01,
+             batch_size: int = 32, progress: Any = None) -> History:
+    """Seed 002 Q4 d): plain SGD (the seed's lr 0.01) in mini-batches on the digits."""
+    net = tanh_net(seed, d)
+    opt = torch.optim.SGD(net.parameters(), lr=lr)
+    return train_classifier(net, digits(seed), opt, epochs=epochs, batch_size=batch_size,
+                            seed=seed, progress=progress)
+
+
+# ------------------------------------------- claim 3: seed 003 q9–q12 (activation, residual, opt)
+
+
+def _optimiser(name: str, model: nn.Module, lr: float,
+               momentum: float = 0.0) -> torch.optim.Optimizer:
+    if name == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
+    if name == "adam":
+        return torch.optim.Adam(model.parameters(), lr=lr)
+    raise ValueError(f"optimiser must be 'sgd' or 'adam', got {name!r}")
+
+
+def activation_run(seed: int, activation: str, *, epochs: int = 10, lr: float = 0.01,
+                   batch_size: int = 32, progress: Any = None) -> History:
+    """Seed 003 q9: vugrad's MLP (input → 4·input → output) with sigmoid or ReLU, SGD."""
+    act = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU}[activation]
+    torch.manual_seed(seed)
+    model = mlp([64, 256, DIGITS_CLASSES], act)
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    return train_classifier(model, digits(seed), opt, epochs=epochs, batch_size=batch_size,
+                            seed=seed, progress=progress)
+
+
+def residual_run(seed: int, residual: bool, *, epochs: int = 10, lr: float = 0.01,
+                 optimiser: str = "sgd", batch_size: int = 32,
+                 progress: Any = None) -> History:
+    """Seed 003 q10: the three-layer sigmoid MLP with or without h₂ ← σ(W₂h₁) + h₁, trained
+    with plain SGD or Adam."""
+    torch.manual_seed(seed)
+    model = ResidualMLP(64, DIGITS_CLASSES, residual)
+    opt = _optimiser(optimiser, model, lr)
+    return train_classifier(model, digits(seed), opt, epochs=epochs, batch_size=batch_size,
+                            seed=seed, progress=progress)
+
+
+def optimiser_run(seed: int, optimiser: str, *, lr: float, momentum: float = 0.0,
+                  epochs: int = 10, batch_size: int = 32, progress: Any = None) -> History:
+    """Seed 003 q11–12: a 64-128-64-10 ReLU MLP (a small stand-in for the tutorial CNN)
+    trained with ``"sgd"`` (with ``momentum``) or ``"adam"`` at ``lr``."""
+    torch.manual_seed(seed)
+    model = mlp([64, 128, 64, DIGITS_CLASSES])
+    opt = _optimiser(optimiser, model, lr, momentum)
+    return train_classifier(model, digits(seed), opt, epochs=epochs, batch_size=batch_size,
+                            seed=seed, progress=progress)

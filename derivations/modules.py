@@ -57,12 +57,7 @@ LINEAR_BACKWARD = claim(
     source=f"{SEED_004} §1.1 b 3–5 and §1.1 c (batch)",
     statement="For a batch X̃ = X Wᵀ + 𝟏bᵀ with upstream G = ∂L/∂X̃: ∂L/∂X = G W, "
     "∂L/∂W = Gᵀ X and ∂L/∂b = Σ_n G_n (parameter gradients summed over the batch).",
-    formula=lambda: sp.And(
-        sp.Eq(sp.Symbol(r"\partial L/\partial X"), sp.Symbol("G") * sp.Symbol("W")),
-        sp.Eq(sp.Symbol(r"\partial L/\partial W"), sp.Symbol("G").T * sp.Symbol("X")),
-        sp.Eq(sp.Symbol(r"\partial L/\partial b"),
-              sp.Sum(sp.Indexed("G", sp.Symbol("n"), _i), (sp.Symbol("n"), 1, sp.Symbol("N")))),
-    ),
+    formula=lambda: _backward_formula(),
 )
 RELU = claim(
     "modules.relu_jacobian",
@@ -86,6 +81,18 @@ MLP_TRAINS = claim(
         sp.Function("L")(sp.Symbol(r"\theta")),
     ),
 )
+
+
+def _backward_formula() -> sp.Basic:
+    n, o, i = sp.symbols("N n_out n_in", integer=True, positive=True)
+    g, w, x = sp.MatrixSymbol("G", n, o), sp.MatrixSymbol("W", o, i), sp.MatrixSymbol("X", n, i)
+    loss, nn = sp.Symbol("L"), sp.Symbol("n", integer=True)
+    return sp.And(
+        sp.Eq(sp.Derivative(loss, x), g * w, evaluate=False),
+        sp.Eq(sp.Derivative(loss, w), g.T * x, evaluate=False),
+        sp.Eq(sp.Derivative(loss, sp.Indexed("b", _i)),
+              sp.Sum(sp.Indexed("G", nn, _i), (nn, 1, n)), evaluate=False),
+    )
 
 
 # --------------------------------------------------------------------------- builders

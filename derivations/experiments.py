@@ -97,7 +97,7 @@ SMALL_INIT_VANISH = claim(
     statement="d ∈ {0.01, 0.1}: the activation gradients ‖∂L/∂y_i‖ shrink geometrically "
     "towards the input at a fitted rate ≤ the bound's per-layer factor ‖A_k‖₂ max tanh′ "
     "(‖A_k‖₂ ≈ 2√(50/3)·d: 0.08 and 0.8), while the weight gradients are flat (max/min ≤ 2 "
-    "over the hidden layers) and tiny (≤ 1e-3 × Xavier's); seeds 0, 1.",
+    "over the hidden layers) and tiny (≤ 1e-2 × Xavier's smallest); seeds 0, 1.",
     formula=lambda: sp.And(
         sp.Le(sp.Symbol("r"), sp.Symbol(r"\bar\rho")),
         sp.Le(sp.Max(_gw(_i)) / sp.Min(_gw(_i)), 2),

@@ -384,3 +384,72 @@ def optimiser_run(seed: int, optimiser: str, *, lr: float, momentum: float = 0.0
     opt = _optimiser(optimiser, model, lr, momentum)
     return train_classifier(model, digits(seed), opt, epochs=epochs, batch_size=batch_size,
                             seed=seed, progress=progress)
+
+
+# ------------------------------------- claim 4: the seed-002 Q1 regressor, hand vs autograd
+
+REGRESSION_HIDDEN = 20
+
+
+def regression_init(seed: int, d_in: int = 10, hidden: int = REGRESSION_HIDDEN
+                    ) -> dict[str, np.ndarray]:
+    """Xavier-uniform W1 (H, D) and w2 (as a 1×H layer), zero biases, float64 (the seed's
+    ``xavier_init``), drawn from ``numpy.random.default_rng(seed)``."""
+    rng = np.random.default_rng(seed)
+    a1, a2 = math.sqrt(6.0 / (hidden + d_in)), math.sqrt(6.0 / (hidden + 1))
+    return {"W1": rng.uniform(-a1, a1, (hidden, d_in)), "b1": np.zeros(hidden),
+            "w2": rng.uniform(-a2, a2, hidden), "b2": np.zeros(())}
+
+
+def regression_loss(y_hat: Any, y: Any, loss: str) -> Any:
+    """J = mean|ŷ − y| (``"mae"``, the seed's) or ½ mean (ŷ − y)² (``"mse"``); numpy or torch."""
+    r = y_hat - y
+    return abs(r).mean() if loss == "mae" else 0.5 * (r * r).mean()
+
+
+def autograd_regression_gradients(x: np.ndarray, y: np.ndarray, params: dict[str, np.ndarray],
+                                  loss: str) -> tuple[float, dict[str, np.ndarray]]:
+    """The twin's gradients: the seed's forward in float64 torch, differentiated by autograd."""
+    p = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in params.items()}
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    y_hat = torch.tanh(xt @ p["W1"].T + p["b1"]) @ p["w2"] + p["b2"]
+    j = regression_loss(y_hat, yt, loss)
+    grads = torch.autograd.grad(j, list(p.values()))
+    return j.item(), {k: g.numpy() for k, g in zip(p, grads, strict=True)}
+
+
+def hand_regression_gradients(x: np.ndarray, y: np.ndarray, params: dict[str, np.ndarray],
+                              loss: str) -> tuple[float, dict[str, np.ndarray]]:
+    """The hand-written forward and backward of ``impl.mlp`` (seed 002 Q1 Exercise 1)."""
+    from impl.mlp import tanh_regression_backward, tanh_regression_forward
+
+    j = float(regression_loss(tanh_regression_forward(x, params), y, loss))
+    return j, tanh_regression_backward(x, y, params, loss=loss)
+
+
+@dataclass
+class RegressionRun:
+    """Loss before each step and the parameters after each step of a gradient-descent run."""
+
+    losses: list[float]
+    params: list[dict[str, np.ndarray]]
+
+
+def regression_run(gradients: str, *, seed: int = 0, loss: str = "mae", steps: int = 200,
+                   lr: float = 0.05, progress: Any = None) -> RegressionRun:
+    """Full-batch gradient descent on the standardised diabetes data with ``"hand"`` or
+    ``"autograd"`` gradients; identical initialisation (``seed``) for both."""
+    grad_fn = {"hand": hand_regression_gradients,
+               "autograd": autograd_regression_gradients}[gradients]
+    x, y = diabetes()
+    params = regression_init(seed, x.shape[1])
+    run = RegressionRun([], [])
+    for _ in range(steps):
+        j, g = grad_fn(x, y, params, loss)
+        params = {k: params[k] - lr * g[k] for k in params}
+        run.losses.append(j)
+        run.params.append(params)
+        if progress is not None:
+            progress.update(1)
+    run.losses.append(grad_fn(x, y, params, loss)[0])
+    return run

@@ -22,10 +22,12 @@ seeded explicitly (``seed=``) and deterministic on one thread.
 
 from __future__ import annotations
 
+import argparse
 import itertools
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -453,3 +455,139 @@ def regression_run(gradients: str, *, seed: int = 0, loss: str = "mae", steps: i
             progress.update(1)
     run.losses.append(grad_fn(x, y, params, loss)[0])
     return run
+
+
+# ----------------------------------------------------------------------------- figures CLI
+
+
+def _figures(out: Path, seed: int) -> list[Path]:
+    """Train every run once (seed ``seed``) and write the PNG figures to ``out``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from tqdm import tqdm
+
+    out.mkdir(parents=True, exist_ok=True)
+    init_epochs, short = 20, 10
+    total = (2 * 150 + 4 * init_epochs + 2 * short + 2 * short
+             + (len(_LR_GRID) * len(_MOMENTA) + 1) * short + 4 * 200)
+    written: list[Path] = []
+
+    def save(fig: Any, name: str) -> None:
+        fig.tight_layout()
+        path = out / name
+        fig.savefig(path, dpi=72)
+        plt.close(fig)
+        written.append(path)
+
+    with tqdm(total=total, unit="epoch", desc="training") as bar:
+        # 1. memorisation (000 P6)
+        fig, ax = plt.subplots(figsize=(7, 3.2))
+        for random, style in ((True, "-"), (False, "--")):
+            h = memorisation_run(seed, random=random, progress=bar)
+            tag = "random labels" if random else "true labels"
+            ax.plot(h.train_acc, "C0" + style, label=f"train, {tag}")
+            ax.plot(h.test_acc, "C3" + style, label=f"test, {tag}")
+        ax.axhline(0.1, color="gray", lw=0.8, ls=":", label="chance")
+        ax.set(xlabel="epoch (full batch, Adam)", ylabel="accuracy",
+               title="Label memorisation on 500 digits (seed 000 P6)")
+        ax.legend(fontsize=7)
+        save(fig, "memorisation.png")
+
+        # 2. depth and initialisation (002 Q4): gradient norms at initialisation, training
+        data = digits(seed)
+        fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.4))
+        for c, d in enumerate(INITS):
+            g = layer_gradients(tanh_net(seed, d), data.x_train[:256], data.y_train[:256])
+            a1.semilogy(range(1, len(g.weight_norms) + 1), g.weight_norms, f"C{c}o-",
+                        label=f"d={d}")
+            layers = range(1, g.act_grad_norms.shape[0] + 1)
+            a2.semilogy(layers, np.linalg.norm(g.act_grad_norms, axis=1), f"C{c}o-",
+                        label=f"d={d}")
+            a2.semilogy(layers, np.linalg.norm(backprop_bound(g), axis=1), f"C{c}:")
+        a1.set(xlabel="layer k (1 = input)", ylabel="‖∂L/∂A_k‖_F",
+               title="weight gradients at init")
+        a2.set(xlabel="tanh layer i", ylabel="‖∂L/∂y_i‖ (dotted: bound)",
+               title="activation gradients and the bound")
+        a1.legend(fontsize=7)
+        save(fig, "init_gradient_norms.png")
+
+        fig, ax = plt.subplots(figsize=(7, 3.2))
+        for c, d in enumerate(INITS):
+            h = init_run(seed, d, epochs=init_epochs, progress=bar)
+            ax.plot(h.train_acc, f"C{c}-", label=f"train, d={d}")
+            ax.plot(h.test_acc, f"C{c}--")
+        ax.set(xlabel="epoch (SGD lr 0.01, batch 32)", ylabel="accuracy (dashed: test)",
+               title="Depth 8 width 50 tanh net on digits (seed 002 Q4)")
+        ax.legend(fontsize=7)
+        save(fig, "init_training.png")
+
+        # 3. seed 003 q9–q12
+        fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.4))
+        for c, act in enumerate(("relu", "sigmoid")):
+            h = activation_run(seed, act, epochs=short, lr=0.1, progress=bar)
+            a1.plot(h.train_loss, f"C{c}-", label=f"{act} loss")
+            a1.plot(h.train_acc, f"C{c}--", label=f"{act} accuracy")
+        a1.set(xlabel="epoch (SGD lr 0.1)", title="q9: ReLU vs sigmoid")
+        a1.legend(fontsize=7)
+        for c, res in enumerate((True, False)):
+            h = residual_run(seed, res, lr=1e-3, optimiser="adam", epochs=short, progress=bar)
+            a2.plot(h.train_loss, f"C{c}-", label="residual" if res else "plain")
+        a2.set(xlabel="epoch (Adam lr 1e-3)", ylabel="training loss",
+               title="q10: residual connection")
+        a2.legend(fontsize=7)
+        save(fig, "activation_residual.png")
+
+        fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.4))
+        for c, (lr, m) in enumerate((lr, m) for lr in _LR_GRID for m in _MOMENTA):
+            h = optimiser_run(seed, "sgd", lr=lr, momentum=m, epochs=short, progress=bar)
+            a1.semilogy(h.train_loss, f"C{c}-", label=f"SGD lr={lr} m={m}")
+            a2.plot(h.test_acc, f"C{c}-")
+        h = optimiser_run(seed, "adam", lr=1e-3, epochs=short, progress=bar)
+        a1.semilogy(h.train_loss, "k-", lw=2, label="Adam lr=1e-3")
+        a2.plot(h.test_acc, "k-", lw=2)
+        a1.set(xlabel="epoch", ylabel="training loss", title="q11–12: SGD+momentum vs Adam")
+        a2.set(xlabel="epoch", ylabel="test accuracy")
+        a1.legend(fontsize=6)
+        save(fig, "optimisers.png")
+
+        # 4. the seed-002 Q1 regressor: hand gradients vs autograd
+        fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.4))
+        for c, loss in enumerate(("mae", "mse")):
+            hand = regression_run("hand", seed=seed, loss=loss, progress=bar)
+            auto = regression_run("autograd", seed=seed, loss=loss, progress=bar)
+            a1.plot(hand.losses, f"C{c}-", label=f"{loss}, hand")
+            a1.plot(auto.losses, f"C{c}:", lw=3, alpha=0.6, label=f"{loss}, autograd")
+            diff = [max(float(np.abs(ph[k] - pa[k]).max()) for k in ph)
+                    for ph, pa in zip(hand.params, auto.params, strict=True)]
+            a2.semilogy(range(1, len(diff) + 1), np.maximum(diff, 1e-18), f"C{c}-", label=loss)
+        a1.set(xlabel="gradient-descent step", ylabel="training loss",
+               title="Q1 regressor on diabetes")
+        a1.legend(fontsize=7)
+        a2.set(xlabel="step", ylabel="max |θ_hand − θ_autograd|", title="hand vs autograd")
+        a2.legend(fontsize=7)
+        save(fig, "regression_hand_vs_autograd.png")
+    return written
+
+
+_LR_GRID = (0.0005, 0.001, 0.01)
+_MOMENTA = (0.9, 0.95)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m impl.experiments",
+                                     description="The seeds' experiments at a small scale.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    fig = sub.add_parser("figures", help="train every run and write PNG figures")
+    fig.add_argument("--out", type=Path, required=True, help="directory for the PNG files")
+    fig.add_argument("--seed", type=int, default=0, help="the runs' seed (default 0)")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    for path in _figures(args.out, args.seed):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -172,6 +172,8 @@ def test_large_init_saturates_the_tanh_units(seed):
     c = "experiments.large_init_saturates"
     _assert_margin(g.saturated.min(), 0.5, ">=", claim=c, what="least saturated layer fraction")
     _assert_margin(h.train_loss[0], 3 * math.log(10), ">=", claim=c, what="initial loss")
+    growth = 1 / E.geometric_rate(g.weight_norms[:-1])  # per layer, towards the input
+    _assert_margin(growth, 1.5, ">=", claim=c, what="weight-gradient growth per layer")
     _assert_margin(h.train_acc[-1], 0.3, "<=", claim=c, what="train accuracy after 10 epochs")
 
 

@@ -249,8 +249,10 @@ def memorisation_run(seed: int, *, random: bool, epochs: int = 150, hidden: int 
     """A 64-``hidden``-``hidden``-10 ReLU MLP trained full batch with Adam on ``n_train``
     digits, with the true labels or labels drawn uniformly at random (``seed``); tested on
     the held-out quarter of the digits (450 images) with their true labels."""
-    torch.manual_seed(seed)
     full = digits(seed)
+    if not 0 < n_train <= len(full.y_train):
+        raise ValueError(f"n_train must be in 1..{len(full.y_train)}, got {n_train}")
+    torch.manual_seed(seed)
     data = Digits(full.x_train[:n_train], full.y_train[:n_train], full.x_test, full.y_test)
     y = random_labels(n_train, seed) if random else data.y_train
     model = mlp([64, hidden, hidden, DIGITS_CLASSES])
@@ -357,7 +359,10 @@ def _optimiser(name: str, model: nn.Module, lr: float,
 def activation_run(seed: int, activation: str, *, epochs: int = 10, lr: float = 0.01,
                    batch_size: int = 32, progress: Any = None) -> History:
     """Seed 003 q9: vugrad's MLP (input → 4·input → output) with sigmoid or ReLU, SGD."""
-    act = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU}[activation]
+    acts = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU}
+    if activation not in acts:
+        raise ValueError(f"activation must be 'sigmoid' or 'relu', got {activation!r}")
+    act = acts[activation]
     torch.manual_seed(seed)
     model = mlp([64, 256, DIGITS_CLASSES], act)
     opt = torch.optim.SGD(model.parameters(), lr=lr)
@@ -441,8 +446,12 @@ def regression_run(gradients: str, *, seed: int = 0, loss: str = "mae", steps: i
                    lr: float = 0.05, progress: Any = None) -> RegressionRun:
     """Full-batch gradient descent on the standardised diabetes data with ``"hand"`` or
     ``"autograd"`` gradients; identical initialisation (``seed``) for both."""
-    grad_fn = {"hand": hand_regression_gradients,
-               "autograd": autograd_regression_gradients}[gradients]
+    fns = {"hand": hand_regression_gradients, "autograd": autograd_regression_gradients}
+    if gradients not in fns:
+        raise ValueError(f"gradients must be 'hand' or 'autograd', got {gradients!r}")
+    if loss not in ("mae", "mse"):
+        raise ValueError(f"loss must be 'mae' or 'mse', got {loss!r}")
+    grad_fn = fns[gradients]
     x, y = diabetes()
     params = regression_init(seed, x.shape[1])
     run = RegressionRun([], [])

@@ -1,0 +1,602 @@
+r"""The seeds' training experiments, at a scale that runs on two CPU cores.
+
+The seeds ran their experiments on MNIST, CIFAR-10 and California Housing with downloads and
+GPUs. Here each runs on data that ships with scikit-learn (no download): the 1797 digits of
+8×8 pixels (``load_digits``) and the 442-patient diabetes regression set (``load_diabetes``),
+with small MLPs trained full-batch or in large batches, in float32 on one thread. Every run is
+seeded explicitly (``seed=``) and deterministic on one thread.
+
+* ``memorisation_run``: seed ``000_44446893528eed8a.txt`` Problem 6 (random labels).
+* ``TanhNet``, ``init_uniform``, ``layer_gradients``, ``init_run``: seed
+  ``002_f6a45d0186751a72.txt`` Q4 (depth 8, width 50, uniform[−d, d] or Xavier), with the
+  vanishing-gradient bound :math:`\|\partial y_L/\partial y_i\|_2 \le \prod_{k=i+1}^{L}
+  \|A_k\|_2\,\max_j|\tanh'(z_{k,j})|` computed from the weights and pre-activations.
+* ``activation_run``, ``residual_run``, ``optimiser_run``: seed ``003_6e09f081ee206780.txt``
+  questions 9–12 (ReLU vs sigmoid, the residual MLP, SGD with momentum vs Adam).
+* ``regression_run``: seed ``002_f6a45d0186751a72.txt`` Q1, the tanh regressor trained on the
+  standardised diabetes data with the hand-written gradients of ``impl.mlp`` and, side by
+  side, its autograd twin.
+
+``python -m impl.experiments figures --out DIR`` trains every run and writes the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+__all__ = [
+    "DIGITS_CLASSES",
+    "Digits",
+    "History",
+    "TanhNet",
+    "activation_run",
+    "backprop_bound",
+    "diabetes",
+    "digits",
+    "init_run",
+    "init_uniform",
+    "layer_gradients",
+    "memorisation_run",
+    "mlp",
+    "optimiser_run",
+    "random_labels",
+    "residual_run",
+    "train_classifier",
+]
+
+DIGITS_CLASSES = 10
+F32 = torch.float32
+
+
+# ----------------------------------------------------------------------------------- data
+
+
+@dataclass(frozen=True)
+class Digits:
+    """scikit-learn's digits split into train and test, pixels scaled to [0, 1], float32."""
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+
+
+def digits(seed: int = 0, test_size: float = 0.25) -> Digits:
+    """The 1797 bundled 8×8 digits, a stratified split drawn with ``random_state=seed``."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    bunch = load_digits()
+    x = (bunch.data / 16.0).astype(np.float32)
+    xtr, xte, ytr, yte = train_test_split(
+        x, bunch.target, test_size=test_size, random_state=seed, stratify=bunch.target
+    )
+    return Digits(torch.from_numpy(xtr), torch.from_numpy(ytr).long(),
+                  torch.from_numpy(xte), torch.from_numpy(yte).long())
+
+
+def random_labels(n: int, seed: int, classes: int = DIGITS_CLASSES) -> torch.Tensor:
+    """n labels uniform on {0, …, classes−1}, independent of the images (seeded)."""
+    g = torch.Generator().manual_seed(seed)
+    return torch.randint(0, classes, (n,), generator=g)
+
+
+def diabetes() -> tuple[np.ndarray, np.ndarray]:
+    """The 442 × 10 bundled diabetes data, features and target standardised, float64."""
+    from sklearn.datasets import load_diabetes
+
+    x, y = load_diabetes(return_X_y=True)
+    x = (x - x.mean(axis=0)) / x.std(axis=0)
+    y = (y - y.mean()) / y.std()
+    return x.astype(np.float64), y.astype(np.float64)
+
+
+# --------------------------------------------------------------------------------- models
+
+
+def mlp(sizes: Iterable[int], activation: Callable[[], nn.Module] = nn.ReLU) -> nn.Sequential:
+    """Linear → activation → … → Linear (float32), default PyTorch initialisation."""
+    sizes = list(sizes)
+    layers: list[nn.Module] = []
+    for i, (a, b) in enumerate(itertools.pairwise(sizes)):
+        layers.append(nn.Linear(a, b, dtype=F32))
+        if i < len(sizes) - 2:
+            layers.append(activation())
+    return nn.Sequential(*layers)
+
+
+class ResidualMLP(nn.Module):
+    r"""Seed 003 q10: :math:`h_1 = \sigma(W_1x)`, :math:`h_2 = \sigma(W_2h_1) + h_1` (residual)
+    or :math:`\sigma(W_2h_1)` (plain), logits :math:`W_3h_2` (the seed's log-softmax is in the
+    cross-entropy)."""
+
+    def __init__(self, d_in: int, d_out: int, residual: bool, hidden_mult: int = 4) -> None:
+        super().__init__()
+        hidden = hidden_mult * d_in
+        self.layer1 = nn.Linear(d_in, hidden, dtype=F32)
+        self.layer2 = nn.Linear(hidden, hidden, dtype=F32)
+        self.layer3 = nn.Linear(hidden, d_out, dtype=F32)
+        self.residual = residual
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h1 = torch.sigmoid(self.layer1(x))
+        h2 = torch.sigmoid(self.layer2(h1))
+        if self.residual:
+            h2 = h2 + h1
+        return self.layer3(h2)
+
+
+class TanhNet(nn.Module):
+    """Seed 002 Q4: ``depth`` tanh layers of width ``width`` (input layer + depth − 1 hidden
+    layers), then a linear output layer: depth + 1 weight matrices A_1 … A_{depth+1}."""
+
+    def __init__(self, d_in: int = 64, width: int = 50, depth: int = 8,
+                 d_out: int = DIGITS_CLASSES) -> None:
+        super().__init__()
+        sizes = [d_in] + [width] * depth + [d_out]
+        self.linears = nn.ModuleList(
+            nn.Linear(a, b, dtype=F32) for a, b in itertools.pairwise(sizes)
+        )
+
+    def forward_trace(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor],
+                                                       list[torch.Tensor]]:
+        """(logits, pre-activations z_1 … z_depth, activations y_1 … y_depth)."""
+        zs, ys = [], []
+        y = x
+        for lin in self.linears[:-1]:
+            z = lin(y)
+            y = torch.tanh(z)
+            zs.append(z)
+            ys.append(y)
+        return self.linears[-1](y), zs, ys
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_trace(x)[0]
+
+
+def init_uniform(net: nn.Module, d: float | str) -> None:
+    """Weights uniform on [−d, d] (``d="xavier"``: d = √(6/(fan_in + fan_out)) per layer, as
+    the seed writes it), biases zero. Uses the global torch RNG (seed it first)."""
+    for m in net.modules():
+        if isinstance(m, nn.Linear):
+            bound = math.sqrt(6.0 / (m.in_features + m.out_features)) if d == "xavier" else d
+            if not isinstance(bound, float | int) or bound <= 0:
+                raise ValueError(f"d must be a positive number or 'xavier', got {d!r}")
+            nn.init.uniform_(m.weight, -float(bound), float(bound))
+            nn.init.zeros_(m.bias)
+
+
+# ------------------------------------------------------------------------------- training
+
+
+@dataclass
+class History:
+    """Per-epoch curves (epoch 0 is before any step)."""
+
+    train_loss: list[float] = field(default_factory=list)
+    train_acc: list[float] = field(default_factory=list)
+    test_loss: list[float] = field(default_factory=list)
+    test_acc: list[float] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, list[float]]:
+        return {"train_loss": self.train_loss, "train_acc": self.train_acc,
+                "test_loss": self.test_loss, "test_acc": self.test_acc}
+
+
+@torch.no_grad()
+def _evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+    logits = model(x)
+    loss = nn.functional.cross_entropy(logits, y).item()
+    acc = (logits.argmax(dim=1) == y).double().mean().item()
+    return loss, acc
+
+
+def train_classifier(
+    model: nn.Module,
+    data: Digits,
+    optimiser: torch.optim.Optimizer,
+    *,
+    epochs: int,
+    batch_size: int | None,
+    seed: int,
+    y_train: torch.Tensor | None = None,
+    progress: Any = None,
+) -> History:
+    """Cross-entropy training; ``batch_size=None`` is full batch. Mini-batches are shuffled by
+    a generator seeded with ``seed``. Records train/test loss and accuracy after each epoch."""
+    x, y = data.x_train, data.y_train if y_train is None else y_train
+    n = x.shape[0]
+    g = torch.Generator().manual_seed(seed)
+    hist = History()
+
+    def record() -> None:
+        for (loss, acc), (ls, ac) in (
+            (_evaluate(model, x, y), (hist.train_loss, hist.train_acc)),
+            (_evaluate(model, data.x_test, data.y_test), (hist.test_loss, hist.test_acc)),
+        ):
+            ls.append(loss)
+            ac.append(acc)
+
+    record()
+    for _ in range(epochs):
+        order = torch.randperm(n, generator=g) if batch_size else torch.arange(n)
+        for start in range(0, n, batch_size or n):
+            idx = order[start:start + (batch_size or n)]
+            optimiser.zero_grad()
+            nn.functional.cross_entropy(model(x[idx]), y[idx]).backward()
+            optimiser.step()
+        record()
+        if progress is not None:
+            progress.update(1)
+    return hist
+
+
+# ------------------------------------------------------ claim 1: label memorisation (000 P6)
+
+
+def memorisation_run(seed: int, *, random: bool, epochs: int = 150, hidden: int = 256,
+                     n_train: int = 500, lr: float = 3e-3, progress: Any = None) -> History:
+    """A 64-``hidden``-``hidden``-10 ReLU MLP trained full batch with Adam on ``n_train``
+    digits, with the true labels or labels drawn uniformly at random (``seed``); tested on
+    the held-out quarter of the digits (450 images) with their true labels."""
+    full = digits(seed)
+    if not 0 < n_train <= len(full.y_train):
+        raise ValueError(f"n_train must be in 1..{len(full.y_train)}, got {n_train}")
+    torch.manual_seed(seed)
+    data = Digits(full.x_train[:n_train], full.y_train[:n_train], full.x_test, full.y_test)
+    y = random_labels(n_train, seed) if random else data.y_train
+    model = mlp([64, hidden, hidden, DIGITS_CLASSES])
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    return train_classifier(model, data, opt, epochs=epochs, batch_size=None, seed=seed,
+                            y_train=y, progress=progress)
+
+
+# -------------------------------------------------- claim 2: depth and initialisation (002 Q4)
+
+
+@dataclass(frozen=True)
+class LayerGradients:
+    """One forward/backward of a batch through a ``TanhNet``.
+
+    weight_norms[k]: ‖∂L/∂A_{k+1}‖_F for every linear layer (what the seed plots);
+    act_grad_norms[i][n]: ‖∂L/∂y_{i+1}‖₂ for sample n (activations y_1 … y_depth);
+    spectral[k]: ‖A_{k+1}‖₂; tanh_prime_max[i][n]: max_j tanh′(z_{i+1,j}) for sample n;
+    saturated[i]: fraction of units of layer i+1 with |y| > 0.99 over the batch.
+    """
+
+    weight_norms: np.ndarray
+    act_grad_norms: np.ndarray
+    spectral: np.ndarray
+    tanh_prime_max: np.ndarray
+    saturated: np.ndarray
+
+
+def layer_gradients(net: TanhNet, x: torch.Tensor, y: torch.Tensor) -> LayerGradients:
+    """Forward and backward the batch (mean cross-entropy) and collect the per-layer norms."""
+    net.zero_grad()
+    logits, zs, ys = net.forward_trace(x)
+    for a in ys:
+        a.retain_grad()
+    nn.functional.cross_entropy(logits, y).backward()
+    with torch.no_grad():
+        weight_norms = np.array([lin.weight.grad.norm().item() for lin in net.linears])
+        act = np.stack([a.grad.norm(dim=1).double().numpy() for a in ys])
+        spectral = np.array([torch.linalg.matrix_norm(lin.weight.double(), ord=2).item()
+                             for lin in net.linears])
+        tpm = np.stack([(1 - torch.tanh(z.double()) ** 2).max(dim=1).values.numpy()
+                        for z in zs])
+        sat = np.array([(a.abs() > 0.99).double().mean().item() for a in ys])
+    net.zero_grad()
+    return LayerGradients(weight_norms, act, spectral, tpm, sat)
+
+
+def backprop_bound(g: LayerGradients) -> np.ndarray:
+    r"""bound[i][n] = ‖∂L/∂y_L‖₂ · ∏_{k=i+2}^{L} ‖A_k‖₂ · max_j tanh′(z_{k,j}) for activation
+    y_{i+1} and sample n, L = depth (the last tanh layer), from
+
+    .. math:: \partial L/\partial y_i = \partial L/\partial y_L
+              \prod_{k=L}^{i+1} \operatorname{diag}(\tanh'(z_k))\,A_k ,\qquad
+              \|\operatorname{diag}(t)A\|_2 \le \max_j|t_j|\,\|A\|_2 .
+
+    The product is over the hidden weights A_2 … A_L (index 1 … L−1 of ``spectral``).
+    """
+    depth = g.act_grad_norms.shape[0]
+    out = np.empty_like(g.act_grad_norms)
+    out[-1] = g.act_grad_norms[-1]
+    for i in range(depth - 2, -1, -1):
+        # y_{i+2} = tanh(A_{i+2} y_{i+1} + b): factor ‖A_{i+2}‖₂ · max tanh′(z_{i+2})
+        out[i] = out[i + 1] * g.spectral[i + 1] * g.tanh_prime_max[i + 1]
+    return out
+
+
+def geometric_rate(norms: np.ndarray) -> float:
+    """exp of the least-squares slope of log(norms) against the layer index (per layer)."""
+    k = np.arange(len(norms), dtype=np.float64)
+    return float(np.exp(np.polyfit(k, np.log(norms), 1)[0]))
+
+
+INITS: tuple[float | str, ...] = (0.01, 0.1, 2.0, "xavier")
+
+
+def tanh_net(seed: int, d: float | str) -> TanhNet:
+    torch.manual_seed(seed)
+    net = TanhNet()
+    init_uniform(net, d)
+    return net
+
+
+def init_run(seed: int, d: float | str, *, epochs: int = 20, lr: float = 0.01,
+             batch_size: int = 32, progress: Any = None) -> History:
+    """Seed 002 Q4 d): plain SGD (the seed's lr 0.01) in mini-batches on the digits."""
+    net = tanh_net(seed, d)
+    opt = torch.optim.SGD(net.parameters(), lr=lr)
+    return train_classifier(net, digits(seed), opt, epochs=epochs, batch_size=batch_size,
+                            seed=seed, progress=progress)
+
+
+# ------------------------------------------- claim 3: seed 003 q9–q12 (activation, residual, opt)
+
+
+def _optimiser(name: str, model: nn.Module, lr: float,
+               momentum: float = 0.0) -> torch.optim.Optimizer:
+    if name == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
+    if name == "adam":
+        return torch.optim.Adam(model.parameters(), lr=lr)
+    raise ValueError(f"optimiser must be 'sgd' or 'adam', got {name!r}")
+
+
+def activation_run(seed: int, activation: str, *, epochs: int = 10, lr: float = 0.01,
+                   batch_size: int = 32, progress: Any = None) -> History:
+    """Seed 003 q9: vugrad's MLP (input → 4·input → output) with sigmoid or ReLU, SGD."""
+    acts = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU}
+    if activation not in acts:
+        raise ValueError(f"activation must be 'sigmoid' or 'relu', got {activation!r}")
+    act = acts[activation]
+    torch.manual_seed(seed)
+    model = mlp([64, 256, DIGITS_CLASSES], act)
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    return train_classifier(model, digits(seed), opt, epochs=epochs, batch_size=batch_size,
+                            seed=seed, progress=progress)
+
+
+def residual_run(seed: int, residual: bool, *, epochs: int = 10, lr: float = 0.01,
+                 optimiser: str = "sgd", batch_size: int = 32,
+                 progress: Any = None) -> History:
+    """Seed 003 q10: the three-layer sigmoid MLP with or without h₂ ← σ(W₂h₁) + h₁, trained
+    with plain SGD or Adam."""
+    torch.manual_seed(seed)
+    model = ResidualMLP(64, DIGITS_CLASSES, residual)
+    opt = _optimiser(optimiser, model, lr)
+    return train_classifier(model, digits(seed), opt, epochs=epochs, batch_size=batch_size,
+                            seed=seed, progress=progress)
+
+
+def optimiser_run(seed: int, optimiser: str, *, lr: float, momentum: float = 0.0,
+                  epochs: int = 10, batch_size: int = 32, progress: Any = None) -> History:
+    """Seed 003 q11–12: a 64-128-64-10 ReLU MLP (a small stand-in for the tutorial CNN)
+    trained with ``"sgd"`` (with ``momentum``) or ``"adam"`` at ``lr``."""
+    torch.manual_seed(seed)
+    model = mlp([64, 128, 64, DIGITS_CLASSES])
+    opt = _optimiser(optimiser, model, lr, momentum)
+    return train_classifier(model, digits(seed), opt, epochs=epochs, batch_size=batch_size,
+                            seed=seed, progress=progress)
+
+
+# ------------------------------------- claim 4: the seed-002 Q1 regressor, hand vs autograd
+
+REGRESSION_HIDDEN = 20
+
+
+def regression_init(seed: int, d_in: int = 10, hidden: int = REGRESSION_HIDDEN
+                    ) -> dict[str, np.ndarray]:
+    """Xavier-uniform W1 (H, D) and w2 (as a 1×H layer), zero biases, float64 (the seed's
+    ``xavier_init``), drawn from ``numpy.random.default_rng(seed)``."""
+    rng = np.random.default_rng(seed)
+    a1, a2 = math.sqrt(6.0 / (hidden + d_in)), math.sqrt(6.0 / (hidden + 1))
+    return {"W1": rng.uniform(-a1, a1, (hidden, d_in)), "b1": np.zeros(hidden),
+            "w2": rng.uniform(-a2, a2, hidden), "b2": np.zeros(())}
+
+
+def regression_loss(y_hat: Any, y: Any, loss: str) -> Any:
+    """J = mean|ŷ − y| (``"mae"``, the seed's) or ½ mean (ŷ − y)² (``"mse"``); numpy or torch."""
+    r = y_hat - y
+    return abs(r).mean() if loss == "mae" else 0.5 * (r * r).mean()
+
+
+def autograd_regression_gradients(x: np.ndarray, y: np.ndarray, params: dict[str, np.ndarray],
+                                  loss: str) -> tuple[float, dict[str, np.ndarray]]:
+    """The twin's gradients: the seed's forward in float64 torch, differentiated by autograd."""
+    p = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in params.items()}
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    y_hat = torch.tanh(xt @ p["W1"].T + p["b1"]) @ p["w2"] + p["b2"]
+    j = regression_loss(y_hat, yt, loss)
+    grads = torch.autograd.grad(j, list(p.values()))
+    return j.item(), {k: g.numpy() for k, g in zip(p, grads, strict=True)}
+
+
+def hand_regression_gradients(x: np.ndarray, y: np.ndarray, params: dict[str, np.ndarray],
+                              loss: str) -> tuple[float, dict[str, np.ndarray]]:
+    """The hand-written forward and backward of ``impl.mlp`` (seed 002 Q1 Exercise 1)."""
+    from impl.mlp import tanh_regression_backward, tanh_regression_forward
+
+    j = float(regression_loss(tanh_regression_forward(x, params), y, loss))
+    return j, tanh_regression_backward(x, y, params, loss=loss)
+
+
+@dataclass
+class RegressionRun:
+    """Loss before each step and the parameters after each step of a gradient-descent run."""
+
+    losses: list[float]
+    params: list[dict[str, np.ndarray]]
+
+
+def regression_run(gradients: str, *, seed: int = 0, loss: str = "mae", steps: int = 200,
+                   lr: float = 0.05, progress: Any = None) -> RegressionRun:
+    """Full-batch gradient descent on the standardised diabetes data with ``"hand"`` or
+    ``"autograd"`` gradients; identical initialisation (``seed``) for both."""
+    fns = {"hand": hand_regression_gradients, "autograd": autograd_regression_gradients}
+    if gradients not in fns:
+        raise ValueError(f"gradients must be 'hand' or 'autograd', got {gradients!r}")
+    if loss not in ("mae", "mse"):
+        raise ValueError(f"loss must be 'mae' or 'mse', got {loss!r}")
+    grad_fn = fns[gradients]
+    x, y = diabetes()
+    params = regression_init(seed, x.shape[1])
+    run = RegressionRun([], [])
+    for _ in range(steps):
+        j, g = grad_fn(x, y, params, loss)
+        params = {k: params[k] - lr * g[k] for k in params}
+        run.losses.append(j)
+        run.params.append(params)
+        if progress is not None:
+            progress.update(1)
+    run.losses.append(grad_fn(x, y, params, loss)[0])
+    return run
+
+
+# ----------------------------------------------------------------------------- figures CLI
+
+
+def _figures(out: Path, seed: int) -> list[Path]:
+    """Train every run once (seed ``seed``) and write the PNG figures to ``out``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from tqdm import tqdm
+
+    out.mkdir(parents=True, exist_ok=True)
+    init_epochs, short = 20, 10
+    total = (2 * 150 + 4 * init_epochs + 2 * short + 2 * short
+             + (len(_LR_GRID) * len(_MOMENTA) + 1) * short + 4 * 200)
+    written: list[Path] = []
+
+    def save(fig: Any, name: str) -> None:
+        fig.tight_layout()
+        path = out / name
+        fig.savefig(path, dpi=72)
+        plt.close(fig)
+        written.append(path)
+
+    with tqdm(total=total, unit="epoch", desc="training") as bar:
+        # 1. memorisation (000 P6)
+        fig, ax = plt.subplots(figsize=(7, 3.2))
+        for random, style in ((True, "-"), (False, "--")):
+            h = memorisation_run(seed, random=random, progress=bar)
+            tag = "random labels" if random else "true labels"
+            ax.plot(h.train_acc, "C0" + style, label=f"train, {tag}")
+            ax.plot(h.test_acc, "C3" + style, label=f"test, {tag}")
+        ax.axhline(0.1, color="gray", lw=0.8, ls=":", label="chance")
+        ax.set(xlabel="epoch (full batch, Adam)", ylabel="accuracy",
+               title="Label memorisation on 500 digits (seed 000 P6)")
+        ax.legend(fontsize=7)
+        save(fig, "memorisation.png")
+
+        # 2. depth and initialisation (002 Q4): gradient norms at initialisation, training
+        data = digits(seed)
+        fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.4))
+        for c, d in enumerate(INITS):
+            g = layer_gradients(tanh_net(seed, d), data.x_train[:256], data.y_train[:256])
+            a1.semilogy(range(1, len(g.weight_norms) + 1), g.weight_norms, f"C{c}o-",
+                        label=f"d={d}")
+            layers = range(1, g.act_grad_norms.shape[0] + 1)
+            a2.semilogy(layers, np.linalg.norm(g.act_grad_norms, axis=1), f"C{c}o-",
+                        label=f"d={d}")
+            a2.semilogy(layers, np.linalg.norm(backprop_bound(g), axis=1), f"C{c}:")
+        a1.set(xlabel="layer k (1 = input)", ylabel="‖∂L/∂A_k‖_F",
+               title="weight gradients at init")
+        a2.set(xlabel="tanh layer i", ylabel="‖∂L/∂y_i‖ (dotted: bound)",
+               title="activation gradients and the bound")
+        a1.legend(fontsize=7)
+        save(fig, "init_gradient_norms.png")
+
+        fig, ax = plt.subplots(figsize=(7, 3.2))
+        for c, d in enumerate(INITS):
+            h = init_run(seed, d, epochs=init_epochs, progress=bar)
+            ax.plot(h.train_acc, f"C{c}-", label=f"train, d={d}")
+            ax.plot(h.test_acc, f"C{c}--")
+        ax.set(xlabel="epoch (SGD lr 0.01, batch 32)", ylabel="accuracy (dashed: test)",
+               title="Depth 8 width 50 tanh net on digits (seed 002 Q4)")
+        ax.legend(fontsize=7)
+        save(fig, "init_training.png")
+
+        # 3. seed 003 q9–q12
+        fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.4))
+        for c, act in enumerate(("relu", "sigmoid")):
+            h = activation_run(seed, act, epochs=short, lr=0.1, progress=bar)
+            a1.plot(h.train_loss, f"C{c}-", label=f"{act} loss")
+            a1.plot(h.train_acc, f"C{c}--", label=f"{act} accuracy")
+        a1.set(xlabel="epoch (SGD lr 0.1)", title="q9: ReLU vs sigmoid")
+        a1.legend(fontsize=7)
+        for c, res in enumerate((True, False)):
+            h = residual_run(seed, res, lr=1e-3, optimiser="adam", epochs=short, progress=bar)
+            a2.plot(h.train_loss, f"C{c}-", label="residual" if res else "plain")
+        a2.set(xlabel="epoch (Adam lr 1e-3)", ylabel="training loss",
+               title="q10: residual connection")
+        a2.legend(fontsize=7)
+        save(fig, "activation_residual.png")
+
+        fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.4))
+        for c, (lr, m) in enumerate((lr, m) for lr in _LR_GRID for m in _MOMENTA):
+            h = optimiser_run(seed, "sgd", lr=lr, momentum=m, epochs=short, progress=bar)
+            a1.semilogy(h.train_loss, f"C{c}-", label=f"SGD lr={lr} m={m}")
+            a2.plot(h.test_acc, f"C{c}-")
+        h = optimiser_run(seed, "adam", lr=1e-3, epochs=short, progress=bar)
+        a1.semilogy(h.train_loss, "k-", lw=2, label="Adam lr=1e-3")
+        a2.plot(h.test_acc, "k-", lw=2)
+        a1.set(xlabel="epoch", ylabel="training loss", title="q11–12: SGD+momentum vs Adam")
+        a2.set(xlabel="epoch", ylabel="test accuracy")
+        a1.legend(fontsize=6)
+        save(fig, "optimisers.png")
+
+        # 4. the seed-002 Q1 regressor: hand gradients vs autograd
+        fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.4))
+        for c, loss in enumerate(("mae", "mse")):
+            hand = regression_run("hand", seed=seed, loss=loss, progress=bar)
+            auto = regression_run("autograd", seed=seed, loss=loss, progress=bar)
+            a1.plot(hand.losses, f"C{c}-", label=f"{loss}, hand")
+            a1.plot(auto.losses, f"C{c}:", lw=3, alpha=0.6, label=f"{loss}, autograd")
+            diff = [max(float(np.abs(ph[k] - pa[k]).max()) for k in ph)
+                    for ph, pa in zip(hand.params, auto.params, strict=True)]
+            a2.semilogy(range(1, len(diff) + 1), np.maximum(diff, 1e-18), f"C{c}-", label=loss)
+        a1.set(xlabel="gradient-descent step", ylabel="training loss",
+               title="Q1 regressor on diabetes")
+        a1.legend(fontsize=7)
+        a2.set(xlabel="step", ylabel="max |θ_hand − θ_autograd|", title="hand vs autograd")
+        a2.legend(fontsize=7)
+        save(fig, "regression_hand_vs_autograd.png")
+    return written
+
+
+_LR_GRID = (0.0005, 0.001, 0.01)
+_MOMENTA = (0.9, 0.95)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m impl.experiments",
+                                     description="The seeds' experiments at a small scale.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    fig = sub.add_parser("figures", help="train every run and write PNG figures")
+    fig.add_argument("--out", type=Path, required=True, help="directory for the PNG files")
+    fig.add_argument("--seed", type=int, default=0, help="the runs' seed (default 0)")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    for path in _figures(args.out, args.seed):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

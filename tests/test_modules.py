@@ -1,0 +1,373 @@
+"""The numpy modules of the practical (Linear, ReLU, and the MLP built from them), three witnesses.
+
+1. sympy (``derivations/modules.py``): the Jacobians sympy computes for x̃ = W x + b and
+   max(0, x̃) equal the seed's closed forms, proven exactly per drawn size; the seed's all-ones
+   ∂x̃/∂b is refuted with an exact counterexample;
+2. the hand modules (``impl/modules.py``, ``impl/mlp.py``) against the closed forms, and the
+   practical's own central-difference check;
+3. torch autograd and the dot-product test (forward-mode JVP vs the hand backward).
+
+Seed: ``004_a5042f8004da492f.txt`` §1.1 a–c and §1.2. The chain through softmax and
+cross-entropy reuses the claims ``cross_entropy.softmax_chain`` / ``cross_entropy.batch_mean``
+of ``derivations/softmax.py``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy as sp
+import torch
+from hypothesis import assume, example, given, note
+from hypothesis import strategies as st
+
+from derivations import modules as D
+from impl.mlp import ModuleMLP
+from impl.modules import CrossEntropyModule, LinearModule, ReLUModule, SoftMaxModule
+from tests.checks import assert_close, assert_vjp, record_counterexample, to_numpy
+from tests.strategies import arrays, as_torch, distributions, labels
+from tests.symbolic import prove_identity, refute_identity
+
+SIZES = st.integers(1, 4)
+DTYPES = st.sampled_from([np.float64, np.float32])
+
+
+@st.composite
+def linear_cases(draw, *, dtype=None, limit: float = 1.0):
+    """(x (N, in), W (out, in), b (out,), dout (N, out)): sizes first, then values in ±limit.
+
+    Values stay in [−1, 1] by default so that float32 reductions of length ≤ 6 stay within
+    the table's float32 atol without a growth factor.
+    """
+    n, d_in, d_out = draw(st.integers(1, 6)), draw(st.integers(1, 6)), draw(st.integers(1, 6))
+    dtype = dtype or draw(DTYPES)
+    note(f"N={n}, in={d_in}, out={d_out}, dtype={np.dtype(dtype).name}")
+    x = draw(arrays((n, d_in), dtype=dtype, min_value=-limit, max_value=limit), label="x")
+    w = draw(arrays((d_out, d_in), dtype=dtype, min_value=-limit, max_value=limit), label="W")
+    b = draw(arrays((d_out,), dtype=dtype, min_value=-limit, max_value=limit), label="b")
+    dout = draw(arrays((n, d_out), dtype=dtype, min_value=-limit, max_value=limit), label="dout")
+    return x, w, b, dout
+
+
+def linear_module(w: np.ndarray, b: np.ndarray) -> LinearModule:
+    lin = LinearModule(w.shape[1], w.shape[0])
+    lin.params["weight"], lin.params["bias"] = w, b
+    return lin
+
+
+# ------------------------------------------------------------------ 1. symbolic witness
+
+
+@pytest.mark.claim("modules.linear_input_jacobian")
+@given(o=SIZES, i=SIZES, data=st.data())
+def test_linear_input_jacobian_is_W(o, i, data):
+    """∂x̃/∂x = W for x̃ = W x + b (004 §1.1 a)."""
+    prove_identity(*D.linear_input_jacobian(o, i), claim="modules.linear_input_jacobian",
+                   data=data)
+
+
+@pytest.mark.claim("modules.linear_weight_jacobian")
+@given(o=SIZES, i=SIZES, data=st.data())
+def test_linear_weight_jacobian_slice_q_holds_x_in_row_q(o, i, data):
+    r"""∂x̃_q/∂W_{ij} = δ_{qi} x_j (004 §1.1 a)."""
+    prove_identity(*D.linear_weight_jacobian(o, i), claim="modules.linear_weight_jacobian",
+                   data=data)
+
+
+@pytest.mark.claim("modules.linear_bias_jacobian")
+@given(o=SIZES, i=SIZES, data=st.data())
+def test_linear_bias_jacobian_is_the_identity(o, i, data):
+    """∂x̃/∂b = I (the corrected claim; 004 §1.1 a writes the all-ones matrix)."""
+    derived, identity, _ = D.linear_bias_jacobian(o, i)
+    prove_identity(derived, identity, claim="modules.linear_bias_jacobian", data=data)
+
+
+@pytest.mark.claim("modules.linear_bias_jacobian_all_ones")
+@given(o=st.integers(2, 4), i=SIZES, data=st.data())
+def test_seed_all_ones_bias_jacobian_is_false(o, i, data):
+    """The seed's ∂x̃/∂b = 𝟏 ∈ R^{n×n} is false for n ≥ 2 (for n = 1 it is the identity), and
+    with it the seed's §1.2 b 5 step gᵀ𝟏 = gᵀ fails too."""
+    derived, _, ones = D.linear_bias_jacobian(o, i)
+    text = refute_identity(derived, ones, claim="modules.linear_bias_jacobian_all_ones",
+                           data=data)
+    record_counterexample("modules.linear_bias_jacobian_all_ones", f"∂x̃/∂b for n={o}: {text}")
+    refute_identity(*D.linear_bias_chain(o), claim="modules.linear_bias_jacobian_all_ones",
+                    data=data)
+
+
+@pytest.mark.claim("modules.linear_backward")
+@given(n=st.integers(1, 3), o=st.integers(1, 3), i=st.integers(1, 3), data=st.data())
+def test_linear_batch_backward_is_GW_GtX_and_column_sums_of_G(n, o, i, data):
+    """∂L/∂X = G W, ∂L/∂W = Gᵀ X, ∂L/∂b = Σ_n G_n for X̃ = X Wᵀ + 𝟏bᵀ (004 §1.1 b–c)."""
+    derived, closed, _ = D.linear_batch_backward(n, o, i)
+    for lhs, rhs in zip(derived, closed, strict=True):
+        prove_identity(lhs, rhs, claim="modules.linear_backward", data=data, points=1)
+
+
+def _nonzero_point(n: int) -> st.SearchStrategy:
+    """Rational points with every x̃_i ≠ 0: the ReLU derivative does not exist at the kink."""
+    value = st.fractions(-3, 3, max_denominator=3).filter(lambda f: f != 0)
+    syms = sp.symbols(f"xt0:{n}", real=True)
+    return st.fixed_dictionaries(
+        {s: value.map(lambda f: sp.Rational(f.numerator, f.denominator)) for s in syms})
+
+
+@pytest.mark.claim("modules.relu_jacobian")
+@given(n=SIZES, data=st.data())
+def test_relu_jacobian_is_diag_of_indicator(n, data):
+    """∂ max(0, x̃)/∂x̃ = diag(𝟙(x̃_i > 0)) away from the kink (004 §1.1 a)."""
+    prove_identity(*D.relu_jacobian(n), claim="modules.relu_jacobian", data=data,
+                   point_strategy=_nonzero_point(n))
+
+
+# --------------------------------------------- 2./3. the modules vs closed forms and autograd
+
+
+@pytest.mark.claim("modules.linear_input_jacobian", "modules.linear_weight_jacobian",
+                   "modules.linear_bias_jacobian", "modules.linear_backward")
+@given(case=linear_cases())
+@example(case=(np.zeros((1, 1)), np.zeros((1, 1)), np.zeros(1), np.ones((1, 1))))
+def test_linear_module_matches_autograd(case):
+    """LinearModule forward x Wᵀ + b and backward (dout W, doutᵀ x, Σ_n dout_n) vs autograd."""
+    x, w, b, dout = case
+    lin = linear_module(w, b)
+    out = lin.forward(x)
+    dx = lin.backward(dout)
+    xt, wt, bt = (as_torch(a).requires_grad_(True) for a in (x, w, b))
+    ref = torch.nn.functional.linear(xt, wt, bt)
+    gx, gw, gb = torch.autograd.grad(ref, (xt, wt, bt), as_torch(dout))
+    assert_close(out, ref.detach(), claim="modules.linear_backward", what="forward")
+    assert_close(dx, gx, claim="modules.linear_input_jacobian", what="dx = dout W")
+    assert_close(lin.grads["weight"], gw, claim="modules.linear_weight_jacobian",
+                 what="grads['weight'] = doutᵀ x")
+    assert_close(lin.grads["bias"], gb, claim="modules.linear_bias_jacobian",
+                 what="grads['bias'] summed over the batch")
+
+
+@pytest.mark.claim("modules.linear_backward")
+@given(case=linear_cases(dtype=np.float64), data=st.data())
+def test_linear_module_passes_the_dot_product_test(case, data):
+    """⟨u, J v⟩ (forward mode) = ⟨Jᵀu, v⟩ (LinearModule.backward) for x, W and b at once."""
+    x, w, b, u = case
+    v = [data.draw(arrays(a.shape, min_value=-1, max_value=1), label=f"v{k}")
+         for k, a in enumerate((x, w, b))]
+    lin = linear_module(w, b)
+    lin.forward(x)
+
+    def backward(u_t):
+        dx = lin.backward(to_numpy(u_t))
+        return dx, lin.grads["weight"], lin.grads["bias"]
+
+    assert_vjp(torch.nn.functional.linear, backward, [as_torch(a) for a in (x, w, b)],
+               as_torch(u), [as_torch(a) for a in v], claim="modules.linear_backward")
+
+
+@pytest.mark.claim("modules.linear_weight_jacobian", "modules.linear_bias_jacobian")
+@given(case=linear_cases(dtype=np.float64))
+def test_linear_module_agrees_with_central_differences_on_perturbed_weights(case):
+    """The practical's own check: perturb params['weight'][i, j] (and the bias) in place, call
+    forward again, and compare the central difference of ⟨dout, forward(x)⟩ with grads.
+    forward must read params afresh. The map is affine in W, so the difference is exact up to
+    rounding: h = 1e-3 and the float64 table's tolerance."""
+    x, w, b, dout = case
+    lin = linear_module(w.copy(), b.copy())
+    lin.forward(x)
+    lin.backward(dout)
+    h = 1e-3
+    for key in ("weight", "bias"):
+        numeric = np.zeros_like(lin.params[key])
+        for idx in np.ndindex(*numeric.shape):
+            old = lin.params[key][idx]
+            lin.params[key][idx] = old + h
+            plus = np.sum(dout * lin.forward(x))
+            lin.params[key][idx] = old - h
+            minus = np.sum(dout * lin.forward(x))
+            lin.params[key][idx] = old
+            numeric[idx] = (plus - minus) / (2 * h)
+        claim = "modules.linear_weight_jacobian" if key == "weight" else \
+            "modules.linear_bias_jacobian"
+        assert_close(lin.grads[key], numeric, claim=claim, what=f"grads[{key!r}] vs central "
+                     "differences with params perturbed in place")
+
+
+@pytest.mark.claim("modules.relu_jacobian")
+@given(data=st.data(), dtype=DTYPES)
+@example(data=None, dtype=np.float64)  # the kink: x = 0 everywhere
+def test_relu_module_matches_autograd_with_zero_at_the_kink(data, dtype):
+    """ReLUModule backward = dout ⊙ 𝟙(x > 0), as torch's relu backward (0 at x = 0)."""
+    if data is None:
+        x, dout = np.zeros((2, 3)), np.ones((2, 3))
+    else:
+        shape = (data.draw(st.integers(1, 6)), data.draw(st.integers(1, 6)))
+        x = data.draw(arrays(shape, dtype=dtype), label="x")
+        dout = data.draw(arrays(shape, dtype=dtype), label="dout")
+    relu = ReLUModule()
+    out = relu.forward(x)
+    xt = as_torch(x).requires_grad_(True)
+    ref = torch.relu(xt)
+    (gx,) = torch.autograd.grad(ref, xt, as_torch(dout))
+    assert_close(out, ref.detach(), claim="modules.relu_jacobian", what="forward")
+    assert_close(relu.backward(dout), gx, claim="modules.relu_jacobian", what="backward")
+
+
+@pytest.mark.claim("modules.linear_backward", "cross_entropy.softmax_chain",
+                   "cross_entropy.batch_mean")
+@given(case=linear_cases(dtype=np.float64, limit=3.0), data=st.data())
+def test_linear_softmax_cross_entropy_chain_gives_s_minus_t_over_n(case, data):
+    """Backprop through CrossEntropyModule then SoftMaxModule gives (s − t)/N at the logits
+    (004 §1.2 b 1 and §1.1 c), and then LinearModule gives ((s − t)/N)ᵀ x for the weight."""
+    x, w, b, _ = case
+    n, c = x.shape[0], w.shape[0]
+    t = data.draw(distributions(n, c, one_hot=True), label="one-hot targets")
+    lin, sm = linear_module(w, b), SoftMaxModule()
+    s = sm.forward(lin.forward(x))
+    d_logits = sm.backward(CrossEntropyModule().backward(s, t))
+    lin.backward(d_logits)
+    assert_close(d_logits, (s - t) / n, claim="cross_entropy.softmax_chain",
+                 what="closed form (s − t)/N")
+    xt, wt, bt = (as_torch(a).requires_grad_(True) for a in (x, w, b))
+    logits = torch.nn.functional.linear(xt, wt, bt)
+    loss = torch.nn.functional.cross_entropy(logits, torch.from_numpy(t.argmax(axis=1)))
+    gw, gb = torch.autograd.grad(loss, (wt, bt))
+    assert_close(lin.grads["weight"], gw, claim="modules.linear_backward", what="dW vs autograd")
+    assert_close(lin.grads["bias"], gb, claim="cross_entropy.batch_mean", what="db vs autograd")
+
+
+# ----------------------------------------------------------------- the MLP from the modules
+
+
+@st.composite
+def mlp_cases(draw):
+    """A ModuleMLP with drawn widths and weights in [−1, 1], inputs and one-hot targets."""
+    n_in, n_classes = draw(st.integers(1, 4)), draw(st.integers(2, 4))
+    hidden = draw(st.lists(st.integers(1, 5), min_size=0, max_size=3), label="hidden widths")
+    n = draw(st.integers(1, 6))
+    net = ModuleMLP(n_in, hidden, n_classes)
+    for k, lin in enumerate(net.linears):
+        lin.params["weight"] = draw(arrays(lin.params["weight"].shape, min_value=-1,
+                                           max_value=1), label=f"W{k}")
+        lin.params["bias"] = draw(arrays(lin.params["bias"].shape, min_value=-1, max_value=1),
+                                  label=f"b{k}")
+    x = draw(arrays((n, n_in), min_value=-2, max_value=2), label="x")
+    y = draw(labels(n, n_classes), label="labels")
+    return net, x, y
+
+
+def torch_loss(net: ModuleMLP, x: np.ndarray, y: np.ndarray):
+    """The same network in torch; returns (loss, [W0, b0, W1, b1, …] leaf tensors)."""
+    leaves, h = [], as_torch(x)
+    for k, lin in enumerate(net.linears):
+        w = as_torch(lin.params["weight"].copy()).requires_grad_(True)
+        b = as_torch(lin.params["bias"].copy()).requires_grad_(True)
+        leaves += [w, b]
+        h = torch.nn.functional.linear(h, w, b)
+        if k < len(net.linears) - 1:
+            h = torch.relu(h)
+    return torch.nn.functional.cross_entropy(h, torch.from_numpy(y)), leaves
+
+
+@pytest.mark.claim("modules.linear_backward", "modules.relu_jacobian",
+                   "cross_entropy.softmax_chain")
+@given(case=mlp_cases())
+def test_module_mlp_parameter_gradients_match_autograd(case):
+    """Hand backprop through Linear/ReLU/…/SoftMax/CrossEntropy = autograd, every parameter."""
+    net, x, y = case
+    t = np.eye(net.linears[-1].out_features)[y]
+    loss = net.loss_and_backward(x, t)
+    ref, leaves = torch_loss(net, x, y)
+    grads = torch.autograd.grad(ref, leaves)
+    assert_close(np.float64(loss), ref.detach(), claim="cross_entropy.softmax_chain",
+                 what="loss")
+    for k, lin in enumerate(net.linears):
+        assert_close(lin.grads["weight"], grads[2 * k], claim="modules.linear_backward",
+                     what=f"layer {k} weight")
+        assert_close(lin.grads["bias"], grads[2 * k + 1], claim="modules.linear_backward",
+                     what=f"layer {k} bias")
+
+
+@pytest.mark.claim("modules.mlp_training_decreases_loss")
+@given(case=mlp_cases())
+def test_a_small_gradient_step_decreases_the_loss(case):
+    """Descent: L(θ − ηg) ≤ L(θ) − ½η‖g‖² for a small η (Armijo with c = ½), with g the hand
+    gradient. η = 1e-4 keeps the second-order term (≤ ½η²‖g‖²·‖∇²L‖, with ‖∇²L‖ modest for
+    weights and inputs this size) below the margin ½η‖g‖². A wrong sign or a missing term in
+    any backward makes the step fail to descend."""
+    net, x, y = case
+    t = np.eye(net.linears[-1].out_features)[y]
+    before = net.loss_and_backward(x, t)
+    sq = sum(float(np.sum(lin.grads[k] ** 2)) for lin in net.linears for k in ("weight", "bias"))
+    assume(sq >= 1e-8)  # at a (near-)stationary point the decrease would drown in rounding
+    eta = 1e-4
+    net.sgd_step(eta)
+    after = net.loss(x, t)
+    note(f"loss {before!r} -> {after!r}, |g|^2 = {sq!r}")
+    assert after <= before - 0.5 * eta * sq, (
+        f"claim modules.mlp_training_decreases_loss: a step of η={eta} along −g did not descend: "
+        f"L before {before!r}, after {after!r}, required ≤ {before - 0.5 * eta * sq!r}")
+
+
+@pytest.mark.claim("modules.mlp_training_decreases_loss")
+def test_module_mlp_learns_generated_blobs():
+    """Train 2 → 16 → 3 (ReLU) by full-batch gradient descent (lr 0.5, 300 steps) on three
+    Gaussian blobs (50 points each, centres on a circle of radius 3, unit variance), generated
+    with the stated seed np.random.default_rng(2019) (weights N(0, 0.1²) from the same
+    generator). The loss must fall below a quarter of its start and accuracy exceed 90%."""
+    rng = np.random.default_rng(2019)
+    centres = 3 * np.array([[np.cos(a), np.sin(a)] for a in 2 * np.pi * np.arange(3) / 3])
+    y = np.repeat(np.arange(3), 50)
+    x = centres[y] + rng.normal(size=(150, 2))
+    t = np.eye(3)[y]
+    net = ModuleMLP(2, [16], 3, weight_std=0.1, rng=rng)
+    losses = []
+    for _ in range(300):
+        losses.append(net.loss_and_backward(x, t))
+        net.sgd_step(0.5)
+    final = net.loss(x, t)
+    accuracy = float(np.mean(net.forward(x).argmax(axis=1) == y))
+    assert final < 0.25 * losses[0] and accuracy > 0.9, (
+        f"claim modules.mlp_training_decreases_loss: loss {losses[0]:.4f} -> {final:.4f}, "
+        f"accuracy {accuracy:.3f}")
+
+
+# ------------------------------------------------------------------------------ bad input
+
+_X = np.zeros((2, 3))
+
+
+def _after_forward(module, x):
+    module.forward(x)
+    return module
+
+
+BAD_INPUTS = [
+    ("input width differs from the weight", lambda: LinearModule(4, 2).forward(_X),
+     ["x", "(N, 4)", "(2, 4)", "(2, 3)"]),
+    ("linear backward before forward", lambda: LinearModule(3, 2).backward(np.ones((2, 2))),
+     ["backward", "forward"]),
+    ("dout of the wrong shape", lambda: _after_forward(LinearModule(3, 2), _X).backward(
+        np.ones((2, 5))), ["dout", "(2, 2)", "(2, 5)"]),
+    ("weight replaced by one of the wrong shape",
+     lambda: _weight_replaced(np.zeros((3, 2))).forward(_X),
+     ["params['weight']", "(2, 3)", "(3, 2)"]),
+    ("relu backward before forward", lambda: ReLUModule().backward(_X), ["backward", "forward"]),
+    ("relu dout of the wrong shape", lambda: _after_forward(ReLUModule(), _X).backward(
+        np.ones((3, 3))), ["dout", "(2, 3)", "(3, 3)"]),
+]
+
+
+def _weight_replaced(w: np.ndarray) -> LinearModule:
+    lin = LinearModule(3, 2)
+    lin.params["weight"] = w
+    return lin
+
+
+@pytest.mark.claim("modules.linear_backward", "modules.relu_jacobian")
+@pytest.mark.parametrize("what, call, fragments", BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS])
+def test_modules_reject_bad_input_naming_argument_and_shapes(what, call, fragments):
+    """Shape mismatches and a backward before forward raise ValueError naming the argument
+    and both shapes."""
+    with pytest.raises(ValueError) as err:
+        call()
+    for fragment in fragments:
+        assert fragment in str(err.value), f"{what}: {fragment!r} missing from {err.value!s}"
+

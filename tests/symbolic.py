@@ -182,7 +182,7 @@ def prove_identity(
     diffs = [d.xreplace(subs) if subs else d for d in _differences(lhs, rhs)]
     method = "symbolic" if all(symbolically_zero(d) for d in diffs) else "exact"
     syms = _free(diffs, {})
-    strategy = point_strategy or rational_point(syms)
+    strategy = point_strategy if point_strategy is not None else rational_point(syms)
     for _ in range(points):
         point = data.draw(strategy, label="rational point")
         for k, d in enumerate(diffs):
@@ -219,7 +219,8 @@ def refute_identity(
     if all(symbolically_zero(d) for d in diffs):
         raise AssertionError(f"claim {claim} was expected to be false but sympy proves it")
     syms = _free(diffs, {})
-    point = data.draw(point_strategy or rational_point(syms), label="rational point")
+    strategy = point_strategy if point_strategy is not None else rational_point(syms)
+    point = data.draw(strategy, label="rational point")
     for k, d in enumerate(diffs):
         value = _at(d, point)
         if not exact_value_is_zero(value):

@@ -84,7 +84,8 @@ IDENTITIES = [
                             _two(st.integers(1, 2), st.integers(1, 2))),
                    marks=pytest.mark.claim("ops.elementwise_gradient"), id=f"elementwise-{f}")
       for f in D.ELEMENTWISE_FUNCTIONS],
-    pytest.param(Identity("ops.relu_gradient", D.relu_gradient, _two(), nonzero="x"),
+    pytest.param(Identity("ops.relu_gradient", D.relu_gradient,
+                          _two(st.integers(1, 2), st.integers(1, 2)), nonzero="x"),
                  marks=pytest.mark.claim("ops.relu_gradient"), id="relu"),
     pytest.param(Identity("ops.matmul_gradient", D.matmul_gradient,
                           st.tuples(SMALL, SMALL, SMALL)),

@@ -1,0 +1,624 @@
+"""The reverse-mode library of seed 003, three witnesses per op.
+
+1. sympy (``derivations/ops.py``): the gradient sympy derives for L = Σ ∇Y ⊙ op(inputs)
+   equals the seed's closed form, proven exactly for each drawn size;
+2. the hand library (``impl/autodiff.py``: TensorNode, OpNode, Op and the ops), run as a
+   graph and backpropagated, against that closed form lambdified at the drawn arrays;
+3. torch autograd on the same expression, and the dot-product test (forward-mode JVP of the
+   torch reference against the library's backward).
+
+Seed: ``003_6e09f081ee206780.txt`` questions 1–10 (a vugrad assignment). The seed's Q4 ends
+with "∇X = Σ_j ∇Y_j = ∇Y", which is false; it is recorded as refuted with a counterexample
+and the corrected claim (the row sum) is proven. So is a slip in the middle of Q8.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pytest
+import sympy as sp
+import torch
+from hypothesis import given, note
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from derivations import ops as D
+from impl import autodiff as A
+from impl.autodiff import TensorNode
+from tests.checks import assert_close, assert_vjp, record_counterexample, to_numpy
+from tests.strategies import arrays, distributions
+from tests.symbolic import prove_identity, refute_identity
+
+SEED = "003_6e09f081ee206780.txt"
+SMALL = st.integers(1, 3)  # sympy sizes: rows/columns of the symbolic matrices
+
+
+# --------------------------------------------------------------- 1. symbolic witness
+
+
+def _apart(pairs, letters: str, distinct: bool) -> dict:
+    """Substitutions x ↦ x + c/101 for the symbols whose name starts with one of ``letters``.
+
+    The checker draws rationals with denominators ≤ 3, so x + 1/101 is never 0 (a divisor, a
+    ReLU kink) and, with c the entry's column + 1, two entries of a row never tie (a unique
+    row maximum): their difference would need a denominator of 101."""
+    syms = set()
+    for derived, closed in pairs:
+        syms |= (derived - closed).free_symbols
+    return {s: s + sp.Rational(int(s.name.split("_")[1]) + 1 if distinct else 1, 101)
+            for s in syms if s.name[0] in letters}
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A claim's sympy builder, the sizes Hypothesis draws for it, special points."""
+
+    claim: str
+    builder: Callable[..., list]
+    sizes: st.SearchStrategy[tuple[int, ...]]
+    nonzero: str = ""  # symbols (by first letter) kept away from 0
+    distinct: str = ""  # symbols (by first letter) kept pairwise distinct within a row
+    points: int = 2  # exact rational points per example (1 where exp makes each one costly)
+
+
+def _two(rows=SMALL, cols=SMALL):
+    return st.tuples(rows, cols)
+
+
+IDENTITIES = [
+    pytest.param(Identity("ops.add_gradient", D.add_gradient, _two()),
+                 marks=pytest.mark.claim("ops.add_gradient"), id="add"),
+    pytest.param(Identity("ops.subtract_gradient", D.subtract_gradient, _two()),
+                 marks=pytest.mark.claim("ops.subtract_gradient"), id="subtract"),
+    pytest.param(Identity("ops.multiply_gradient", D.multiply_gradient, _two()),
+                 marks=pytest.mark.claim("ops.multiply_gradient"), id="multiply"),
+    pytest.param(Identity("ops.divide_gradient", D.divide_gradient, _two(), nonzero="b"),
+                 marks=pytest.mark.claim("ops.divide_gradient"), id="divide"),
+    *[pytest.param(Identity("ops.elementwise_gradient",
+                            lambda m, n, f=f: D.elementwise_gradient(f, m, n),
+                            _two(st.integers(1, 2), st.integers(1, 2))),
+                   marks=pytest.mark.claim("ops.elementwise_gradient"), id=f"elementwise-{f}")
+      for f in D.ELEMENTWISE_FUNCTIONS],
+    pytest.param(Identity("ops.relu_gradient", D.relu_gradient,
+                          _two(st.integers(1, 2), st.integers(1, 2)), nonzero="x"),
+                 marks=pytest.mark.claim("ops.relu_gradient"), id="relu"),
+    pytest.param(Identity("ops.matmul_gradient", D.matmul_gradient,
+                          st.tuples(SMALL, SMALL, SMALL)),
+                 marks=pytest.mark.claim("ops.matmul_gradient"), id="matmul"),
+    pytest.param(Identity("ops.expand_gradient", D.expand_gradient,
+                          st.tuples(SMALL, st.sampled_from([1, 2, 3, 16]))),
+                 marks=pytest.mark.claim("ops.expand_gradient"), id="expand"),
+    pytest.param(Identity("ops.sum_gradient", D.sum_gradient, _two()),
+                 marks=pytest.mark.claim("ops.sum_gradient"), id="sum"),
+    pytest.param(Identity("ops.row_sum_gradient", D.row_sum_gradient, _two()),
+                 marks=pytest.mark.claim("ops.row_sum_gradient"), id="row-sum"),
+    # one row: sympy's canonicaliser spends seconds on each Heaviside(x − Max(…)) entry before
+    # the exact points decide, and rows are independent (the numeric tests take many rows)
+    pytest.param(Identity("ops.row_max_gradient", D.row_max_gradient,
+                          _two(st.just(1), st.integers(1, 3)), distinct="x"),
+                 marks=pytest.mark.claim("ops.row_max_gradient"), id="row-max"),
+    pytest.param(Identity("ops.normalize_gradient", D.normalize_gradient, _two()),
+                 marks=pytest.mark.claim("ops.normalize_gradient"), id="normalize"),
+    pytest.param(Identity("ops.log_softmax_gradient", D.log_softmax_gradient,
+                          _two(st.integers(1, 2))),
+                 marks=pytest.mark.claim("ops.log_softmax_gradient"), id="log-softmax"),
+    pytest.param(Identity("ops.cross_entropy_gradient", D.cross_entropy_gradient,
+                          _two(st.integers(1, 2), st.integers(2, 3))),
+                 marks=pytest.mark.claim("ops.cross_entropy_gradient"), id="cross-entropy"),
+    pytest.param(Identity("ops.gradient_accumulation", D.diamond_gradient,
+                          _two(st.integers(1, 2), st.integers(1, 2))),
+                 marks=pytest.mark.claim("ops.gradient_accumulation"), id="diamond"),
+    pytest.param(Identity("ops.gradient_accumulation", D.self_add_gradient, _two()),
+                 marks=pytest.mark.claim("ops.gradient_accumulation"), id="a-plus-a"),
+    # batch 2 (∇b sums rows) or width 2 (W mixes units); both at once costs seconds per point
+    pytest.param(Identity("ops.residual_block_gradient", D.residual_block_gradient,
+                          st.sampled_from([(1, 1), (2, 1), (1, 2)]), points=1),
+                 marks=pytest.mark.claim("ops.residual_block_gradient"), id="residual-block"),
+]
+
+
+@pytest.mark.parametrize("case", IDENTITIES)
+@given(data=st.data())
+def test_sympy_gradient_of_each_op_is_the_seeds_closed_form(case, data):
+    """For L = Σ U ⊙ op(inputs), sympy's ∂L/∂input equals the closed form, for every input:
+    e.g. seed Q1 ∇X = ∇Z ⊙ 1/Y, ∇Y = −∇Z ⊙ X/Y²; Q3 ∇X = ∇Y Wᵀ, ∇W = Xᵀ∇Y (``003_…`` Q1–10)."""
+    sizes = data.draw(case.sizes, label="sizes")
+    pairs = case.builder(*sizes)
+    subs = _apart(pairs, case.nonzero, False) | _apart(pairs, case.distinct, True)
+    for derived, closed in pairs:
+        prove_identity(derived, closed, claim=case.claim, data=data, substitutions=subs,
+                       points=case.points)
+
+
+@pytest.mark.claim("ops.expand_gradient_as_written")
+@given(n=SMALL, k=st.sampled_from([2, 3, 4, 16]), data=st.data())
+def test_seed_q4_expand_gradient_equals_grad_y_is_false(n, k, data):
+    r"""Seed Q4 ends "∇X = Σ_j ∇Y_j = ∇Y". For k ≥ 2 columns ∇Y is n×k and ∇x is n×1; read
+    column by column (∇x broadcast to k columns against ∇Y) it is still false: sympy's ∇x is
+    the row sum Σ_j ∇Y_{:, j} (claim ``ops.expand_gradient``, proven above)."""
+    derived, written = D.expand_gradient_as_written(n, k)
+    cex = refute_identity(derived, written, claim="ops.expand_gradient_as_written", data=data)
+    record_counterexample("ops.expand_gradient_as_written", f"n={n}, k={k}: {cex}")
+
+
+@pytest.mark.claim("ops.expand_gradient_as_written", "ops.expand_gradient")
+def test_seed_q4_with_sixteen_columns_autograd_gives_sixteen_not_one():
+    """The seed's own setting, 16 identical columns, with ∇Y = 1: autograd (an independent
+    witness) gives ∇x = 16 per entry, the row sum, where "∇X = ∇Y" would give 1."""
+    x = torch.zeros(3, 1, requires_grad=True)
+    (grad,) = torch.autograd.grad(x.expand(3, 16), x, torch.ones(3, 16))
+    assert_close(grad, torch.full((3, 1), 16.0), claim="ops.expand_gradient",
+                 what="autograd of expand to 16 columns")
+    node = TensorNode(np.zeros((3, 1)))
+    A.Expand.do_forward(node, repeats=16).backward(np.ones((3, 16)))
+    assert_close(node.grad, grad, claim="ops.expand_gradient", what="library vs autograd")
+    assert not np.array_equal(node.grad, np.ones((3, 1))), "the seed's '= ∇Y' would give 1"
+
+
+@pytest.mark.claim("ops.normalize_intermediate_as_written")
+@given(m=SMALL, n=SMALL, data=st.data())
+def test_seed_q8_middle_step_has_one_over_s_squared_where_one_over_s_belongs(m, n, data):
+    """Seed Q8, second line: "… + ∇y_ij · 1/(Σ_j x_ij)²"; the correct term is ∇y_ij/Σ_j x_ij
+    (the seed's third line and final formula have it right: ``ops.normalize_gradient``)."""
+    derived, written = D.normalize_intermediate_as_written(m, n)
+    cex = refute_identity(derived, written, claim="ops.normalize_intermediate_as_written",
+                          data=data)
+    record_counterexample("ops.normalize_intermediate_as_written", f"m={m}, n={n}: {cex}")
+
+
+@pytest.mark.claim("ops.relu_gradient")
+def test_relu_kink_convention_zero_is_a_subgradient_and_matches_torch():
+    """At x = 0 max(x, 0) has one-sided derivatives 0 (left) and 1 (right), by sympy's
+    ``limit``; the library's 0 (the seed's ``np.where(input > 0, 1, 0)``) lies in [0, 1], and
+    torch's relu uses the same value."""
+    left, right = D.relu_one_sided_derivatives()
+    assert (left, right) == (0, 1), f"one-sided derivatives at 0: {left}, {right}"
+    x = TensorNode(np.array([[-1.0, 0.0, 2.0]]))
+    A.ReLU.do_forward(x).backward(np.ones((1, 3)))
+    xt = torch.tensor([[-1.0, 0.0, 2.0]], requires_grad=True)
+    (torch_grad,) = torch.autograd.grad(torch.relu(xt).sum(), xt)
+    assert left <= x.grad[0, 1] <= right
+    assert_close(x.grad, torch_grad, claim="ops.relu_gradient", what="kink convention vs torch")
+    assert_close(x.grad, np.array([[0.0, 0.0, 1.0]]), claim="ops.relu_gradient",
+                 what="[x > 0]")
+
+
+# ------------------------------------- 2. library vs closed form vs autograd (one checker)
+
+_SYMBOL = re.compile(r"([a-z]+)(\d+)_(\d+)$")
+_CLOSED: dict[tuple, tuple[list, list]] = {}
+
+
+def closed_forms(case: OpCase, shapes: tuple) -> tuple[list, list]:
+    """The closed forms of ``case.closed(shapes)`` lambdified once per shape, with symbols."""
+    key = (case.name, shapes)
+    if key not in _CLOSED:
+        pairs = case.closed(shapes)
+        fns, syms = [], []
+        for _derived, closed in pairs:
+            symbols = sorted(closed.free_symbols, key=str)
+            fns.append(sp.lambdify(symbols, closed, "numpy"))
+            syms.append(symbols)
+        _CLOSED[key] = (fns, syms)
+    return _CLOSED[key]
+
+
+def evaluate(fn, symbols, arrays: dict[str, np.ndarray], shape: tuple) -> np.ndarray:
+    """A lambdified closed form at the drawn arrays (symbol ``x1_2`` ↦ ``arrays['x'][1, 2]``)."""
+    args = []
+    for s in symbols:
+        name, i, j = _SYMBOL.match(s.name).groups()
+        args.append(np.atleast_2d(arrays[name])[int(i), int(j)])
+    out = np.array(fn(*args), dtype=np.float64)
+    return np.broadcast_to(out, shape) if out.ndim == 0 else out.reshape(shape)
+
+
+@dataclass(frozen=True)
+class OpCase:
+    """One op (or small graph) of the library: how to build it from nodes, its torch reference,
+    its input shapes and domains, and the sympy builder of its closed-form gradients."""
+
+    name: str
+    claim: str
+    build: Callable[..., TensorNode]
+    reference: Callable[..., torch.Tensor]
+    shapes: Callable[[Any], tuple[tuple[int, ...], ...]]  # draw -> input shapes
+    names: tuple[str, ...]  # the inputs' symbol names in ``closed``
+    closed: Callable[[tuple], list] | None = None  # input shapes -> [(derived, closed)]
+    domains: tuple[str, ...] = ()  # per input: real (default), positive, away, distinct
+    float32: bool = False  # element-wise: float32 is compared at float32's tolerance
+
+
+def _same(draw, lo: int = 1, hi: int = 3, k: int = 2):
+    shape = (draw(st.integers(lo, hi)), draw(st.integers(lo, hi)))
+    return (shape,) * k
+
+
+def _matmul_shapes(draw):
+    n, f, m = (draw(st.integers(1, 3)) for _ in range(3))
+    return (n, f), (f, m)
+
+
+def _column(draw):
+    return ((draw(st.integers(1, 4)), 1),)
+
+
+def _row(draw):
+    return ((1, draw(st.integers(1, 4))),)
+
+
+def _residual_shapes(draw):
+    batch, width = draw(st.integers(1, 3)), draw(st.integers(1, 2))
+    return (batch, width), (width, width), (1, width)
+
+
+def _residual_block(h, w, b):
+    bias = A.Expand.do_forward(b, repeats=h.shape[0], dim=0)
+    return A.Sigmoid.do_forward(h @ w + bias) + h
+
+
+def _unary(op):
+    return lambda x: op.do_forward(x)
+
+
+def _elementwise(name: str, op, reference, domain="real"):
+    return OpCase(name, "ops.elementwise_gradient", _unary(op), reference,
+                  lambda d: _same(d, k=1), ("x",),
+                  lambda s, f=name: D.elementwise_gradient(f, *s[0]), (domain,), float32=True)
+
+
+OP_CASES = [
+    pytest.param(OpCase("add", "ops.add_gradient", lambda a, b: a + b, torch.add, _same,
+                        ("a", "b"), lambda s: D.add_gradient(*s[0]), float32=True),
+                 marks=pytest.mark.claim("ops.add_gradient"), id="add"),
+    pytest.param(OpCase("subtract", "ops.subtract_gradient", lambda a, b: a - b, torch.sub,
+                        _same, ("a", "b"), lambda s: D.subtract_gradient(*s[0]), float32=True),
+                 marks=pytest.mark.claim("ops.subtract_gradient"), id="subtract"),
+    pytest.param(OpCase("multiply", "ops.multiply_gradient", lambda a, b: a * b, torch.mul,
+                        _same, ("a", "b"), lambda s: D.multiply_gradient(*s[0]), float32=True),
+                 marks=pytest.mark.claim("ops.multiply_gradient"), id="multiply"),
+    pytest.param(OpCase("divide", "ops.divide_gradient", lambda a, b: a / b, torch.div, _same,
+                        ("a", "b"), lambda s: D.divide_gradient(*s[0]), ("real", "away"),
+                        float32=True),
+                 marks=pytest.mark.claim("ops.divide_gradient"), id="divide"),
+    pytest.param(_elementwise("sigmoid", A.Sigmoid, torch.sigmoid),
+                 marks=pytest.mark.claim("ops.elementwise_gradient"), id="sigmoid"),
+    pytest.param(_elementwise("tanh", A.Tanh, torch.tanh),
+                 marks=pytest.mark.claim("ops.elementwise_gradient"), id="tanh"),
+    pytest.param(_elementwise("exp", A.Exp, torch.exp),
+                 marks=pytest.mark.claim("ops.elementwise_gradient"), id="exp"),
+    pytest.param(_elementwise("log", A.Log, torch.log, "positive"),
+                 marks=pytest.mark.claim("ops.elementwise_gradient"), id="log"),
+    pytest.param(OpCase("relu", "ops.relu_gradient", _unary(A.ReLU), torch.relu,
+                        lambda d: _same(d, k=1), ("x",), lambda s: D.relu_gradient(*s[0]),
+                        float32=True),
+                 marks=pytest.mark.claim("ops.relu_gradient"), id="relu"),
+    pytest.param(OpCase("matmul", "ops.matmul_gradient", lambda x, w: x @ w, torch.matmul,
+                        _matmul_shapes, ("x", "w"),
+                        lambda s: D.matmul_gradient(*s[0], s[1][1])),
+                 marks=pytest.mark.claim("ops.matmul_gradient"), id="matmul"),
+    pytest.param(OpCase("expand-columns", "ops.expand_gradient",
+                        lambda x: A.Expand.do_forward(x, repeats=16),
+                        lambda x: x.expand(-1, 16), _column, ("x",),
+                        lambda s: D.expand_gradient(s[0][0], 16)),
+                 marks=pytest.mark.claim("ops.expand_gradient"), id="expand-16-columns"),
+    pytest.param(OpCase("expand-rows", "ops.expand_gradient",
+                        lambda x: A.Expand.do_forward(x, repeats=3, dim=0),
+                        lambda x: x.expand(3, -1), _row, ("x",)),
+                 marks=pytest.mark.claim("ops.expand_gradient"), id="expand-3-rows"),
+    pytest.param(OpCase("sum", "ops.sum_gradient", _unary(A.Sum), torch.sum,
+                        lambda d: _same(d, k=1), ("x",), lambda s: D.sum_gradient(*s[0])),
+                 marks=pytest.mark.claim("ops.sum_gradient"), id="sum"),
+    pytest.param(OpCase("row-sum", "ops.row_sum_gradient", _unary(A.RowSum),
+                        lambda x: x.sum(1, keepdim=True), lambda d: _same(d, k=1), ("x",),
+                        lambda s: D.row_sum_gradient(*s[0])),
+                 marks=pytest.mark.claim("ops.row_sum_gradient"), id="row-sum"),
+    pytest.param(OpCase("row-max", "ops.row_max_gradient", _unary(A.RowMax),
+                        lambda x: x.amax(1, keepdim=True), lambda d: _same(d, k=1), ("x",),
+                        lambda s: D.row_max_gradient(*s[0]), ("distinct",)),
+                 marks=pytest.mark.claim("ops.row_max_gradient"), id="row-max"),
+    pytest.param(OpCase("normalize", "ops.normalize_gradient", _unary(A.Normalize),
+                        lambda x: x / x.sum(1, keepdim=True), lambda d: _same(d, k=1), ("x",),
+                        lambda s: D.normalize_gradient(*s[0]), ("positive",)),
+                 marks=pytest.mark.claim("ops.normalize_gradient"), id="normalize"),
+    pytest.param(OpCase("log-softmax", "ops.log_softmax_gradient", _unary(A.LogSoftmax),
+                        lambda x: torch.log_softmax(x, 1), lambda d: _same(d, k=1), ("x",),
+                        lambda s: D.log_softmax_gradient(*s[0])),
+                 marks=pytest.mark.claim("ops.log_softmax_gradient"), id="log-softmax-fused"),
+    pytest.param(OpCase("log-softmax-composed", "ops.log_softmax_gradient", A.log_softmax,
+                        lambda x: torch.log_softmax(x, 1), lambda d: _same(d, k=1), ("x",),
+                        lambda s: D.log_softmax_gradient(*s[0])),
+                 marks=pytest.mark.claim("ops.log_softmax_gradient", "ops.gradient_accumulation"),
+                 id="log-softmax-composed"),
+    pytest.param(OpCase("diamond", "ops.gradient_accumulation",
+                        lambda x: A.Sigmoid.do_forward(x) * A.Exp.do_forward(x),
+                        lambda x: torch.sigmoid(x) * torch.exp(x), lambda d: _same(d, k=1),
+                        ("x",), lambda s: D.diamond_gradient(*s[0])),
+                 marks=pytest.mark.claim("ops.gradient_accumulation"), id="diamond"),
+    pytest.param(OpCase("a-plus-a", "ops.gradient_accumulation", lambda a: a + a,
+                        lambda a: a + a, lambda d: _same(d, k=1), ("a",),
+                        lambda s: D.self_add_gradient(*s[0])),
+                 marks=pytest.mark.claim("ops.gradient_accumulation"), id="a-plus-a"),
+    pytest.param(OpCase("residual-block", "ops.residual_block_gradient", _residual_block,
+                        lambda h, w, b: torch.sigmoid(h @ w + b) + h, _residual_shapes,
+                        ("h", "w", "b"), lambda s: D.residual_block_gradient(*s[0])),
+                 marks=pytest.mark.claim("ops.residual_block_gradient",
+                                         "ops.gradient_accumulation"), id="residual-block"),
+]
+
+
+def draw_values(data, shape: tuple[int, ...], domain: str, dtype, label: str) -> np.ndarray:
+    """Values of an input on its domain: real [−10, 10]; positive [0.125, 10]; away from zero
+    (a divisor) 0.5 ≤ |y| ≤ 10; distinct (a unique row maximum)."""
+    if domain == "positive":
+        return data.draw(arrays(shape, dtype=dtype, min_value=0.125, max_value=10), label=label)
+    if domain == "away":
+        size = data.draw(arrays(shape, dtype=dtype, min_value=0.5, max_value=10), label=label)
+        sign = data.draw(hnp.arrays(np.bool_, shape), label=f"sign of {label}")
+        return np.where(sign, -size, size).astype(dtype)
+    if domain == "distinct":
+        width = 32 if dtype == np.float32 else 64
+        return data.draw(hnp.arrays(dtype, shape, unique=True, elements=st.floats(
+            -10, 10, allow_nan=False, allow_infinity=False, width=width)), label=label)
+    return data.draw(arrays(shape, dtype=dtype), label=label)
+
+
+def draw_inputs(data, case: OpCase, dtype) -> list[np.ndarray]:
+    shapes = data.draw(st.composite(lambda draw: case.shapes(draw))(), label="input shapes")
+    domains = case.domains or ("real",) * len(shapes)
+    return [draw_values(data, s, d, dtype, n)
+            for s, d, n in zip(shapes, domains, case.names, strict=True)]
+
+
+def library(case: OpCase, xs: list[np.ndarray], u: np.ndarray | None):
+    """Run the case through the library: (output value, [grad of each input]).
+
+    With ``u`` None only the forward runs (to learn the output's shape)."""
+    nodes = [TensorNode(x) for x in xs]
+    out = case.build(*nodes)
+    if u is None:
+        return out.value, None
+    out.backward(u)
+    return out.value, [n.grad for n in nodes]
+
+
+def autograd(case: OpCase, xs: list[np.ndarray], u: np.ndarray):
+    """The torch reference in float64 and autograd's gradients for the upstream u."""
+    xt = [torch.from_numpy(x.astype(np.float64)).requires_grad_(True) for x in xs]
+    out = case.reference(*xt)
+    grads = torch.autograd.grad(out, xt, torch.from_numpy(u.astype(np.float64)))
+    return out.detach(), grads
+
+
+@pytest.mark.parametrize("case", OP_CASES)
+@given(data=st.data())
+def test_library_backward_matches_closed_form_and_autograd(case, data):
+    """One checker for every op: the graph's gradients = autograd = the seed's closed form.
+
+    Float64 (the truth) always; element-wise ops also in float32, where the library must
+    keep float32 and agree with the float64 truth at float32's tolerance."""
+    dtype = data.draw(st.sampled_from([np.float64, np.float32]) if case.float32
+                      else st.just(np.float64), label="dtype")
+    xs = draw_inputs(data, case, dtype)
+    out_shape = library(case, xs, None)[0].shape
+    u = data.draw(arrays(out_shape, dtype=dtype, min_value=-5, max_value=5), label="∇Y")
+    value, grads = library(case, xs, u)
+    ref, ref_grads = autograd(case, xs, u)
+    assert value.dtype == dtype and all(g.dtype == dtype for g in grads), (
+        f"claim {case.claim}: dtype {dtype.__name__} not kept: output {value.dtype}, "
+        f"gradients {[g.dtype for g in grads]}")
+    assert_close(value, ref, claim=case.claim, what=f"{case.name} forward vs torch",
+                 dtype=dtype, check_dtype=False)
+    for name, g, r in zip(case.names, grads, ref_grads, strict=True):
+        assert_close(g, r, claim=case.claim, what=f"{case.name}: ∇{name} vs autograd",
+                     dtype=dtype, check_dtype=False)
+    if case.closed is not None and dtype == np.float64:
+        fns, syms = closed_forms(case, tuple(x.shape for x in xs))
+        named = dict(zip(case.names, xs, strict=True)) | {"u": u}
+        for name, g, fn, symbols in zip(case.names, grads, fns, syms, strict=True):
+            assert_close(g, evaluate(fn, symbols, named, g.shape), claim=case.claim,
+                         what=f"{case.name}: ∇{name} vs the closed form (sympy, lambdified)")
+
+
+@pytest.mark.parametrize("case", OP_CASES)
+@given(data=st.data())
+def test_library_backward_passes_the_dot_product_test(case, data):
+    """⟨u, J v⟩ (forward-mode JVP of the torch reference) = ⟨Jᵀu, v⟩ (the library's
+    backward) for random u, v: a transposed or missing term cannot hide."""
+    xs = draw_inputs(data, case, np.float64)
+    out_shape = library(case, xs, None)[0].shape
+    u = data.draw(arrays(out_shape, min_value=-5, max_value=5), label="u")
+    v = [data.draw(arrays(x.shape, min_value=-5, max_value=5), label=f"v_{n}")
+         for x, n in zip(xs, case.names, strict=True)]
+    assert_vjp(case.reference, lambda ut: library(case, xs, to_numpy(ut))[1],
+               [torch.from_numpy(x) for x in xs], torch.from_numpy(np.asarray(u)),
+               [torch.from_numpy(vk) for vk in v], claim=case.claim)
+
+
+# ------------------------------------------------------------ 3. the graph's bookkeeping
+
+
+@pytest.mark.claim("ops.graph_structure")
+@given(data=st.data())
+def test_c_equals_a_plus_b_builds_the_graph_the_seed_describes(data):
+    """Seed Q5–6 (and Q3): c = a + b; c.value is the sum, c.source an OpNode of Add whose
+    inputs are (a, b) and outputs (c); a.grad is zero until backward, then ∇c."""
+    shape = data.draw(st.tuples(st.integers(1, 4), st.integers(1, 4)), label="shape")
+    a_val, b_val, u = (data.draw(arrays(shape), label=n) for n in ("a", "b", "∇c"))
+    a, b = TensorNode(a_val), TensorNode(b_val)
+    c = a + b
+    assert isinstance(c.source, A.OpNode) and c.source.op is A.Add
+    assert c.source.inputs[0] is a and c.source.inputs[1] is b
+    assert c.source.outputs == [c] and a.source is None
+    assert c.value.shape == shape
+    assert_close(c.value, a_val + b_val, claim="ops.graph_structure", what="c.value")
+    assert_close(a.grad, np.zeros(shape), claim="ops.graph_structure", what="a.grad before")
+    c.backward(u)
+    assert_close(a.grad, u, claim="ops.graph_structure", what="a.grad after backward")
+    assert_close(b.grad, u, claim="ops.graph_structure", what="b.grad after backward")
+
+
+@pytest.mark.claim("ops.gradient_accumulation")
+@given(k=st.integers(1, 6), data=st.data())
+def test_a_node_used_k_times_gets_k_times_the_gradient(k, data):
+    """y = a + a + … + a (k terms, the node a an input of k Add ops): ∇a = k ∇y, the sum over
+    the k paths (autograd agrees)."""
+    shape = data.draw(st.tuples(st.integers(1, 3), st.integers(1, 3)), label="shape")
+    a_val, u = data.draw(arrays(shape), label="a"), data.draw(arrays(shape), label="∇y")
+    a = TensorNode(a_val)
+    y = a
+    for _ in range(k - 1):
+        y = y + a
+    y.backward(u)
+    at = torch.from_numpy(a_val).requires_grad_(True)
+    (ref,) = torch.autograd.grad(sum([at] * k), at, torch.from_numpy(u))
+    assert_close(a.grad, ref, claim="ops.gradient_accumulation", what=f"{k} uses of a")
+    assert_close(a.grad, k * u, claim="ops.gradient_accumulation", what=f"k∇y, k = {k}")
+
+
+@pytest.mark.claim("ops.gradient_accumulation")
+@given(data=st.data())
+def test_repeated_backward_accumulates_into_leaves_like_torch(data):
+    """Two backward calls from the same loss: leaves hold twice the gradient (torch's
+    convention), intermediate nodes are recomputed, not doubled; zero_grad clears."""
+    shape = data.draw(st.tuples(st.integers(1, 3), st.integers(1, 3)), label="shape")
+    x_val = data.draw(arrays(shape, min_value=-3, max_value=3), label="x")
+    x = TensorNode(x_val)
+    loss = A.Sum.do_forward(A.Sigmoid.do_forward(x) * A.Exp.do_forward(x))
+    xt = torch.from_numpy(x_val).requires_grad_(True)
+    (torch.sigmoid(xt) * torch.exp(xt)).sum().backward()
+    loss.backward()
+    once = x.grad.copy()
+    loss.backward()
+    assert_close(once, xt.grad, claim="ops.gradient_accumulation", what="one backward")
+    assert_close(x.grad, 2 * xt.grad, claim="ops.gradient_accumulation", what="two backwards")
+    loss.zero_grad()
+    assert not x.grad.any(), "zero_grad left a nonzero gradient"
+
+
+# ----------------------------------------- 4. cross-entropy from ops, the residual MLP
+
+
+@st.composite
+def targets(draw, rows: int, cols: int) -> np.ndarray:
+    return draw(distributions(rows, cols, one_hot=draw(st.booleans(), label="one-hot")))
+
+
+CROSS_ENTROPY = OpCase("cross-entropy", "ops.cross_entropy_gradient", A.cross_entropy,
+                       torch.nn.functional.cross_entropy, lambda d: (), ("x", "t"),
+                       lambda s: D.cross_entropy_gradient(*s[0]))
+
+
+@pytest.mark.claim("ops.cross_entropy_gradient", "ops.log_softmax_gradient")
+@given(composed=st.booleans(), data=st.data())
+def test_cross_entropy_from_ops_has_gradient_softmax_minus_targets_over_n(composed, data):
+    """L = −(1/N) Σ T ⊙ logsoftmax(X) from ops (fused LogSoftmax, or composed of RowMax,
+    Expand, Subtract, Exp, RowSum, Log): ∇X = (softmax(X) − T)/N = autograd's gradient of
+    ``torch.nn.functional.cross_entropy`` with probability targets (seed Q10's loss)."""
+    shape = data.draw(st.tuples(st.integers(1, 3), st.integers(2, 3)), label="shape")
+    x_val = data.draw(arrays(shape, min_value=-20, max_value=20), label="x")
+    t = data.draw(targets(*shape), label="targets")
+    x = TensorNode(x_val)
+    log_p = A.log_softmax(x) if composed else A.LogSoftmax.do_forward(x)
+    loss = A.cross_entropy(log_p, t)
+    loss.backward()
+    xt = torch.from_numpy(x_val).requires_grad_(True)
+    ref = torch.nn.functional.cross_entropy(xt, torch.from_numpy(t))
+    (ref_grad,) = torch.autograd.grad(ref, xt)
+    assert_close(loss.value, ref.detach(), claim="ops.cross_entropy_gradient", what="loss")
+    assert_close(x.grad, ref_grad, claim="ops.cross_entropy_gradient", what="∇X vs autograd")
+    (closed,), (symbols,) = closed_forms(CROSS_ENTROPY, (shape,))
+    assert_close(x.grad, evaluate(closed, symbols, {"x": x_val, "t": t}, shape),
+                 claim="ops.cross_entropy_gradient", what="∇X vs (S − T)/N (sympy, lambdified)")
+
+
+@pytest.mark.claim("ops.residual_mlp_gradient", "ops.gradient_accumulation")
+@given(residual=st.booleans(), data=st.data())
+def test_residual_mlp_parameter_gradients_equal_autograd(residual, data):
+    """Seed Q10: h₁ = σ(x W₁ + b₁), h₂ = σ(h₁W₂ + b₂) + h₁ (with ``residual``), output
+    log-softmax(h₂W₃ + b₃), cross-entropy loss. Every parameter gradient of the library's
+    graph equals autograd's on the same network written in torch; h₁ feeds two ops when
+    residual, so its gradient must sum both paths."""
+    d, out = data.draw(st.integers(1, 3), label="input size"), data.draw(
+        st.integers(2, 4), label="classes")
+    mult, batch = data.draw(st.integers(1, 2), label="hidden_mult"), data.draw(
+        st.integers(1, 4), label="batch")
+    mlp = A.ResidualMLP(d, out, residual, mult, rng=np.random.default_rng(0))
+    for k, p in enumerate(mlp.parameters()):  # every value drawn by Hypothesis
+        p.value = data.draw(arrays(p.shape, min_value=-2, max_value=2), label=f"param {k}")
+    x_val = data.draw(arrays((batch, d), min_value=-3, max_value=3), label="x")
+    t = data.draw(targets(batch, out), label="targets")
+    loss = A.cross_entropy(mlp(TensorNode(x_val)), t)
+    loss.backward()
+    w1, b1, w2, b2, w3, b3 = ps = [torch.from_numpy(p.value).requires_grad_(True)
+                                   for p in mlp.parameters()]
+    h1 = torch.sigmoid(torch.from_numpy(x_val) @ w1 + b1)
+    h2 = torch.sigmoid(h1 @ w2 + b2) + (h1 if residual else 0)
+    ref = -(torch.from_numpy(t) * torch.log_softmax(h2 @ w3 + b3, 1)).sum() / batch
+    ref_grads = torch.autograd.grad(ref, ps)
+    assert_close(loss.value, ref.detach(), claim="ops.residual_mlp_gradient", what="loss")
+    names = ("W1", "b1", "W2", "b2", "W3", "b3")
+    for name, p, g in zip(names, mlp.parameters(), ref_grads, strict=True):
+        assert_close(p.grad, g, claim="ops.residual_mlp_gradient", what=f"∇{name} vs autograd")
+    note(f"residual={residual}, loss={float(loss.value):.4g}")
+
+
+# ---------------------------------------------------------------------------- bad input
+
+
+def _node(*shape, dtype=np.float64):
+    return TensorNode(np.ones(shape, dtype=dtype))
+
+
+BAD_INPUTS = [
+    ("Add of different shapes", lambda: _node(2, 3) + _node(3, 2), ValueError,
+     r"Add: input a has shape \(2, 3\) but input b has shape \(3, 2\)"),
+    ("Subtract of different shapes", lambda: _node(2, 3) - _node(2, 1), ValueError,
+     r"Subtract: input a has shape \(2, 3\) but input b has shape \(2, 1\)"),
+    ("Multiply of different shapes", lambda: _node(4) * _node(2, 2), ValueError,
+     r"Multiply: input a has shape \(4,\) but input b has shape \(2, 2\)"),
+    ("Divide of different shapes", lambda: _node(1, 3) / _node(3, 1), ValueError,
+     r"Divide: input a has shape \(1, 3\) but input b has shape \(3, 1\)"),
+    ("Divide by zero", lambda: _node(2) / TensorNode(np.array([1.0, 0.0])), ValueError,
+     r"Divide: the divisor b has zero entries"),
+    ("float32 + float64", lambda: _node(2, dtype=np.float32) + _node(2), TypeError,
+     r"Add: inputs a and b must share a dtype, got float32 and float64"),
+    ("MatMul with inner sizes 3 ≠ 2", lambda: _node(2, 3) @ _node(2, 3), ValueError,
+     r"MatMul: x has shape \(2, 3\) and w has shape \(2, 3\)"),
+    ("MatMul of a vector", lambda: _node(3) @ _node(3, 2), ValueError,
+     r"MatMul: x must be 2-D"),
+    ("Expand of a non-singleton axis", lambda: A.Expand.do_forward(_node(2, 2), repeats=3),
+     ValueError, r"Expand: x must have a singleton axis dim=1, got shape \(2, 2\)"),
+    ("Log of a non-positive input", lambda: A.Log.do_forward(TensorNode(np.array([1.0, 0.0]))),
+     ValueError, r"Log: the input must be positive"),
+    ("Normalize with a zero row", lambda: A.Normalize.do_forward(
+        TensorNode(np.array([[1.0, -1.0]]))), ValueError, r"Normalize: a row of x sums to zero"),
+    ("backward on a non-scalar without ∇", lambda: (_node(2, 3) + _node(2, 3)).backward(),
+     ValueError, r"backward\(\) without an output gradient needs a scalar node .* shape \(2, 3\)"),
+    ("backward with ∇ of the wrong shape",
+     lambda: (_node(2, 3) + _node(2, 3)).backward(np.ones((3, 2))), ValueError,
+     r"goutput has shape \(3, 2\) but the node has shape \(2, 3\)"),
+    ("Linear on the wrong width", lambda: A.Linear(3, 4)(_node(2, 5)), ValueError,
+     r"Linear: input x has shape \(2, 5\), but the weight has shape \(3, 4\)"),
+    ("cross-entropy targets of the wrong shape",
+     lambda: A.cross_entropy(_node(2, 3), np.ones((2, 2))), ValueError,
+     r"targets have shape \(2, 2\) but log_probs have shape \(2, 3\)"),
+    ("op on a raw array", lambda: A.Sigmoid.do_forward(np.ones(2)), TypeError,
+     r"Sigmoid: input 0 must be a TensorNode, got ndarray"),
+    ("TensorNode of a list", lambda: TensorNode([1.0, 2.0]), TypeError,
+     r"value must be a numpy array"),
+    ("TensorNode of integers", lambda: TensorNode(np.ones(2, dtype=np.int64)), TypeError,
+     r"value must be float32 or float64, got int64"),
+]
+
+
+@pytest.mark.parametrize(("call", "error", "message"), [b[1:] for b in BAD_INPUTS],
+                         ids=[b[0] for b in BAD_INPUTS])
+def test_ops_reject_bad_input_with_a_clear_error(call, error, message):
+    with pytest.raises(error, match=message):
+        call()

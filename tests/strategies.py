@@ -14,6 +14,7 @@ from hypothesis.extra import numpy as hnp
 __all__ = [
     "FLOAT_DTYPES",
     "arrays",
+    "as_torch",
     "batch_shapes",
     "distributions",
     "labels",
@@ -95,4 +96,4 @@ def labels(rows: int, classes: int) -> st.SearchStrategy[np.ndarray]:
 
 def as_torch(x: np.ndarray) -> torch.Tensor:
     """A torch tensor sharing x's dtype (float32 stays float32)."""
-    return torch.from_numpy(np.ascontiguousarray(x))
+    return torch.from_numpy(np.asarray(x).copy(order="C"))  # keeps 0-d arrays 0-d

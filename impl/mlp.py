@@ -143,14 +143,26 @@ def _xp(a: Any) -> Any:
 
 
 def sigmoid(x: Any) -> Any:
-    r""":math:`\sigma(x) = 1/(1 + e^{-x})` (numpy array or torch tensor)."""
-    return 1.0 / (1.0 + _xp(x).exp(-x))
+    r""":math:`\sigma(x) = 1/(1 + e^{-x})` (numpy array or torch tensor).
+
+    Evaluated through :math:`e = e^{-|x|}` (σ = 1/(1 + e) for x ≥ 0, e/(1 + e) otherwise), so
+    nothing overflows for large |x|.
+    """
+    xp = _xp(x)
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 def sigmoid_prime(x: Any) -> Any:
-    r""":math:`\sigma'(x) = \sigma(x)(1 - \sigma(x))`, the seed's ``sigma_prime``; in (0, 1/4]."""
-    s = sigmoid(x)
-    return s * (1.0 - s)
+    r""":math:`\sigma'(x) = \sigma(x)(1 - \sigma(x)) = e^{-|x|}/(1 + e^{-|x|})^2`; in (0, 1/4].
+
+    The seed's ``sigma_prime`` is σ(1 − σ); the second form is the same function without the
+    cancellation in 1 − σ for large x (where σ rounds towards 1), so σ′ keeps full relative
+    accuracy in saturation, which Problem 2 is about.
+    """
+    xp = _xp(x)
+    e = xp.exp(-xp.abs(x))
+    return e / (1.0 + e) ** 2
 
 
 def _check_network(x: Any, a_list: list[Any], b_list: list[Any]) -> None:

@@ -90,7 +90,9 @@ def test_seed_all_ones_bias_jacobian_is_false(o, i, data):
     derived, _, ones = D.linear_bias_jacobian(o, i)
     text = refute_identity(derived, ones, claim="modules.linear_bias_jacobian_all_ones",
                            data=data)
-    record_counterexample("modules.linear_bias_jacobian_all_ones", f"∂x̃/∂b for n={o}: {text}")
+    record_counterexample("modules.linear_bias_jacobian_all_ones",
+                          f"∂x̃/∂b for n={o} is constant (any point); flat {text} "
+                          f"(flat entry k is row k // {o}, column k % {o})")
     refute_identity(*D.linear_bias_chain(o), claim="modules.linear_bias_jacobian_all_ones",
                     data=data)
 

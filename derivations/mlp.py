@@ -127,7 +127,7 @@ SATURATION = claim(
     source=f"{SEED_000} Problem 2 ② (|ỹ_j| → ∞)",
     statement="If every pre-activation of a hidden layer j saturates, m = min_k|ỹ_{j,k}| → ∞, "
     "then for i ≤ j: ‖∂y_L/∂b_i‖₂ ≤ e^{−m}·‖A_L‖₂∏_{j<k<L}(‖A_k‖₂/4)·∏_{i<k≤j}(‖A_k‖₂/4) → 0 "
-    "(σ′(z) ≤ e^{−|z|}). A single saturated unit k only silences the paths through it.",
+    "(σ′(z) ≤ e^{−|z|}).",
     formula=lambda: sp.Eq(
         sp.Limit(_norm(_d("y_L", "b_i")), sp.Symbol("s"), sp.oo), 0
     ),

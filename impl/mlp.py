@@ -221,8 +221,8 @@ def sigmoid_mlp_backward(
     da_list: list = [None] * depth
     db_list: list = [None] * depth
     for ell in reversed(range(depth)):
-        slope = sigmoid_prime(pre[ell]) if ell < depth - 1 else 1.0 + 0.0 * pre[ell]
-        db = dy * slope.T  # dy · diag(σ′(ỹ_ℓ)), a row
+        # dy · diag(σ′(ỹ_ℓ)), a row; the last layer is the identity (σ′ ≡ 1)
+        db = dy * sigmoid_prime(pre[ell]).T if ell < depth - 1 else dy
         da_list[ell] = (ys[ell] @ db).T
         db_list[ell] = db.T
         dy = db @ a_list[ell]

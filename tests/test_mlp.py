@@ -283,6 +283,12 @@ def test_tanh_regression_accepts_torch_tensors_and_the_seed_sizes():
 # ---------------------------------------------- seed 000 Problem 2: vanishing gradients
 
 
+# Norms are computed from squares: below √(smallest normal float64) ≈ 1.5e-154 the squares are
+# subnormal and lose relative precision (the thorough profile drew weights of 8e-161 where the
+# ¼-bound holds with equality). Bounds on norms get this much absolute slack, no more.
+NORM_UNDERFLOW = float(np.sqrt(np.finfo(np.float64).tiny))
+
+
 def spectral(m) -> float:
     return float(torch.linalg.matrix_norm(torch.as_tensor(np.asarray(m)), ord=2))
 
@@ -336,14 +342,14 @@ def test_layer_jacobians_obey_the_quarter_bounds(net):
         for ord_ in ("fro", 2):
             nb = float(torch.linalg.matrix_norm(db_auto[i - 1], ord=ord_))
             ny = float(torch.linalg.matrix_norm(dy_auto[i], ord=ord_))
-            assert nb <= ny / 4 * slack, (
+            assert nb <= ny / 4 * slack + NORM_UNDERFLOW, (
                 f"claim mlp.bias_gradient_bound: ‖∂y_L/∂b_{i}‖_{ord_} = {nb!r} > "
                 f"‖∂y_L/∂y_{i}‖/4 = {ny / 4!r}")
     for i in range(depth):
         bound = spectral(a_list[-1]) * np.prod([spectral(a_list[k - 1]) / 4
                                                 for k in range(i + 1, depth)])
         got = spectral(dy_auto[i])
-        assert got <= bound * slack, (
+        assert got <= bound * slack + NORM_UNDERFLOW, (
             f"claim mlp.jacobian_norm_bound: ‖∂y_L/∂y_{i}‖₂ = {got!r} > ‖A_L‖₂∏‖A_k‖₂/4 = "
             f"{bound!r} (depth {depth})")
 
@@ -369,9 +375,9 @@ def test_scaling_one_weight_by_t_scales_earlier_gradients_by_at_most_t(net, data
             b_i = base[-1] / 4 * np.prod([base[k - 1] / 4 for k in range(i + 1, depth)])
             nb = float(torch.linalg.vector_norm(grads[depth + i - 1]))
             na = float(torch.linalg.matrix_norm(grads[i - 1]))
-            limit_b = t * b_i * (1 + 1e-12)
-            limit_a = limit_b * float(np.linalg.norm(ys[i - 1]))
-            assert nb <= limit_b and na <= limit_a * (1 + 1e-12), (
+            limit_b = t * b_i * (1 + 1e-12) + NORM_UNDERFLOW
+            limit_a = t * b_i * float(np.linalg.norm(ys[i - 1])) * (1 + 1e-12) + NORM_UNDERFLOW
+            assert nb <= limit_b and na <= limit_a and (t > 0 or nb == na == 0.0), (
                 f"claim mlp.small_weight_vanishing: t={t}, j={j}, i={i}: ‖∂y_L/∂b_i‖ = {nb!r} "
                 f"(bound {limit_b!r}), ‖∂y_L/∂A_i‖ = {na!r} (bound {limit_a!r})")
 
@@ -410,7 +416,7 @@ def test_saturating_a_layer_drives_earlier_gradients_to_zero(net, data):
             # its σ′ exceeds the true one by at most 2⁻⁵² (that rounding, not a tuned slack)
             got, bound = spectral(db[i - 1]), (np.exp(-m) + 2.0**-52) * k_i
             note(f"s={s}, i={i}: ‖∂y_L/∂b_i‖₂ = {got!r}, bound {bound!r}")
-            assert got <= bound * (1 + 1e-12), (
+            assert got <= bound * (1 + 1e-12) + NORM_UNDERFLOW, (
                 f"claim mlp.saturation_vanishing: s={s}, j={j}, i={i}: ‖∂y_L/∂b_i‖₂ = {got!r} > "
                 f"e^(−min|ỹ_j|)·K_i = {bound!r} (min|ỹ_j| = {m})")
 

@@ -114,9 +114,9 @@ JACOBIAN_BOUND = claim(
 SMALL_WEIGHT = claim(
     "mlp.small_weight_vanishing",
     source=f"{SEED_000} Problem 2 ① (some A_j small)",
-    statement="Scaling one A_j by t scales the bound on the gradients of every earlier layer "
-    "i < j by t: ‖∂y_L/∂b_i‖ ≤ t·(1/4)‖A_L‖₂∏_{i<k<L, k≠j}(‖A_k‖₂/4)·‖A_j‖₂(/4 if j<L), and "
-    "‖∂y_L/∂A_i‖_F ≤ ‖∂y_L/∂b_i‖‖y_{i−1}‖ (scalar y_L); both → 0 as t → 0.",
+    statement="Scaling one A_j by t: for every earlier layer i < j, ‖∂y_L/∂b_i‖ ≤ t·B_i and "
+    "‖∂y_L/∂A_i‖_F ≤ t·B_i‖y_{i−1}‖ (scalar y_L), with B_i = ¼‖A_L‖₂∏_{i<k<L}(‖A_k‖₂/4) "
+    "computed from the unscaled weights; both → 0 as t → 0.",
     formula=lambda: sp.Eq(
         sp.Limit(_norm(_d("y_L", "b_i")).subs(sp.Symbol("A_j"), sp.Symbol("t") * sp.Symbol("A_j")),
                  sp.Symbol("t"), 0), 0
@@ -125,9 +125,9 @@ SMALL_WEIGHT = claim(
 SATURATION = claim(
     "mlp.saturation_vanishing",
     source=f"{SEED_000} Problem 2 ② (|ỹ_j| → ∞)",
-    statement="If every pre-activation of a hidden layer j saturates, |ỹ_{j,k}| ≥ s, then for "
-    "i ≤ j: ‖∂y_L/∂b_i‖₂ ≤ ‖∂y_L/∂y_j‖₂ e^{−s} ∏_{i≤k<j}(‖A_{k+1}‖₂/4) → 0 as s → ∞; a single "
-    "saturated unit k only silences the paths through it (∂y_L/∂b_{j,k} → 0).",
+    statement="If every pre-activation of a hidden layer j saturates, m = min_k|ỹ_{j,k}| → ∞, "
+    "then for i ≤ j: ‖∂y_L/∂b_i‖₂ ≤ e^{−m}·‖A_L‖₂∏_{j<k<L}(‖A_k‖₂/4)·∏_{i<k≤j}(‖A_k‖₂/4) → 0 "
+    "(σ′(z) ≤ e^{−|z|}).",
     formula=lambda: sp.Eq(
         sp.Limit(_norm(_d("y_L", "b_i")), sp.Symbol("s"), sp.oo), 0
     ),

@@ -143,14 +143,26 @@ def _xp(a: Any) -> Any:
 
 
 def sigmoid(x: Any) -> Any:
-    r""":math:`\sigma(x) = 1/(1 + e^{-x})` (numpy array or torch tensor)."""
-    return 1.0 / (1.0 + _xp(x).exp(-x))
+    r""":math:`\sigma(x) = 1/(1 + e^{-x})` (numpy array or torch tensor).
+
+    Evaluated through :math:`e = e^{-|x|}` (σ = 1/(1 + e) for x ≥ 0, e/(1 + e) otherwise), so
+    nothing overflows for large |x|.
+    """
+    xp = _xp(x)
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 def sigmoid_prime(x: Any) -> Any:
-    r""":math:`\sigma'(x) = \sigma(x)(1 - \sigma(x))`, the seed's ``sigma_prime``; in (0, 1/4]."""
-    s = sigmoid(x)
-    return s * (1.0 - s)
+    r""":math:`\sigma'(x) = \sigma(x)(1 - \sigma(x)) = e^{-|x|}/(1 + e^{-|x|})^2`; in (0, 1/4].
+
+    The seed's ``sigma_prime`` is σ(1 − σ); the second form is the same function without the
+    cancellation in 1 − σ for large x (where σ rounds towards 1), so σ′ keeps full relative
+    accuracy in saturation, which Problem 2 is about.
+    """
+    xp = _xp(x)
+    e = xp.exp(-xp.abs(x))
+    return e / (1.0 + e) ** 2
 
 
 def _check_network(x: Any, a_list: list[Any], b_list: list[Any]) -> None:
@@ -209,8 +221,8 @@ def sigmoid_mlp_backward(
     da_list: list = [None] * depth
     db_list: list = [None] * depth
     for ell in reversed(range(depth)):
-        slope = sigmoid_prime(pre[ell]) if ell < depth - 1 else 1.0 + 0.0 * pre[ell]
-        db = dy * slope.T  # dy · diag(σ′(ỹ_ℓ)), a row
+        # dy · diag(σ′(ỹ_ℓ)), a row; the last layer is the identity (σ′ ≡ 1)
+        db = dy * sigmoid_prime(pre[ell]).T if ell < depth - 1 else dy
         da_list[ell] = (ys[ell] @ db).T
         db_list[ell] = db.T
         dy = db @ a_list[ell]

@@ -90,7 +90,9 @@ def test_seed_all_ones_bias_jacobian_is_false(o, i, data):
     derived, _, ones = D.linear_bias_jacobian(o, i)
     text = refute_identity(derived, ones, claim="modules.linear_bias_jacobian_all_ones",
                            data=data)
-    record_counterexample("modules.linear_bias_jacobian_all_ones", f"∂x̃/∂b for n={o}: {text}")
+    record_counterexample("modules.linear_bias_jacobian_all_ones",
+                          f"∂x̃/∂b for n={o} is constant (any point); flat {text} "
+                          f"(flat entry k is row k // {o}, column k % {o})")
     refute_identity(*D.linear_bias_chain(o), claim="modules.linear_bias_jacobian_all_ones",
                     data=data)
 
@@ -290,16 +292,23 @@ def test_module_mlp_parameter_gradients_match_autograd(case):
 def test_a_small_gradient_step_decreases_the_loss(case):
     """Descent: L(θ − ηg) ≤ L(θ) − ½η‖g‖² for a small η (Armijo with c = ½), with g the hand
     gradient. η = 1e-4 keeps the second-order term (≤ ½η²‖g‖²·‖∇²L‖, with ‖∇²L‖ modest for
-    weights and inputs this size) below the margin ½η‖g‖². A wrong sign or a missing term in
-    any backward makes the step fail to descend."""
+    weights and inputs this size) below the margin ½η‖g‖². The lemma needs L smooth along the
+    step, so the ReLU activation pattern must not change (a step across a kink can fail it:
+    the thorough profile found one); such draws are rejected. A wrong sign or a missing term
+    in any backward makes the step fail to descend."""
     net, x, y = case
     t = np.eye(net.linears[-1].out_features)[y]
     before = net.loss_and_backward(x, t)
     sq = sum(float(np.sum(lin.grads[k] ** 2)) for lin in net.linears for k in ("weight", "bias"))
     assume(sq >= 1e-8)  # at a (near-)stationary point the decrease would drown in rounding
     eta = 1e-4
+    pattern = [m._mask.copy() for m in net.layers if isinstance(m, ReLUModule)]
     net.sgd_step(eta)
     after = net.loss(x, t)
+    crossed = any(not np.array_equal(p, m._mask)
+                  for p, m in zip(pattern, (m for m in net.layers if isinstance(m, ReLUModule)),
+                                  strict=True))
+    assume(not crossed)  # the step crossed a ReLU kink: L is not smooth along it
     note(f"loss {before!r} -> {after!r}, |g|^2 = {sq!r}")
     assert after <= before - 0.5 * eta * sq, (
         f"claim modules.mlp_training_decreases_loss: a step of η={eta} along −g did not descend: "

@@ -110,15 +110,32 @@ INPUT_GRADIENT = claim(
                               - _xh[_i] * sp.Sum(_g[_j] * _xh[_j], (_j, 1, _m))),
     ),
 )
-ORTHOGONAL = claim(
-    "batchnorm.input_gradient_is_orthogonal_to_shift_and_scale",
+ISSUE_4 = "issue 4 (the suite's own statement, derived from (5))"
+SUMS_TO_ZERO = claim(
+    "batchnorm.input_gradient_sums_to_zero",
     source=f"{SEED_004} §3.2 a, consequence of (5)",
-    statement="Σ_i ∂L/∂x_i = 0 and Σ_i x̂_i ∂L/∂x_i = 0: the input gradient is orthogonal to "
-    "shifting and to scaling the batch (x̂ does not change under either).",
-    formula=lambda: sp.And(
-        sp.Eq(sp.Sum(sp.Derivative(_L, _x[_i]), (_i, 1, _m)), 0),
-        sp.Eq(sp.Sum(_xh[_i] * sp.Derivative(_L, _x[_i]), (_i, 1, _m)), 0),
+    statement="Σ_i ∂L/∂x_i = 0: the input gradient is orthogonal to shifting the batch "
+    "(batch norm is shift-invariant).",
+    formula=lambda: sp.Eq(sp.Sum(sp.Derivative(_L, _x[_i]), (_i, 1, _m)), 0),
+)
+ALONG_XHAT = claim(
+    "batchnorm.input_gradient_along_xhat",
+    source=f"{SEED_004} §3.2 a, consequence of (5)",
+    statement="Σ_i x̂_i ∂L/∂x_i = γ ε (σ²+ε)^{−3/2} Σ_j g_j x̂_j: the gradient is orthogonal to "
+    "scaling the batch only when ε = 0 (ε breaks the scale invariance).",
+    formula=lambda: sp.Eq(
+        sp.Sum(_xh[_i] * sp.Derivative(_L, _x[_i]), (_i, 1, _m)),
+        GAMMA * EPS / _sd**3 * sp.Sum(_g[_j] * _xh[_j], (_j, 1, _m)),
     ),
+)
+ORTHOGONAL_TO_XHAT = claim(
+    "batchnorm.input_gradient_orthogonal_to_xhat",
+    source=ISSUE_4,
+    statement="As stated in issue 4: Σ_i x̂_i ∂L/∂x_i = 0 (the gradient is orthogonal to "
+    "scalings of the batch). False for ε > 0.",
+    formula=lambda: sp.Eq(sp.Sum(_xh[_i] * sp.Derivative(_L, _x[_i]), (_i, 1, _m)), 0),
+    verdict="refuted",
+    corrected_by="batchnorm.input_gradient_along_xhat",
 )
 
 _w, _xin, _b = sp.IndexedBase("w"), sp.IndexedBase("x"), sp.Symbol("b")
@@ -271,10 +288,25 @@ def chain_rule_terms(m: int) -> tuple[sp.ImmutableMatrix, sp.ImmutableMatrix]:
 
 @cache
 def input_gradient_projections(m: int) -> sp.ImmutableMatrix:
-    """(Σ_i ∂L/∂x_i, Σ_i x̂_i ∂L/∂x_i) with ∂L/∂x sympy's own derivative (claimed zero)."""
+    """(Σ_i ∂L/∂x_i, Σ_i x̂_i ∂L/∂x_i) with ∂L/∂x sympy's own derivative."""
     derived, _ = input_gradient(m)
     xh = normalised(m)
     return sp.ImmutableMatrix([sp.Add(*derived), sp.Add(*[xh[i] * derived[i] for i in range(m)])])
+
+
+@cache
+def input_gradient_along_xhat(m: int) -> tuple[sp.Expr, sp.Expr]:
+    """(Σ_i x̂_i ∂L/∂x_i by sympy, the corrected closed form γ ε (σ²+ε)^{-3/2} Σ_j g_j x̂_j)."""
+    xh, g = normalised(m), upstream(m)
+    closed = GAMMA * EPS / sp.sqrt(variance_plus_eps(m)) ** 3 * sp.Add(
+        *[g[j] * xh[j] for j in range(m)])
+    return input_gradient_projections(m)[1], closed
+
+
+def eps_in_terms_of_r(m: int) -> dict[sp.Symbol, sp.Expr]:
+    """ε = r⁻² − σ²(x): the definition of r solved for ε, for identities that involve ε and r
+    together (a substitution of equals, like ``with_inverse_std``)."""
+    return {EPS: R ** -2 - variance(m)}
 
 
 @cache

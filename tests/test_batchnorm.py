@@ -206,7 +206,7 @@ def closed_form(m: int):
 @example(p=(np.array([[0.0, 1.0], [2.0, -1.0]]), np.array([1.0, -2.0]), np.zeros(2),
             np.array([[1.0, 0.5], [-1.0, 2.0]]), 1e-5), which="numpy")  # N = 2
 def test_batchnorm_backward_kernel_is_the_lambdified_formula_5(p, which):
-    x, gamma, beta, g, eps = p
+    x, gamma, _beta, g, eps = p
     m = x.shape[0]
     grad_x_fn, affine_fn = closed_form(m)
     args = [*x, *g, gamma, eps]  # each x_i, g_i is a row: the closed form runs per neuron

@@ -139,15 +139,15 @@ ORTHOGONAL_TO_XHAT = claim(
 )
 
 _w, _xin, _b = sp.IndexedBase("w"), sp.IndexedBase("x"), sp.Symbol("b")
-_k = sp.Symbol("k", integer=True, positive=True)
+_k, _K = sp.symbols("k K", integer=True, positive=True)
 FOLD = claim(
     "batchnorm.fold_into_preceding_layer",
     source=f"{SEED_001} Problem 3",
     statement="Eval-mode BN after a linear or conv layer (W, b) is the single layer "
     "W' = W·γ/√(σ²+ε) (per output channel), b' = (b − μ)·γ/√(σ²+ε) + β (running μ, σ²).",
     formula=lambda: sp.Eq(
-        GAMMA * (sp.Sum(_w[_k] * _xin[_k], _k) + _b - _mu) / _sd + BETA,
-        sp.Sum(GAMMA * _w[_k] / _sd * _xin[_k], _k) + (_b - _mu) * GAMMA / _sd + BETA,
+        GAMMA * (sp.Sum(_w[_k] * _xin[_k], (_k, 1, _K)) + _b - _mu) / _sd + BETA,
+        sp.Sum(GAMMA * _w[_k] / _sd * _xin[_k], (_k, 1, _K)) + (_b - _mu) * GAMMA / _sd + BETA,
     ),
 )
 

@@ -27,6 +27,7 @@ from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval
 
 from derivations import batchnorm as D
+from derivations.registry import REGISTRY
 from impl import batchnorm as K
 from impl.custom_batchnorm import (
     CustomBatchNormAutograd,
@@ -139,6 +140,16 @@ def test_batchnorm_input_gradient_is_not_orthogonal_to_xhat_when_eps_is_positive
 def test_batchnorm_after_a_layer_is_one_layer_with_folded_weight_and_bias(k, data):
     bn, folded, _ = D.fold(k)
     prove_identity(bn, folded, claim="batchnorm.fold_into_preceding_layer", data=data)
+
+
+BATCHNORM_CLAIMS = sorted(c for c in REGISTRY if c.startswith("batchnorm."))
+
+
+@pytest.mark.parametrize("claim_id", [pytest.param(c, id=c, marks=pytest.mark.claim(c))
+                                      for c in BATCHNORM_CLAIMS])
+def test_batchnorm_claim_statement_renders_from_sympy(claim_id):
+    """The README table renders each statement with sympy.latex: it must build and render."""
+    assert REGISTRY[claim_id].latex(), f"claim {claim_id} renders to an empty formula"
 
 
 # ------------------------------------------------------------------------- strategies

@@ -55,9 +55,12 @@ def _one_torch_thread():
     torch.set_num_threads(before)
 
 
-def r_form(pair: tuple[Any, Any], m: int) -> tuple[Any, Any]:
-    """Both sides with σ²(x)+ε replaced by r⁻², r = 1/√(σ²+ε) > 0 (see derivations docstring)."""
-    return D.with_inverse_std(pair[0], m), D.with_inverse_std(pair[1], m)
+@cache
+def r_form(builder: str, m: int) -> tuple[Any, Any]:
+    """``D.<builder>(m)`` with σ²(x)+ε replaced by r⁻², r = 1/√(σ²+ε) > 0 (see the derivations
+    docstring), once per size."""
+    lhs, rhs = getattr(D, builder)(m)
+    return D.with_inverse_std(lhs, m), D.with_inverse_std(rhs, m)
 
 
 # ------------------------------------------------------------------ 1. symbolic witness
@@ -67,14 +70,14 @@ def r_form(pair: tuple[Any, Any], m: int) -> tuple[Any, Any]:
 @given(m=SIZES, data=st.data())
 def test_batchnorm_normalised_batch_has_mean_zero_and_variance_sigma2_over_sigma2_plus_eps(
         m, data):
-    prove_identity(*r_form(D.normalised_statistics(m), m),
+    prove_identity(*r_form("normalised_statistics", m),
                    claim="batchnorm.normalised_statistics", data=data)
 
 
 @pytest.mark.claim("batchnorm.affine_gradients")
 @given(m=SIZES, data=st.data())
 def test_batchnorm_gamma_gradient_is_sum_g_xhat_and_beta_gradient_is_sum_g(m, data):
-    prove_identity(*r_form(D.affine_gradients(m), m), claim="batchnorm.affine_gradients",
+    prove_identity(*r_form("affine_gradients", m), claim="batchnorm.affine_gradients",
                    data=data)
 
 
@@ -82,13 +85,13 @@ def test_batchnorm_gamma_gradient_is_sum_g_xhat_and_beta_gradient_is_sum_g(m, da
 @given(m=SIZES, data=st.data())
 def test_batchnorm_mean_gradient_loses_its_variance_term(m, data):
     """Seed (1): Σ −2(x_i − μ)/m = 0 at μ = mean, hence (2): ∂L/∂μ = −Σ(∂L/∂x̂_i)/√(σ²+ε)."""
-    prove_identity(*r_form(D.mean_gradient(m), m), claim="batchnorm.mean_gradient", data=data)
+    prove_identity(*r_form("mean_gradient", m), claim="batchnorm.mean_gradient", data=data)
 
 
 @pytest.mark.claim("batchnorm.chain_rule_terms")
 @given(m=SIZES, data=st.data())
 def test_batchnorm_input_gradient_is_the_seeds_three_chain_rule_terms(m, data):
-    prove_identity(*r_form(D.chain_rule_terms(m), m), claim="batchnorm.chain_rule_terms",
+    prove_identity(*r_form("chain_rule_terms", m), claim="batchnorm.chain_rule_terms",
                    data=data, points=1)
 
 
@@ -97,7 +100,7 @@ def test_batchnorm_input_gradient_is_the_seeds_three_chain_rule_terms(m, data):
 def test_batchnorm_input_gradient_is_formula_5(m, data):
     r""":math:`\partial L/\partial x_i = \frac{\gamma}{m\sqrt{\sigma^2+\varepsilon}}(m g_i -
     \sum_j g_j - \hat x_i\sum_j g_j\hat x_j)` (``004_a5042f8004da492f.txt`` §3.2 a, (5))."""
-    prove_identity(*r_form(D.input_gradient(m), m), claim="batchnorm.input_gradient", data=data)
+    prove_identity(*r_form("input_gradient", m), claim="batchnorm.input_gradient", data=data)
 
 
 @pytest.mark.claim("batchnorm.input_gradient", "batchnorm.chain_rule_terms")
@@ -109,10 +112,15 @@ def test_batchnorm_input_gradient_is_formula_5_with_the_square_roots_left_in(m, 
                    points=1)
 
 
+@cache
+def sums_to_zero_r(m: int) -> sp.Expr:
+    return D.with_inverse_std(D.input_gradient_projections(m)[0], m)
+
+
 @pytest.mark.claim("batchnorm.input_gradient_sums_to_zero")
 @given(m=SIZES, data=st.data())
 def test_batchnorm_input_gradient_sums_to_zero(m, data):
-    prove_identity(D.with_inverse_std(D.input_gradient_projections(m)[0], m), 0,
+    prove_identity(sums_to_zero_r(m), 0,
                    claim="batchnorm.input_gradient_sums_to_zero", data=data)
 
 
@@ -120,7 +128,7 @@ def test_batchnorm_input_gradient_sums_to_zero(m, data):
 @given(m=SIZES, data=st.data())
 def test_batchnorm_input_gradient_along_xhat_is_gamma_eps_over_sd_cubed_sum_g_xhat(m, data):
     """Σ x̂_i ∂L/∂x_i = γ ε (σ²+ε)^{-3/2} Σ g_j x̂_j; both sides in r, then ε = r⁻² − σ²."""
-    prove_identity(*r_form(D.input_gradient_along_xhat(m), m),
+    prove_identity(*r_form("input_gradient_along_xhat", m),
                    claim="batchnorm.input_gradient_along_xhat", data=data, points=1,
                    substitutions=D.eps_in_terms_of_r(m))
 

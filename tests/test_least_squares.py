@@ -72,7 +72,7 @@ def test_minimiser_zeroes_the_gradient_and_hessian_is_XtX(shape, data):
 
 
 @pytest.mark.claim("least_squares.first_iterates")
-@given(shape=st.sampled_from([(1, 1), (2, 1), (3, 1), (2, 2), (3, 2)]), data=st.data())
+@given(shape=st.sampled_from([(1, 1), (2, 1), (3, 1), (2, 2)]), data=st.data())
 def test_seed_first_and_second_iterates(shape, data):
     """Exercise 16: w₁ = (I − αXᵀX)w₀ + αXᵀy, w₂ = (I − αXᵀX)²w₀ + (I − αXᵀX)αXᵀy + αXᵀy."""
     n, d = shape
@@ -337,7 +337,7 @@ def test_gradient_descent_diverges_above_two_over_lambda_max(design, data):
        eps=st.sampled_from([0.02, 0.05]))
 def test_step_size_condition_is_sharp(design, data, eps):
     """Same X, y, w₀: α = (1 − ε)·2/λ_max converges, α = (1 + ε)·2/λ_max diverges."""
-    X, sigma = design
+    X, _sigma = design
     y = data.draw(arrays((X.shape[0],), min_value=-5, max_value=5), label="y")
     w0, w_star, component = data.draw(generic_start(X, y))
     limit = K.step_size_limit(X)

@@ -40,6 +40,12 @@ _X, _y = sp.MatrixSymbol("X", _n, _d), sp.MatrixSymbol("y", _n, 1)
 _w, _w0 = sp.MatrixSymbol("w", _d, 1), sp.MatrixSymbol("w_0", _d, 1)
 _k, _i = sp.symbols("k i", integer=True, nonnegative=True)
 _A = sp.Identity(_d) - alpha * _X.T * _X
+# sympy cannot add a matrix-valued Sum to a MatAdd; the sum is rendered as one named vector
+_GEOMETRIC = sp.MatrixSymbol(r"\sum_{i=0}^{k-1} \left(\mathbb{I} - \alpha X^{T} X\right)^{i} "
+                             r"X^{T} y", _d, 1)
+_lam_max = sp.Symbol(r"\lambda_{\max}", positive=True)
+_w_star, _w_k, _w_2 = (sp.MatrixSymbol(r"w^\star", _d, 1), sp.MatrixSymbol("w_k", _d, 1),
+                       sp.MatrixSymbol("w_2", _d, 1))
 
 
 def _loss(X, w, y):
@@ -50,36 +56,37 @@ GRADIENT = claim(
     "least_squares.gradient",
     source=f"{SEED_002} Q5 (Exercise 15)",
     statement="∇_w ½‖Xw − y‖² = Xᵀ(Xw − y).",
-    formula=lambda: sp.Eq(sp.Derivative(_loss(_X, _w, _y), _w), _X.T * (_X * _w - _y)),
+    formula=lambda: sp.Eq(sp.Derivative(_loss(_X, _w, _y), _w), _X.T * (_X * _w - _y),
+                          evaluate=False),
 )
 MINIMISER = claim(
     "least_squares.minimiser",
     source=f"{SEED_002} Q5 (Exercise 15)",
     statement="With X of full column rank the unique minimiser is (XᵀX)⁻¹Xᵀy (gradient zero, "
     "Hessian XᵀX positive definite).",
-    formula=lambda: sp.Eq(sp.Symbol(r"w^\star"), (_X.T * _X).inverse() * _X.T * _y),
+    formula=lambda: sp.Eq(_w_star, (_X.T * _X).inverse() * _X.T * _y),
 )
 FIRST_ITERATES = claim(
     "least_squares.first_iterates",
     source=f"{SEED_002} Q5 (Exercise 16)",
     statement="w₁ = (I − αXᵀX)w₀ + αXᵀy and w₂ = (I − αXᵀX)²w₀ + (I − αXᵀX)αXᵀy + αXᵀy.",
-    formula=lambda: sp.Eq(sp.Symbol("w_2"),
+    formula=lambda: sp.Eq(_w_2,
                           _A**2 * _w0 + _A * alpha * _X.T * _y + alpha * _X.T * _y),
 )
 ITERATE_CLOSED_FORM = claim(
     "least_squares.iterate_closed_form",
     source=f"{SEED_002} Q5 (Exercise 17)",
     statement="w_k = (I − αXᵀX)^k w₀ + α Σ_{i<k} (I − αXᵀX)^i Xᵀy, by induction on k.",
-    formula=lambda: sp.Eq(sp.Symbol("w_k"), sp.MatPow(_A, _k) * _w0
-                          + alpha * sp.Sum(sp.MatPow(_A, _i), (_i, 0, _k - 1)) * _X.T * _y),
+    formula=lambda: sp.Eq(_w_k, sp.MatPow(_A, _k) * _w0
+                          + alpha * _GEOMETRIC),
 )
 CONVERGES = claim(
     "least_squares.converges_iff_step_below_two_over_lambda_max",
     source=f"{SEED_002} Q5 (Exercise 18)",
     statement="w_k − w* = (I − αXᵀX)^k (w₀ − w*), so GD converges to the minimiser for every w₀ "
     "iff 0 < α < 2/λ_max(XᵀX), and diverges for generic w₀ when α > 2/λ_max.",
-    formula=lambda: sp.Eq(sp.Symbol("w_k") - sp.Symbol(r"w^\star"),
-                          sp.MatPow(_A, _k) * (_w0 - sp.Symbol(r"w^\star"))),
+    formula=lambda: sp.Eq(_w_k - _w_star,
+                          sp.MatPow(_A, _k) * (_w0 - _w_star)),
 )
 SPECTRAL_RADIUS = claim(
     "least_squares.spectral_radius_below_one",
@@ -94,8 +101,9 @@ POSITIVE_DEFINITE = claim(
     source=f"{SEED_002} Q5 (Exercise 18: 'I − αXᵀX is positive definite')",
     statement="As written in the seed: 0 < α < 2/λ_max implies I − αXᵀX is positive definite "
     "(false for every α in (1/λ_max, 2/λ_max)).",
-    formula=lambda: sp.Implies(sp.And(sp.Lt(0, alpha), sp.Lt(alpha, 2 / sp.Symbol(
-        r"\lambda_{\max}"))), sp.Symbol(r"I - \alpha X^T X \succ 0")),
+    # I − αXᵀX ≻ 0 ⟺ its smallest eigenvalue 1 − αλ_max is positive
+    formula=lambda: sp.Implies(sp.And(sp.Lt(0, alpha), sp.Lt(alpha, 2 / _lam_max)),
+                               sp.Gt(1 - alpha * _lam_max, 0)),
     verdict="refuted",
     corrected_by="least_squares.spectral_radius_below_one",
 )

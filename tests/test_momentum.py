@@ -35,6 +35,7 @@ BACKENDS = st.sampled_from(["numpy", "torch"])
 ALPHAS = st.floats(1e-3, 2.0)
 BETAS = st.floats(0.0, 0.99)
 UNIT = 2.0**-53  # float64 unit roundoff
+SUBNORMAL = 2.0**-1074  # float64 subnormal spacing (absolute rounding error near zero)
 
 # ------------------------------------------------------------------ 1. symbolic witness
 
@@ -125,17 +126,19 @@ def rounding_bound(theta0: np.ndarray, grads: np.ndarray, alpha: float, beta: fl
 
     Every quantity either form touches is at most S = ‖θ₀‖∞ + α Σ_j ‖g_j‖∞ / (1 − β) in
     magnitude (θ_j by the closed form, since Σ_i βⁱ ≤ 1/(1 − β); α v_j likewise; differences
-    θ_j − θ_{j−1} ≤ 2S). One step performs at most 5 roundings of numbers ≤ 2S, so it adds at
-    most 10·u·S. An error δ made at step j reaches θ_k multiplied by (1 − β^{k−j})/(1 − β) ≤
-    1/(1 − β) (Form I's recursion has characteristic roots 1 and β; in Form II an error of v
-    is damped by β per step and reaches θ through α·Σ βⁱ). Hence ‖θ_k^float − θ_k‖∞ ≤
-    10·k·u·S/(1 − β), plus u·S for rounding of the exact value itself; we state 16·k·u·S/(1−β).
+    θ_j − θ_{j−1} ≤ 2S). One step performs at most 5 roundings of numbers ≤ 2S; in the standard
+    model with gradual underflow each rounding errs by at most u·|result| + η, η = 2⁻¹⁰⁷⁴ (the
+    subnormal spacing, which matters for tiny inputs), so a step adds at most 10·u·S + 5η. An
+    error δ made at step j reaches θ_k multiplied by (1 − β^{k−j})/(1 − β) ≤ 1/(1 − β) (Form
+    I's recursion has characteristic roots 1 and β; in Form II an error of v is damped by β per
+    step and reaches θ through α·Σ βⁱ). Hence ‖θ_k^float − θ_k‖∞ ≤ k·(10·u·S + 5η)/(1 − β);
+    we state 16·k·(u·S + η)/(1 − β).
     """
     if k == 0:
         return 0.0
     s = float(np.abs(theta0).max()) + alpha * float(np.abs(grads[:k]).max(axis=1).sum()) / (
         1 - beta)
-    return 16 * k * UNIT * s / (1 - beta)
+    return 16 * k * (UNIT * s + SUBNORMAL) / (1 - beta)
 
 
 def exact_closed_form(theta0: np.ndarray, grads: np.ndarray, alpha: float,
@@ -169,6 +172,7 @@ def assert_within_rounding(actual: Any, exact: list, bound: float, *, claim: str
 @given(run=momentum_runs(), which=BACKENDS)
 @example(run=(np.array([1.0]), np.ones((8, 1)), 0.5, 0.9), which="numpy")
 @example(run=(np.array([0.0, 1.0]), np.zeros((3, 2)), 1.0, 0.0), which="torch")
+@example(run=(np.array([0.0]), np.array([[2.22507386e-313]]), 0.25, 0.0), which="numpy")
 def test_both_forms_equal_the_exact_closed_form_to_float64_rounding(run, which):
     theta0, grads, alpha, beta = run
     k = grads.shape[0]

@@ -1,0 +1,210 @@
+r"""The two forms of momentum SGD as optimisers, by hand, over numpy arrays and torch tensors.
+
+Source: ``000_44446893528eed8a.txt`` Problem 3.
+
+* Form I (heavy ball): :math:`\theta_{k+1} = \theta_k - \alpha g_k + \beta(\theta_k -
+  \theta_{k-1})`, :math:`\theta_{-1} = \theta_0`;
+* Form II (velocity): :math:`v_{k+1} = g_k + \beta v_k`, :math:`\theta_{k+1} = \theta_k -
+  \alpha v_{k+1}`, :math:`v_0 = 0`.
+
+Three ways to drive them:
+
+* a stepper (:class:`MomentumFormOne`, :class:`MomentumFormTwo`) fed one gradient vector at a
+  time, ``step(g) -> θ_{k+1}``, for any array shape, numpy or torch;
+* :func:`form_one_iterates` / :func:`form_two_iterates`: a whole given sequence g_0 … g_{k−1}
+  (shape (k, *θ₀.shape)) to the stacked iterates θ_0 … θ_k;
+* :class:`FormOneSGD` / :class:`FormTwoSGD`: ``torch.optim.Optimizer`` subclasses driven by a
+  real loss (``loss.backward(); opt.step()``), the same formulas on each parameter's ``.grad``.
+
+:func:`closed_form_iterate` evaluates θ_k = θ₀ − α Σ_{j<k} (Σ_{i≤k−1−j} βⁱ) g_j directly.
+
+The conventions θ₋₁ = θ₀ and v₀ = 0 are the defaults; ``theta_prev=`` and ``v0=`` exist only so
+that the tests can show that changing either breaks the equivalence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import torch
+
+from impl._validate import Array, require_array, require_finite, require_same_kind
+
+__all__ = [
+    "FormOneSGD",
+    "FormTwoSGD",
+    "MomentumFormOne",
+    "MomentumFormTwo",
+    "closed_form_iterate",
+    "form_one_iterates",
+    "form_two_iterates",
+    "momentum_form_one_step",
+    "momentum_form_two_step",
+]
+
+
+def _hyper(alpha: float, beta: float) -> tuple[float, float]:
+    alpha, beta = float(alpha), float(beta)
+    if not alpha > 0 or not np.isfinite(alpha):
+        raise ValueError(f"alpha (the step size) must be a finite number > 0, got {alpha!r}")
+    if not 0 <= beta < 1:
+        raise ValueError(f"beta (the momentum) must lie in [0, 1), got {beta!r}")
+    return alpha, beta
+
+
+def _copy(x: Array) -> Array:
+    return x.clone() if isinstance(x, torch.Tensor) else x.copy()
+
+
+def _like(name: str, x: Any, ref: Array, ref_name: str = "theta") -> Array:
+    x = require_array(name, x)
+    require_same_kind(name, x, ref_name, ref)
+    if tuple(x.shape) != tuple(ref.shape):
+        raise ValueError(f"{name} must have the shape of {ref_name} {tuple(ref.shape)}, got "
+                         f"{tuple(x.shape)}")
+    require_finite(name, x)
+    return x
+
+
+# ------------------------------------------------------------------ the two update rules
+
+
+def momentum_form_one_step(theta: Array, theta_prev: Array, g: Array, alpha: float,
+                           beta: float) -> Array:
+    r"""Form I: :math:`\theta_{k+1} = \theta_k - \alpha g_k + \beta(\theta_k - \theta_{k-1})`."""
+    return theta - alpha * g + beta * (theta - theta_prev)
+
+
+def momentum_form_two_step(theta: Array, v: Array, g: Array, alpha: float,
+                           beta: float) -> tuple[Array, Array]:
+    r"""Form II: :math:`v_{k+1} = g_k + \beta v_k`, :math:`\theta_{k+1} = \theta_k - \alpha
+    v_{k+1}`; returns (θ_{k+1}, v_{k+1})."""
+    v_next = g + beta * v
+    return theta - alpha * v_next, v_next
+
+
+# ------------------------------------------------------------------ steppers
+
+
+class MomentumFormOne:
+    r"""Form I fed one gradient at a time; state (θ_k, θ_{k−1}), θ_{−1} = θ_0 by default."""
+
+    def __init__(self, theta0: Any, alpha: float, beta: float, *,
+                 theta_prev: Any = None) -> None:
+        self.alpha, self.beta = _hyper(alpha, beta)
+        theta0 = require_array("theta0", theta0)
+        require_finite("theta0", theta0)
+        self.theta = _copy(theta0)
+        self.theta_prev = _copy(theta0 if theta_prev is None
+                                else _like("theta_prev", theta_prev, theta0, "theta0"))
+
+    def step(self, g: Any) -> Array:
+        g = _like("g", g, self.theta)
+        nxt = momentum_form_one_step(self.theta, self.theta_prev, g, self.alpha, self.beta)
+        self.theta_prev, self.theta = self.theta, nxt
+        return _copy(nxt)
+
+
+class MomentumFormTwo:
+    r"""Form II fed one gradient at a time; state (θ̃_k, v_k), v_0 = 0 by default."""
+
+    def __init__(self, theta0: Any, alpha: float, beta: float, *, v0: Any = None) -> None:
+        self.alpha, self.beta = _hyper(alpha, beta)
+        theta0 = require_array("theta0", theta0)
+        require_finite("theta0", theta0)
+        self.theta = _copy(theta0)
+        self.v = (theta0 * 0 if v0 is None else _copy(_like("v0", v0, theta0, "theta0")))
+
+    def step(self, g: Any) -> Array:
+        g = _like("g", g, self.theta)
+        self.theta, self.v = momentum_form_two_step(self.theta, self.v, g, self.alpha,
+                                                    self.beta)
+        return _copy(self.theta)
+
+
+def _sequence(theta0: Any, grads: Any) -> tuple[Array, Array]:
+    theta0 = require_array("theta0", theta0)
+    grads = require_array("grads", grads)
+    require_same_kind("grads", grads, "theta0", theta0)
+    if grads.ndim != theta0.ndim + 1 or tuple(grads.shape[1:]) != tuple(theta0.shape):
+        raise ValueError(f"grads must have shape (k, *theta0.shape) = (k, "
+                         f"{', '.join(map(str, theta0.shape))}), got {tuple(grads.shape)}")
+    return theta0, grads
+
+
+def _stack(xs: list[Array]) -> Array:
+    return torch.stack(xs) if isinstance(xs[0], torch.Tensor) else np.stack(xs)
+
+
+def form_one_iterates(theta0: Any, grads: Any, alpha: float, beta: float, *,
+                      theta_prev: Any = None) -> Array:
+    """θ_0 … θ_k of Form I for the given g_0 … g_{k−1}; shape (k + 1, *θ₀.shape)."""
+    theta0, grads = _sequence(theta0, grads)
+    opt = MomentumFormOne(theta0, alpha, beta, theta_prev=theta_prev)
+    return _stack([_copy(theta0)] + [opt.step(g) for g in grads])
+
+
+def form_two_iterates(theta0: Any, grads: Any, alpha: float, beta: float, *,
+                      v0: Any = None) -> Array:
+    """θ̃_0 … θ̃_k of Form II for the given g_0 … g_{k−1}; shape (k + 1, *θ₀.shape)."""
+    theta0, grads = _sequence(theta0, grads)
+    opt = MomentumFormTwo(theta0, alpha, beta, v0=v0)
+    return _stack([_copy(theta0)] + [opt.step(g) for g in grads])
+
+
+def closed_form_iterate(theta0: Any, grads: Any, alpha: float, beta: float) -> Array:
+    r""":math:`\theta_k = \theta_0 - \alpha \sum_{j<k} \big(\sum_{i=0}^{k-1-j}\beta^i\big) g_j`
+    with k = len(grads)."""
+    alpha, beta = _hyper(alpha, beta)
+    theta0, grads = _sequence(theta0, grads)
+    k = grads.shape[0]
+    acc = _copy(theta0)
+    for j in range(k):
+        weight = sum(beta**i for i in range(k - j))  # Σ_{i=0}^{k−1−j} βⁱ
+        acc = acc - alpha * weight * grads[j]
+    return acc
+
+
+# ------------------------------------------------------------------ torch optimisers
+
+
+class _Momentum(torch.optim.Optimizer):
+    def __init__(self, params: Iterable[torch.Tensor], lr: float, momentum: float) -> None:
+        lr, momentum = _hyper(lr, momentum)
+        super().__init__(params, {"lr": lr, "momentum": momentum})
+
+
+class FormOneSGD(_Momentum):
+    r"""Form I on each parameter's ``.grad``: p ← p − α g + β(p − p_prev), p_prev₀ = p₀."""
+
+    @torch.no_grad()
+    def step(self, closure: Any = None) -> None:  # type: ignore[override]
+        for group in self.param_groups:
+            alpha, beta = group["lr"], group["momentum"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                prev = state.get("previous", p.detach().clone())  # θ_{−1} = θ_0
+                nxt = momentum_form_one_step(p.detach(), prev, p.grad, alpha, beta)
+                state["previous"] = p.detach().clone()
+                p.copy_(nxt)
+
+
+class FormTwoSGD(_Momentum):
+    r"""Form II on each parameter's ``.grad``: v ← g + βv, p ← p − αv, v₀ = 0."""
+
+    @torch.no_grad()
+    def step(self, closure: Any = None) -> None:  # type: ignore[override]
+        for group in self.param_groups:
+            alpha, beta = group["lr"], group["momentum"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                v = state.get("velocity", torch.zeros_like(p))  # v_0 = 0
+                nxt, state["velocity"] = momentum_form_two_step(p.detach(), v, p.grad,
+                                                                alpha, beta)
+                p.copy_(nxt)

@@ -1,0 +1,225 @@
+r"""The hat function and the soft threshold as ReLU networks, three witnesses.
+
+1. sympy (``derivations/relu_net.py``): on every piece of a cover of ℝ (s ≥ 0 symbolic),
+   every ReLU resolves and the network *is* the seed's formula for that piece; the problem's
+   targets agree with those formulas; exact agreement at rational points and breakpoints;
+2. the hand targets and derivatives (``impl/relu_net.py``), numpy and torch;
+3. the torch networks (``nn.Linear`` + ``nn.ReLU`` with the seed's weights) and their
+   autograd derivatives.
+
+Seed: ``002_f6a45d0186751a72.txt`` Q3 (Exercises 8 and 9).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+import pytest
+import sympy as sp
+import torch
+from hypothesis import assume, example, given, note
+from hypothesis import strategies as st
+
+from derivations import relu_net as D
+from impl import relu_net as K
+from tests.checks import assert_close
+from tests.strategies import as_torch
+from tests.symbolic import prove_identity, refute_identity
+
+RATIONAL_X = st.fractions(-3, 3, max_denominator=8).map(lambda f: sp.Rational(f.numerator,
+                                                                              f.denominator))
+RATIONAL_S = st.fractions(0, 2, max_denominator=8).map(lambda f: sp.Rational(f.numerator,
+                                                                             f.denominator))
+DTYPES = st.sampled_from([torch.float64, torch.float32])
+
+
+# ------------------------------------------------------------------ 1. symbolic witness
+
+
+def _prove_pieces(on_pieces, claim: str, data) -> None:
+    for name, network, formula in on_pieces:
+        assert not network.has(sp.Max), (
+            f"claim {claim}: on {name} sympy could not decide every ReLU: {network}")
+        prove_identity(network, formula, claim=f"{claim} on {name}", data=data)
+
+
+@pytest.mark.claim("relu_net.hat_function")
+@given(data=st.data())
+def test_hat_network_is_the_seed_formula_on_every_piece(data):
+    """On (−∞, 0], [0, ½), [½, 1), [1, ∞) the network resolves to 0, 2x, 2(1 − x), 0."""
+    _prove_pieces(D.hat_on_pieces(), "relu_net.hat_function", data)
+
+
+@pytest.mark.claim("relu_net.soft_threshold")
+@given(data=st.data())
+def test_soft_threshold_network_is_the_seed_formula_on_every_piece_for_every_s(data):
+    """For symbolic s ≥ 0, on (−∞, −s], [−s, s), [s, ∞): x + s, 0, x − s."""
+    _prove_pieces(D.soft_threshold_on_pieces(), "relu_net.soft_threshold", data)
+
+
+@pytest.mark.claim("relu_net.hat_function", "relu_net.soft_threshold")
+@given(data=st.data())
+def test_targets_are_the_seed_formulas_on_every_piece(data):
+    """The problem's targets (Piecewise hat, sign(x)·max(|x| − s, 0)) equal the per-piece
+    formulas on each parametrised piece (exact at rational parameters)."""
+    for name, _param, target, formula in D.targets_on_pieces():
+        prove_identity(target, formula, claim=f"relu_net target on {name}", data=data)
+
+
+@pytest.mark.claim("relu_net.hat_function", "relu_net.soft_threshold")
+def test_pieces_cover_the_real_line():
+    """Each piece starts where the previous one ends; half-lines at both ends: a cover of ℝ."""
+    for pieces, ends in [(D.hat_pieces(), D.HAT_BREAKPOINTS), (D.soft_threshold_pieces(),
+                                                                (-D.s, D.s))]:
+        params = [p for _, p, _ in pieces]
+        assert params[0].xreplace({D.t: 0}) == ends[0] and params[0].diff(D.t) == -1
+        assert params[-1].xreplace({D.t: 0}) == ends[-1] and params[-1].diff(D.t) == 1
+        for p, a, b in zip(params[1:-1], ends[:-1], ends[1:], strict=True):
+            assert p.xreplace({D.w: 0}) == a and sp.limit(p, D.w, sp.oo) == b
+
+
+@pytest.mark.claim("relu_net.hat_function")
+@given(x=RATIONAL_X)
+@example(x=sp.S.Zero)
+@example(x=sp.Rational(1, 2))
+@example(x=sp.S.One)
+def test_hat_network_equals_hat_exactly_at_rational_points(x):
+    assert D.hat_network(x) == D.HAT_TARGET.xreplace({D.x: x})
+
+
+@pytest.mark.claim("relu_net.soft_threshold")
+@given(x=RATIONAL_X, s=RATIONAL_S)
+@example(x=sp.Rational(1, 2), s=sp.Rational(1, 2))
+@example(x=-sp.Rational(1, 2), s=sp.Rational(1, 2))
+@example(x=sp.S.Zero, s=sp.S.Zero)
+@example(x=sp.S.Zero, s=sp.S.One)
+def test_soft_threshold_network_equals_soft_threshold_exactly_at_rational_points(x, s):
+    for point in (x, s, -s):  # the drawn x and the breakpoints ±s
+        assert D.soft_threshold_network(point, s) == D.SOFT_TARGET.xreplace({D.x: point,
+                                                                             D.s: s})
+
+
+@pytest.mark.claim("relu_net.soft_threshold")
+@given(data=st.data())
+def test_soft_threshold_network_fails_for_negative_s(data):
+    """With s = −q < 0 the network is 2x on (−q, q), not sign(x)(|x| + q): s ≥ 0 is needed
+    (hence the ValueError for s < 0)."""
+    q = sp.Symbol("q", positive=True)
+    x = D.x
+    net = D.soft_threshold_network(x, -q)
+    target = sp.sign(x) * sp.Max(sp.Abs(x) + q, 0)
+    # q = 1 by substitution, x drawn (a point_strategy would hit `strategy or default` in
+    # tests/symbolic.py, which warns on the truthiness of a strategy)
+    text = refute_identity(net, target, claim="relu_net.soft_threshold", data=data,
+                           substitutions={q: sp.S.One})
+    note(f"s = −1: {text}")
+
+
+# ------------------------------------------------------- 2./3. networks, hand targets
+
+
+@cache
+def _lambdified(name: str):
+    expr = {"hat": D.HAT_TARGET, "soft": D.SOFT_TARGET, "dhat": D.hat_derivative(),
+            "dsoft": D.soft_threshold_derivative()}[name]
+    return sp.lambdify((D.x, D.s), expr, "math")
+
+
+def sympy_values(name: str, xs: np.ndarray, s: float = 0.0) -> np.ndarray:
+    """The sympy target (or derivative) evaluated per point, float64."""
+    fn = _lambdified(name)
+    return np.array([float(fn(float(v), s)) for v in xs])
+
+
+def batches(lo: float, hi: float):
+    return st.lists(st.floats(lo, hi), min_size=1, max_size=8).map(np.array)
+
+
+@pytest.mark.claim("relu_net.hat_function")
+@given(xs=batches(-2, 3), dtype=DTYPES)
+@example(xs=np.array([0.0, 0.5, 1.0, -1e-300, 1 + 1e-12]), dtype=torch.float64)
+@example(xs=np.array([0.0, 0.5, 1.0]), dtype=torch.float32)
+def test_hat_network_equals_the_hat_function(xs, dtype):
+    x = torch.tensor(xs, dtype=dtype)
+    out = K.network_forward(K.hat_network(dtype), x)
+    truth = sympy_values("hat", x.double().numpy())
+    assert_close(out, truth, claim="relu_net.hat_function", what="network vs sympy target",
+                 dtype=dtype, check_dtype=False)
+    assert_close(K.hat(x), out, claim="relu_net.hat_function", what="hand target vs network")
+    assert_close(K.hat(x.double().numpy()), truth, claim="relu_net.hat_function",
+                 what="numpy hand target vs sympy")
+
+
+@pytest.mark.claim("relu_net.soft_threshold")
+@given(xs=batches(-5, 5), s=st.floats(0, 3), dtype=DTYPES)
+@example(xs=np.array([0.0]), s=0.0, dtype=torch.float64)
+@example(xs=np.array([0.0, 1.5, -1.5]), s=1.5, dtype=torch.float32)
+def test_soft_threshold_network_equals_the_soft_threshold(xs, s, dtype):
+    xs = np.concatenate([xs, [s, -s]])  # the breakpoints ±s in every batch
+    x = torch.tensor(xs, dtype=dtype)
+    s_used = float(torch.tensor(s, dtype=dtype))  # the threshold the float32 net holds
+    out = K.network_forward(K.soft_threshold_network(s, dtype), x)
+    truth = sympy_values("soft", x.double().numpy(), s_used)
+    assert_close(out, truth, claim="relu_net.soft_threshold", what="network vs sympy target",
+                 dtype=dtype, check_dtype=False)
+    assert_close(K.soft_threshold(x, s_used), out, claim="relu_net.soft_threshold",
+                 what="hand target vs network")
+
+
+def _autograd_slope(net: torch.nn.Module, xs: np.ndarray) -> torch.Tensor:
+    x = torch.tensor(xs, requires_grad=True)
+    (grad,) = torch.autograd.grad(K.network_forward(net, x).sum(), x)
+    return grad
+
+
+@pytest.mark.claim("relu_net.derivatives", "relu_net.hat_function")
+@given(xs=batches(-2, 3))
+@example(xs=np.array([-0.25, 0.25, 0.75, 1.25]))
+def test_hat_network_autograd_derivative_is_the_piecewise_derivative(xs):
+    """Off {0, ½, 1}: autograd of the network = sympy's d/dx of the Piecewise = hand slope."""
+    assume(np.min(np.abs(xs[:, None] - np.array([0.0, 0.5, 1.0]))) > 1e-9)
+    grad = _autograd_slope(K.hat_network(), xs)
+    truth = sympy_values("dhat", xs)
+    assert_close(grad, truth, claim="relu_net.derivatives", what="autograd vs sympy")
+    assert_close(K.hat_derivative(xs), truth, claim="relu_net.derivatives", what="hand")
+
+
+@pytest.mark.claim("relu_net.derivatives", "relu_net.soft_threshold")
+@given(xs=batches(-5, 5), s=st.floats(0, 3))
+@example(xs=np.array([-2.0, -0.5, 0.5, 2.0]), s=1.0)
+def test_soft_threshold_network_autograd_derivative_is_the_piecewise_derivative(xs, s):
+    """Off ±s: autograd = 1 for |x| > s, 0 for |x| < s (sympy's slope of each piece)."""
+    assume(np.min(np.abs(np.abs(xs) - s)) > 1e-9)
+    grad = _autograd_slope(K.soft_threshold_network(s), xs)
+    truth = sympy_values("dsoft", xs, s)
+    assert_close(grad, truth, claim="relu_net.derivatives", what="autograd vs sympy")
+    assert_close(K.soft_threshold_derivative(as_torch(xs), s), grad,
+                 claim="relu_net.derivatives", what="hand vs autograd")
+    slopes = D.piece_slopes()["soft"]  # (1, 0, 1) on the three pieces
+    piece = np.where(xs < -s, 0, np.where(xs < s, 1, 2))
+    assert_close(grad, np.array([float(slopes[p]) for p in piece]),
+                 claim="relu_net.derivatives", what="autograd vs slope of the piece")
+
+
+# ------------------------------------------------------------------ bad input
+
+
+@pytest.mark.claim("relu_net.soft_threshold")
+@pytest.mark.parametrize("s", [-0.1, -1.0, float("nan"), float("inf")])
+def test_negative_threshold_is_a_value_error(s):
+    for build in (lambda: K.soft_threshold_network(s),
+                  lambda: K.soft_threshold(np.zeros(2), s),
+                  lambda: K.soft_threshold_derivative(np.zeros(2), s)):
+        with pytest.raises(ValueError, match=r"s \(the threshold\) must be a finite number >= 0"):
+            build()
+
+
+@pytest.mark.claim("relu_net.hat_function")
+def test_network_input_of_the_wrong_shape_is_a_value_error():
+    with pytest.raises(ValueError, match=r"x must be 1-D with shape \(N,\)"):
+        K.network_forward(K.hat_network(), torch.zeros(3, 1))
+    with pytest.raises(TypeError, match="x must be a torch tensor"):
+        K.network_forward(K.hat_network(), np.zeros(3))
+    with pytest.raises(ValueError, match="finite"):
+        K.hat(np.array([np.nan]))

@@ -114,6 +114,23 @@ def validate(x: Any, params: Any) -> tuple[list[Any], Any]:
     return Ws, WF
 
 
+# Below this size a torch call costs more in per-operation dispatch (~3-5 µs per op, ~6 ops
+# per layer) than in arithmetic; CPU tensors then run the numpy version of the same kernel on
+# zero-copy views (``Tensor.numpy()`` / ``torch.from_numpy``). Measured on the seed's small
+# case (D = 2, K = 30, P = 10, L = 10): 0.22 ms (torch ops) against 0.07 ms (numpy ops).
+SMALL = 128
+
+
+def _small_cpu(x: Any, Ws: list[Any], WF: Any) -> bool:
+    K, D = Ws[0].shape
+    return (isinstance(x, torch.Tensor) and x.device.type == "cpu"
+            and max(K, D, WF.shape[0]) <= SMALL)
+
+
+def _numpy_views(x: torch.Tensor, Ws: list[torch.Tensor], WF: torch.Tensor):
+    return x.detach().numpy(), [W.detach().numpy() for W in Ws], WF.detach().numpy()
+
+
 def _tanh_derivative(h: Any) -> Any:
     """s = 1 − h² where h = tanh z (the derivative of tanh, from its output)."""
     return 1 - h * h
@@ -144,6 +161,8 @@ def jacobian_reverse(x: Any, params: Mapping[str, Any]) -> Any:
     Multiply-adds: :math:`KD + (L-1)K^2` (primal) :math:`+ (L-1)PK^2 + PKD`.
     """
     Ws, WF = validate(x, params)
+    if _small_cpu(x, Ws, WF):
+        return torch.from_numpy(_reverse_numpy(*_numpy_views(x, Ws, WF)))
     if isinstance(x, torch.Tensor):
         with torch.no_grad():
             return _reverse_torch(x, Ws, WF)
@@ -186,6 +205,8 @@ def jacobian_forward(x: Any, params: Mapping[str, Any]) -> Any:
     Multiply-adds: :math:`KD + (L-1)K^2` (primal) :math:`+ (L-1)K^2D + PKD`.
     """
     Ws, WF = validate(x, params)
+    if _small_cpu(x, Ws, WF):
+        return torch.from_numpy(_forward_numpy(*_numpy_views(x, Ws, WF)))
     if isinstance(x, torch.Tensor):
         with torch.no_grad():
             return _forward_torch(x, Ws, WF)

@@ -59,9 +59,9 @@ GRID = [
     Cell("seed-big-L10", 10, 1000, 1000, 1),
     Cell("seed-small", 10, 2, 30, 10),
     Cell("tall", 5, 16, 500, 1000),
-    Cell("sweep-D8", 4, 8, 256, 64, full=False),
-    Cell("sweep-D64", 4, 64, 256, 64, full=False),
-    Cell("sweep-D512", 4, 512, 256, 64, full=False),
+    Cell("sweep-D16", 4, 16, 512, 128, full=False),
+    Cell("sweep-D128", 4, 128, 512, 128, full=False),
+    Cell("sweep-D1024", 4, 1024, 512, 128, full=False),
 ]
 CELLS = {c.name: c for c in GRID}
 

@@ -40,7 +40,6 @@ from impl.jacobian import (
 )
 from tests.checks import assert_close, record_counterexample, tolerance
 from tests.strategies import arrays, as_torch
-from tests.symbolic import symbolically_zero
 
 # ---------------------------------------------------------------------------------------
 # Strategies and the torch reference
@@ -121,13 +120,15 @@ def test_jacobian_is_the_chain_of_weights_and_tanh_derivatives(d, k, p, layers):
     r"""sympy's Jacobian of f equals :math:`W_F\,\mathrm{diag}(s_L) W_L \cdots
     \mathrm{diag}(s_1) W_1`, :math:`s_i = 1 - \tanh^2 z_i` (seed 002, Problem 2, ex. 4–5).
 
-    Shown by symbolic canonicalisation only: ``prove_identity``'s exact evaluation at rational
-    points cannot decide nested tanh (exp of the irrational tanh(r)), so it is not used here.
+    Shown by symbolic expansion only: ``prove_identity``'s exact evaluation at rational points
+    cannot decide nested tanh (exp of the irrational tanh(r)), so it is not used here.
     """
     derived, chain = dj.chain_rule_case(d, k, p, layers)
     assert derived.shape == chain.shape == (p, d)
     for a, b in zip(derived, chain, strict=True):
-        assert symbolically_zero(a - b), f"claim jacobian.chain_rule: {a} != {b}"
+        # sympy differentiates tanh(u) to 1 − tanh(u)², so the identity holds term by term after
+        # expand(); the shared canonicaliser (through exp) is far slower and not needed.
+        assert sp.expand(a - b) == 0, f"claim jacobian.chain_rule: {a} != {b}"
 
 
 # ---------------------------------------------------------------------------------------

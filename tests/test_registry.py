@@ -18,7 +18,8 @@ def test_every_registered_claim_is_named_by_a_test(claim_id):
     """A claim with no test marked ``@pytest.mark.claim(<id>)`` would be a stub called done."""
     pattern = re.compile(r"mark\.claim\([^)]*[\"']" + re.escape(claim_id) + r"[\"']", re.S)
     witnesses = [name for name, src in TEST_SOURCES.items() if pattern.search(src)]
-    assert witnesses, f"claim {claim_id} is registered but no test is marked with it"
+    assert witnesses, (f"claim {claim_id} is registered but no test is marked with it "
+                       "(the marker must name the claim as a string literal)")
 
 
 def test_refuted_claims_name_a_corrected_claim_that_holds():

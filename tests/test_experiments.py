@@ -6,7 +6,7 @@ exception for reproducing a seed's experiment; torch runs on one thread so that 
 bit-for-bit repeatable. The data ship with scikit-learn (``load_digits``, ``load_diabetes``).
 
 Margins are stated in the claims (``derivations/experiments.py``) and asserted here; the values
-measured when they were set are in ``docs/experiments.md``. Seeds:
+measured when they were set are in README.md, "The seeds' experiments". Seeds:
 ``000_44446893528eed8a.txt`` Problem 6, ``002_f6a45d0186751a72.txt`` Q1 and Q4,
 ``003_6e09f081ee206780.txt`` questions 9–12.
 

@@ -47,11 +47,8 @@ def _n_neurons(n: Any) -> int:
     return n
 
 
-class CustomBatchNormAutograd(nn.Module):
-    r"""Batch norm in torch operations; autograd differentiates it (§3.1).
-
-    :math:`y = \gamma (x-\mu)/\sqrt{\sigma^2+\varepsilon} + \beta`, biased σ².
-    """
+class _BatchNormParameters(nn.Module):
+    """γ = 1, β = 0 of shape (n_neurons,) and ε, validated; shared by the two §3 modules."""
 
     def __init__(self, n_neurons: int, eps: float = 1e-5) -> None:
         super().__init__()
@@ -59,6 +56,13 @@ class CustomBatchNormAutograd(nn.Module):
         self.eps = _eps(eps)
         self.gamma = nn.Parameter(torch.ones(n_neurons))
         self.beta = nn.Parameter(torch.zeros(n_neurons))
+
+
+class CustomBatchNormAutograd(_BatchNormParameters):
+    r"""Batch norm in torch operations; autograd differentiates it (§3.1).
+
+    :math:`y = \gamma (x-\mu)/\sqrt{\sigma^2+\varepsilon} + \beta`, biased σ².
+    """
 
     def forward(self, input: torch.Tensor) -> torch.Tensor:
         x = _check_input(input, self.n_neurons)
@@ -100,15 +104,8 @@ class CustomBatchNormManualFunction(torch.autograd.Function):
                 grad_beta if need_beta else None, None)
 
 
-class CustomBatchNormManualModule(nn.Module):
+class CustomBatchNormManualModule(_BatchNormParameters):
     """Applies ``CustomBatchNormManualFunction`` with its own γ = 1, β = 0 (§3.2 c)."""
-
-    def __init__(self, n_neurons: int, eps: float = 1e-5) -> None:
-        super().__init__()
-        self.n_neurons = _n_neurons(n_neurons)
-        self.eps = _eps(eps)
-        self.gamma = nn.Parameter(torch.ones(n_neurons))
-        self.beta = nn.Parameter(torch.zeros(n_neurons))
 
     def forward(self, input: torch.Tensor) -> torch.Tensor:
         x = _check_input(input, self.n_neurons)

@@ -36,10 +36,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
 import torch
 
-from impl._validate import require_array
+from impl._validate import namespace, require_array
 
 __all__ = [
     "jacobian_forward",
@@ -136,19 +135,29 @@ def _tanh_derivative(h: Any) -> Any:
     return 1 - h * h
 
 
+def _run(kernel, x: Any, params: Mapping[str, Any]) -> Any:
+    """Validate, then run ``kernel(x, Ws, WF)`` on numpy arrays or torch tensors (no autograd
+    graph); small CPU tensors run it on numpy views (see ``SMALL``)."""
+    Ws, WF = validate(x, params)
+    if _small_cpu(x, Ws, WF):
+        return torch.from_numpy(kernel(*_numpy_views(x, Ws, WF)))
+    with torch.no_grad():
+        return kernel(x, Ws, WF)
+
+
+def _network(x: Any, Ws: list[Any], WF: Any) -> Any:
+    tanh = namespace(x).tanh
+    h = x
+    for W in Ws:
+        h = tanh(W @ h)
+    return WF @ h
+
+
 def network(x: Any, params: Mapping[str, Any]) -> Any:
     r"""One plain evaluation :math:`f(x) = W_F \tanh(W_L \cdots \tanh(W_1 x))`."""
     Ws, WF = validate(x, params)
-    if isinstance(x, torch.Tensor):
-        with torch.no_grad():
-            h = x
-            for W in Ws:
-                h = torch.tanh(torch.mv(W, h))
-            return torch.mv(WF, h)
-    h = x
-    for W in Ws:
-        h = np.tanh(W @ h)
-    return WF @ h
+    with torch.no_grad():
+        return _network(x, Ws, WF)
 
 
 def jacobian_reverse(x: Any, params: Mapping[str, Any]) -> Any:
@@ -160,39 +169,22 @@ def jacobian_reverse(x: Any, params: Mapping[str, Any]) -> Any:
     :math:`J = G W_1`; each ``diag`` is a column scaling of G.
     Multiply-adds: :math:`KD + (L-1)K^2` (primal) :math:`+ (L-1)PK^2 + PKD`.
     """
-    Ws, WF = validate(x, params)
-    if _small_cpu(x, Ws, WF):
-        return torch.from_numpy(_reverse_numpy(*_numpy_views(x, Ws, WF)))
-    if isinstance(x, torch.Tensor):
-        with torch.no_grad():
-            return _reverse_torch(x, Ws, WF)
-    return _reverse_numpy(x, Ws, WF)
+    return _run(_reverse, x, params)
 
 
-def _reverse_torch(x: torch.Tensor, Ws: list[torch.Tensor], WF: torch.Tensor) -> torch.Tensor:
+def _reverse(x: Any, Ws: list[Any], WF: Any) -> Any:
+    """The kernel, for numpy arrays and torch tensors alike (``@`` is mv/mm in torch)."""
+    tanh = namespace(x).tanh
     hs = []
     h = x
     for W in Ws:
-        h = torch.tanh(torch.mv(W, h))
+        h = tanh(W @ h)
         hs.append(h)
     G = WF * _tanh_derivative(hs[-1])          # P×K: columns scaled by s_L
     for W, h in zip(reversed(Ws[1:]), reversed(hs[:-1]), strict=True):
-        G = torch.mm(G, W)                     # (P×K)(K×K)
-        G.mul_(_tanh_derivative(h))            # columns scaled by s_{i-1}
-    return torch.mm(G, Ws[0])                  # (P×K)(K×D)
-
-
-def _reverse_numpy(x: np.ndarray, Ws: list[np.ndarray], WF: np.ndarray) -> np.ndarray:
-    hs = []
-    h = x
-    for W in Ws:
-        h = np.tanh(W @ h)
-        hs.append(h)
-    G = WF * _tanh_derivative(hs[-1])
-    for W, h in zip(reversed(Ws[1:]), reversed(hs[:-1]), strict=True):
-        G = G @ W
-        G *= _tanh_derivative(h)
-    return G @ Ws[0]
+        G = G @ W                              # (P×K)(K×K)
+        G *= _tanh_derivative(h)               # columns scaled by s_{i-1}
+    return G @ Ws[0]                           # (P×K)(K×D)
 
 
 def jacobian_forward(x: Any, params: Mapping[str, Any]) -> Any:
@@ -204,35 +196,20 @@ def jacobian_forward(x: Any, params: Mapping[str, Any]) -> Any:
     ``diag`` is a row scaling of T.
     Multiply-adds: :math:`KD + (L-1)K^2` (primal) :math:`+ (L-1)K^2D + PKD`.
     """
-    Ws, WF = validate(x, params)
-    if _small_cpu(x, Ws, WF):
-        return torch.from_numpy(_forward_numpy(*_numpy_views(x, Ws, WF)))
-    if isinstance(x, torch.Tensor):
-        with torch.no_grad():
-            return _forward_torch(x, Ws, WF)
-    return _forward_numpy(x, Ws, WF)
+    return _run(_forward, x, params)
 
 
-def _forward_torch(x: torch.Tensor, Ws: list[torch.Tensor], WF: torch.Tensor) -> torch.Tensor:
-    z = torch.mv(Ws[0], x)
+def _forward(x: Any, Ws: list[Any], WF: Any) -> Any:
+    """The kernel, for numpy arrays and torch tensors alike (``@`` is mv/mm in torch)."""
+    tanh = namespace(x).tanh
+    z = Ws[0] @ x
     T = Ws[0]                                   # K×D, the tangent block (not copied)
     for W in Ws[1:]:
-        h = torch.tanh(z)
-        T = torch.mm(W, _tanh_derivative(h)[:, None] * T)   # rows scaled by s, then (K×K)(K×D)
-        z = torch.mv(W, h)
-    h = torch.tanh(z)
-    return torch.mm(WF, _tanh_derivative(h)[:, None] * T)   # (P×K)(K×D)
-
-
-def _forward_numpy(x: np.ndarray, Ws: list[np.ndarray], WF: np.ndarray) -> np.ndarray:
-    z = Ws[0] @ x
-    T = Ws[0]
-    for W in Ws[1:]:
-        h = np.tanh(z)
-        T = W @ (_tanh_derivative(h)[:, None] * T)
+        h = tanh(z)
+        T = W @ (_tanh_derivative(h)[:, None] * T)   # rows scaled by s, then (K×K)(K×D)
         z = W @ h
-    h = np.tanh(z)
-    return WF @ (_tanh_derivative(h)[:, None] * T)
+    h = tanh(z)
+    return WF @ (_tanh_derivative(h)[:, None] * T)   # (P×K)(K×D)
 
 
 # ---------------------------------------------------------------------------------------

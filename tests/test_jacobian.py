@@ -28,8 +28,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from derivations import jacobian as dj
 from impl.jacobian import (
-    _forward_torch,
-    _reverse_torch,
+    _forward,
+    _reverse,
     jacobian_forward,
     jacobian_reverse,
     network,
@@ -95,12 +95,12 @@ def to_torch(x, params):
 def reverse_torch_ops(x, params):
     """jacobian_reverse's torch-op path, which small CPU inputs skip (they take the numpy
     path on zero-copy views, impl.jacobian.SMALL); tested directly so both paths are covered."""
-    return _reverse_torch(x, *validate(x, params))
+    return _reverse(x, *validate(x, params))
 
 
 def forward_torch_ops(x, params):
     """jacobian_forward's torch-op path (see reverse_torch_ops)."""
-    return _forward_torch(x, *validate(x, params))
+    return _forward(x, *validate(x, params))
 
 
 OURS = {"jacobian_reverse": jacobian_reverse, "jacobian_forward": jacobian_forward,

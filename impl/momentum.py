@@ -171,40 +171,38 @@ def closed_form_iterate(theta0: Any, grads: Any, alpha: float, beta: float) -> A
 
 
 class _Momentum(torch.optim.Optimizer):
+    """The loop over parameter groups; a subclass says how one parameter moves."""
+
     def __init__(self, params: Iterable[torch.Tensor], lr: float, momentum: float) -> None:
         lr, momentum = _hyper(lr, momentum)
         super().__init__(params, {"lr": lr, "momentum": momentum})
+
+    @torch.no_grad()
+    def step(self, closure: Any = None) -> None:  # type: ignore[override]
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    p.copy_(self._next(p.detach(), p.grad, self.state[p], group["lr"],
+                                       group["momentum"]))
+
+    def _next(self, p: torch.Tensor, g: torch.Tensor, state: dict, alpha: float,
+              beta: float) -> torch.Tensor:
+        raise NotImplementedError
 
 
 class FormOneSGD(_Momentum):
     r"""Form I on each parameter's ``.grad``: p ← p − α g + β(p − p_prev), p_prev₀ = p₀."""
 
-    @torch.no_grad()
-    def step(self, closure: Any = None) -> None:  # type: ignore[override]
-        for group in self.param_groups:
-            alpha, beta = group["lr"], group["momentum"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                prev = state.get("previous", p.detach().clone())  # θ_{−1} = θ_0
-                nxt = momentum_form_one_step(p.detach(), prev, p.grad, alpha, beta)
-                state["previous"] = p.detach().clone()
-                p.copy_(nxt)
+    def _next(self, p, g, state, alpha, beta):
+        prev = state.get("previous", p.clone())  # θ_{−1} = θ_0
+        state["previous"] = p.clone()
+        return momentum_form_one_step(p, prev, g, alpha, beta)
 
 
 class FormTwoSGD(_Momentum):
     r"""Form II on each parameter's ``.grad``: v ← g + βv, p ← p − αv, v₀ = 0."""
 
-    @torch.no_grad()
-    def step(self, closure: Any = None) -> None:  # type: ignore[override]
-        for group in self.param_groups:
-            alpha, beta = group["lr"], group["momentum"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                v = state.get("velocity", torch.zeros_like(p))  # v_0 = 0
-                nxt, state["velocity"] = momentum_form_two_step(p.detach(), v, p.grad,
-                                                                alpha, beta)
-                p.copy_(nxt)
+    def _next(self, p, g, state, alpha, beta):
+        v = state.get("velocity", torch.zeros_like(p))  # v_0 = 0
+        nxt, state["velocity"] = momentum_form_two_step(p, v, g, alpha, beta)
+        return nxt

@@ -216,17 +216,25 @@ def sigmoid_mlp_backward(
     if tuple(target.shape) != tuple(ys[-1].shape):
         raise ValueError(f"target must have the shape of y_L {tuple(ys[-1].shape)}, got shape "
                          f"{tuple(target.shape)}")
+    _, db_rows = _backprop_rows((ys[-1] - target).T, pre, a_list)  # from ∂ℓ/∂y_L, a row
+    return [(y @ db).T for y, db in zip(ys[:-1], db_rows, strict=True)], [db.T for db in db_rows]
+
+
+def _backprop_rows(dy: Any, pre: list, a_list: list[Any]) -> tuple[list, list]:
+    """Carry the rows ``dy`` = ∂·/∂y_L back through the layers: returns
+    ([∂·/∂y_0 … ∂·/∂y_L], [∂·/∂b_1 … ∂·/∂b_L]), the bias gradients as rows, with
+    ∂·/∂b_ℓ = ∂·/∂y_ℓ · diag(σ′(ỹ_ℓ)) (the last layer is the identity, σ′ ≡ 1) and
+    ∂·/∂y_{ℓ−1} = (∂·/∂b_ℓ) A_ℓ."""
     depth = len(a_list)
-    dy = (ys[-1] - target).T  # ∂ℓ/∂y_L, a row
-    da_list: list = [None] * depth
+    dy_list: list = [None] * (depth + 1)
     db_list: list = [None] * depth
+    dy_list[depth] = dy
     for ell in reversed(range(depth)):
-        # dy · diag(σ′(ỹ_ℓ)), a row; the last layer is the identity (σ′ ≡ 1)
         db = dy * sigmoid_prime(pre[ell]).T if ell < depth - 1 else dy
-        da_list[ell] = (ys[ell] @ db).T
-        db_list[ell] = db.T
+        db_list[ell] = db
         dy = db @ a_list[ell]
-    return da_list, db_list
+        dy_list[ell] = dy
+    return dy_list, db_list
 
 
 def sigmoid_mlp_output_jacobians(
@@ -239,20 +247,7 @@ def sigmoid_mlp_output_jacobians(
     (:math:`D_L = I`). Returns ([∂y_L/∂y_0 … ∂y_L/∂y_L], [∂y_L/∂b_1 … ∂y_L/∂b_L]).
     """
     pre, ys = sigmoid_mlp_forward(x, a_list, b_list)
-    xp = _xp(x)
-    depth = len(a_list)
-    n_out = ys[-1].shape[0]
-    eye = xp.eye(n_out, dtype=x.dtype)
-    dy_list: list = [None] * (depth + 1)
-    db_list: list = [None] * depth
-    dy = eye
-    dy_list[depth] = dy
-    for ell in reversed(range(depth)):
-        db = dy * sigmoid_prime(pre[ell]).T if ell < depth - 1 else dy
-        db_list[ell] = db
-        dy = db @ a_list[ell]
-        dy_list[ell] = dy
-    return dy_list, db_list
+    return _backprop_rows(_xp(x).eye(ys[-1].shape[0], dtype=x.dtype), pre, a_list)
 
 
 # ------------------------------------------- seed 004 §1.2: the MLP built from the modules

@@ -3,11 +3,15 @@
 
 Settings, stated once:
 
-- float32 (the seed's ``torch.randn`` default) and ``torch.set_num_threads(THREADS)``,
-  ``THREADS`` = ``$JACOBIAN_BENCH_THREADS`` (default 1). On this 2-core machine shared with
-  other jobs, two OpenMP threads made a 1000-element ``torch.tanh`` take ~4 ms instead of
-  ~5 µs (the second thread is descheduled at the barrier), which swamps every matrix-vector
-  cell; one thread measures the kernels, not the scheduler. Set 2 on a quiet machine.
+- float32 (the seed's ``torch.randn`` default) and ``THREADS`` = ``$JACOBIAN_BENCH_THREADS``
+  (default 1) threads for torch (``torch.set_num_threads``) and for numpy's OpenBLAS, which
+  our kernels call on CPU tensors (``threadpoolctl``), so that every kernel gets the same
+  cores. On this 2-core machine shared with other jobs, two OpenMP threads made a
+  1000-element ``torch.tanh`` take ~4 ms instead of ~5 µs (the second thread is descheduled
+  at the barrier), which swamps every matrix-vector cell; one thread measures the kernels,
+  not the scheduler. Set 2 on a quiet machine.
+- The hardware reference is a K×K by K×D matmul in both libraries (``torch.mm``: MKL;
+  numpy: OpenBLAS); rates are taken against the faster of the two.
 - Weights as in the seed's ``generate_dict`` (``torch.randn``) but scaled by 1/√fan_in. With
   the unscaled seed weights the tanh units saturate, the s_i underflow, and the forward-mode
   block fills with float32 denormals, which x86 multiplies at a fraction of the matmul rate
@@ -24,8 +28,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
+from threadpoolctl import threadpool_limits
 
 from impl.jacobian import (
+    _reverse,
     jacobian_forward,
     jacobian_reverse,
     network,
@@ -65,13 +71,20 @@ GRID = [
 ]
 CELLS = {c.name: c for c in GRID}
 
-KERNELS_FULL = ["ours reverse", "ours forward", "seed my_backward_2a", "seed my_forward_2b",
-                "torch.func.jacrev", "torch.func.jacfwd", "evaluate f", "matmul KxK@KxD"]
-KERNELS_SWEEP = ["ours reverse", "ours forward", "evaluate f", "matmul KxK@KxD"]
+MATMULS = ["matmul KxK@KxD (torch)", "matmul KxK@KxD (numpy)"]
+KERNELS_FULL = ["ours reverse", "ours forward", "ours reverse (torch ops)", "seed my_backward_2a",
+                "seed my_forward_2b", "torch.func.jacrev", "torch.func.jacfwd", "evaluate f",
+                *MATMULS]
+KERNELS_SWEEP = ["ours reverse", "ours forward", "evaluate f", *MATMULS]
+
+_LIMITS: list[threadpool_limits] = []
 
 
-def setup_torch() -> None:
+def setup_threads() -> None:
+    """THREADS threads for torch and for OpenBLAS (kept until the process ends)."""
     torch.set_num_threads(THREADS)
+    if not _LIMITS:
+        _LIMITS.append(threadpool_limits(THREADS, user_api="blas"))
 
 
 def make_params(cell: Cell, seed: int = 0) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -102,6 +115,8 @@ def kernels(cell: Cell) -> dict[str, Callable[[], object]]:
         else jacobian_forward
     A = torch.randn(cell.K, cell.K, dtype=DTYPE)
     B = torch.randn(cell.K, cell.D, dtype=DTYPE)
+    An, Bn = A.numpy(), B.numpy()
+    Ws = [p[f"W{i}"] for i in range(1, L + 1)]
 
     def f(y):
         h = torch.tanh(p["W1"] @ y)
@@ -112,12 +127,16 @@ def kernels(cell: Cell) -> dict[str, Callable[[], object]]:
     table = {
         "ours reverse": lambda: rev(x, p),
         "ours forward": lambda: fwd(x, p),
+        # The same reverse kernel in torch ops (the path of non-CPU tensors), to show how much
+        # of the gap to torch.func is the BLAS (impl/jacobian.py, above ``_run``).
+        "ours reverse (torch ops)": lambda: _reverse(x, Ws, p["WF"]),
         "seed my_backward_2a": lambda: seed_my_backward_2a(x, L, p),
         "seed my_forward_2b": lambda: seed_my_forward_2b(x, L, p),
         "torch.func.jacrev": lambda: torch.func.jacrev(f)(x),
         "torch.func.jacfwd": lambda: torch.func.jacfwd(f)(x),
         "evaluate f": lambda: network(x, p),
-        "matmul KxK@KxD": lambda: torch.mm(A, B),
+        "matmul KxK@KxD (torch)": lambda: torch.mm(A, B),
+        "matmul KxK@KxD (numpy)": lambda: An @ Bn,
     }
     names = KERNELS_FULL if cell.full else KERNELS_SWEEP
     return {n: table[n] for n in names}

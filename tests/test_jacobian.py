@@ -29,6 +29,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from derivations import jacobian as dj
 from impl.jacobian import (
     _forward,
+    _network,
     _reverse,
     jacobian_forward,
     jacobian_reverse,
@@ -93,14 +94,20 @@ def to_torch(x, params):
 
 
 def reverse_torch_ops(x, params):
-    """jacobian_reverse's torch-op path, which small CPU inputs skip (they take the numpy
-    path on zero-copy views, impl.jacobian.SMALL); tested directly so both paths are covered."""
+    """jacobian_reverse's torch-op path (the one tensors on a GPU take), which CPU tensors skip:
+    they run the same kernel on zero-copy numpy views (impl.jacobian, ``_run``). Tested directly
+    so both paths are covered, and counted by FlopCounterMode."""
     return _reverse(x, *validate(x, params))
 
 
 def forward_torch_ops(x, params):
     """jacobian_forward's torch-op path (see reverse_torch_ops)."""
     return _forward(x, *validate(x, params))
+
+
+def network_torch_ops(x, params):
+    """network's torch-op path (see reverse_torch_ops)."""
+    return _network(x, *validate(x, params))
 
 
 OURS = {"jacobian_reverse": jacobian_reverse, "jacobian_forward": jacobian_forward,
@@ -149,7 +156,9 @@ def test_jacobian_both_modes_equal_autograd_float64(regime, data):
     for name, J in refs.items():
         assert_close(J, truth, claim="jacobian.chain_rule", what=f"{name} vs jacrev")
     for name, fn in OURS.items():
-        assert_close(fn(xt, pt), truth, claim="jacobian.chain_rule", what=f"{name} (torch)")
+        J = fn(xt, pt)
+        assert isinstance(J, torch.Tensor), f"{name} returned {type(J).__name__} for tensors"
+        assert_close(J, truth, claim="jacobian.chain_rule", what=f"{name} (torch)")
         if "torch ops" not in name:
             assert_close(fn(x, params), truth, claim="jacobian.chain_rule",
                          what=f"{name} (numpy)")
@@ -180,11 +189,14 @@ def test_jacobian_both_modes_float32_match_float64_truth(regime, data):
 @pytest.mark.claim("jacobian.chain_rule")
 @given(data=st.data())
 def test_network_evaluation_equals_the_seeds_my_nn_2a(data):
-    """``network`` (the plain evaluation the benchmark times) computes the seed's f."""
+    """``network`` (the plain evaluation the benchmark times), on CPU tensors (numpy views), on
+    numpy arrays and in torch ops, computes the seed's f."""
     x, params, layers = data.draw(networks())
     xt, pt = to_torch(x, params)
-    assert_close(network(xt, pt), seed_my_nn_2a(xt, layers, pt), claim="jacobian.chain_rule",
-                 what="network vs the seed's my_nn_2a")
+    seed = seed_my_nn_2a(xt, layers, pt)
+    for what, y in (("network (torch)", network(xt, pt)), ("network (numpy)", network(x, params)),
+                    ("network (torch ops)", network_torch_ops(xt, pt))):
+        assert_close(y, seed, claim="jacobian.chain_rule", what=f"{what} vs the seed's my_nn_2a")
 
 
 @pytest.mark.claim("jacobian.chain_rule")
@@ -242,7 +254,7 @@ def test_cost_model_counts_the_products_each_kernel_performs(data):
     cases = [
         ("reverse", dj.REVERSE, reverse_torch_ops, (xt, pt)),
         ("forward", dj.FORWARD, forward_torch_ops, (xt, pt)),
-        ("evaluation", dj.EVALUATION, network, (xt, pt)),
+        ("evaluation", dj.EVALUATION, network_torch_ops, (xt, pt)),
     ]
     for mode, formula, fn, args in cases:
         model = dj.cost(formula, d, k, p, layers)

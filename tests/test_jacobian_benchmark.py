@@ -14,13 +14,14 @@ from __future__ import annotations
 import pytest
 
 from derivations import jacobian as dj
-from tests.jacobian_bench import GRID, KERNELS_FULL, KERNELS_SWEEP, kernels, setup_torch
+from tests.jacobian_bench import GRID, KERNELS_FULL, KERNELS_SWEEP, kernels, setup_threads
 
 MODEL = {
     "ours reverse": dj.REVERSE, "ours forward": dj.FORWARD,
     "seed my_backward_2a": dj.SEED_REVERSE, "seed my_forward_2b": dj.SEED_FORWARD,
     "torch.func.jacrev": dj.REVERSE, "torch.func.jacfwd": dj.FORWARD,
-    "evaluate f": dj.EVALUATION, "matmul KxK@KxD": dj.K * dj.K * dj.D,
+    "ours reverse (torch ops)": dj.REVERSE, "evaluate f": dj.EVALUATION,
+    "matmul KxK@KxD (torch)": dj.K * dj.K * dj.D, "matmul KxK@KxD (numpy)": dj.K * dj.K * dj.D,
 }
 
 CASES = [(c, k) for c in GRID for k in (KERNELS_FULL if c.full else KERNELS_SWEEP)]
@@ -28,7 +29,7 @@ CASES = [(c, k) for c in GRID for k in (KERNELS_FULL if c.full else KERNELS_SWEE
 
 @pytest.fixture(scope="module", autouse=True)
 def _threads():
-    setup_torch()
+    setup_threads()
 
 
 @pytest.mark.claim("jacobian.reverse_cost", "jacobian.forward_cost")

@@ -39,6 +39,6 @@ def test_jacobian_benchmark(benchmark, cell, kernel):
     benchmark.group = f"{cell.name} (D={cell.D}, K={cell.K}, P={cell.P}, L={cell.L})"
     benchmark.extra_info.update(cell=cell.name, kernel=kernel, D=cell.D, K=cell.K, P=cell.P,
                                 L=cell.L, model_macs=dj.cost(MODEL[kernel], *cell.sizes))
-    result = benchmark.pedantic(fn, rounds=3 if "forward" in kernel or "jacfwd" in kernel
-                                or "2b" in kernel else 10, iterations=1, warmup_rounds=1)
+    heavy = "forward" in kernel or "jacfwd" in kernel or "2b" in kernel or "matmul" in kernel
+    result = benchmark.pedantic(fn, rounds=3 if heavy else 30, iterations=1, warmup_rounds=1)
     assert result is not None

@@ -37,6 +37,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import torch
+from torch.utils._python_dispatch import _get_current_dispatch_mode
 
 from impl._validate import namespace, require_array
 
@@ -118,19 +119,28 @@ def validate(x: Any, params: Any) -> tuple[list[Any], Any]:
 # float32, K = 1000, min of 400 interleaved calls): five matrix×vector products take 1.02 ms
 # in torch (its CPU wheel calls MKL) and 0.72 ms in numpy (OpenBLAS, Haswell kernels); five
 # vector×matrix products 0.92 against 0.61 ms; and a torch call costs 3–5 µs of dispatch
-# against numpy's ~1 µs, which dominates small cases (D = 2, K = 30, P = 10, L = 10: 0.22
-# against 0.07 ms). K×K by K×D products run at about the same rate in both (24 against 22 ms
-# at 1000³). ``network`` takes the same path, so "reverse mode ÷ one evaluation of f"
-# compares modes on one BLAS, not two libraries. Tensors on other devices run the same
-# kernels in torch ops.
+# against numpy's ~1 µs (the small case D = 2, K = 30, P = 10, L = 10: 0.146 against
+# 0.181 ms for the whole reverse-mode call). K×K by K×D products run at about the same rate
+# in both (24 against 22 ms at 1000³). ``network`` takes the same path, so "reverse mode ÷
+# one evaluation of f" compares modes on one BLAS, not two libraries.
+#
+# The torch-op path is taken instead for tensors on other devices, for tensors without
+# storage (inside ``torch.func.vmap``, ``torch.compile``'s fake tensors), and while a
+# ``TorchDispatchMode`` such as ``FlopCounterMode`` is active, so that it sees the products.
+# numpy's OpenBLAS keeps its own thread pool: ``torch.set_num_threads`` does not reach it
+# (``threadpoolctl`` does).
 
 
-def _on_cpu(x: Any) -> bool:
-    return isinstance(x, torch.Tensor) and x.device.type == "cpu"
-
-
-def _numpy_views(x: torch.Tensor, Ws: list[torch.Tensor], WF: torch.Tensor):
-    return x.detach().numpy(), [W.detach().numpy() for W in Ws], WF.detach().numpy()
+def _numpy_views(x: Any, Ws: list[Any], WF: Any):
+    """Zero-copy numpy views of CPU tensors, or None where the torch-op path must run."""
+    if not isinstance(x, torch.Tensor) or x.device.type != "cpu":
+        return None
+    if _get_current_dispatch_mode() is not None:
+        return None
+    try:
+        return x.detach().numpy(), [W.detach().numpy() for W in Ws], WF.detach().numpy()
+    except RuntimeError:  # no storage: a vmap-batched or fake tensor
+        return None
 
 
 def _tanh_derivative(h: Any) -> Any:
@@ -140,10 +150,11 @@ def _tanh_derivative(h: Any) -> Any:
 
 def _run(kernel, x: Any, params: Mapping[str, Any]) -> Any:
     """Validate, then run ``kernel(x, Ws, WF)`` on numpy arrays or torch tensors (no autograd
-    graph); CPU tensors run it on numpy views (see above)."""
+    graph); CPU tensors run it on numpy views where they can (see above)."""
     Ws, WF = validate(x, params)
-    if _on_cpu(x):
-        return torch.from_numpy(kernel(*_numpy_views(x, Ws, WF)))
+    views = _numpy_views(x, Ws, WF)
+    if views is not None:
+        return torch.from_numpy(kernel(*views))
     with torch.no_grad():
         return kernel(x, Ws, WF)
 

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
-from threadpoolctl import threadpool_limits
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from impl.jacobian import (
     _reverse,
@@ -85,6 +85,10 @@ def setup_threads() -> None:
     torch.set_num_threads(THREADS)
     if not _LIMITS:
         _LIMITS.append(threadpool_limits(THREADS, user_api="blas"))
+    blas = [i for i in threadpool_info() if i["user_api"] == "blas"]
+    if not blas or any(i["num_threads"] != THREADS for i in blas):
+        raise RuntimeError(f"could not limit numpy's BLAS to {THREADS} thread(s): "
+                           f"threadpoolctl sees {blas}")
 
 
 def make_params(cell: Cell, seed: int = 0) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:

@@ -43,7 +43,7 @@ def table(rows: list[dict], machine: dict) -> str:
            "the faster of our two modes.", ""]
     for cell, rs in by_cell.items():
         r0 = rs[0]
-        ours = min(r["min"] for r in rs if r["kernel"].startswith("ours"))
+        ours = min(r["min"] for r in rs if r["kernel"] in ("ours reverse", "ours forward"))
         pred = (dj.cost(dj.FORWARD, r0["D"], r0["K"], r0["P"], r0["L"])
                 / dj.cost(dj.REVERSE, r0["D"], r0["K"], r0["P"], r0["L"]))
         t = {r["kernel"]: r["min"] for r in rs}

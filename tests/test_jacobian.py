@@ -6,7 +6,9 @@ Source: ``002_f6a45d0186751a72.txt`` Problem 2 (exercises 4â€“7; notebook 2.(a)â
 Witnesses: sympy (``derivations/jacobian.py``: the chain rule, the cost formulas), the hand
 kernels (``impl/jacobian.py``), and torch (``torch.func.jacrev``, ``torch.func.jacfwd``,
 ``torch.autograd.functional.jacobian`` of a plain torch forward written here, and
-``FlopCounterMode`` counting the products our kernels actually perform).
+``FlopCounterMode`` counting the products our kernels perform: the public functions, which
+take the torch-op path while a dispatch mode is active; on CPU tensors they otherwise run the
+same kernel code on numpy views, which no torch mode can see).
 
 Tolerances (from ``tests.checks.TOLERANCES``): float64 rtol = atol = 1e-7 against float64
 autograd; float32 kernels against the float64 truth at float32's rtol 1.3e-6, atol 1e-5, with
@@ -96,7 +98,7 @@ def to_torch(x, params):
 def reverse_torch_ops(x, params):
     """jacobian_reverse's torch-op path (the one tensors on a GPU take), which CPU tensors skip:
     they run the same kernel on zero-copy numpy views (impl.jacobian, ``_run``). Tested directly
-    so both paths are covered, and counted by FlopCounterMode."""
+    so both paths are covered."""
     return _reverse(x, *validate(x, params))
 
 
@@ -200,6 +202,33 @@ def test_network_evaluation_equals_the_seeds_my_nn_2a(data):
 
 
 @pytest.mark.claim("jacobian.chain_rule")
+@given(data=st.data(), batch=st.integers(1, 4))
+def test_jacobians_under_vmap_equal_one_call_per_input(data, batch):
+    """Inside ``torch.func.vmap`` the tensors have no storage, so the numpy-view path cannot
+    run; the functions take the torch-op path and equal one call per input."""
+    x, params, _ = data.draw(networks())
+    xs = np.stack([x] + [data.draw(arrays(x.shape, dtype=np.float64, min_value=-2.0,
+                                          max_value=2.0), label="x") for _ in range(batch - 1)])
+    xst, pt = to_torch(xs, params)
+    for fn in (jacobian_reverse, jacobian_forward, network):
+        batched = torch.func.vmap(lambda y, fn=fn: fn(y, pt))(xst)
+        assert_close(batched, torch.stack([fn(y, pt) for y in xst]), claim="jacobian.chain_rule",
+                     what=f"vmap({fn.__name__})")
+
+
+@pytest.mark.claim("jacobian.chain_rule")
+@pytest.mark.parametrize("fn", [jacobian_reverse, jacobian_forward, network])
+def test_non_cpu_tensors_take_the_torch_op_path(fn):
+    """Tensors on another device (``meta`` here: shapes without data) run the torch-op kernel
+    and come back on that device, with the Jacobian's shape (P, D) (f: (P,)) and dtype."""
+    x, p = _good()
+    out = fn(x.to("meta"), {k: v.to("meta") for k, v in p.items()})
+    assert out.device.type == "meta"
+    assert out.dtype == torch.float64
+    assert tuple(out.shape) == ((4,) if fn is network else (4, 2))
+
+
+@pytest.mark.claim("jacobian.chain_rule")
 def test_seed_tolerance_accepts_a_wrong_jacobian():
     """The seed's check ``torch.allclose(my_J, J_autograd, atol=1e-2)`` passes a Jacobian with
     an error of 5e-3 in one entry; the suite's float64 tolerance (1e-7) rejects it.
@@ -252,9 +281,9 @@ def test_cost_model_counts_the_products_each_kernel_performs(data):
     k, d = params["W1"].shape
     p = params["WF"].shape[0]
     cases = [
-        ("reverse", dj.REVERSE, reverse_torch_ops, (xt, pt)),
-        ("forward", dj.FORWARD, forward_torch_ops, (xt, pt)),
-        ("evaluation", dj.EVALUATION, network_torch_ops, (xt, pt)),
+        ("reverse", dj.REVERSE, jacobian_reverse, (xt, pt)),
+        ("forward", dj.FORWARD, jacobian_forward, (xt, pt)),
+        ("evaluation", dj.EVALUATION, network, (xt, pt)),
     ]
     for mode, formula, fn, args in cases:
         model = dj.cost(formula, d, k, p, layers)

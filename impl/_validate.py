@@ -56,13 +56,22 @@ def require_same_shape(name: str, x: Array, other_name: str, other: Array) -> No
                          f"got {tuple(x.shape)}")
 
 
-def require_same_kind(name: str, x: Array, other_name: str, other: Array) -> None:
+def require_same_kind(name: str, x: Array, other_name: str, other: Array,
+                      error: type[Exception] = TypeError) -> None:
+    """x and other are both numpy or both torch, share a dtype and (torch) a device.
+
+    Raises ``error`` (``TypeError`` unless a kernel's contract asks for ``ValueError``)
+    naming both arguments.
+    """
     if isinstance(x, torch.Tensor) != isinstance(other, torch.Tensor):
-        raise TypeError(f"{name} and {other_name} must both be numpy arrays or both torch "
-                        f"tensors, got {type(x).__name__} and {type(other).__name__}")
+        raise error(f"{name} and {other_name} must both be numpy arrays or both torch "
+                    f"tensors, got {type(x).__name__} and {type(other).__name__}")
     if x.dtype != other.dtype:
-        raise TypeError(f"{name} and {other_name} must share a dtype, got {x.dtype} and "
-                        f"{other.dtype}")
+        raise error(f"{name} and {other_name} must share a dtype, got {x.dtype} and "
+                    f"{other.dtype}")
+    if isinstance(x, torch.Tensor) and x.device != other.device:
+        raise error(f"{name} and {other_name} must be on one device, got {x.device} and "
+                    f"{other.device}")
 
 
 def batch(name: str, x: Any, *, layout: str = "(N, C)") -> Array:

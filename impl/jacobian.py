@@ -39,7 +39,7 @@ from typing import Any
 import torch
 from torch.utils._python_dispatch import _get_current_dispatch_mode
 
-from impl._validate import namespace, require_array
+from impl._validate import namespace, require_array, require_same_kind
 
 __all__ = [
     "jacobian_forward",
@@ -85,15 +85,7 @@ def validate(x: Any, params: Any) -> tuple[list[Any], Any]:
     arrays = [("x", x)] + [(f"W{i}", W) for i, W in enumerate(Ws, 1)] + [("WF", WF)]
     for name, a in arrays[1:]:
         require_array(f"params[{name!r}]", a)
-        if isinstance(a, torch.Tensor) != isinstance(x, torch.Tensor):
-            raise ValueError(f"params[{name!r}] is a {type(a).__name__} but x is a "
-                             f"{type(x).__name__}: use all numpy or all torch")
-        if a.dtype != x.dtype:
-            raise ValueError(f"params[{name!r}] has dtype {a.dtype} but x has {x.dtype}: "
-                             f"mixed dtypes")
-        if isinstance(a, torch.Tensor) and a.device != x.device:
-            raise ValueError(f"params[{name!r}] is on {a.device} but x is on {x.device}: "
-                             f"mixed devices")
+        require_same_kind(f"params[{name!r}]", a, "x", x, error=ValueError)
         if a.ndim != 2:
             raise ValueError(f"params[{name!r}] must be a matrix, got shape {tuple(a.shape)}")
     if x.ndim != 1:

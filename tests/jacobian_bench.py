@@ -103,6 +103,15 @@ def make_params(cell: Cell, seed: int = 0) -> tuple[torch.Tensor, dict[str, torc
     return x, p
 
 
+def f_torch(x: torch.Tensor, params: dict[str, torch.Tensor], layers: int) -> torch.Tensor:
+    """The network in plain torch ops, for torch.func and autograd (written here, not taken
+    from impl): the benchmark's jacrev/jacfwd and the tests' truth."""
+    h = torch.tanh(params["W1"] @ x)
+    for i in range(2, layers + 1):
+        h = torch.tanh(params[f"W{i}"] @ h)
+    return params["WF"] @ h
+
+
 def _twice(fn: Callable, *args):
     fn(*args)
     return fn(*args)
@@ -123,10 +132,7 @@ def kernels(cell: Cell) -> dict[str, Callable[[], object]]:
     Ws = [p[f"W{i}"] for i in range(1, L + 1)]
 
     def f(y):
-        h = torch.tanh(p["W1"] @ y)
-        for i in range(2, L + 1):
-            h = torch.tanh(p[f"W{i}"] @ h)
-        return p["WF"] @ h
+        return f_torch(y, p, L)
 
     table = {
         "ours reverse": lambda: rev(x, p),

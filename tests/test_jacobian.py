@@ -42,6 +42,7 @@ from impl.jacobian import (
     validate,
 )
 from tests.checks import assert_close, record_counterexample, tolerance
+from tests.jacobian_bench import f_torch
 from tests.strategies import arrays, as_torch
 
 # ---------------------------------------------------------------------------------------
@@ -70,14 +71,6 @@ def networks(draw, regime: str = "any", dtype=np.float64, max_k: int = 8):
               for key, s in shapes.items()}
     x = draw(arrays((d,), dtype=dtype, min_value=-2.0, max_value=2.0), label="x")
     return x, params, layers
-
-
-def f_torch(x: torch.Tensor, params: dict[str, torch.Tensor], layers: int) -> torch.Tensor:
-    """The network in plain torch ops, for autograd (written here, not taken from impl)."""
-    h = torch.tanh(params["W1"] @ x)
-    for i in range(2, layers + 1):
-        h = torch.tanh(params[f"W{i}"] @ h)
-    return params["WF"] @ h
 
 
 def autograd_jacobians(x: torch.Tensor, params: dict, layers: int) -> dict[str, torch.Tensor]:

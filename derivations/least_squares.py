@@ -158,12 +158,19 @@ def weights(d: int) -> sp.ImmutableMatrix:
 
 
 @cache
-def loss_gradient(n: int, d: int) -> tuple[sp.ImmutableMatrix, sp.ImmutableMatrix]:
-    """(sympy's gradient of ½‖Xw − y‖², the closed form Xᵀ(Xw − y))."""
+def explicit_loss(n: int, d: int) -> tuple[sp.ImmutableMatrix, sp.ImmutableMatrix,
+                                           sp.ImmutableMatrix, sp.Expr]:
+    """(X, w, r = Xw − y, ½‖r‖²) for the explicit n×d problem."""
     X, y, _ = problem(n, d)
     w = weights(d)
     r = X * w - y
-    loss = sp.Rational(1, 2) * (r.T * r)[0]
+    return X, w, r, sp.Rational(1, 2) * (r.T * r)[0]
+
+
+@cache
+def loss_gradient(n: int, d: int) -> tuple[sp.ImmutableMatrix, sp.ImmutableMatrix]:
+    """(sympy's gradient of ½‖Xw − y‖², the closed form Xᵀ(Xw − y))."""
+    X, w, r, loss = explicit_loss(n, d)
     derived = sp.ImmutableMatrix([sp.diff(loss, wi) for wi in w])
     return derived, sp.ImmutableMatrix(X.T * r)
 
@@ -171,10 +178,7 @@ def loss_gradient(n: int, d: int) -> tuple[sp.ImmutableMatrix, sp.ImmutableMatri
 @cache
 def hessian(n: int, d: int) -> tuple[sp.ImmutableMatrix, sp.ImmutableMatrix]:
     """(sympy's Hessian of the loss, XᵀX)."""
-    X, y, _ = problem(n, d)
-    w = weights(d)
-    r = X * w - y
-    loss = sp.Rational(1, 2) * (r.T * r)[0]
+    X, w, _, loss = explicit_loss(n, d)
     return sp.ImmutableMatrix(sp.hessian(loss, list(w))), sp.ImmutableMatrix(X.T * X)
 
 

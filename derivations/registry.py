@@ -1,68 +1,18 @@
-"""The claim registry: every analytic result the suite checks, in one place.
+"""The project's claim registry: every claim of ``derivations/`` registered into the checker's
+registry (``dlmath_verify.registry``), plus the loader and the generated claims table.
 
-A claim is a stable id (``softmax.jacobian``), its source in the seeds (file name and
-problem), a one-line statement, and a function returning the sympy object that encodes it.
-The report and the README's claims table render the statement from that sympy object
-(``sympy.latex``), never from retyped text.
-
-A claim that a seed makes and that is false *as written* is registered with
-``verdict="refuted"`` and ``corrected_by=<id of the corrected claim>``; its tests demonstrate
-the counterexample, and pass when the refutation holds.
-
-This module imports sympy only: ``derivations/`` never imports ``impl/``.
+This module imports sympy and the checker's registry only: ``derivations/`` never imports
+``impl/``.
 """
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Literal
 
-import sympy as sp
+from dlmath_verify.registry import REGISTRY, Claim, Verdict, claim
 
-Verdict = Literal["holds", "refuted"]
-
-
-@dataclass(frozen=True)
-class Claim:
-    id: str
-    source: str
-    statement: str
-    formula: Callable[[], sp.Basic] | None = None
-    verdict: Verdict = "holds"
-    corrected_by: str | None = None
-
-    def latex(self) -> str:
-        """The claim's formula rendered by sympy (empty where the claim is not a formula)."""
-        return sp.latex(self.formula()) if self.formula is not None else ""
-
-
-REGISTRY: dict[str, Claim] = {}
-
-
-def claim(
-    id: str,
-    *,
-    source: str,
-    statement: str,
-    formula: Callable[[], sp.Basic] | None = None,
-    verdict: Verdict = "holds",
-    corrected_by: str | None = None,
-) -> Claim:
-    """Register a claim and return it. Ids are unique; a second registration is an error."""
-    if id in REGISTRY:
-        raise ValueError(f"claim id {id!r} is registered twice")
-    if "." not in id:
-        raise ValueError(f"claim id {id!r} must be '<topic>.<name>'")
-    if verdict not in ("holds", "refuted"):
-        raise ValueError(f"verdict must be 'holds' or 'refuted', got {verdict!r}")
-    if verdict == "refuted" and corrected_by is None:
-        raise ValueError(f"refuted claim {id!r} must name the claim that corrects it")
-    c = Claim(id, source, statement, formula, verdict, corrected_by)
-    REGISTRY[id] = c
-    return c
+__all__ = ["REGISTRY", "Claim", "Verdict", "claim", "load_all", "markdown_table"]
 
 
 def load_all() -> dict[str, Claim]:

@@ -34,9 +34,9 @@ from impl.custom_batchnorm import (
     CustomBatchNormManualFunction,
     CustomBatchNormManualModule,
 )
-from tests.checks import assert_close, assert_vjp, record_counterexample, to_numpy, tolerance
-from tests.strategies import arrays, as_torch
-from tests.symbolic import prove_identity, refute_identity
+from dlmath_verify.checks import assert_close, assert_vjp, record_counterexample, to_numpy, tolerance
+from dlmath_verify.strategies import arrays, as_torch
+from dlmath_verify.symbolic import prove_identity, refute_identity
 
 SIZES = st.integers(2, 6)  # batch size m of the symbolic proofs (with r = 1/√(σ²+ε))
 ROOT_SIZES = st.integers(2, 3)  # the same proofs with the square roots left in: slower

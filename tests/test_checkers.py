@@ -1,7 +1,7 @@
 """The checkers can fail: each witness rejects a wrong answer, with a message that shows why.
 
 A suite whose comparison never fails proves nothing; these tests feed the shared checkers
-(``tests/symbolic.py``, ``tests/checks.py``) known-false inputs.
+(``dlmath_verify/symbolic.py``, ``dlmath_verify/checks.py``) known-false inputs.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from derivations import softmax as D
-from tests.checks import assert_close, assert_vjp
-from tests.symbolic import (
+from dlmath_verify.checks import assert_close, assert_vjp
+from dlmath_verify.symbolic import (
     ExactnessError,
     exact_value_is_zero,
     prove_identity,

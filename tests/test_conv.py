@@ -23,9 +23,9 @@ from hypothesis import strategies as st
 
 from derivations import conv as D
 from impl import conv as K
-from tests.checks import assert_close, assert_vjp
-from tests.strategies import arrays, as_torch
-from tests.symbolic import prove_identity
+from dlmath_verify.checks import assert_close, assert_vjp
+from dlmath_verify.strategies import arrays, as_torch
+from dlmath_verify.symbolic import prove_identity
 
 # ------------------------------------------------------------------ strategies
 

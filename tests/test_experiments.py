@@ -25,7 +25,7 @@ import torch
 
 from derivations import experiments as D
 from impl import experiments as E
-from tests.checks import assert_close, record_counterexample
+from dlmath_verify.checks import assert_close, record_counterexample
 
 pytestmark = pytest.mark.slow
 

@@ -27,8 +27,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from derivations import flops as D
 from impl.flops import count
-from tests.checks import record_counterexample
-from tests.symbolic import prove_identity
+from dlmath_verify.checks import record_counterexample
+from dlmath_verify.symbolic import prove_identity
 
 FIELDS = ("params", "mults", "adds", "activations")
 

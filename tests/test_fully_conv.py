@@ -21,7 +21,7 @@ from torch import nn
 
 from derivations import fully_conv as D
 from impl.fully_conv import fully_convolutional
-from tests.symbolic import prove_identity
+from dlmath_verify.symbolic import prove_identity
 
 ATOL = 1e-12  # the bound, float64
 

@@ -10,7 +10,7 @@ kernels (``impl/jacobian.py``), and torch (``torch.func.jacrev``, ``torch.func.j
 take the torch-op path while a dispatch mode is active; on CPU tensors they otherwise run the
 same kernel code on numpy views, which no torch mode can see).
 
-Tolerances (from ``tests.checks.TOLERANCES``): float64 rtol = atol = 1e-7 against float64
+Tolerances (from ``dlmath_verify.checks.TOLERANCES``): float64 rtol = atol = 1e-7 against float64
 autograd; float32 kernels against the float64 truth at float32's rtol 1.3e-6, atol 1e-5, with
 ``growth = (L + 1)·K``: each Jacobian entry is a product of L + 1 matrices whose inner
 dimension is at most K, i.e. a chain of (L + 1)·K roundings. The seed checked with
@@ -41,9 +41,9 @@ from impl.jacobian import (
     seed_my_nn_2a,
     validate,
 )
-from tests.checks import assert_close, record_counterexample, tolerance
+from dlmath_verify.checks import assert_close, record_counterexample, tolerance
 from tests.jacobian_bench import f_torch
-from tests.strategies import arrays, as_torch
+from dlmath_verify.strategies import arrays, as_torch
 
 # ---------------------------------------------------------------------------------------
 # Strategies and the torch reference

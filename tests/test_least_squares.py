@@ -28,9 +28,9 @@ from hypothesis import strategies as st
 
 from derivations import least_squares as D
 from impl import least_squares as K
-from tests.checks import assert_close, record_counterexample, to_numpy
-from tests.strategies import arrays, as_torch
-from tests.symbolic import prove_identity
+from dlmath_verify.checks import assert_close, record_counterexample, to_numpy
+from dlmath_verify.strategies import arrays, as_torch
+from dlmath_verify.symbolic import prove_identity
 
 BACKENDS = st.sampled_from(["numpy", "torch"])
 # explicit-matrix sizes (n, d, largest k) small enough for sympy's expansion (< 2 s each)

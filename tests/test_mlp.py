@@ -21,9 +21,9 @@ from hypothesis import strategies as st
 
 from derivations import mlp as D
 from impl import mlp as K
-from tests.checks import assert_close, assert_vjp, to_numpy
-from tests.strategies import arrays, as_torch
-from tests.symbolic import prove_identity
+from dlmath_verify.checks import assert_close, assert_vjp, to_numpy
+from dlmath_verify.strategies import arrays, as_torch
+from dlmath_verify.symbolic import prove_identity
 
 # ------------------------------------------------------------------ 1. symbolic witness
 

@@ -25,9 +25,9 @@ from hypothesis import strategies as st
 
 from derivations import momentum as D
 from impl import momentum as K
-from tests.checks import assert_close, to_numpy
-from tests.strategies import arrays, as_torch
-from tests.symbolic import prove_identity, refute_identity
+from dlmath_verify.checks import assert_close, to_numpy
+from dlmath_verify.strategies import arrays, as_torch
+from dlmath_verify.symbolic import prove_identity, refute_identity
 
 STEPS = st.integers(1, 12)  # k for the symbolic proofs (the issue asks for at least 8)
 DIMS = st.integers(1, 3)  # explicit vector dimension n (coordinates are independent)

@@ -23,8 +23,8 @@ from torch import nn
 
 from derivations import receptive_field as D
 from impl import receptive_field as K
-from tests.checks import record_counterexample
-from tests.symbolic import prove_identity
+from dlmath_verify.checks import record_counterexample
+from dlmath_verify.symbolic import prove_identity
 
 # ------------------------------------------------------------------ strategies and twins
 

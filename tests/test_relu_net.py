@@ -23,9 +23,9 @@ from hypothesis import strategies as st
 
 from derivations import relu_net as D
 from impl import relu_net as K
-from tests.checks import assert_close
-from tests.strategies import as_torch
-from tests.symbolic import prove_identity, refute_identity
+from dlmath_verify.checks import assert_close
+from dlmath_verify.strategies import as_torch
+from dlmath_verify.symbolic import prove_identity, refute_identity
 
 RATIONAL_X = st.fractions(-3, 3, max_denominator=8).map(lambda f: sp.Rational(f.numerator,
                                                                               f.denominator))
@@ -110,7 +110,7 @@ def test_soft_threshold_network_fails_for_negative_s(data):
     net = D.soft_threshold_network(x, -q)
     target = sp.sign(x) * sp.Max(sp.Abs(x) + q, 0)
     # q = 1 by substitution, x drawn (a point_strategy would hit `strategy or default` in
-    # tests/symbolic.py, which warns on the truthiness of a strategy)
+    # dlmath_verify/symbolic.py, which warns on the truthiness of a strategy)
     text = refute_identity(net, target, claim="relu_net.soft_threshold", data=data,
                            substitutions={q: sp.S.One})
     note(f"s = −1: {text}")

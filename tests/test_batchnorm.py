@@ -28,15 +28,21 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval
 
 from derivations import batchnorm as D
 from derivations.registry import REGISTRY
+from dlmath_verify.checks import (
+    assert_close,
+    assert_vjp,
+    record_counterexample,
+    to_numpy,
+    tolerance,
+)
+from dlmath_verify.strategies import arrays, as_torch
+from dlmath_verify.symbolic import prove_identity, refute_identity
 from impl import batchnorm as K
 from impl.custom_batchnorm import (
     CustomBatchNormAutograd,
     CustomBatchNormManualFunction,
     CustomBatchNormManualModule,
 )
-from dlmath_verify.checks import assert_close, assert_vjp, record_counterexample, to_numpy, tolerance
-from dlmath_verify.strategies import arrays, as_torch
-from dlmath_verify.symbolic import prove_identity, refute_identity
 
 SIZES = st.integers(2, 6)  # batch size m of the symbolic proofs (with r = 1/√(σ²+ε))
 ROOT_SIZES = st.integers(2, 3)  # the same proofs with the square roots left in: slower

@@ -22,10 +22,10 @@ from hypothesis import given, note
 from hypothesis import strategies as st
 
 from derivations import conv as D
-from impl import conv as K
 from dlmath_verify.checks import assert_close, assert_vjp
 from dlmath_verify.strategies import arrays, as_torch
 from dlmath_verify.symbolic import prove_identity
+from impl import conv as K
 
 # ------------------------------------------------------------------ strategies
 

@@ -24,8 +24,8 @@ import sympy as sp
 import torch
 
 from derivations import experiments as D
-from impl import experiments as E
 from dlmath_verify.checks import assert_close, record_counterexample
+from impl import experiments as E
 
 pytestmark = pytest.mark.slow
 

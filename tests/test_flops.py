@@ -26,9 +26,9 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from derivations import flops as D
-from impl.flops import count
 from dlmath_verify.checks import record_counterexample
 from dlmath_verify.symbolic import prove_identity
+from impl.flops import count
 
 FIELDS = ("params", "mults", "adds", "activations")
 

@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 from torch import nn
 
 from derivations import fully_conv as D
-from impl.fully_conv import fully_convolutional
 from dlmath_verify.symbolic import prove_identity
+from impl.fully_conv import fully_convolutional
 
 ATOL = 1e-12  # the bound, float64
 

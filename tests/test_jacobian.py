@@ -29,6 +29,8 @@ from hypothesis import strategies as st
 from torch.utils.flop_counter import FlopCounterMode
 
 from derivations import jacobian as dj
+from dlmath_verify.checks import assert_close, record_counterexample, tolerance
+from dlmath_verify.strategies import arrays, as_torch
 from impl.jacobian import (
     _forward,
     _network,
@@ -41,9 +43,7 @@ from impl.jacobian import (
     seed_my_nn_2a,
     validate,
 )
-from dlmath_verify.checks import assert_close, record_counterexample, tolerance
 from tests.jacobian_bench import f_torch
-from dlmath_verify.strategies import arrays, as_torch
 
 # ---------------------------------------------------------------------------------------
 # Strategies and the torch reference

@@ -27,10 +27,10 @@ from hypothesis import assume, example, given, note
 from hypothesis import strategies as st
 
 from derivations import least_squares as D
-from impl import least_squares as K
 from dlmath_verify.checks import assert_close, record_counterexample, to_numpy
 from dlmath_verify.strategies import arrays, as_torch
 from dlmath_verify.symbolic import prove_identity
+from impl import least_squares as K
 
 BACKENDS = st.sampled_from(["numpy", "torch"])
 # explicit-matrix sizes (n, d, largest k) small enough for sympy's expansion (< 2 s each)

@@ -20,10 +20,10 @@ from hypothesis import example, given, note
 from hypothesis import strategies as st
 
 from derivations import mlp as D
-from impl import mlp as K
 from dlmath_verify.checks import assert_close, assert_vjp, to_numpy
 from dlmath_verify.strategies import arrays, as_torch
 from dlmath_verify.symbolic import prove_identity
+from impl import mlp as K
 
 # ------------------------------------------------------------------ 1. symbolic witness
 

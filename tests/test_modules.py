@@ -22,11 +22,11 @@ from hypothesis import assume, example, given, note
 from hypothesis import strategies as st
 
 from derivations import modules as D
-from impl.mlp import ModuleMLP
-from impl.modules import CrossEntropyModule, LinearModule, ReLUModule, SoftMaxModule
 from dlmath_verify.checks import assert_close, assert_vjp, record_counterexample, to_numpy
 from dlmath_verify.strategies import arrays, as_torch, distributions, labels
 from dlmath_verify.symbolic import prove_identity, refute_identity
+from impl.mlp import ModuleMLP
+from impl.modules import CrossEntropyModule, LinearModule, ReLUModule, SoftMaxModule
 
 SIZES = st.integers(1, 4)
 DTYPES = st.sampled_from([np.float64, np.float32])

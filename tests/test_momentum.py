@@ -24,10 +24,10 @@ from hypothesis import assume, example, given, note
 from hypothesis import strategies as st
 
 from derivations import momentum as D
-from impl import momentum as K
 from dlmath_verify.checks import assert_close, to_numpy
 from dlmath_verify.strategies import arrays, as_torch
 from dlmath_verify.symbolic import prove_identity, refute_identity
+from impl import momentum as K
 
 STEPS = st.integers(1, 12)  # k for the symbolic proofs (the issue asks for at least 8)
 DIMS = st.integers(1, 3)  # explicit vector dimension n (coordinates are independent)

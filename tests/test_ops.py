@@ -28,11 +28,11 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from derivations import ops as D
-from impl import autodiff as A
-from impl.autodiff import TensorNode
 from dlmath_verify.checks import assert_close, assert_vjp, record_counterexample, to_numpy
 from dlmath_verify.strategies import arrays, distributions
 from dlmath_verify.symbolic import prove_identity, refute_identity
+from impl import autodiff as A
+from impl.autodiff import TensorNode
 
 SEED = "003_6e09f081ee206780.txt"
 SMALL = st.integers(1, 3)  # sympy sizes: rows/columns of the symbolic matrices

@@ -22,9 +22,9 @@ from hypothesis import strategies as st
 from torch import nn
 
 from derivations import receptive_field as D
-from impl import receptive_field as K
 from dlmath_verify.checks import record_counterexample
 from dlmath_verify.symbolic import prove_identity
+from impl import receptive_field as K
 
 # ------------------------------------------------------------------ strategies and twins
 

@@ -22,10 +22,10 @@ from hypothesis import assume, example, given, note
 from hypothesis import strategies as st
 
 from derivations import relu_net as D
-from impl import relu_net as K
 from dlmath_verify.checks import assert_close
 from dlmath_verify.strategies import as_torch
 from dlmath_verify.symbolic import prove_identity, refute_identity
+from impl import relu_net as K
 
 RATIONAL_X = st.fractions(-3, 3, max_denominator=8).map(lambda f: sp.Rational(f.numerator,
                                                                               f.denominator))

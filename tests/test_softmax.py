@@ -23,11 +23,11 @@ from hypothesis import example, given, note
 from hypothesis import strategies as st
 
 from derivations import softmax as D
-from impl import softmax as K
-from impl.modules import CrossEntropyModule, SoftMaxModule
 from dlmath_verify.checks import assert_close, assert_vjp, to_numpy
 from dlmath_verify.strategies import arrays, as_torch, batch_shapes, distributions, labels
 from dlmath_verify.symbolic import prove_identity
+from impl import softmax as K
+from impl.modules import CrossEntropyModule, SoftMaxModule
 
 SIZES = st.integers(2, 5)  # vector length n for the symbolic proofs
 DTYPES = st.sampled_from([np.float64, np.float32])

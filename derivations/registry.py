@@ -32,16 +32,58 @@ def _cell(text: str) -> str:
     return text.replace("|", r"\vert ").replace("\n", " ")
 
 
-def markdown_table() -> str:
-    """The README's claims table, generated from the registry (``python -m derivations``)."""
-    rows = [
-        "| claim | statement | formula | verdict | source |",
-        "|---|---|---|---|---|",
-    ]
-    for c in sorted(load_all().values(), key=lambda c: c.id):
+def _verdict(c: Claim) -> str:
+    text = c.verdict
+    if c.corrected_by is not None:
+        text += f" → `{c.corrected_by}`"
+    readings = getattr(c, "readings", None)
+    if readings:
+        text += "<br>" + "<br>".join(f"{_cell(r)}: {v}" for r, v in readings)
+    evidence = getattr(c, "evidence", None)
+    if evidence:
+        text += f"<br>{_cell(evidence)}"
+    return text
+
+
+def markdown_table(topics: tuple[str, ...] = ()) -> str:
+    """The claims catalogue, generated from the registry (``python -m derivations``).
+
+    One table per topic (the part of the id before the dot): id, statement, the formula as
+    GitHub-renderable LaTeX, the witness kinds the claim requires, its verdict (with the claim
+    that corrects a refuted one), and its source. ``topics`` keeps the topics whose name
+    starts with one of the given prefixes.
+    """
+    claims = sorted(load_all().values(), key=lambda c: c.id)
+    if topics:
+        claims = [c for c in claims if c.id.startswith(tuple(topics))]
+    out: list[str] = []
+    topic = None
+    for c in claims:
+        t = c.id.split(".", 1)[0]
+        if t != topic:
+            topic = t
+            out += ["", f"## {t}", "",
+                    "| claim | statement | formula | witnesses | verdict | source |",
+                    "|---|---|---|---|---|---|"]
         formula = f"${_cell(c.latex())}$" if c.formula is not None else ""
-        verdict = c.verdict if c.corrected_by is None else f"{c.verdict} → `{c.corrected_by}`"
-        rows.append(
-            f"| `{c.id}` | {_cell(c.statement)} | {formula} | {verdict} | {_cell(c.source)} |"
-        )
-    return "\n".join(rows)
+        kinds = ", ".join(c.witnesses) if c.witnesses else ""
+        out.append(f"| `{c.id}` | {_cell(c.statement)} | {formula} | {kinds} | {_verdict(c)} "
+                   f"| {_cell(c.source)} |")
+    return "\n".join(out).strip("\n")
+
+
+CATALOGUE_HEADER = """# Claims catalogue
+
+Generated from the registry by `python -m derivations --write docs/claims.md`; do not edit by
+hand (`tests/test_docs.py` fails while it is stale). Each claim's source names the homework
+write-up and problem it comes from ([sources](sources.md)). *witnesses* are the kinds of
+witness the claim requires before a run may call it `verified`; *verdict* is what the claim is
+registered as: `holds`, `refuted` (false as written, with the claim that corrects it),
+`not-reproduced` or `reading-dependent`. What a particular run found is printed at the end of
+that run (see the README, "Reading a run").
+"""
+
+
+def catalogue() -> str:
+    """The whole of ``docs/claims.md``."""
+    return CATALOGUE_HEADER + "\n" + markdown_table() + "\n"

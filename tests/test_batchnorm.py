@@ -24,11 +24,13 @@ import torch.nn.functional as F
 from hypothesis import example, given, note
 from hypothesis import strategies as st
 from torch import nn
+from torch.autograd.gradcheck import GradcheckError
 from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval
 
 from derivations import batchnorm as D
 from derivations.registry import REGISTRY
 from dlmath_verify.checks import (
+    ClaimAssertionError,
     assert_close,
     assert_vjp,
     record_counterexample,
@@ -368,8 +370,21 @@ def spread_batches(draw):
 def test_batchnorm_manual_function_passes_gradcheck_in_float64(x, data):
     gamma, beta = (data.draw(arrays((x.shape[1],), min_value=-2, max_value=2), label=s)
                    for s in ("gamma", "beta"))
-    inputs = tuple(torch.from_numpy(a).requires_grad_(True) for a in (x, gamma, beta))
-    assert torch.autograd.gradcheck(CustomBatchNormManualFunction.apply, (*inputs, 1e-5))
+    xt, gt, bt = (torch.from_numpy(a) for a in (x, gamma, beta))
+    # one gradcheck per claim, so that a failure is blamed on the gradient that is wrong
+    _gradcheck(lambda x_: CustomBatchNormManualFunction.apply(x_, gt, bt, 1e-5), (xt,),
+               claim="batchnorm.input_gradient")
+    _gradcheck(lambda g_, b_: CustomBatchNormManualFunction.apply(xt, g_, b_, 1e-5), (gt, bt),
+               claim="batchnorm.affine_gradients")
+
+
+def _gradcheck(fn, inputs, *, claim: str) -> None:
+    """torch.autograd.gradcheck (float64) of ``fn`` in ``inputs``; a mismatch names the claim."""
+    inputs = tuple(t.clone().requires_grad_(True) for t in inputs)
+    try:
+        torch.autograd.gradcheck(fn, inputs)
+    except GradcheckError as e:
+        raise ClaimAssertionError(f"claim {claim}: gradcheck fails: {e}", claim=claim) from e
 
 
 @pytest.mark.claim("batchnorm.normalised_statistics", "batchnorm.input_gradient_sums_to_zero",
@@ -466,12 +481,15 @@ def test_batchnorm_huge_offset_without_catastrophic_cancellation(p, which):
     err_y, err_gx = np.abs(y - to_numpy(y_ref)), np.abs(gx - to_numpy(gx_ref))
     note(f"errors: y {err_y.max():.3g} (allowed {tol_y.min():.3g}), "
          f"∂L/∂x {err_gx.max():.3g} (allowed {tol_gx.min():.3g})")
-    assert (err_y <= tol_y).all(), (
-        f"claim batchnorm.forward: offset 1e6 loses digits: |y − truth| = {err_y.max():.3g} "
-        f"> allowed {tol_y[np.argmax(err_y.max(axis=0))]:.3g}")
-    assert (err_gx <= tol_gx).all(), (
-        f"claim batchnorm.input_gradient: offset 1e6: |∂L/∂x − truth| = {err_gx.max():.3g} "
-        f"> allowed {tol_gx[np.argmax(err_gx.max(axis=0))]:.3g}")
+    if not (err_y <= tol_y).all():
+        raise ClaimAssertionError(
+            f"claim batchnorm.forward: offset 1e6 loses digits: |y − truth| = {err_y.max():.3g} "
+            f"> allowed {tol_y[np.argmax(err_y.max(axis=0))]:.3g}", claim="batchnorm.forward")
+    if not (err_gx <= tol_gx).all():
+        raise ClaimAssertionError(
+            f"claim batchnorm.input_gradient: offset 1e6: |∂L/∂x − truth| = {err_gx.max():.3g} "
+            f"> allowed {tol_gx[np.argmax(err_gx.max(axis=0))]:.3g}",
+            claim="batchnorm.input_gradient")
 
 
 # ---------------------------------------------------------------------------- bad input

@@ -406,9 +406,8 @@ class _ClaimsRun:
                 json.dump({r["id"]: {k: v for k, v in r.items() if k != "id"} for r in rows}, f,
                           indent=2, ensure_ascii=False)
         if not judged:
-            if self.records or config.option.claim_ids:
-                tr.section("claims")
-                tr.write_line(f"no claim witnessed in this run; {len(rows)} not-run")
+            if rows:
+                tr.write_line(f"claims: none witnessed in this run ({len(rows)} not-run)")
             return
         tr.section("claims")
         for r in sorted(judged, key=lambda r: (_STATUS_ORDER.index(r["status"]), r["id"])):

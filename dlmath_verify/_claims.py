@@ -264,14 +264,23 @@ class _ClaimsRun:
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, session: pytest.Session, config: pytest.Config,
                                       items: list[pytest.Item]) -> None:
-        problems = [p for item in items for p in _marker_problems(item)]
-        if problems:
-            raise pytest.UsageError("claim markers:\n  " + "\n  ".join(problems))
-        if _whole_suite_collected(config) and not session.testsfailed:
-            self._check_required_kinds(items)
-        self._expand_for_mark_expressions(items)
-        if config.option.claim_ids:
-            self._select(config, items, _selected_claims(config.option.claim_ids))
+        try:
+            problems = [p for item in items for p in _marker_problems(item)]
+            if problems:
+                raise pytest.UsageError("claim markers:\n  " + "\n  ".join(problems))
+            if _whole_suite_collected(config) and not session.testsfailed:
+                self._check_required_kinds(items)
+            self._expand_for_mark_expressions(items)
+            if config.option.claim_ids:
+                self._select(config, items, _selected_claims(config.option.claim_ids))
+        except pytest.UsageError as e:
+            if not hasattr(config, "workerinput"):
+                raise
+            # A pytest-xdist worker cannot end the run with a usage error (the controller
+            # reports a crash); a failed collection report stops the run with the message.
+            config.hook.pytest_collectreport(report=pytest.CollectReport(
+                nodeid="", outcome="failed", longrepr=f"ERROR: {e}", result=[]))
+            items[:] = []
 
     def _check_required_kinds(self, items: list[pytest.Item]) -> None:
         provided: dict[str, set[str]] = defaultdict(set)

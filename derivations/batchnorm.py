@@ -53,6 +53,7 @@ _sd = sp.sqrt(_var + EPS)
 
 FORWARD = claim(
     "batchnorm.forward",
+    witnesses=("implementation",),
     source=f"{SEED_004} §3.1; PROBLEMS.md (biased variance)",
     statement="Training-mode batch norm per neuron: y = γ(x − μ)/√(σ²+ε) + β with the batch "
     "mean and the biased batch variance (= torch.nn.functional.batch_norm, training=True).",
@@ -60,6 +61,7 @@ FORWARD = claim(
 )
 STATISTICS = claim(
     "batchnorm.normalised_statistics",
+    witnesses=("symbolic", "implementation"),
     source=f"{SEED_004} §3.1",
     statement="Before the affine step each neuron has batch mean 0 and biased variance "
     "σ²/(σ²+ε) (1 up to the ε-effect).",
@@ -70,6 +72,7 @@ STATISTICS = claim(
 )
 AFFINE = claim(
     "batchnorm.affine_gradients",
+    witnesses=("symbolic", "implementation", "autograd"),
     source=f"{SEED_004} §3.2 a",
     statement="∂L/∂γ = Σ_i g_i x̂_i and ∂L/∂β = Σ_i g_i.",
     formula=lambda: sp.And(
@@ -79,6 +82,7 @@ AFFINE = claim(
 )
 MEAN_GRADIENT = claim(
     "batchnorm.mean_gradient",
+    witnesses=("symbolic",),
     source=f"{SEED_004} §3.2 a, (1)–(2)",
     statement="In the chain rule through μ the σ²-term carries Σ_i −2(x_i − μ)/m = 0, so "
     "∂L/∂μ = −Σ_i (∂L/∂x̂_i)/√(σ²+ε).",
@@ -90,6 +94,7 @@ MEAN_GRADIENT = claim(
 )
 CHAIN = claim(
     "batchnorm.chain_rule_terms",
+    witnesses=("symbolic",),
     source=f"{SEED_004} §3.2 a, (3) (after Ioffe & Szegedy 2015)",
     statement="∂L/∂x_i = (∂L/∂x̂_i)/√(σ²+ε) + (∂L/∂σ²)·2(x_i − μ)/m + (∂L/∂μ)/m, with "
     "∂L/∂σ² = −½ Σ_j (∂L/∂x̂_j)(x_j − μ)(σ²+ε)^{−3/2}.",
@@ -102,6 +107,7 @@ CHAIN = claim(
 )
 INPUT_GRADIENT = claim(
     "batchnorm.input_gradient",
+    witnesses=("symbolic", "implementation", "autograd"),
     source=f"{SEED_004} §3.2 a, (5)",
     statement="The seed's formula (5): ∂L/∂x_i = γ/(m√(σ²+ε)) (m g_i − Σ_j g_j − x̂_i Σ_j g_j x̂_j).",
     formula=lambda: sp.Eq(
@@ -113,6 +119,7 @@ INPUT_GRADIENT = claim(
 ISSUE_4 = "issue 4 (the suite's own statement, derived from (5))"
 SUMS_TO_ZERO = claim(
     "batchnorm.input_gradient_sums_to_zero",
+    witnesses=("symbolic", "implementation"),
     source=f"{SEED_004} §3.2 a, consequence of (5)",
     statement="Σ_i ∂L/∂x_i = 0: the input gradient is orthogonal to shifting the batch "
     "(batch norm is shift-invariant).",
@@ -120,6 +127,7 @@ SUMS_TO_ZERO = claim(
 )
 ALONG_XHAT = claim(
     "batchnorm.input_gradient_along_xhat",
+    witnesses=("symbolic", "implementation"),
     source=f"{SEED_004} §3.2 a, consequence of (5)",
     statement="Σ_i x̂_i ∂L/∂x_i = γ ε (σ²+ε)^{−3/2} Σ_j g_j x̂_j: the gradient is orthogonal to "
     "scaling the batch only when ε = 0 (ε breaks the scale invariance).",
@@ -130,6 +138,7 @@ ALONG_XHAT = claim(
 )
 ORTHOGONAL_TO_XHAT = claim(
     "batchnorm.input_gradient_orthogonal_to_xhat",
+    witnesses=("symbolic",),
     source=ISSUE_4,
     statement="As stated in issue 4: Σ_i x̂_i ∂L/∂x_i = 0 (the gradient is orthogonal to "
     "scalings of the batch). False for ε > 0.",
@@ -142,6 +151,7 @@ _w, _xin, _b = sp.IndexedBase("w"), sp.IndexedBase("x"), sp.Symbol("b")
 _k, _K = sp.symbols("k K", integer=True, positive=True)
 FOLD = claim(
     "batchnorm.fold_into_preceding_layer",
+    witnesses=("symbolic", "implementation"),
     source=f"{SEED_001} Problem 3",
     statement="Eval-mode BN after a linear or conv layer (W, b) is the single layer "
     "W' = W·γ/√(σ²+ε) (per output channel), b' = (b − μ)·γ/√(σ²+ε) + β (running μ, σ²).",

@@ -39,6 +39,7 @@ _C = sp.Function(r"\mathcal{C}_w")
 
 TOEPLITZ = claim(
     "conv.toeplitz_is_correlation",
+    witnesses=("symbolic", "implementation"),
     source=f"{SEED_001} Problem 4",
     statement="The banded (n−f+1)×n matrix C_w applied to y is the cross-correlation of y "
     "with w: (C_w y)_i = Σ_k w_k y_{i+k} (what torch.nn.functional.conv1d computes).",
@@ -49,6 +50,7 @@ TOEPLITZ = claim(
 )
 WEIGHT_GRAD = claim(
     "conv.weight_gradient",
+    witnesses=("symbolic", "autograd"),
     source=f"{SEED_001} Problem 4 (a)",
     statement="∂y_L/∂w_ℓ = (C_{v_ℓᵀ} y_{ℓ−1})ᵀ: component k is Σ_i (v_ℓ)_i (y_{ℓ−1})_{i+k}, "
     "the correlation of y_{ℓ−1} with v_ℓ = ∂y_L/∂y_ℓ diag(σ′(C_{w_ℓ} y_{ℓ−1} + b_ℓ 1)).",
@@ -59,6 +61,7 @@ WEIGHT_GRAD = claim(
 )
 BIAS_GRAD = claim(
     "conv.bias_gradient",
+    witnesses=("symbolic", "autograd"),
     source=f"{SEED_001} Problem 4 (a)",
     statement="∂y_L/∂b_ℓ = v_ℓ 1.",
     formula=lambda: sp.Eq(
@@ -68,6 +71,7 @@ BIAS_GRAD = claim(
 )
 RECURSION = claim(
     "conv.backprop_recursion",
+    witnesses=("symbolic", "autograd"),
     source=f"{SEED_001} Problem 4 (a)–(b)",
     statement="Backprop through a deep 1-D conv net by v_L = u, v_ℓ = (v_{ℓ+1} C_{w_{ℓ+1}}) ⊙ "
     "σ′(z_ℓ), where v C_w is the full convolution of v with w (no matrix formed, no "
@@ -86,6 +90,7 @@ _s, _p, _d = sp.symbols("s p d", integer=True, positive=True)
 _Co, _kk, _Ho = sp.symbols("C_out k H_out", integer=True, positive=True)
 INPUT_GRAD_2D = claim(
     "conv.input_gradient_2d",
+    witnesses=("symbolic", "implementation", "autograd"),
     source=f"{SEED_001} Problem 4 (2-D form)",
     statement="The input gradient of a 2-D convolution (stride s, padding p, dilation d) is "
     "the transposed convolution: insert s−1 zeros between the upstream entries, correlate "
@@ -98,6 +103,7 @@ INPUT_GRAD_2D = claim(
 )
 WEIGHT_GRAD_2D = claim(
     "conv.weight_gradient_2d",
+    witnesses=("symbolic", "implementation", "autograd"),
     source=f"{SEED_001} Problem 4 (2-D form)",
     statement="The weight gradient of a 2-D convolution is the correlation of the padded "
     "input with the upstream gradient (upstream taps s apart, output taps d apart), "
@@ -109,6 +115,7 @@ WEIGHT_GRAD_2D = claim(
 )
 BIAS_GRAD_2D = claim(
     "conv.bias_gradient_2d",
+    witnesses=("symbolic", "implementation", "autograd"),
     source=f"{SEED_001} Problem 4 (2-D form)",
     statement="The bias gradient of a 2-D convolution is the sum of the upstream gradient "
     "over batch and positions.",

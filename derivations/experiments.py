@@ -54,6 +54,7 @@ _tanh_max = sp.Function(r"\max\tanh'")  # max over the units of the layer
 
 MEMORISE_RANDOM = claim(
     "experiments.memorise_random_labels",
+    witnesses=("experiment",),
     source=f"{SEED_000} Problem 6",
     statement="A 64-256-256-10 ReLU MLP (Adam, full batch, 150 epochs) fits 500 digits with "
     "uniformly random labels to ≥ 99% training accuracy while its test accuracy stays at "
@@ -64,6 +65,7 @@ MEMORISE_RANDOM = claim(
 )
 MEMORISE_TRUE = claim(
     "experiments.true_labels_generalise",
+    witnesses=("experiment",),
     source=f"{SEED_000} Problem 6 (the control run)",
     statement="The same network and budget on the true labels: training accuracy ≥ 99% and "
     "test accuracy ≥ 90%; seed 0.",
@@ -74,6 +76,7 @@ MEMORISE_TRUE = claim(
 
 BOUND = claim(
     "experiments.vanishing_gradient_bound",
+    witnesses=("symbolic", "experiment"),
     source=f"{SEED_000} Problem 2; {SEED_002} Q4",
     statement="For the depth-8 width-50 tanh net, per sample, ‖∂L/∂y_i‖₂ ≤ ‖∂L/∂y_L‖₂ · "
     "∏_{k=i+1}^{L} ‖A_k‖₂ max_j tanh′(z_{k,j}), measured for all four initialisations.",
@@ -84,6 +87,7 @@ BOUND = claim(
 )
 SMALL_INIT_WEIGHT_GRADS = claim(
     "experiments.small_init_weight_gradients_shrink",
+    witnesses=("experiment",),
     source=f"{SEED_002} Q4 (and the issue's reading of it)",
     statement="With weights uniform in [−d, d], d ∈ {0.01, 0.1}, the per-layer weight-gradient "
     "norms ‖∂L/∂A_i‖_F shrink geometrically towards the input. False: they are flat across "
@@ -94,6 +98,7 @@ SMALL_INIT_WEIGHT_GRADS = claim(
 )
 SMALL_INIT_VANISH = claim(
     "experiments.small_init_gradients_vanish",
+    witnesses=("experiment",),
     source=f"{SEED_002} Q4; {SEED_000} Problem 2",
     statement="d ∈ {0.01, 0.1}: the activation gradients ‖∂L/∂y_i‖ shrink geometrically "
     "towards the input at a fitted rate ≤ the bound's per-layer factor ‖A_k‖₂ max tanh′ "
@@ -106,6 +111,7 @@ SMALL_INIT_VANISH = claim(
 )
 SMALL_INIT_STALLS = claim(
     "experiments.small_init_training_stalls",
+    witnesses=("experiment",),
     source=f"{SEED_002} Q4 d)",
     statement="d ∈ {0.01, 0.1}: after 10 epochs of SGD (lr 0.01, batch 32) the training "
     "accuracy is ≤ 0.15 (chance is 0.10) and the loss is within 0.01 of log 10; seeds 0, 1.",
@@ -114,6 +120,7 @@ SMALL_INIT_STALLS = claim(
 )
 LARGE_INIT_SATURATES = claim(
     "experiments.large_init_saturates",
+    witnesses=("experiment",),
     source=f"{SEED_002} Q4",
     statement="d = 2: at initialisation ≥ 50% of the tanh units of every layer have |y| > 0.99, "
     "the initial loss exceeds 3·log 10, the weight gradients grow towards the input (fitted "
@@ -124,6 +131,7 @@ LARGE_INIT_SATURATES = claim(
 )
 XAVIER_TRAINS = claim(
     "experiments.xavier_keeps_norms_and_trains",
+    witnesses=("experiment",),
     source=f"{SEED_002} Q4",
     statement="Xavier initialisation: the weight-gradient norms of all 9 layers lie within a "
     "factor 3 of each other, and after 10 epochs of the same SGD the test accuracy is ≥ 0.75; "
@@ -136,6 +144,7 @@ XAVIER_TRAINS = claim(
 
 RELU_HIGHER_LOSS = claim(
     "experiments.relu_higher_loss_early",
+    witnesses=("experiment",),
     source=f"{SEED_003} question 9",
     statement="'The ReLU activation function leads to a higher loss and faster improvement in "
     "accuracy in the beginning' (than sigmoid). The loss half does not reproduce: after one "
@@ -146,6 +155,7 @@ RELU_HIGHER_LOSS = claim(
 )
 RELU_FASTER = claim(
     "experiments.relu_learns_faster_early",
+    witnesses=("experiment",),
     source=f"{SEED_003} question 9 (corrected)",
     statement="Same MLP (64-256-10), SGD lr 0.1, batch 32: after one epoch ReLU's training "
     "accuracy exceeds sigmoid's by ≥ 0.2 and its training loss is lower by ≥ 0.5; seeds 0, 1, 2.",
@@ -154,6 +164,7 @@ RELU_FASTER = claim(
 )
 RESIDUAL_LOWER_START = claim(
     "experiments.residual_lower_initial_loss",
+    witnesses=("experiment",),
     source=f"{SEED_003} question 10",
     statement="'The residual layer made lower accuracy and loss at the beginning.' The loss half "
     "does not reproduce: h₂ = σ(W₂h₁) + h₁ starts with a higher loss.",
@@ -163,6 +174,7 @@ RESIDUAL_LOWER_START = claim(
 )
 RESIDUAL_BETTER = claim(
     "experiments.residual_starts_higher_ends_lower",
+    witnesses=("experiment",),
     source=f"{SEED_003} question 10 (corrected)",
     statement="The sigmoid MLP with the residual connection (Adam lr 1e-3, batch 32) starts "
     "with a higher loss than the plain one, drops faster, and ends 10 epochs with a training "
@@ -172,6 +184,7 @@ RESIDUAL_BETTER = claim(
 )
 SGD_LR_WORST = claim(
     "experiments.sgd_largest_lr_worst",
+    witnesses=("experiment",),
     source=f"{SEED_003} question 11",
     statement="'When the learning rate is 0.01, the performance of the model is the worst' and "
     "the best is lr 0.001 with momentum 0.95 (grid lr ∈ {0.0005, 0.001, 0.01} × momentum ∈ "
@@ -182,6 +195,7 @@ SGD_LR_WORST = claim(
 )
 SGD_EFFECTIVE_STEP = claim(
     "experiments.sgd_effective_step_orders_loss",
+    witnesses=("experiment",),
     source=f"{SEED_003} question 11 (corrected)",
     statement="Over the seed's grid (64-128-64-10 ReLU MLP, batch 32, 10 epochs) the training "
     "loss after 10 epochs decreases with the effective step α/(1−β): both lr 0.01 runs end "
@@ -190,6 +204,7 @@ SGD_EFFECTIVE_STEP = claim(
 )
 MOMENTUM_HELPS = claim(
     "experiments.higher_momentum_lower_loss",
+    witnesses=("experiment",),
     source=f"{SEED_003} question 11",
     statement="At the small learning rate 0.0005 the higher momentum (0.95 vs 0.9) gives lower "
     "training loss (by ≥ 0.03) and higher test accuracy after 10 epochs; seeds 0, 1, 2.",
@@ -198,6 +213,7 @@ MOMENTUM_HELPS = claim(
 )
 ADAM_FASTER = claim(
     "experiments.adam_faster_at_default_lr",
+    witnesses=("experiment",),
     source=f"{SEED_003} question 12",
     statement="'Adam generally performs better on smaller data sets and default parameter "
     "settings': at lr 1e-3, Adam's training loss after 10 epochs is below 0.3 and SGD with "
@@ -206,6 +222,7 @@ ADAM_FASTER = claim(
 )
 ADAM_UNSTABLE = claim(
     "experiments.adam_unstable_on_test",
+    witnesses=("experiment",),
     source=f"{SEED_003} question 12",
     statement="'Adam showed instability on the test data set' compared with SGD+momentum: "
     "its largest epoch-to-epoch drop in test accuracy (epochs 2–10) exceeds SGD's (lr 0.01, "
@@ -216,6 +233,7 @@ ADAM_UNSTABLE = claim(
 )
 ADAM_STABLE = claim(
     "experiments.adam_stable_at_this_scale",
+    witnesses=("experiment",),
     source=f"{SEED_003} question 12 (corrected)",
     statement="Adam (lr 1e-3) never loses more than 0.03 test accuracy between consecutive "
     "epochs 2–10 and ends with test accuracy ≥ 0.93; seeds 0–4.",
@@ -228,6 +246,7 @@ ADAM_STABLE = claim(
 
 REGRESSION_DECREASES = claim(
     "experiments.hand_gradient_training_decreases_loss",
+    witnesses=("experiment",),
     source=f"{SEED_002} Q1 Exercise 3 (California Housing replaced by diabetes)",
     statement="Full-batch gradient descent with the hand-written gradients of J = mean|ŷ − y| "
     "(and of ½ mean (ŷ − y)²) on the standardised diabetes data lowers the training loss by "
@@ -236,6 +255,7 @@ REGRESSION_DECREASES = claim(
 )
 REGRESSION_TWIN = claim(
     "experiments.hand_gradient_training_matches_autograd",
+    witnesses=("autograd", "experiment"),
     source=f"{SEED_002} Q1 Exercises 1–3",
     statement="The same run with torch autograd (float64) computing the gradients: parameters "
     "and loss agree with the hand-gradient run at every one of the 200 steps within the "

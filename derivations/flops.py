@@ -75,6 +75,7 @@ _P, _M, _A, _S = sp.symbols("P M A S")  # parameters, multiplications, additions
 
 OUTPUT_SIZE_CLAIM = claim(
     "flops.conv_output_size",
+    witnesses=("symbolic", "implementation"),
     source=f"{SEED_000} Problem 5; {SEED_001} Problem 2 (the shape flow)",
     statement="A conv/pool axis of length n, kernel k, stride s, padding p, dilation d has "
     "⌊(n + 2p − d(k−1) − 1)/s⌋ + 1 outputs.",
@@ -82,6 +83,7 @@ OUTPUT_SIZE_CLAIM = claim(
 )
 CONV_PARAMS = claim(
     "flops.conv_parameters",
+    witnesses=("symbolic", "implementation"),
     source=f"{SEED_000} Problem 5 (i)",
     statement="A conv C_in → C_out, kernel k_h × k_w, g groups has C_out·(C_in/g)·k_h·k_w "
     "weights plus C_out biases (β = 1 with bias, 0 without).",
@@ -89,6 +91,7 @@ CONV_PARAMS = claim(
 )
 CONV_MULTS = claim(
     "flops.conv_multiplications",
+    witnesses=("symbolic", "implementation"),
     source=f"{SEED_000} Problem 5 (ii); {SEED_001} Problem 2",
     statement="A conv has (C_in/g)·k_h·k_w multiplications per output element "
     "(= its multiply-adds), padded positions counted as ordinary positions.",
@@ -96,6 +99,7 @@ CONV_MULTS = claim(
 )
 CONV_ADDS = claim(
     "flops.conv_additions",
+    witnesses=("symbolic", "implementation"),
     source=f"{SEED_000} Problem 5 (ii)",
     statement="A conv has (C_in/g)·k_h·k_w additions per output element with a bias and one "
     "fewer without (n products need n − 1 additions, the bias one more).",
@@ -103,12 +107,14 @@ CONV_ADDS = claim(
 )
 CONV_ACTS = claim(
     "flops.conv_activations",
+    witnesses=("symbolic", "implementation"),
     source=f"{SEED_000} Problem 5 (ii)",
     statement="A conv followed by an element-wise activation costs C_out·H_o·W_o activations.",
     formula=lambda: sp.Eq(_S, CONV["activations"]),
 )
 LINEAR_CLAIM = claim(
     "flops.linear_counts",
+    witnesses=("symbolic", "implementation"),
     source=f"{SEED_001} Problem 2",
     statement="A linear layer p → q has pq + βq parameters, pq multiplications (its "
     "multiply-adds), q(p − 1 + β) additions and q activations if followed by one.",
@@ -116,6 +122,7 @@ LINEAR_CLAIM = claim(
 )
 POOL_CLAIM = claim(
     "flops.pooling_and_elementwise_counts",
+    witnesses=("implementation",),
     source=f"{SEED_000} Problem 5 (the max-pool branch); {SEED_001} Problem 2",
     statement="Pooling has no parameters; max pooling no arithmetic; average pooling "
     "k_h·k_w − 1 additions and 1 multiplication per output; an activation 1 activation per "
@@ -127,6 +134,7 @@ POOL_CLAIM = claim(
 )
 COUNTER = claim(
     "flops.counter_matches_torch",
+    witnesses=("implementation",),
     source=f"{SEED_000} Problem 5; {SEED_001} Problem 2",
     statement="On any network, the counter's multiply-adds are FlopCounterMode's total / 2 "
     "and its parameters are Σ p.numel(); its per-layer counts are the formulas above.",
@@ -162,6 +170,7 @@ SEED_CONV_OPS = C_in * k**2 * l**2 * C_out  # the seed's "p k² l² n"
 
 ALEXNET_CONV = claim(
     "flops.alexnet_conv_operations",
+    witnesses=("symbolic", "implementation"),
     source=f"{SEED_001} Problem 2",
     statement="AlexNet at 3×227×227: the convolutions cost 655,566,528 multiply-adds "
     "(Σ p·k²·l²·n).",
@@ -174,6 +183,7 @@ ALEXNET_CONV = claim(
 )
 ALEXNET_LINEAR = claim(
     "flops.alexnet_linear_operations",
+    witnesses=("implementation",),
     source=f"{SEED_001} Problem 2",
     statement="AlexNet: the linear layers cost 58,621,952 multiply-adds (Σ p·q).",
     formula=lambda: sp.Eq(
@@ -185,6 +195,7 @@ ALEXNET_LINEAR = claim(
 )
 ALEXNET_RATIO = claim(
     "flops.alexnet_linear_not_compute_heavy",
+    witnesses=("implementation",),
     source=f"{SEED_001} Problem 2",
     statement="Linear layers are not compute-heavy: their multiply-adds are under 1/10 of "
     "the convolutions' (ratio ≈ 0.0894), although they hold ≈ 96% of the parameters.",
@@ -228,6 +239,7 @@ _FIG = sp.MatrixSymbol("N", 2, 4)  # rows: Module I, II; columns: params, ×, +,
 
 BOTTLENECK_CORRECTED = claim(
     "flops.bottleneck_counts",
+    witnesses=("implementation",),
     source=f"{SEED_000} Problem 5; PROBLEMS.md",
     statement="For the modules as stated (1×1 branch 256→128), rows Module I, II; columns "
     "parameters, multiplications, additions, activations.",
@@ -235,6 +247,7 @@ BOTTLENECK_CORRECTED = claim(
 )
 BOTTLENECK_AS_WRITTEN = claim(
     "flops.bottleneck_as_written",
+    witnesses=("implementation",),
     source=f"{SEED_000} Problem 5",
     statement="The seed's figures for the modules as stated (rows Module I, II; columns "
     "parameters, multiplications, additions, activations).",
@@ -244,6 +257,7 @@ BOTTLENECK_AS_WRITTEN = claim(
 )
 BOTTLENECK_SEED_ARCH = claim(
     "flops.bottleneck_seed_architecture",
+    witnesses=("implementation",),
     source=f"{SEED_000} Problem 5",
     statement="The seed's figures are exactly those of the stated modules with the 1×1 branch "
     "256→124 instead of 256→128 (its '×3' line is the two 1×1 reductions plus the pool "

@@ -27,6 +27,7 @@ _W, _K, _X = sp.IndexedBase("W"), sp.IndexedBase("K"), sp.IndexedBase("X")
 
 LINEAR_AS_CONV = claim(
     "fully_conv.linear_as_conv",
+    witnesses=("symbolic", "implementation"),
     source=f"{SEED_001} Problem 5",
     statement="A linear layer on the flattened C×h×w map equals an h×w convolution with "
     "K[o,c,a,e] = W[o, c h w + a w + e]; a later linear layer equals a 1×1 convolution.",
@@ -37,6 +38,7 @@ LINEAR_AS_CONV = claim(
 )
 EQUIVALENCE = claim(
     "fully_conv.equivalence",
+    witnesses=("implementation",),
     source=f"{SEED_001} Problem 5 (a)–(c)",
     statement="With the linear layers converted, Net2(x)[:, :, i, j] = Net1(x[:, :, S i : "
     "S i + h₀, S j : S j + w₀]) (S the product of the strides, h₀×w₀ the training size), "

@@ -97,6 +97,7 @@ def cost(expr: sp.Expr, d: int, k: int, p: int, layers: int) -> int:
 
 CHAIN_RULE = claim(
     "jacobian.chain_rule",
+    witnesses=("symbolic", "implementation", "autograd"),
     source=f"{SEED_002} Problem 2, exercises 4–5 (notebook 2.(a), 2.(b))",
     statement="The Jacobian of the tanh network is W_F diag(s_L) W_L ⋯ W_2 diag(s_1) W_1 with "
               "s_i = 1 − tanh²(z_i); reverse mode multiplies it from the left, forward mode "
@@ -108,18 +109,21 @@ CHAIN_RULE = claim(
 )
 REVERSE_COST = claim(
     "jacobian.reverse_cost",
+    witnesses=("implementation",),
     source=f"{SEED_002} Problem 2, exercise 7 (notebook 2.(d) convention)",
     statement="Reverse mode costs the primal KD + (L−1)K² plus (L−1)PK² + PKD multiply-adds.",
     formula=lambda: sp.Eq(sp.Symbol("C_{rev}"), REVERSE),
 )
 FORWARD_COST = claim(
     "jacobian.forward_cost",
+    witnesses=("implementation",),
     source=f"{SEED_002} Problem 2, exercise 7 (notebook 2.(d) convention)",
     statement="Forward mode costs the same primal plus (L−1)K²D + PKD multiply-adds.",
     formula=lambda: sp.Eq(sp.Symbol("C_{fwd}"), FORWARD),
 )
 SEED_KERNEL_COST = claim(
     "jacobian.seed_kernel_cost",
+    witnesses=("implementation",),
     source=f"{SEED_002} notebook 2.(a), 2.(b)",
     statement="The seed's kernels, multiplying by dense torch.diag matrices, cost "
               "C_seed,rev and C_seed,fwd (forward: K³ per layer for W_i·diag).",
@@ -128,6 +132,7 @@ SEED_KERNEL_COST = claim(
 )
 CROSSOVER = claim(
     "jacobian.crossover",
+    witnesses=("symbolic",),
     source=f"{SEED_002} Problem 2, exercise 7",
     statement="C_fwd − C_rev = (L−1)K²(D − P): forward mode is cheaper exactly when D < P, "
               "reverse when D > P; they tie at D = P or L = 1. The primal is common to both.",
@@ -135,6 +140,7 @@ CROSSOVER = claim(
 )
 EX7_ORDERS_AS_WRITTEN = claim(
     "jacobian.ex7_orders_as_written",
+    witnesses=("symbolic",),
     source=f"{SEED_002} Problem 2, exercise 7",
     statement="'Backward results in M² multiply operations and forward results in M³' "
               "(read with D = K = M, P = 1, any depth L ≥ 1).",
@@ -147,6 +153,7 @@ EX7_ORDERS_AS_WRITTEN = claim(
 )
 EX7_ORDERS = claim(
     "jacobian.ex7_orders",
+    witnesses=("symbolic",),
     source=f"{SEED_002} Problem 2, exercise 7 (corrected)",
     statement="With D = K = M and P = 1: reverse mode costs exactly 2LM² and forward mode "
               "(L−1)M³ + (L+1)M²; so M² against M³ for L ≥ 2, but both M² (2M²) at L = 1.",
@@ -157,6 +164,7 @@ EX7_ORDERS = claim(
 )
 EX7_PRIMAL_AS_WRITTEN = claim(
     "jacobian.ex7_primal_explains_small_case_as_written",
+    witnesses=("symbolic",),
     source=f"{SEED_002} Problem 2, exercise 7",
     statement="At D = 2, K = 30, P = 10 'the difference is not much and forward could be "
               "faster, due backward need to perform a forward pass at first': reverse costs "

@@ -54,6 +54,7 @@ def _loss(X, w, y):
 
 GRADIENT = claim(
     "least_squares.gradient",
+    witnesses=("symbolic", "autograd"),
     source=f"{SEED_002} Q5 (Exercise 15)",
     statement="∇_w ½‖Xw − y‖² = Xᵀ(Xw − y).",
     formula=lambda: sp.Eq(sp.Derivative(_loss(_X, _w, _y), _w), _X.T * (_X * _w - _y),
@@ -61,6 +62,7 @@ GRADIENT = claim(
 )
 MINIMISER = claim(
     "least_squares.minimiser",
+    witnesses=("symbolic", "implementation"),
     source=f"{SEED_002} Q5 (Exercise 15)",
     statement="With X of full column rank the unique minimiser is (XᵀX)⁻¹Xᵀy (gradient zero, "
     "Hessian XᵀX positive definite).",
@@ -68,6 +70,7 @@ MINIMISER = claim(
 )
 FIRST_ITERATES = claim(
     "least_squares.first_iterates",
+    witnesses=("symbolic", "implementation"),
     source=f"{SEED_002} Q5 (Exercise 16)",
     statement="w₁ = (I − αXᵀX)w₀ + αXᵀy and w₂ = (I − αXᵀX)²w₀ + (I − αXᵀX)αXᵀy + αXᵀy.",
     formula=lambda: sp.Eq(_w_2,
@@ -75,6 +78,7 @@ FIRST_ITERATES = claim(
 )
 ITERATE_CLOSED_FORM = claim(
     "least_squares.iterate_closed_form",
+    witnesses=("symbolic", "implementation"),
     source=f"{SEED_002} Q5 (Exercise 17)",
     statement="w_k = (I − αXᵀX)^k w₀ + α Σ_{i<k} (I − αXᵀX)^i Xᵀy, by induction on k.",
     formula=lambda: sp.Eq(_w_k, sp.MatPow(_A, _k) * _w0
@@ -82,6 +86,7 @@ ITERATE_CLOSED_FORM = claim(
 )
 CONVERGES = claim(
     "least_squares.converges_iff_step_below_two_over_lambda_max",
+    witnesses=("symbolic", "implementation"),
     source=f"{SEED_002} Q5 (Exercise 18)",
     statement="w_k − w* = (I − αXᵀX)^k (w₀ − w*), so GD converges to the minimiser for every w₀ "
     "iff 0 < α < 2/λ_max(XᵀX), and diverges for generic w₀ when α > 2/λ_max.",
@@ -90,6 +95,7 @@ CONVERGES = claim(
 )
 SPECTRAL_RADIUS = claim(
     "least_squares.spectral_radius_below_one",
+    witnesses=("symbolic", "implementation"),
     source=f"{SEED_002} Q5 (Exercise 18, corrected)",
     statement="For XᵀX positive definite: ρ(I − αXᵀX) = max_i |1 − αλ_i| < 1 ⟺ "
     "0 < α < 2/λ_max; then Σ_i (I − αXᵀX)^i = (αXᵀX)⁻¹ (Neumann series).",
@@ -98,6 +104,7 @@ SPECTRAL_RADIUS = claim(
 )
 POSITIVE_DEFINITE = claim(
     "least_squares.iteration_matrix_positive_definite",
+    witnesses=("symbolic",),
     source=f"{SEED_002} Q5 (Exercise 18: 'I − αXᵀX is positive definite')",
     statement="As written in the seed: 0 < α < 2/λ_max implies I − αXᵀX is positive definite "
     "(false for every α in (1/λ_max, 2/λ_max)).",

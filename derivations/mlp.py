@@ -51,6 +51,7 @@ def _d(num: str, den: str) -> sp.Derivative:
 
 SIGMOID_BACKPROP = claim(
     "mlp.sigmoid_backprop",
+    witnesses=("symbolic", "implementation", "autograd"),
     source=f"{SEED_000} Problem 1 (Option 3)",
     statement="For y_ℓ = σ(A_ℓ y_{ℓ−1} + b_ℓ) (identity last layer), loss ½‖y_L − Y‖²: with the "
     "row δ_ℓ = ∂loss/∂y_ℓ, ∂loss/∂b_ℓ = δ_ℓ diag(σ′(ỹ_ℓ)), ∂loss/∂A_ℓ = (y_{ℓ−1} ∂loss/∂b_ℓ)ᵀ, "
@@ -70,6 +71,7 @@ def _backprop_formula() -> sp.Basic:
 
 SIGMOID_GOLDEN = claim(
     "mlp.sigmoid_golden_table",
+    witnesses=("implementation", "autograd"),
     source=f"{SEED_000} Problem 1 (printed output)",
     statement="With torch.manual_seed(0), L = 6, float32 draws X (4×1), Y (1×1), then (A, b) "
     "(4×4, 4×1) ×5 and (1×4, 1×1), the gradient of ½(y_L − Y)² with respect to A₁ is the "
@@ -82,6 +84,7 @@ SIGMOID_GOLDEN = claim(
 )
 SIGMOID_SLOPE = claim(
     "mlp.sigmoid_derivative_bound",
+    witnesses=("symbolic", "autograd"),
     source=f"{SEED_000} Problem 2 (σ′ small / not too large)",
     statement="σ′ = σ(1 − σ) and 1/4 − σ′ = (σ − 1/2)², so 0 < σ′ ≤ 1/4, with equality only "
     "at 0; and σ′(z) ≤ e^{−|z|}.",
@@ -94,6 +97,7 @@ SIGMOID_SLOPE = claim(
 )
 BIAS_BOUND = claim(
     "mlp.bias_gradient_bound",
+    witnesses=("autograd",),
     source=f"{SEED_000} Problem 2 ①②",
     statement="For a hidden layer i < L: ∂y_L/∂b_i = (∂y_L/∂y_i) diag(σ′(ỹ_i)), hence "
     "‖∂y_L/∂b_i‖ ≤ ‖∂y_L/∂y_i‖·(1/4) (Frobenius and spectral norms).",
@@ -103,6 +107,7 @@ BIAS_BOUND = claim(
 )
 JACOBIAN_BOUND = claim(
     "mlp.jacobian_norm_bound",
+    witnesses=("autograd",),
     source=f"{SEED_000} Problem 2 ①",
     statement="∂y_L/∂y_i = A_L D_{L−1}A_{L−1}⋯D_{i+1}A_{i+1} with D_k = diag(σ′(ỹ_k)), so "
     "‖∂y_L/∂y_i‖₂ ≤ ‖A_L‖₂ ∏_{i<k<L} ‖A_k‖₂/4 (the last layer is linear).",
@@ -113,6 +118,7 @@ JACOBIAN_BOUND = claim(
 )
 SMALL_WEIGHT = claim(
     "mlp.small_weight_vanishing",
+    witnesses=("autograd",),
     source=f"{SEED_000} Problem 2 ① (some A_j small)",
     statement="Scaling one A_j by t: for every earlier layer i < j, ‖∂y_L/∂b_i‖ ≤ t·B_i and "
     "‖∂y_L/∂A_i‖_F ≤ t·B_i‖y_{i−1}‖ (scalar y_L), with B_i = ¼‖A_L‖₂∏_{i<k<L}(‖A_k‖₂/4) "
@@ -124,6 +130,7 @@ SMALL_WEIGHT = claim(
 )
 SATURATION = claim(
     "mlp.saturation_vanishing",
+    witnesses=("autograd",),
     source=f"{SEED_000} Problem 2 ② (|ỹ_j| → ∞)",
     statement="If every pre-activation of a hidden layer j saturates, m = min_k|ỹ_{j,k}| → ∞, "
     "then for i ≤ j: ‖∂y_L/∂b_i‖₂ ≤ e^{−m}·‖A_L‖₂∏_{j<k<L}(‖A_k‖₂/4)·∏_{i<k≤j}(‖A_k‖₂/4) → 0 "
@@ -143,6 +150,7 @@ _h_i = sp.tanh(sp.Symbol("b_1") + sp.Symbol("W_1") * sp.Symbol("x^i"))
 _avg = lambda e: sp.Sum(e, (_i, 1, _N)) / _N  # noqa: E731
 TANH_W1 = claim(
     "mlp.tanh_regression_grad_W1",
+    witnesses=("symbolic", "autograd"),
     source=f"{SEED_002} Q1 Exercise 1",
     statement="J = (1/N)Σ|ŷ^i − y^i|, ŷ = w₂ᵀ tanh(W₁x + b₁) + b₂: ∂J/∂W₁ = (1/N)Σ sign(ŷ^i − y^i)"
     " (w₂ ⊙ (1 − tanh(b₁ + W₁x^i)²)) x^{iᵀ} (where every ŷ^i ≠ y^i).",
@@ -151,24 +159,28 @@ TANH_W1 = claim(
 )
 TANH_W2 = claim(
     "mlp.tanh_regression_grad_w2",
+    witnesses=("symbolic", "autograd"),
     source=f"{SEED_002} Q1 Exercise 1",
     statement="∂J/∂w₂ = (1/N)Σ sign(ŷ^i − y^i) tanh(b₁ + W₁x^i).",
     formula=lambda: _tanh_formula("w_2", _avg(_s_i * _h_i)),
 )
 TANH_B1 = claim(
     "mlp.tanh_regression_grad_b1",
+    witnesses=("symbolic", "autograd"),
     source=f"{SEED_002} Q1 Exercise 1",
     statement="∂J/∂b₁ = (1/N)Σ sign(ŷ^i − y^i) w₂ ⊙ (1 − tanh(b₁ + W₁x^i)²).",
     formula=lambda: _tanh_formula("b_1", _avg(_s_i * sp.Symbol("w_2") * (1 - _h_i**2))),
 )
 TANH_B2 = claim(
     "mlp.tanh_regression_grad_b2",
+    witnesses=("symbolic", "autograd"),
     source=f"{SEED_002} Q1 Exercise 1",
     statement="∂J/∂b₂ = (1/N)Σ sign(ŷ^i − y^i).",
     formula=lambda: _tanh_formula("b_2", _avg(_s_i)),
 )
 TANH_MSE = claim(
     "mlp.tanh_regression_mse_gradients",
+    witnesses=("symbolic", "autograd"),
     source=f"{SEED_002} Q1 (the same network with J = (1/2N)Σ(ŷ^i − y^i)², our variant)",
     statement="With the half mean squared error the four formulas hold with sign(ŷ^i − y^i) "
     "replaced by the residual ŷ^i − y^i.",

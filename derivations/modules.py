@@ -24,12 +24,14 @@ _W, _x, _xt, _b = (sp.IndexedBase(s) for s in ("W", "x", r"\tilde{x}", "b"))
 
 LINEAR_INPUT = claim(
     "modules.linear_input_jacobian",
+    witnesses=("symbolic", "autograd"),
     source=f"{SEED_004} §1.1 a (linear module, ∂x̃/∂x)",
     statement="For x̃ = W x + b the Jacobian with respect to the input is W.",
     formula=lambda: sp.Eq(sp.Derivative(_xt[_i], _x[_j]), _W[_i, _j]),
 )
 LINEAR_WEIGHT = claim(
     "modules.linear_weight_jacobian",
+    witnesses=("symbolic", "implementation", "autograd"),
     source=f"{SEED_004} §1.1 a (linear module, ∂x̃/∂W)",
     statement="∂x̃_q/∂W_ij = δ_qi x_j: the q-th slice is zero except row q, which holds xᵀ.",
     formula=lambda: sp.Eq(
@@ -38,12 +40,14 @@ LINEAR_WEIGHT = claim(
 )
 LINEAR_BIAS = claim(
     "modules.linear_bias_jacobian",
+    witnesses=("symbolic", "implementation", "autograd"),
     source=f"{SEED_004} §1.1 a (linear module, ∂x̃/∂b), corrected",
     statement="∂x̃/∂b is the n×n identity (x̃_i depends on b_i only), so ∂L/∂b = ∂L/∂x̃.",
     formula=lambda: sp.Eq(sp.Derivative(_xt[_i], _b[_j]), sp.KroneckerDelta(_i, _j)),
 )
 LINEAR_BIAS_SEED = claim(
     "modules.linear_bias_jacobian_all_ones",
+    witnesses=("symbolic",),
     source=f"{SEED_004} §1.1 a (linear module, ∂x̃/∂b, as written)",
     statement="As written in the seed: ∂x̃/∂b = 𝟏 ∈ R^{n×n}, the all-ones matrix. False for "
     "n ≥ 2 (the off-diagonal entries are 0); with it §1.2 b 5 would give (Σ_i ∂L/∂x̃_i)𝟏ᵀ, "
@@ -54,6 +58,7 @@ LINEAR_BIAS_SEED = claim(
 )
 LINEAR_BACKWARD = claim(
     "modules.linear_backward",
+    witnesses=("symbolic", "implementation", "autograd"),
     source=f"{SEED_004} §1.1 b 3–5 and §1.1 c (batch)",
     statement="For a batch X̃ = X Wᵀ + 𝟏bᵀ with upstream G = ∂L/∂X̃: ∂L/∂X = G W, "
     "∂L/∂W = Gᵀ X and ∂L/∂b = Σ_n G_n (parameter gradients summed over the batch).",
@@ -61,6 +66,7 @@ LINEAR_BACKWARD = claim(
 )
 RELU = claim(
     "modules.relu_jacobian",
+    witnesses=("symbolic", "autograd"),
     source=f"{SEED_004} §1.1 a (ReLU module) and §1.1 b 2",
     statement="ReLU's Jacobian is diag(𝟙(x̃_i > 0)); the kernels take 0 at the kink x̃_i = 0 "
     "(as torch does), where the derivative does not exist.",
@@ -71,6 +77,7 @@ RELU = claim(
 )
 MLP_TRAINS = claim(
     "modules.mlp_training_decreases_loss",
+    witnesses=("implementation", "experiment"),
     source=f"{SEED_004} §1.2 (the numpy MLP trained with these modules)",
     statement="A numpy MLP (Linear → ReLU → … → Linear → SoftMax → CrossEntropy) trained by "
     "gradient descent with its hand backprop lowers the loss: a small enough step along the "

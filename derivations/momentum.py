@@ -37,6 +37,7 @@ _theta, _ttheta, _g, _v = (sp.IndexedBase(r"\theta"), sp.IndexedBase(r"\tilde{\t
 
 FORMS_AGREE = claim(
     "momentum.forms_agree",
+    witnesses=("symbolic", "implementation"),
     source=f"{SEED_000} Problem 3",
     statement="Form I and Form II of momentum SGD produce the same iterates: θ_k = θ̃_k for "
     "every k, every α, β and every gradient sequence (with θ₋₁ = θ₀, v₀ = 0).",
@@ -44,6 +45,7 @@ FORMS_AGREE = claim(
 )
 INDUCTION_STEP = claim(
     "momentum.induction_step",
+    witnesses=("symbolic",),
     source=f"{SEED_000} Problem 3 (induction step)",
     statement="If θ̃_{k−1} = θ_{k−1} and θ̃_k = θ_k then αv_k = αg_{k−1} − β(θ_{k−1} − θ_{k−2}) "
     "and θ̃_{k+1} = θ_{k+1}.",
@@ -52,6 +54,7 @@ INDUCTION_STEP = claim(
 )
 CLOSED_FORM = claim(
     "momentum.closed_form",
+    witnesses=("symbolic", "implementation"),
     source=f"{SEED_000} Problem 3 (unrolled)",
     statement="θ_k = θ₀ − α Σ_{j<k} (Σ_{i≤k−1−j} βⁱ) g_j for both forms.",
     formula=lambda: sp.Eq(
@@ -62,6 +65,7 @@ CLOSED_FORM = claim(
 )
 TORCH_SGD = claim(
     "momentum.torch_sgd_is_form_two",
+    witnesses=("implementation",),
     source=f"{SEED_000} Problem 3 (Form II); torch.optim.SGD",
     statement="torch.optim.SGD(lr=α, momentum=β, dampening=0, nesterov=False) performs Form II "
     "step for step (its buffer is v_{k+1}).",
@@ -69,6 +73,7 @@ TORCH_SGD = claim(
 )
 BOUNDARY = claim(
     "momentum.boundary_conventions",
+    witnesses=("symbolic", "implementation"),
     source=f"{SEED_000} Problem 3 (θ₋₁ = θ₀, v₀ = 0)",
     statement="The equivalence needs both conventions: with θ₋₁ ≠ θ₀ or v₀ = g₀ ≠ 0 (and "
     "β ≠ 0) Form I and Form II differ already at k = 1.",

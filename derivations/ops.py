@@ -38,30 +38,35 @@ _sigma = sp.Function(r"\sigma")
 
 ADD = claim(
     "ops.add_gradient",
+    witnesses=("symbolic", "implementation", "autograd"),
     source=f"{SEED} Q5–6 (Add)",
     statement="Z = A + B: ∇A = ∇Z and ∇B = ∇Z.",
     formula=lambda: sp.And(sp.Eq(_gA, _gZ), sp.Eq(_gB, _gZ)),
 )
 SUBTRACT = claim(
     "ops.subtract_gradient",
+    witnesses=("symbolic", "implementation", "autograd"),
     source=f"{SEED} (Subtract, used by log-softmax)",
     statement="Z = A − B: ∇A = ∇Z and ∇B = −∇Z.",
     formula=lambda: sp.And(sp.Eq(_gA, _gZ), sp.Eq(_gB, -_gZ)),
 )
 MULTIPLY = claim(
     "ops.multiply_gradient",
+    witnesses=("symbolic", "implementation", "autograd"),
     source=f"{SEED} (Multiply, element-wise)",
     statement="Z = A ⊙ B: ∇A = ∇Z ⊙ B and ∇B = ∇Z ⊙ A.",
     formula=lambda: sp.And(sp.Eq(_gA, _odot(_gZ, _B)), sp.Eq(_gB, _odot(_gZ, _A))),
 )
 DIVIDE = claim(
     "ops.divide_gradient",
+    witnesses=("symbolic", "implementation", "autograd"),
     source=f"{SEED} Q1",
     statement="Z = X / Y element-wise (Y ≠ 0): ∇X = ∇Z ⊙ 1/Y and ∇Y = −∇Z ⊙ X/Y².",
     formula=lambda: sp.And(sp.Eq(_gX, _odot(_gZ, 1 / _Y)), sp.Eq(_gY, -_odot(_gZ, _X / _Y**2))),
 )
 ELEMENTWISE = claim(
     "ops.elementwise_gradient",
+    witnesses=("symbolic", "implementation", "autograd"),
     source=f"{SEED} Q2",
     statement="Y = f(X) element-wise: ∇X = ∇Y ⊙ f′(X) (sigmoid σ′ = σ(1 − σ), tanh′ = 1 − tanh², "
     "exp′ = exp, log′ = 1/x on x > 0).",
@@ -69,6 +74,7 @@ ELEMENTWISE = claim(
 )
 RELU = claim(
     "ops.relu_gradient",
+    witnesses=("symbolic", "implementation", "autograd"),
     source=f"{SEED} Q9",
     statement="ReLU(x) = max(x, 0): ∇X = ∇Y ⊙ [X > 0]. At the kink x = 0 the library (like the "
     "seed's np.where(input > 0, 1, 0) and torch) uses 0, a subgradient: it lies between the "
@@ -77,12 +83,14 @@ RELU = claim(
 )
 MATMUL = claim(
     "ops.matmul_gradient",
+    witnesses=("symbolic", "implementation", "autograd"),
     source=f"{SEED} Q3",
     statement="Y = XW: ∇X = ∇Y Wᵀ and ∇W = Xᵀ ∇Y.",
     formula=lambda: sp.And(sp.Eq(_gX, _gY * sp.Symbol("W^T")), sp.Eq(_gW, sp.Symbol("X^T") * _gY)),
 )
 EXPAND_AS_WRITTEN = claim(
     "ops.expand_gradient_as_written",
+    witnesses=("symbolic", "autograd"),
     source=f"{SEED} Q4 (last line)",
     statement="Y = [x, x, …, x] (k identical columns): the seed ends with ∇X = Σ_j ∇Y_j = ∇Y. "
     "False for k ≥ 2 (and ∇Y is n×k while x is n×1; even read column by column it is false).",
@@ -92,12 +100,14 @@ EXPAND_AS_WRITTEN = claim(
 )
 EXPAND = claim(
     "ops.expand_gradient",
+    witnesses=("symbolic", "implementation", "autograd"),
     source=f"{SEED} Q4 (corrected)",
     statement="Y = [x, x, …, x] (k identical columns): ∇x = Σ_j ∇Y_{:, j}, the row sum of ∇Y.",
     formula=lambda: sp.Eq(sp.Indexed(r"\nabla x", _i), sp.Sum(_gy[_i, _j], (_j, 1, _k))),
 )
 SUM = claim(
     "ops.sum_gradient",
+    witnesses=("symbolic", "implementation", "autograd"),
     source=f"{SEED} (Sum)",
     statement="s = Σ_ij X_ij: ∇X = ∇s · 1 (every entry gets the scalar upstream gradient).",
     formula=lambda: sp.Eq(sp.Derivative(sp.Sum(_x[_i, _j], (_i, 1, _n), (_j, 1, _k)),
@@ -105,12 +115,14 @@ SUM = claim(
 )
 ROW_SUM = claim(
     "ops.row_sum_gradient",
+    witnesses=("symbolic", "implementation", "autograd"),
     source=f"{SEED} (RowSum, used by log-softmax)",
     statement="y_i = Σ_j X_ij: ∇X_ij = ∇y_i (the upstream column expanded to every column).",
     formula=lambda: sp.Eq(sp.Indexed(r"\nabla X", _i, _j), sp.Indexed(r"\nabla y", _i)),
 )
 ROW_MAX = claim(
     "ops.row_max_gradient",
+    witnesses=("symbolic", "implementation", "autograd"),
     source=f"{SEED} (RowMax, used by log-softmax)",
     statement="y_i = max_j X_ij: ∇X_ij = ∇y_i [j = argmax_j X_ij] where the maximum is unique "
     "(on ties the library routes the gradient to the first maximal entry, a subgradient).",
@@ -120,6 +132,7 @@ ROW_MAX = claim(
 )
 NORMALIZE_AS_WRITTEN = claim(
     "ops.normalize_intermediate_as_written",
+    witnesses=("symbolic",),
     source=f"{SEED} Q8 (second line of the derivation)",
     statement="The seed's middle step ∇x_ij = −Σ_l ∇y_il x_il/s_i² + ∇y_ij/s_i² (s_i the row "
     "sum): the last term must be ∇y_ij/s_i (the seed's next line has it right).",
@@ -131,6 +144,7 @@ NORMALIZE_AS_WRITTEN = claim(
 )
 NORMALIZE = claim(
     "ops.normalize_gradient",
+    witnesses=("symbolic", "implementation", "autograd"),
     source=f"{SEED} Q8",
     statement="Y = X / rowsum(X) (inputs positive): ∇X = ∇Y/s − rowsum(∇Y ⊙ X/s²), s the row "
     "sums (broadcast along the row).",
@@ -139,6 +153,7 @@ NORMALIZE = claim(
 )
 LOG_SOFTMAX = claim(
     "ops.log_softmax_gradient",
+    witnesses=("symbolic", "implementation", "autograd"),
     source=f"{SEED} Q10 (vg.logsoftmax)",
     statement="Y = X − log Σ_j exp X_ij per row: ∇X = ∇Y − softmax(X) ⊙ rowsum(∇Y); the same "
     "gradient whether the op is fused or composed of RowMax, Expand, Subtract, Exp, RowSum, Log.",
@@ -146,6 +161,7 @@ LOG_SOFTMAX = claim(
 )
 CROSS_ENTROPY = claim(
     "ops.cross_entropy_gradient",
+    witnesses=("symbolic", "implementation", "autograd"),
     source=f"{SEED} Q10 (loss of the MLP)",
     statement="L = −(1/N) Σ T ⊙ logsoftmax(X), built from ops, with rows of T distributions: "
     "∇X = (softmax(X) − T)/N.",
@@ -153,6 +169,7 @@ CROSS_ENTROPY = claim(
 )
 ACCUMULATION = claim(
     "ops.gradient_accumulation",
+    witnesses=("symbolic", "implementation", "autograd"),
     source=f"{SEED} Q5 4), Q7 (multivariate chain rule)",
     statement="A node used by several ops gets the sum of the gradients along every path: "
     "for Z = f(X) ⊙ g(X), ∇X = ∇Z ⊙ g(X) ⊙ f′(X) + ∇Z ⊙ f(X) ⊙ g′(X); for Z = A + A, ∇A = 2∇Z.",
@@ -162,12 +179,14 @@ ACCUMULATION = claim(
 )
 GRAPH = claim(
     "ops.graph_structure",
+    witnesses=("implementation",),
     source=f"{SEED} Q3, Q5, Q6",
     statement="c = a + b gives c.value = a.value + b.value, c.source an OpNode whose op is Add, "
     "whose inputs are (a, b) and whose outputs are (c); a.grad is zero until backward.",
 )
 RESIDUAL_BLOCK = claim(
     "ops.residual_block_gradient",
+    witnesses=("symbolic", "implementation", "autograd"),
     source=f"{SEED} Q10",
     statement="H₂ = σ(H₁W + 1bᵀ) + H₁: ∇H₁ = (∇H₂ ⊙ σ′(A))Wᵀ + ∇H₂ (the skip path adds ∇H₂), "
     "∇W = H₁ᵀ(∇H₂ ⊙ σ′(A)), ∇b = 1ᵀ(∇H₂ ⊙ σ′(A)).",
@@ -178,6 +197,7 @@ RESIDUAL_BLOCK = claim(
 )
 RESIDUAL_MLP = claim(
     "ops.residual_mlp_gradient",
+    witnesses=("autograd",),
     source=f"{SEED} Q10",
     statement="The residual MLP (layer1, σ, layer2, σ, + skip, layer3, log-softmax, "
     "cross-entropy) built from the library's ops: every parameter gradient equals autograd's.",

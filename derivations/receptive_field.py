@@ -39,6 +39,7 @@ _k, _s, _p = sp.IndexedBase("k"), sp.IndexedBase("s"), sp.IndexedBase("p")
 
 CLOSED_FORM = claim(
     "receptive_field.closed_form",
+    witnesses=("symbolic",),
     source=f"{SEED_000} Problem 4 (statement in PROBLEMS.md)",
     statement="Walking back through L conv/pool layers, output row i reads input rows "
     "S i − P … S i − P + R − 1 (before clipping): S = Π s_ℓ, P = Σ p_ℓ Π_{m<ℓ} s_m, "
@@ -56,6 +57,7 @@ CLOSED_FORM = claim(
 )
 CLIP_AT_END = claim(
     "receptive_field.clip_at_end",
+    witnesses=("autograd",),
     source=f"{SEED_000} Problem 4 (the issue's phrasing: an interval affine in i, clipped "
     "to the image)",
     statement="The input rows that influence output row i are exactly [a_0(i), b_0(i)] "
@@ -71,6 +73,7 @@ CLIP_AT_END = claim(
 )
 CLIP_PER_LAYER = claim(
     "receptive_field.clip_per_layer",
+    witnesses=("implementation", "autograd"),
     source=f"{SEED_000} Problem 4",
     statement="With s_ℓ ≤ k_ℓ and p_ℓ < k_ℓ at every layer the influencing rows are exactly "
     "the interval of the recursion clipped at every layer (a ← max(0, s a − p), "
@@ -85,6 +88,7 @@ CLIP_PER_LAYER = claim(
 )
 VGG16 = claim(
     "receptive_field.vgg16",
+    witnesses=("symbolic", "implementation", "autograd"),
     source=f"{SEED_000} Problem 4 (left blank in the seed)",
     statement="VGG16 on 224×224: y1[k,i,j] sees rows i−2…i+2, y2 rows 2i−2…2i+3, y3 rows "
     "4i−6…4i+9 (columns likewise in j), all channels, clipped to 0…223.",

@@ -60,6 +60,7 @@ SOFT_TARGET = sp.sign(x) * sp.Max(sp.Abs(x) - s, 0)
 
 HAT = claim(
     "relu_net.hat_function",
+    witnesses=("symbolic", "implementation"),
     source=f"{SEED_002} Q3 (Exercise 8)",
     statement="ReLU(−ReLU(2x − 1) − ReLU(1 − 2x) + 1) is the hat function: 2x on [0, ½], "
     "2(1 − x) on [½, 1], 0 elsewhere.",
@@ -68,6 +69,7 @@ HAT = claim(
 )
 SOFT = claim(
     "relu_net.soft_threshold",
+    witnesses=("symbolic", "implementation"),
     source=f"{SEED_002} Q3 (Exercise 9)",
     statement="ReLU(x − s) − ReLU(−x − s) = sign(x)·max(|x| − s, 0) for every s ≥ 0 (and not "
     "for s < 0).",
@@ -75,6 +77,7 @@ SOFT = claim(
 )
 DERIVATIVES = claim(
     "relu_net.derivatives",
+    witnesses=("autograd",),
     source=f"{SEED_002} Q3 (the networks' slopes)",
     statement="Away from the breakpoints the networks' derivatives are the piecewise "
     "derivatives: 2, −2, 0 for the hat; 1 for |x| > s and 0 for |x| < s for the soft threshold.",

@@ -28,6 +28,7 @@ _beta = sp.Symbol("beta", positive=True)
 
 JACOBIAN = claim(
     "softmax.jacobian",
+    witnesses=("symbolic", "implementation", "autograd"),
     source=f"{SEED_004} §1.1 a",
     statement="The softmax Jacobian is diag(s) − s sᵀ.",
     formula=lambda: sp.Eq(
@@ -36,12 +37,14 @@ JACOBIAN = claim(
 )
 JACOBIAN_ROWS = claim(
     "softmax.jacobian_rows_sum_to_zero",
+    witnesses=("symbolic",),
     source=f"{SEED_004} §1.1 a",
     statement="Each row of the softmax Jacobian sums to zero (and the Jacobian is symmetric).",
     formula=lambda: sp.Eq(sp.Sum(sp.Derivative(_s[_i], _x[_j]), (_j, 1, _n)), 0),
 )
 VJP = claim(
     "softmax.vjp",
+    witnesses=("symbolic", "implementation", "autograd"),
     source=f"{SEED_004} §1.1 b",
     statement="The softmax backward without forming the Jacobian: uᵀJ = s ⊙ (u − ⟨u, s⟩).",
     formula=lambda: sp.Eq(
@@ -51,6 +54,7 @@ VJP = claim(
 )
 SHIFT = claim(
     "softmax.shift_invariance",
+    witnesses=("symbolic",),
     source=f"{SEED_004} §1.1 a",
     statement="Softmax is invariant to adding a constant to every logit.",
     formula=lambda: sp.Eq(
@@ -60,6 +64,7 @@ SHIFT = claim(
 )
 LOG_SOFTMAX = claim(
     "log_softmax.vjp",
+    witnesses=("symbolic", "implementation", "autograd"),
     source=f"{SEED_004} §1.1 a (log of the softmax)",
     statement="∂ log s_i/∂x_j = δ_ij − s_j, so the backward is u − s Σ_i u_i.",
     formula=lambda: sp.Eq(
@@ -68,6 +73,7 @@ LOG_SOFTMAX = claim(
 )
 CE_CHAIN = claim(
     "cross_entropy.softmax_chain",
+    witnesses=("symbolic", "implementation", "autograd"),
     source=f"{SEED_004} §1.2 b 1",
     statement="(∂L/∂s)(∂s/∂x) = −tᵀ(I − 1 sᵀ) = sᵀ − tᵀ for L = −Σ t_i log s_i, Σ t_i = 1.",
     formula=lambda: sp.Eq(
@@ -77,6 +83,7 @@ CE_CHAIN = claim(
 )
 CE_GRAD = claim(
     "cross_entropy.gradient",
+    witnesses=("symbolic", "autograd"),
     source=f"{SEED_004} §1.1 a–b",
     statement="∂L/∂x = s − t for L = −Σ t_i log softmax(x)_i with t a distribution "
     "(one-hot, or integer labels).",
@@ -86,6 +93,7 @@ CE_GRAD = claim(
 )
 CE_BATCH = claim(
     "cross_entropy.batch_mean",
+    witnesses=("symbolic", "implementation", "autograd"),
     source=f"{SEED_004} §1.1 c",
     statement="Over a batch of B the loss is the mean, and the gradient is (S − T)/B.",
     formula=lambda: sp.Eq(
@@ -96,6 +104,7 @@ CE_BATCH = claim(
 )
 NU_BOUNDS = claim(
     "true_softmax.bounds",
+    witnesses=("symbolic", "implementation", "autograd"),
     source=f"{SEED_001} Problem 1 (a)",
     statement="0 ≤ ν_β(x) − max x ≤ (log n)/β for ν_β(x) = (1/β) log Σ exp(β x_i).",
     formula=lambda: sp.And(
@@ -105,6 +114,7 @@ NU_BOUNDS = claim(
 )
 NU_GRAD = claim(
     "true_softmax.gradient",
+    witnesses=("symbolic", "implementation", "autograd"),
     source=f"{SEED_001} Problem 1 (b)",
     statement="∇ν_β(x) = softmax(βx).",
     formula=lambda: sp.Eq(
@@ -114,6 +124,7 @@ NU_GRAD = claim(
 )
 NU_LIMIT = claim(
     "true_softmax.limit",
+    witnesses=("symbolic", "implementation"),
     source=f"{SEED_001} Problem 1 (c)",
     statement="∇ν_β(x) → e_argmax as β → ∞ when the argmax is unique.",
     formula=lambda: sp.Eq(
@@ -123,6 +134,7 @@ NU_LIMIT = claim(
 )
 STABLE = claim(
     "softmax.numerical_stability",
+    witnesses=("symbolic", "implementation"),
     source=f"{SEED_004} §1.1; {SEED_001} Problem 1",
     statement="With max-subtraction (log-sum-exp) the kernels stay finite and correct for "
     "|logits| ≤ 1e4 in float32 and β ≤ 1e8.",

@@ -6,6 +6,7 @@ shapes, the largest difference, where it is, and both values there.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +16,7 @@ import torch
 
 __all__ = [
     "TOLERANCES",
+    "ClaimAssertionError",
     "Tolerance",
     "assert_close",
     "assert_vjp",
@@ -22,6 +24,34 @@ __all__ = [
     "to_numpy",
     "tolerance",
 ]
+
+
+class ClaimAssertionError(AssertionError):
+    """An assertion about one claim failed; ``claim`` is its id (or None where the caller named
+    none). The claims summary blames a failing test on the claims its failing assertions name,
+    and only on the test's markers when a failure names no claim."""
+
+    def __init__(self, message: str, *, claim: str | None = None) -> None:
+        super().__init__(message)
+        self.claim = claim
+
+
+def names_its_claim(check: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorate an assertion helper taking ``claim=``: its AssertionErrors become
+    ClaimAssertionErrors carrying that claim (traceback kept, the wrapper hidden by pytest)."""
+
+    @functools.wraps(check)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        __tracebackhide__ = True
+        try:
+            return check(*args, **kwargs)
+        except ClaimAssertionError:
+            raise
+        except AssertionError as e:
+            err = ClaimAssertionError(str(e), claim=kwargs.get("claim"))
+            raise err.with_traceback(e.__traceback__) from None
+
+    return checked
 
 
 @dataclass(frozen=True)
@@ -63,6 +93,7 @@ def _dtype_of(x: Any) -> Any:
     return x.dtype if isinstance(x, torch.Tensor | np.ndarray) else np.asarray(x).dtype
 
 
+@names_its_claim
 def assert_close(
     actual: Any,
     expected: Any,
@@ -112,6 +143,7 @@ def assert_close(
         )
 
 
+@names_its_claim
 def assert_vjp(
     forward: Callable[..., torch.Tensor],
     backward: Callable[[torch.Tensor], Sequence[Any] | Any],

@@ -30,6 +30,8 @@ import sympy as sp
 from hypothesis import assume, note
 from hypothesis import strategies as st
 
+from dlmath_verify.checks import names_its_claim
+
 __all__ = ["ExactnessError", "prove_identity", "rational_point", "refute_identity"]
 
 _HYPERBOLIC = (sp.tanh, sp.sinh, sp.cosh, sp.coth, sp.sech, sp.csch)
@@ -161,6 +163,7 @@ def _free(diffs: list[sp.Expr], fixed: dict) -> set[sp.Symbol]:
     return syms - set(fixed)
 
 
+@names_its_claim
 def prove_identity(
     lhs: Any,
     rhs: Any,
@@ -200,6 +203,7 @@ def prove_identity(
     return method
 
 
+@names_its_claim
 def refute_identity(
     lhs: Any,
     rhs: Any,

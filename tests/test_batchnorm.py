@@ -24,11 +24,13 @@ import torch.nn.functional as F
 from hypothesis import example, given, note
 from hypothesis import strategies as st
 from torch import nn
+from torch.autograd.gradcheck import GradcheckError
 from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval
 
 from derivations import batchnorm as D
 from derivations.registry import REGISTRY
 from dlmath_verify.checks import (
+    ClaimAssertionError,
     assert_close,
     assert_vjp,
     record_counterexample,
@@ -72,7 +74,7 @@ def r_form(builder: str, m: int) -> tuple[Any, Any]:
 # ------------------------------------------------------------------ 1. symbolic witness
 
 
-@pytest.mark.claim("batchnorm.normalised_statistics")
+@pytest.mark.claim("batchnorm.normalised_statistics", kind="symbolic")
 @given(m=SIZES, data=st.data())
 def test_batchnorm_normalised_batch_has_mean_zero_and_variance_sigma2_over_sigma2_plus_eps(
         m, data):
@@ -80,28 +82,28 @@ def test_batchnorm_normalised_batch_has_mean_zero_and_variance_sigma2_over_sigma
                    claim="batchnorm.normalised_statistics", data=data)
 
 
-@pytest.mark.claim("batchnorm.affine_gradients")
+@pytest.mark.claim("batchnorm.affine_gradients", kind="symbolic")
 @given(m=SIZES, data=st.data())
 def test_batchnorm_gamma_gradient_is_sum_g_xhat_and_beta_gradient_is_sum_g(m, data):
     prove_identity(*r_form("affine_gradients", m), claim="batchnorm.affine_gradients",
                    data=data)
 
 
-@pytest.mark.claim("batchnorm.mean_gradient")
+@pytest.mark.claim("batchnorm.mean_gradient", kind="symbolic")
 @given(m=SIZES, data=st.data())
 def test_batchnorm_mean_gradient_loses_its_variance_term(m, data):
     """Seed (1): Σ −2(x_i − μ)/m = 0 at μ = mean, hence (2): ∂L/∂μ = −Σ(∂L/∂x̂_i)/√(σ²+ε)."""
     prove_identity(*r_form("mean_gradient", m), claim="batchnorm.mean_gradient", data=data)
 
 
-@pytest.mark.claim("batchnorm.chain_rule_terms")
+@pytest.mark.claim("batchnorm.chain_rule_terms", kind="symbolic")
 @given(m=SIZES, data=st.data())
 def test_batchnorm_input_gradient_is_the_seeds_three_chain_rule_terms(m, data):
     prove_identity(*r_form("chain_rule_terms", m), claim="batchnorm.chain_rule_terms",
                    data=data, points=1)
 
 
-@pytest.mark.claim("batchnorm.input_gradient")
+@pytest.mark.claim("batchnorm.input_gradient", kind="symbolic")
 @given(m=SIZES, data=st.data())
 def test_batchnorm_input_gradient_is_formula_5(m, data):
     r""":math:`\partial L/\partial x_i = \frac{\gamma}{m\sqrt{\sigma^2+\varepsilon}}(m g_i -
@@ -109,7 +111,7 @@ def test_batchnorm_input_gradient_is_formula_5(m, data):
     prove_identity(*r_form("input_gradient", m), claim="batchnorm.input_gradient", data=data)
 
 
-@pytest.mark.claim("batchnorm.input_gradient", "batchnorm.chain_rule_terms")
+@pytest.mark.claim("batchnorm.input_gradient", "batchnorm.chain_rule_terms", kind="symbolic")
 @given(m=ROOT_SIZES, data=st.data())
 def test_batchnorm_input_gradient_is_formula_5_with_the_square_roots_left_in(m, data):
     """No r-substitution: exact evaluation with √(rational) through minimal polynomials."""
@@ -123,14 +125,14 @@ def sums_to_zero_r(m: int) -> sp.Expr:
     return D.with_inverse_std(D.input_gradient_projections(m)[0], m)
 
 
-@pytest.mark.claim("batchnorm.input_gradient_sums_to_zero")
+@pytest.mark.claim("batchnorm.input_gradient_sums_to_zero", kind="symbolic")
 @given(m=SIZES, data=st.data())
 def test_batchnorm_input_gradient_sums_to_zero(m, data):
     prove_identity(sums_to_zero_r(m), 0,
                    claim="batchnorm.input_gradient_sums_to_zero", data=data)
 
 
-@pytest.mark.claim("batchnorm.input_gradient_along_xhat")
+@pytest.mark.claim("batchnorm.input_gradient_along_xhat", kind="symbolic")
 @given(m=SIZES, data=st.data())
 def test_batchnorm_input_gradient_along_xhat_is_gamma_eps_over_sd_cubed_sum_g_xhat(m, data):
     """Σ x̂_i ∂L/∂x_i = γ ε (σ²+ε)^{-3/2} Σ g_j x̂_j; both sides in r, then ε = r⁻² − σ²."""
@@ -139,7 +141,7 @@ def test_batchnorm_input_gradient_along_xhat_is_gamma_eps_over_sd_cubed_sum_g_xh
                    substitutions=D.eps_in_terms_of_r(m))
 
 
-@pytest.mark.claim("batchnorm.input_gradient_orthogonal_to_xhat")
+@pytest.mark.claim("batchnorm.input_gradient_orthogonal_to_xhat", kind="symbolic")
 @given(m=ROOT_SIZES, data=st.data())
 def test_batchnorm_input_gradient_is_not_orthogonal_to_xhat_when_eps_is_positive(m, data):
     """Issue 4's Σ x̂_i ∂L/∂x_i = 0 is refuted exactly, square roots left in (ε > 0 drawn)."""
@@ -149,7 +151,7 @@ def test_batchnorm_input_gradient_is_not_orthogonal_to_xhat_when_eps_is_positive
     record_counterexample("batchnorm.input_gradient_orthogonal_to_xhat", text)
 
 
-@pytest.mark.claim("batchnorm.fold_into_preceding_layer")
+@pytest.mark.claim("batchnorm.fold_into_preceding_layer", kind="symbolic")
 @given(k=st.integers(1, 6), data=st.data())
 def test_batchnorm_after_a_layer_is_one_layer_with_folded_weight_and_bias(k, data):
     bn, folded, _ = D.fold(k)
@@ -159,8 +161,7 @@ def test_batchnorm_after_a_layer_is_one_layer_with_folded_weight_and_bias(k, dat
 BATCHNORM_CLAIMS = sorted(c for c in REGISTRY if c.startswith("batchnorm."))
 
 
-@pytest.mark.parametrize("claim_id", [pytest.param(c, id=c, marks=pytest.mark.claim(c))
-                                      for c in BATCHNORM_CLAIMS])
+@pytest.mark.parametrize("claim_id", BATCHNORM_CLAIMS)
 def test_batchnorm_claim_statement_renders_from_sympy(claim_id):
     """The README table renders each statement with sympy.latex: it must build and render."""
     assert REGISTRY[claim_id].latex(), f"claim {claim_id} renders to an empty formula"
@@ -248,7 +249,7 @@ def closed_form(m: int):
             sp.lambdify(args, list(D.affine_gradients(m)[1]), "numpy"))
 
 
-@pytest.mark.claim("batchnorm.input_gradient", "batchnorm.affine_gradients")
+@pytest.mark.claim("batchnorm.input_gradient", "batchnorm.affine_gradients", kind="implementation")
 @given(p=bn_problems(), which=BACKENDS)
 @example(p=(np.array([[0.0, 1.0], [2.0, -1.0]]), np.array([1.0, -2.0]), np.zeros(2),
             np.array([[1.0, 0.5], [-1.0, 2.0]]), 1e-5), which="numpy")  # N = 2
@@ -312,7 +313,8 @@ N_EQUALS_2 = (np.array([[1.0, -4.0, 0.0], [2.0, 7.0, 0.0]]), np.array([1.0, -1.0
               np.array([0.0, 1.0, -1.0]), np.array([[0.3, 1.0, -1.0], [2.0, -0.5, 1.0]]), 1e-3)
 
 
-@pytest.mark.claim("batchnorm.forward", "batchnorm.input_gradient", "batchnorm.affine_gradients")
+@pytest.mark.claim("batchnorm.forward", "batchnorm.input_gradient", "batchnorm.affine_gradients",
+                   kind=("implementation", "autograd"))
 @pytest.mark.parametrize("impl", list(IMPLEMENTATIONS))
 @given(p=bn_problems(), which=BACKENDS, dtype=st.sampled_from([np.float64, np.float32]))
 @example(p=CONSTANT_COLUMN, which="numpy", dtype=np.float64)
@@ -340,7 +342,7 @@ def test_batchnorm_forward_and_backward_match_torch_batch_norm_in_training_mode(
         assert np.isfinite(to_numpy(t)).all(), f"{impl}: {name} is not finite"
 
 
-@pytest.mark.claim("batchnorm.input_gradient")
+@pytest.mark.claim("batchnorm.input_gradient", kind="autograd")
 @pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")  # jvp
 @given(data=st.data())
 def test_batchnorm_backward_passes_the_dot_product_test(data):
@@ -363,17 +365,30 @@ def spread_batches(draw):
     return z + np.arange(n, dtype=np.float64)[:, None]
 
 
-@pytest.mark.claim("batchnorm.input_gradient", "batchnorm.affine_gradients")
+@pytest.mark.claim("batchnorm.input_gradient", "batchnorm.affine_gradients", kind="autograd")
 @given(x=spread_batches(), data=st.data())
 def test_batchnorm_manual_function_passes_gradcheck_in_float64(x, data):
     gamma, beta = (data.draw(arrays((x.shape[1],), min_value=-2, max_value=2), label=s)
                    for s in ("gamma", "beta"))
-    inputs = tuple(torch.from_numpy(a).requires_grad_(True) for a in (x, gamma, beta))
-    assert torch.autograd.gradcheck(CustomBatchNormManualFunction.apply, (*inputs, 1e-5))
+    xt, gt, bt = (torch.from_numpy(a) for a in (x, gamma, beta))
+    # one gradcheck per claim, so that a failure is blamed on the gradient that is wrong
+    _gradcheck(lambda x_: CustomBatchNormManualFunction.apply(x_, gt, bt, 1e-5), (xt,),
+               claim="batchnorm.input_gradient")
+    _gradcheck(lambda g_, b_: CustomBatchNormManualFunction.apply(xt, g_, b_, 1e-5), (gt, bt),
+               claim="batchnorm.affine_gradients")
+
+
+def _gradcheck(fn, inputs, *, claim: str) -> None:
+    """torch.autograd.gradcheck (float64) of ``fn`` in ``inputs``; a mismatch names the claim."""
+    inputs = tuple(t.clone().requires_grad_(True) for t in inputs)
+    try:
+        torch.autograd.gradcheck(fn, inputs)
+    except GradcheckError as e:
+        raise ClaimAssertionError(f"claim {claim}: gradcheck fails: {e}", claim=claim) from e
 
 
 @pytest.mark.claim("batchnorm.normalised_statistics", "batchnorm.input_gradient_sums_to_zero",
-                   "batchnorm.input_gradient_along_xhat")
+                   "batchnorm.input_gradient_along_xhat", kind="implementation")
 @given(p=bn_problems(), which=BACKENDS)
 @example(p=CONSTANT_COLUMN, which="torch")
 def test_batchnorm_xhat_statistics_and_gradient_projections_of_the_kernels(p, which):
@@ -404,7 +419,8 @@ def test_batchnorm_xhat_statistics_and_gradient_projections_of_the_kernels(p, wh
 # --------------------------------------------------------------------------- edge cases
 
 
-@pytest.mark.claim("batchnorm.forward", "batchnorm.input_gradient")
+@pytest.mark.claim("batchnorm.forward", "batchnorm.input_gradient",
+                   kind=("implementation", "autograd"))
 @given(data=st.data(), which=BACKENDS)
 @example(data=None, which="numpy")
 def test_batchnorm_constant_column_gives_beta_and_a_finite_gradient_governed_by_eps(data,
@@ -437,7 +453,8 @@ def test_batchnorm_constant_column_gives_beta_and_a_finite_gradient_governed_by_
 OFFSET = 1e6
 
 
-@pytest.mark.claim("batchnorm.forward", "batchnorm.input_gradient")
+@pytest.mark.claim("batchnorm.forward", "batchnorm.input_gradient",
+                   kind=("implementation", "autograd"))
 @given(p=bn_problems(), which=BACKENDS)
 @example(p=(np.array([[1e-3], [-1e-3], [2e-3]]), np.ones(1), np.zeros(1),
             np.array([[1.0], [0.0], [-1.0]]), 1e-5), which="numpy")
@@ -464,12 +481,15 @@ def test_batchnorm_huge_offset_without_catastrophic_cancellation(p, which):
     err_y, err_gx = np.abs(y - to_numpy(y_ref)), np.abs(gx - to_numpy(gx_ref))
     note(f"errors: y {err_y.max():.3g} (allowed {tol_y.min():.3g}), "
          f"∂L/∂x {err_gx.max():.3g} (allowed {tol_gx.min():.3g})")
-    assert (err_y <= tol_y).all(), (
-        f"claim batchnorm.forward: offset 1e6 loses digits: |y − truth| = {err_y.max():.3g} "
-        f"> allowed {tol_y[np.argmax(err_y.max(axis=0))]:.3g}")
-    assert (err_gx <= tol_gx).all(), (
-        f"claim batchnorm.input_gradient: offset 1e6: |∂L/∂x − truth| = {err_gx.max():.3g} "
-        f"> allowed {tol_gx[np.argmax(err_gx.max(axis=0))]:.3g}")
+    if not (err_y <= tol_y).all():
+        raise ClaimAssertionError(
+            f"claim batchnorm.forward: offset 1e6 loses digits: |y − truth| = {err_y.max():.3g} "
+            f"> allowed {tol_y[np.argmax(err_y.max(axis=0))]:.3g}", claim="batchnorm.forward")
+    if not (err_gx <= tol_gx).all():
+        raise ClaimAssertionError(
+            f"claim batchnorm.input_gradient: offset 1e6: |∂L/∂x − truth| = {err_gx.max():.3g} "
+            f"> allowed {tol_gx[np.argmax(err_gx.max(axis=0))]:.3g}",
+            claim="batchnorm.input_gradient")
 
 
 # ---------------------------------------------------------------------------- bad input
@@ -521,7 +541,7 @@ BAD_INPUTS = [
 ]
 
 
-@pytest.mark.claim("batchnorm.forward")
+@pytest.mark.conventions
 @pytest.mark.parametrize(("call", "message"), [b[1:] for b in BAD_INPUTS],
                          ids=[b[0] for b in BAD_INPUTS])
 def test_batchnorm_rejects_bad_input_with_a_value_error_naming_the_argument(call, message):
@@ -567,7 +587,7 @@ def layer_bn_pairs(draw):
     return layer, bn.eval(), torch.from_numpy(x)
 
 
-@pytest.mark.claim("batchnorm.fold_into_preceding_layer")
+@pytest.mark.claim("batchnorm.fold_into_preceding_layer", kind="implementation")
 @given(pair=layer_bn_pairs())
 def test_batchnorm_folded_layer_equals_torch_fusion_and_layer_then_bn(pair):
     layer, bn, x = pair
@@ -598,7 +618,7 @@ def _max_diff(a: nn.Module, b: nn.Module, x: torch.Tensor) -> float:
         return float((a(x) - b(x)).abs().max())
 
 
-@pytest.mark.claim("batchnorm.fold_into_preceding_layer")
+@pytest.mark.claim("batchnorm.fold_into_preceding_layer", kind="implementation")
 @given(spec=seed_networks(), data=st.data())
 def test_batchnorm_folded_seed_network_agrees_within_1e_12_in_float64(spec, data):
     net, s, seed = spec
@@ -628,7 +648,7 @@ def _train_float32(net: nn.Module, s: int, seed: int, steps: int, batch: int = 4
     net.eval()
 
 
-@pytest.mark.claim("batchnorm.fold_into_preceding_layer")
+@pytest.mark.claim("batchnorm.fold_into_preceding_layer", kind="implementation")
 @given(spec=seed_networks(dtype=torch.float32))
 def test_batchnorm_folding_float32_trained_seed_network_meets_the_seeds_1e_8(spec):
     """Seed 001 P3: the folded network agrees within 1e-8 (max abs). Trained in float32,
@@ -645,7 +665,7 @@ def test_batchnorm_folding_float32_trained_seed_network_meets_the_seeds_1e_8(spe
 
 
 @pytest.mark.slow
-@pytest.mark.claim("batchnorm.fold_into_preceding_layer")
+@pytest.mark.claim("batchnorm.fold_into_preceding_layer", kind="implementation")
 def test_batchnorm_folding_full_size_seed_network_meets_the_seeds_1e_8():
     """The seed's full size (linear 16·32·32 → 32·32), trained 2 steps in float32 (seeded
     explicitly: one fixed run of the seed's setting), folded and evaluated in float64."""

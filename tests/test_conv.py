@@ -84,7 +84,7 @@ def out_hw(hw, khw, s, p, d):
 # ------------------------------------------------------------------ 1. symbolic witness
 
 
-@pytest.mark.claim("conv.toeplitz_is_correlation")
+@pytest.mark.claim("conv.toeplitz_is_correlation", kind="symbolic")
 @given(f=st.integers(1, 4), extra=st.integers(0, 3), data=st.data())
 def test_toeplitz_product_is_cross_correlation(f, extra, data):
     r"""(C_w y)_i = Σ_k w_k y_{i+k} for the seed's banded C_w (001 Problem 4)."""
@@ -92,7 +92,7 @@ def test_toeplitz_product_is_cross_correlation(f, extra, data):
                    claim="conv.toeplitz_is_correlation", data=data)
 
 
-@pytest.mark.claim("conv.weight_gradient", "conv.bias_gradient")
+@pytest.mark.claim("conv.weight_gradient", "conv.bias_gradient", kind="symbolic")
 @given(f=st.integers(1, 3), extra=st.integers(0, 3),
        activation=st.sampled_from(sorted(D.ACTIVATIONS)), data=st.data())
 def test_layer_gradients_are_correlation_with_v_and_sum_of_v(f, extra, activation, data):
@@ -104,7 +104,8 @@ def test_layer_gradients_are_correlation_with_v_and_sum_of_v(f, extra, activatio
         prove_identity(lhs, rhs, claim=cid, data=data, points=1)
 
 
-@pytest.mark.claim("conv.backprop_recursion", "conv.weight_gradient", "conv.bias_gradient")
+@pytest.mark.claim("conv.backprop_recursion", "conv.weight_gradient", "conv.bias_gradient",
+                   kind="symbolic")
 @given(stack=conv1d_stacks(max_depth=3, max_n=5),
        activation=st.sampled_from(["quadratic", "cubic"]), data=st.data())
 def test_deep_network_gradients_follow_the_v_recursion(stack, activation, data):
@@ -116,7 +117,8 @@ def test_deep_network_gradients_follow_the_v_recursion(stack, activation, data):
         prove_identity(lhs, rhs, claim="conv.backprop_recursion", data=data, points=1)
 
 
-@pytest.mark.claim("conv.input_gradient_2d", "conv.weight_gradient_2d", "conv.bias_gradient_2d")
+@pytest.mark.claim("conv.input_gradient_2d", "conv.weight_gradient_2d", "conv.bias_gradient_2d",
+                   kind="symbolic")
 @pytest.mark.parametrize("kind", KINDS)
 @given(data=st.data())
 def test_conv2d_gradients_are_transposed_conv_correlation_and_sum(kind, data):
@@ -133,7 +135,7 @@ def test_conv2d_gradients_are_transposed_conv_correlation_and_sum(kind, data):
 # ------------------------------------------------------------------ 2–3. kernels vs torch
 
 
-@pytest.mark.claim("conv.toeplitz_is_correlation")
+@pytest.mark.claim("conv.toeplitz_is_correlation", kind="implementation")
 @given(f=st.integers(1, 6), extra=st.integers(0, 8),
        dtype=st.sampled_from([np.float64, np.float32]), data=st.data())
 def test_toeplitz_product_matches_conv1d(f, extra, dtype, data):
@@ -147,7 +149,8 @@ def test_toeplitz_product_matches_conv1d(f, extra, dtype, data):
                  claim="conv.toeplitz_is_correlation", growth=f)
 
 
-@pytest.mark.claim("conv.backprop_recursion", "conv.weight_gradient", "conv.bias_gradient")
+@pytest.mark.claim("conv.backprop_recursion", "conv.weight_gradient", "conv.bias_gradient",
+                   kind="autograd")
 @given(stack=conv1d_stacks(), activation=st.sampled_from(["tanh", "sigmoid", "softplus"]),
        data=st.data())
 def test_conv1d_net_backward_matches_autograd_without_forming_C_w(stack, activation, data):
@@ -193,7 +196,7 @@ def _draw_conv2d(data, kind, dtype=np.float64):
 GRAD_CLAIMS = ("conv.input_gradient_2d", "conv.weight_gradient_2d", "conv.bias_gradient_2d")
 
 
-@pytest.mark.claim(*GRAD_CLAIMS)
+@pytest.mark.claim(*GRAD_CLAIMS, kind=("implementation", "autograd"))
 @pytest.mark.parametrize("kind", KINDS)
 @given(data=st.data())
 def test_conv2d_backward_matches_autograd_and_torch_nn_grad(kind, data):
@@ -214,7 +217,7 @@ def test_conv2d_backward_matches_autograd_and_torch_nn_grad(kind, data):
                  claim="conv.weight_gradient_2d", what="hand vs torch.nn.grad.conv2d_weight")
 
 
-@pytest.mark.claim(*GRAD_CLAIMS)
+@pytest.mark.claim(*GRAD_CLAIMS, kind="autograd")
 @given(kind=st.sampled_from(KINDS), data=st.data())
 def test_conv2d_backward_float32_matches_float64_truth(kind, data):
     """The float32 kernels against float64 autograd at float32's tolerance."""
@@ -235,7 +238,7 @@ def test_conv2d_backward_float32_matches_float64_truth(kind, data):
                      growth=n)
 
 
-@pytest.mark.claim("conv.input_gradient_2d", "conv.weight_gradient_2d")
+@pytest.mark.claim("conv.input_gradient_2d", "conv.weight_gradient_2d", kind="autograd")
 @given(kind=st.sampled_from(KINDS), data=st.data())
 def test_conv2d_backward_passes_the_dot_product_test(kind, data):
     """⟨U, J (δX, δK)⟩ by forward mode through F.conv2d = ⟨(∂X, ∂K), (δX, δK)⟩ by hand."""
@@ -277,7 +280,7 @@ BAD = [
 ]
 
 
-@pytest.mark.claim("conv.input_gradient_2d")
+@pytest.mark.conventions
 @pytest.mark.parametrize(("call", "names"), BAD)
 def test_bad_input_raises_value_error_naming_the_argument(call, names):
     with pytest.raises(ValueError, match=names):

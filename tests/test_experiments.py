@@ -59,7 +59,7 @@ def _memorisation(seed: int, random: bool) -> E.History:
     return E.memorisation_run(seed, random=random)
 
 
-@pytest.mark.claim("experiments.memorise_random_labels")
+@pytest.mark.claim("experiments.memorise_random_labels", kind="experiment")
 @pytest.mark.parametrize("seed", SEEDS)
 def test_network_memorises_random_labels_with_test_accuracy_at_chance(seed):
     """Zhang et al. (2017), seed 000 Problem 6: a network with enough capacity fits random
@@ -72,7 +72,7 @@ def test_network_memorises_random_labels_with_test_accuracy_at_chance(seed):
                    what=f"|test accuracy − 0.1| (seed {seed})")
 
 
-@pytest.mark.claim("experiments.true_labels_generalise")
+@pytest.mark.claim("experiments.true_labels_generalise", kind="experiment")
 def test_same_network_on_true_labels_generalises():
     """The control: same network, budget and seed 0 with the true labels."""
     h = _memorisation(0, False)
@@ -95,7 +95,7 @@ def _init_history(seed: int, d: float | str) -> E.History:
     return E.init_run(seed, d, epochs=10)
 
 
-@pytest.mark.claim("experiments.vanishing_gradient_bound")
+@pytest.mark.claim("experiments.vanishing_gradient_bound", kind="symbolic")
 def test_tanh_derivative_is_one_minus_tanh_squared_at_most_one():
     """The bound's factor: d tanh/dz = 1 − tanh² (sympy), and 0 < 1 − tanh² ≤ 1."""
     derived, closed, z = D.tanh_derivative()
@@ -103,7 +103,7 @@ def test_tanh_derivative_is_one_minus_tanh_squared_at_most_one():
     assert sp.Eq(closed.subs(z, 0), 1) and sp.ask(sp.Q.nonnegative(sp.tanh(z) ** 2))
 
 
-@pytest.mark.claim("experiments.vanishing_gradient_bound")
+@pytest.mark.claim("experiments.vanishing_gradient_bound", kind="experiment")
 @pytest.mark.parametrize("d", E.INITS)
 @pytest.mark.parametrize("seed", INIT_SEEDS)
 def test_activation_gradients_obey_the_product_of_spectral_norms_bound(seed, d):
@@ -115,7 +115,7 @@ def test_activation_gradients_obey_the_product_of_spectral_norms_bound(seed, d):
         f"[experiments.vanishing_gradient_bound] d={d}: measured/bound up to {ratio.max():.6g}")
 
 
-@pytest.mark.claim("experiments.small_init_gradients_vanish")
+@pytest.mark.claim("experiments.small_init_gradients_vanish", kind="experiment")
 @pytest.mark.parametrize("d", [0.01, 0.1])
 @pytest.mark.parametrize("seed", INIT_SEEDS)
 def test_small_init_activation_gradients_shrink_geometrically_at_the_bound_rate(seed, d):
@@ -137,7 +137,7 @@ def test_small_init_activation_gradients_shrink_geometrically_at_the_bound_rate(
                    what=f"largest weight gradient / Xavier's smallest (d={d})")
 
 
-@pytest.mark.claim("experiments.small_init_weight_gradients_shrink")
+@pytest.mark.claim("experiments.small_init_weight_gradients_shrink", kind="experiment")
 @pytest.mark.parametrize("d", [0.01, 0.1])
 def test_small_init_weight_gradients_do_not_shrink_towards_the_input(d):
     """Refutes 'the weight-gradient norms shrink geometrically towards the input': the first
@@ -153,7 +153,7 @@ def test_small_init_weight_gradients_do_not_shrink_towards_the_input(d):
     )
 
 
-@pytest.mark.claim("experiments.small_init_training_stalls")
+@pytest.mark.claim("experiments.small_init_training_stalls", kind="experiment")
 @pytest.mark.parametrize("d", [0.01, 0.1])
 @pytest.mark.parametrize("seed", INIT_SEEDS)
 def test_small_init_training_stalls_at_chance(seed, d):
@@ -164,7 +164,7 @@ def test_small_init_training_stalls_at_chance(seed, d):
                    what=f"|loss − log 10| (d={d})")
 
 
-@pytest.mark.claim("experiments.large_init_saturates")
+@pytest.mark.claim("experiments.large_init_saturates", kind="experiment")
 @pytest.mark.parametrize("seed", INIT_SEEDS)
 def test_large_init_saturates_the_tanh_units(seed):
     g = _gradients(seed, 2.0)
@@ -177,7 +177,7 @@ def test_large_init_saturates_the_tanh_units(seed):
     _assert_margin(h.train_acc[-1], 0.3, "<=", claim=c, what="train accuracy after 10 epochs")
 
 
-@pytest.mark.claim("experiments.xavier_keeps_norms_and_trains")
+@pytest.mark.claim("experiments.xavier_keeps_norms_and_trains", kind="experiment")
 @pytest.mark.parametrize("seed", INIT_SEEDS)
 def test_xavier_keeps_gradient_norms_within_a_small_factor_and_trains(seed):
     g = _gradients(seed, "xavier")
@@ -196,7 +196,8 @@ def _activation(seed: int, act: str) -> E.History:
     return E.activation_run(seed, act, epochs=1, lr=0.1)
 
 
-@pytest.mark.claim("experiments.relu_learns_faster_early", "experiments.relu_higher_loss_early")
+@pytest.mark.claim("experiments.relu_learns_faster_early", "experiments.relu_higher_loss_early",
+                   kind="experiment")
 @pytest.mark.parametrize("seed", SEEDS)
 def test_relu_beats_sigmoid_after_one_epoch_in_accuracy_and_loss(seed):
     """Seed 003 q9: ReLU improves accuracy faster (holds); with a *higher* loss (refuted)."""
@@ -219,7 +220,7 @@ def _residual(seed: int, residual: bool) -> E.History:
 
 
 @pytest.mark.claim("experiments.residual_starts_higher_ends_lower",
-                   "experiments.residual_lower_initial_loss")
+                   "experiments.residual_lower_initial_loss", kind="experiment")
 @pytest.mark.parametrize("seed", SEEDS)
 def test_residual_connection_starts_higher_and_ends_lower(seed):
     """Seed 003 q10: h₂ = σ(W₂h₁) + h₁ vs σ(W₂h₁). The seed's 'lower loss at the beginning' is
@@ -246,7 +247,7 @@ def _sgd(seed: int, lr: float, momentum: float) -> E.History:
 
 
 @pytest.mark.claim("experiments.sgd_effective_step_orders_loss",
-                   "experiments.sgd_largest_lr_worst")
+                   "experiments.sgd_largest_lr_worst", kind="experiment")
 @pytest.mark.parametrize("seed", SEEDS)
 def test_largest_learning_rate_trains_best_on_the_seed_grid(seed):
     """Seed 003 q11's grid: the lr 0.01 runs end below 0.5, all others above 1.5 (so 'lr 0.01
@@ -265,7 +266,7 @@ def test_largest_learning_rate_trains_best_on_the_seed_grid(seed):
     )
 
 
-@pytest.mark.claim("experiments.higher_momentum_lower_loss")
+@pytest.mark.claim("experiments.higher_momentum_lower_loss", kind="experiment")
 @pytest.mark.parametrize("seed", SEEDS)
 def test_higher_momentum_lowers_loss_at_small_learning_rate(seed):
     lo, hi = _sgd(seed, 0.0005, 0.9), _sgd(seed, 0.0005, 0.95)
@@ -281,7 +282,7 @@ def _adam(seed: int) -> E.History:
     return E.optimiser_run(seed, "adam", lr=1e-3)
 
 
-@pytest.mark.claim("experiments.adam_faster_at_default_lr")
+@pytest.mark.claim("experiments.adam_faster_at_default_lr", kind="experiment")
 @pytest.mark.parametrize("seed", SEEDS)
 def test_adam_beats_sgd_momentum_at_the_default_learning_rate(seed):
     c = "experiments.adam_faster_at_default_lr"
@@ -295,7 +296,8 @@ def _largest_drop(h: E.History) -> float:
     return float(max(0.0, -np.diff(h.test_acc[2:]).min()))
 
 
-@pytest.mark.claim("experiments.adam_stable_at_this_scale", "experiments.adam_unstable_on_test")
+@pytest.mark.claim("experiments.adam_stable_at_this_scale", "experiments.adam_unstable_on_test",
+                   kind="experiment")
 def test_adam_is_not_less_stable_on_test_than_sgd_momentum():
     """Seed 003 q12 says Adam 'showed instability on the test data set'. The claim as stated
     (Adam's largest drop > SGD's in every seed 0–4) is refuted by at least one seed; the
@@ -330,7 +332,7 @@ def _regression(gradients: str, loss: str) -> E.RegressionRun:
     return E.regression_run(gradients, seed=0, loss=loss, steps=STEPS)
 
 
-@pytest.mark.claim("experiments.hand_gradient_training_decreases_loss")
+@pytest.mark.claim("experiments.hand_gradient_training_decreases_loss", kind="experiment")
 @pytest.mark.parametrize("loss", ["mae", "mse"])
 def test_hand_gradient_descent_lowers_the_diabetes_loss(loss):
     run = _regression("hand", loss)
@@ -339,7 +341,8 @@ def test_hand_gradient_descent_lowers_the_diabetes_loss(loss):
                    what=f"J_200 / J_0 ({loss})")
 
 
-@pytest.mark.claim("experiments.hand_gradient_training_matches_autograd")
+@pytest.mark.claim("experiments.hand_gradient_training_matches_autograd",
+                   kind=("experiment", "autograd"))
 @pytest.mark.parametrize("loss", ["mae", "mse"])
 def test_hand_gradient_training_matches_its_autograd_twin_step_for_step(loss):
     """Both runs start from the same parameters (seed 0); after step t they agree within the

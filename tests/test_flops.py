@@ -120,7 +120,7 @@ def conv_specs(draw, *, axes=None, max_channels: int = 3, max_kernel: int = 4,
 # ------------------------------------------------------------------ 1. symbolic witness
 
 
-@pytest.mark.claim("flops.conv_output_size")
+@pytest.mark.claim("flops.conv_output_size", kind="symbolic")
 @given(n=st.integers(1, 12), k=st.integers(1, 5), s=st.integers(1, 4), p=st.integers(0, 3),
        d=st.integers(1, 3))
 @example(n=227, k=11, s=4, p=0, d=1)  # AlexNet's first conv: 55 (seed 001 Problem 2)
@@ -136,7 +136,7 @@ def test_conv_output_size_formula_counts_the_window_positions(n, k, s, p, d):
 
 
 @pytest.mark.claim("flops.conv_parameters", "flops.conv_multiplications",
-                   "flops.conv_additions", "flops.conv_activations")
+                   "flops.conv_additions", "flops.conv_activations", kind="symbolic")
 @given(spec=conv_specs(max_channels=2, max_kernel=3, max_extra=3))
 def test_conv_closed_forms_count_the_terms_of_the_written_out_sums(spec):
     """P = C_out(C_in/g)k_hk_w + βC_out, M = C_outH_oW_o(C_in/g)k_hk_w,
@@ -147,7 +147,7 @@ def test_conv_closed_forms_count_the_terms_of_the_written_out_sums(spec):
     assert enumerated == spec.formula(), (enumerated, spec.formula())
 
 
-@pytest.mark.claim("flops.linear_counts")
+@pytest.mark.claim("flops.linear_counts", kind="symbolic")
 @given(p=st.integers(1, 6), q=st.integers(1, 6), bias=st.booleans())
 def test_linear_closed_forms_count_the_terms_of_the_written_out_sums(p, q, bias):
     """P = pq + βq, M = pq, A = q(p − 1 + β), S = q, against y_j = Σ_i W_ji x_i (+ b_j)."""
@@ -155,7 +155,7 @@ def test_linear_closed_forms_count_the_terms_of_the_written_out_sums(p, q, bias)
 
 
 @pytest.mark.claim("flops.conv_multiplications", "flops.conv_additions",
-                   "flops.alexnet_conv_operations")
+                   "flops.alexnet_conv_operations", kind="symbolic")
 @given(data=st.data())
 def test_seed_formula_pk2l2n_is_the_conv_multiplication_and_addition_count(data):
     """The seeds' p·k²·l²·n (001 Problem 2; 000 Problem 5 with l = 32) is M at g = 1, square
@@ -176,7 +176,7 @@ def test_seed_formula_pk2l2n_is_the_conv_multiplication_and_addition_count(data)
 
 @pytest.mark.claim("flops.conv_parameters", "flops.conv_multiplications",
                    "flops.conv_additions", "flops.conv_output_size",
-                   "flops.counter_matches_torch")
+                   "flops.counter_matches_torch", kind="implementation")
 @given(spec=conv_specs())
 @example(spec=ConvSpec(2, 4, 6, (3, 3), 2, 1, 2, 2, False, (7, 9)))  # groups+stride+dilation
 def test_counter_conv_row_is_the_formula_and_torch(spec):
@@ -191,7 +191,7 @@ def test_counter_conv_row_is_the_formula_and_torch(spec):
     assert counts.params == numel_params(model)
 
 
-@pytest.mark.claim("flops.linear_counts", "flops.counter_matches_torch")
+@pytest.mark.claim("flops.linear_counts", "flops.counter_matches_torch", kind="implementation")
 @given(p=st.integers(1, 40), q=st.integers(1, 40), positions=st.integers(1, 3),
        bias=st.booleans(), leading=st.booleans())
 def test_counter_linear_row_is_the_formula_and_torch(p, q, positions, bias, leading):
@@ -220,7 +220,8 @@ def pools(draw):
     return axes, kind, k, stride, padding, channels, size
 
 
-@pytest.mark.claim("flops.pooling_and_elementwise_counts", "flops.conv_output_size")
+@pytest.mark.claim("flops.pooling_and_elementwise_counts", "flops.conv_output_size",
+                   kind="implementation")
 @given(pool=pools())
 def test_counter_pooling_rows_follow_the_pooling_convention(pool):
     """Max: nothing; average: k^axes − 1 additions and 1 multiplication per output."""
@@ -242,7 +243,7 @@ def adaptive_window_sizes(length: int, outputs: int) -> list[int]:
     return (pooled[:, 0, :] > 0).sum(dim=0).tolist()
 
 
-@pytest.mark.claim("flops.pooling_and_elementwise_counts")
+@pytest.mark.claim("flops.pooling_and_elementwise_counts", kind="implementation")
 @given(axes=st.sampled_from([1, 2]), channels=st.integers(1, 3), data=st.data())
 @example(axes=2, channels=256, data=None)  # AlexNet's avgpool: 6×6 → 6×6, windows of 1
 def test_counter_adaptive_average_pooling_sums_its_actual_windows(axes, channels, data):
@@ -371,7 +372,7 @@ def networks(draw) -> Net:
 
 @pytest.mark.claim("flops.counter_matches_torch", "flops.conv_multiplications",
                    "flops.conv_additions", "flops.conv_activations", "flops.linear_counts",
-                   "flops.pooling_and_elementwise_counts")
+                   "flops.pooling_and_elementwise_counts", kind="implementation")
 @given(net=networks())
 def test_counter_totals_on_random_networks_are_formulas_flopcounter_and_numel(net):
     """Totals = Σ formulas over the layers; MACs = FlopCounterMode / 2; P = Σ p.numel()."""
@@ -425,7 +426,8 @@ def check_alexnet(model: nn.Module) -> None:
 
 
 @pytest.mark.claim("flops.alexnet_conv_operations", "flops.alexnet_linear_operations",
-                   "flops.alexnet_linear_not_compute_heavy", "flops.counter_matches_torch")
+                   "flops.alexnet_linear_not_compute_heavy", "flops.counter_matches_torch",
+                   kind="implementation")
 def test_alexnet_conv_and_linear_multiply_adds_are_the_seeds_figures():
     """Seed 001 Problem 2: conv Σ p k² l² n = 655,566,528, linear Σ pq = 58,621,952, counted by
     the counter on the model built in torch (meta device: shapes only, no 61M weights)."""
@@ -436,7 +438,7 @@ def test_alexnet_conv_and_linear_multiply_adds_are_the_seeds_figures():
 
 @pytest.mark.slow
 @pytest.mark.claim("flops.alexnet_conv_operations", "flops.alexnet_linear_operations",
-                   "flops.alexnet_linear_not_compute_heavy")
+                   "flops.alexnet_linear_not_compute_heavy", kind="implementation")
 def test_alexnet_counts_on_a_real_cpu_forward_pass():
     """The same on real float32 weights on the CPU (245 MB, a real 0.7 G-MAC forward pass)."""
     check_alexnet(alexnet().to(torch.float32))
@@ -489,7 +491,7 @@ def counted(module: str, one_by_one: int):
     return model, count(model, (256, 32, 32))
 
 
-@pytest.mark.claim("flops.bottleneck_counts", "flops.counter_matches_torch")
+@pytest.mark.claim("flops.bottleneck_counts", "flops.counter_matches_torch", kind="implementation")
 @pytest.mark.parametrize("module", ["I", "II"])
 def test_bottleneck_modules_as_stated_count_to_the_corrected_figures(module):
     """Module I/II as stated: counter = formulas = the hand figures of SIDE_BY_SIDE; the output
@@ -505,7 +507,7 @@ def test_bottleneck_modules_as_stated_count_to_the_corrected_figures(module):
     assert model(torch.zeros(1, 256, 32, 32, device="meta")).shape == (1, width, 32, 32)
 
 
-@pytest.mark.claim("flops.bottleneck_as_written")
+@pytest.mark.claim("flops.bottleneck_as_written", kind="implementation")
 def test_seed_bottleneck_figures_are_refuted_by_the_stated_modules():
     """Seed 000 Problem 5 as written: every one of its eight totals differs from the stated
     modules' counts (table SIDE_BY_SIDE, both columns)."""
@@ -521,7 +523,7 @@ def test_seed_bottleneck_figures_are_refuted_by_the_stated_modules():
     record_counterexample("flops.bottleneck_as_written", "; ".join(lines))
 
 
-@pytest.mark.claim("flops.bottleneck_seed_architecture")
+@pytest.mark.claim("flops.bottleneck_seed_architecture", kind="implementation")
 @pytest.mark.parametrize("module", ["I", "II"])
 def test_seed_bottleneck_figures_are_the_modules_with_a_124_channel_1x1_branch(module):
     """With the 1×1 branch 256→124 (the seed's '256 → 124') every printed figure is reproduced
@@ -546,7 +548,7 @@ def test_seed_bottleneck_figures_are_the_modules_with_a_124_channel_1x1_branch(m
     assert ours == seeds
 
 
-@pytest.mark.claim("flops.bottleneck_counts")
+@pytest.mark.claim("flops.bottleneck_counts", kind="implementation")
 def test_bottleneck_module_costs_about_a_third_of_the_naive_module():
     """The point of Problem 5: II needs ≈ 1/3.15 of I's multiplications and ≈ 1/3.14 of its
     parameters (stated modules)."""
@@ -558,7 +560,6 @@ def test_bottleneck_module_costs_about_a_third_of_the_naive_module():
 # ------------------------------------------------------------------ 5. the table, bad input
 
 
-@pytest.mark.claim("flops.counter_matches_torch")
 def test_count_table_prints_every_layer_and_the_totals():
     counts = count(nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Flatten(),
                                  nn.Linear(2 * 4 * 4, 3)), (1, 6, 6))
@@ -609,7 +610,7 @@ class FunctionalRelu(nn.Module):
         return F.relu(self.f(x))
 
 
-@pytest.mark.claim("flops.counter_matches_torch")
+@pytest.mark.conventions
 @pytest.mark.parametrize("model, match", [
     (nn.Sequential(nn.Linear(4, 4), nn.LayerNorm(4)), r"'1' of type LayerNorm has 8 param"),
     (nn.Sequential(nn.Linear(4, 4), Scale()), r"'1' of type Scale has 1 parameters"),
@@ -625,7 +626,7 @@ def test_count_rejects_what_it_cannot_count_naming_it(model, match):
         count(model, (4,))
 
 
-@pytest.mark.claim("flops.conv_output_size")
+@pytest.mark.conventions
 @pytest.mark.parametrize("shape, error, match", [
     ((3, -1, 8), ValueError, r"input_shape\[1\] must be a positive size, got -1"),
     ((3, 0, 8), ValueError, r"input_shape\[1\] must be a positive size, got 0"),
@@ -643,7 +644,7 @@ def test_count_rejects_bad_input_shapes_naming_the_layer(shape, error, match):
         count(lambda x: x, (3,))
 
 
-@pytest.mark.claim("flops.conv_output_size", "flops.conv_parameters")
+@pytest.mark.conventions
 @pytest.mark.parametrize("call, match", [
     (lambda: D.conv_output_size(-3, 1), "length must be ≥ 1, got -3"),
     (lambda: D.conv_output_size(4, 3, padding=-1), "padding must be ≥ 0, got -1"),
@@ -658,7 +659,7 @@ def test_formulas_reject_negative_and_impossible_sizes(call, match):
         call()
 
 
-@pytest.mark.claim("flops.counter_matches_torch")
+@pytest.mark.conventions
 def test_count_leaves_the_model_in_its_mode_and_counts_shared_layers_once():
     """Eval mode for the pass, training flags restored; a layer called twice costs twice but
     its parameters count once (= Σ p.numel())."""

@@ -28,7 +28,7 @@ ATOL = 1e-12  # the issue's bound, float64
 # ------------------------------------------------------------------ 1. symbolic
 
 
-@pytest.mark.claim("fully_conv.linear_as_conv")
+@pytest.mark.claim("fully_conv.linear_as_conv", kind="symbolic")
 @given(c=st.integers(1, 3), h=st.integers(1, 3), w=st.integers(1, 3), out=st.integers(1, 2),
        data=st.data())
 def test_linear_on_flattened_map_is_convolution_with_reshaped_weights(c, h, w, out, data):
@@ -118,7 +118,7 @@ def architectures(draw):
     return nn.Sequential(*mods), (h0, w0), c_in
 
 
-@pytest.mark.claim("fully_conv.equivalence", "fully_conv.linear_as_conv")
+@pytest.mark.claim("fully_conv.equivalence", "fully_conv.linear_as_conv", kind="implementation")
 @given(arch=architectures(), extra=st.tuples(st.integers(0, 5), st.integers(0, 5)),
        batch=st.integers(1, 2), seed=st.integers(0, 2**32 - 1))
 def test_converted_network_at_ij_is_the_network_on_the_patch_at_S_ij(arch, extra, batch, seed):
@@ -145,7 +145,7 @@ def net1(widths=(64, 192, 384, 256, 256), hidden=4096, classes=10) -> nn.Sequent
     return nn.Sequential(*mods)
 
 
-@pytest.mark.claim("fully_conv.equivalence")
+@pytest.mark.claim("fully_conv.equivalence", kind="implementation")
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_seed_net1_scaled_down_equals_net2_on_a_36x38_image(seed):
     """The seed's architecture with the widths scaled down (convs 4, 6, 8, 6, 6; linears 16):
@@ -159,7 +159,7 @@ def test_seed_net1_scaled_down_equals_net2_on_a_36x38_image(seed):
 
 
 @pytest.mark.slow
-@pytest.mark.claim("fully_conv.equivalence")
+@pytest.mark.claim("fully_conv.equivalence", kind="implementation")
 def test_seed_net1_full_size_equals_net2_on_a_36x38_image():
     """The seed's Net1 at full size (340 M parameters in the first linear layer, float64),
     on one 3×36×38 image: 35 patches. Seeded explicitly (0), as a reproduction of the seed's
@@ -189,7 +189,7 @@ BAD = [
 ]
 
 
-@pytest.mark.claim("fully_conv.equivalence")
+@pytest.mark.conventions
 @pytest.mark.parametrize(("call", "names"), BAD)
 def test_bad_input_raises_value_error_naming_the_argument(call, names):
     with pytest.raises(ValueError, match=names):

@@ -115,7 +115,7 @@ SEEDS = {"seed my_backward_2a": seed_my_backward_2a, "seed my_forward_2b": seed_
 # ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.claim("jacobian.chain_rule")
+@pytest.mark.claim("jacobian.chain_rule", kind="symbolic")
 @given(d=st.integers(1, 2), k=st.integers(1, 2), p=st.integers(1, 2),
        layers=st.integers(1, 3))
 def test_jacobian_is_the_chain_of_weights_and_tanh_derivatives(d, k, p, layers):
@@ -138,7 +138,7 @@ def test_jacobian_is_the_chain_of_weights_and_tanh_derivatives(d, k, p, layers):
 # ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.claim("jacobian.chain_rule")
+@pytest.mark.claim("jacobian.chain_rule", kind="autograd")
 @pytest.mark.parametrize("regime", list(REGIMES))
 @given(data=st.data())
 def test_jacobian_both_modes_equal_autograd_float64(regime, data):
@@ -161,7 +161,7 @@ def test_jacobian_both_modes_equal_autograd_float64(regime, data):
         assert_close(fn(xt, layers, pt).detach(), truth, claim="jacobian.chain_rule", what=name)
 
 
-@pytest.mark.claim("jacobian.chain_rule")
+@pytest.mark.claim("jacobian.chain_rule", kind="autograd")
 @pytest.mark.parametrize("regime", list(REGIMES))
 @given(data=st.data())
 def test_jacobian_both_modes_float32_match_float64_truth(regime, data):
@@ -181,7 +181,7 @@ def test_jacobian_both_modes_float32_match_float64_truth(regime, data):
                          dtype=torch.float32, check_dtype=False, growth=growth)
 
 
-@pytest.mark.claim("jacobian.chain_rule")
+@pytest.mark.claim("jacobian.chain_rule", kind="implementation")
 @given(data=st.data())
 def test_network_evaluation_equals_the_seeds_my_nn_2a(data):
     """``network`` (the plain evaluation the benchmark times), on CPU tensors (numpy views), on
@@ -194,7 +194,7 @@ def test_network_evaluation_equals_the_seeds_my_nn_2a(data):
         assert_close(y, seed, claim="jacobian.chain_rule", what=f"{what} vs the seed's my_nn_2a")
 
 
-@pytest.mark.claim("jacobian.chain_rule")
+@pytest.mark.conventions
 @given(data=st.data(), batch=st.integers(1, 4))
 def test_jacobians_under_vmap_equal_one_call_per_input(data, batch):
     """Inside ``torch.func.vmap`` the tensors have no storage, so the numpy-view path cannot
@@ -209,7 +209,7 @@ def test_jacobians_under_vmap_equal_one_call_per_input(data, batch):
                      what=f"vmap({fn.__name__})")
 
 
-@pytest.mark.claim("jacobian.chain_rule")
+@pytest.mark.conventions
 @pytest.mark.parametrize("fn", [jacobian_reverse, jacobian_forward, network])
 def test_non_cpu_tensors_take_the_torch_op_path(fn):
     """Tensors on another device (``meta`` here: shapes without data) run the torch-op kernel
@@ -221,7 +221,6 @@ def test_non_cpu_tensors_take_the_torch_op_path(fn):
     assert tuple(out.shape) == ((4,) if fn is network else (4, 2))
 
 
-@pytest.mark.claim("jacobian.chain_rule")
 def test_seed_tolerance_accepts_a_wrong_jacobian():
     """The seed's check ``torch.allclose(my_J, J_autograd, atol=1e-2)`` passes a Jacobian with
     an error of 5e-3 in one entry; the suite's float64 tolerance (1e-7) rejects it.
@@ -263,7 +262,8 @@ def counted_multiply_adds(fn, *args) -> int:
     return flops // 2
 
 
-@pytest.mark.claim("jacobian.reverse_cost", "jacobian.forward_cost", "jacobian.seed_kernel_cost")
+@pytest.mark.claim("jacobian.reverse_cost", "jacobian.forward_cost", "jacobian.seed_kernel_cost",
+                   kind="implementation")
 @given(data=st.data())
 def test_cost_model_counts_the_products_each_kernel_performs(data):
     """C_rev, C_fwd (and C_eval, and the seed's diag kernels' costs) = FlopCounterMode's count
@@ -291,7 +291,7 @@ def test_cost_model_counts_the_products_each_kernel_performs(data):
         assert counted == model, f"{fn.__name__}: counted {counted}, model {model}"
 
 
-@pytest.mark.claim("jacobian.crossover")
+@pytest.mark.claim("jacobian.crossover", kind="symbolic")
 @given(d=st.integers(1, 2000), k=st.integers(1, 2000), p=st.integers(1, 2000),
        layers=st.integers(1, 20))
 def test_forward_minus_reverse_is_depth_times_width_squared_times_d_minus_p(d, k, p, layers):
@@ -303,7 +303,7 @@ def test_forward_minus_reverse_is_depth_times_width_squared_times_d_minus_p(d, k
     assert (fwd > rev) - (fwd < rev) == expected, (d, k, p, layers, fwd, rev)
 
 
-@pytest.mark.claim("jacobian.ex7_orders_as_written")
+@pytest.mark.claim("jacobian.ex7_orders_as_written", kind="symbolic")
 def test_ex7_forward_is_not_cubic_at_depth_one():
     """Seed 002 ex. 7: 'backward results in M² … forward in M³' (D = K = M, P = 1). At L = 1
     forward mode costs 2M²: the claim as written fails; it needs L ≥ 2."""
@@ -317,7 +317,7 @@ def test_ex7_forward_is_not_cubic_at_depth_one():
                           f"C_rev = {rev}")
 
 
-@pytest.mark.claim("jacobian.ex7_orders")
+@pytest.mark.claim("jacobian.ex7_orders", kind="symbolic")
 @given(layers=st.integers(2, 50))
 def test_ex7_orders_hold_from_depth_two(layers):
     """With D = K = M, P = 1: C_rev = 2LM² and C_fwd = (L−1)M³ + (L+1)M² (identities in L and
@@ -330,7 +330,7 @@ def test_ex7_orders_hold_from_depth_two(layers):
     assert sp.degree(fwd.subs(dj.L, layers), dj.M) == 3
 
 
-@pytest.mark.claim("jacobian.ex7_primal_explains_small_case_as_written")
+@pytest.mark.claim("jacobian.ex7_primal_explains_small_case_as_written", kind="symbolic")
 def test_ex7_small_case_gap_is_not_the_forward_pass():
     """Seed 002 ex. 7 says at D = 2, K = 30, P = 10 the modes differ little and forward may win
     'due backward need to perform a forward pass at first', i.e. C_rev − C_fwd = primal.
@@ -375,7 +375,7 @@ def _bad_cases():
     yield "mixed devices", x, {**p, "W2": p["W2"].to("meta")}, "'W2'.*meta"
 
 
-@pytest.mark.claim("jacobian.chain_rule")
+@pytest.mark.conventions
 @pytest.mark.parametrize("fn", [jacobian_reverse, jacobian_forward, network])
 @pytest.mark.parametrize("case", list(_bad_cases()), ids=lambda c: c[0])
 def test_jacobian_bad_input_raises_value_error_naming_the_argument(fn, case):
@@ -384,7 +384,7 @@ def test_jacobian_bad_input_raises_value_error_naming_the_argument(fn, case):
         fn(x, params)
 
 
-@pytest.mark.claim("jacobian.chain_rule")
+@pytest.mark.conventions
 def test_jacobian_rejects_non_arrays_with_type_error():
     x, p = _good()
     with pytest.raises(TypeError, match="params must be a dict"):

@@ -32,7 +32,6 @@ def _threads():
     setup_threads()
 
 
-@pytest.mark.claim("jacobian.reverse_cost", "jacobian.forward_cost")
 @pytest.mark.parametrize(("cell", "kernel"), CASES, ids=[f"{c.name}-{k}" for c, k in CASES])
 def test_jacobian_benchmark(benchmark, cell, kernel):
     fn = kernels(cell)[kernel]

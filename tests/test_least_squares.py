@@ -51,7 +51,7 @@ def _is_zero(expr: Any) -> bool:
 # ------------------------------------------------------------------ 1. symbolic witness
 
 
-@pytest.mark.claim("least_squares.gradient")
+@pytest.mark.claim("least_squares.gradient", kind="symbolic")
 @given(n=st.integers(1, 3), d=st.integers(1, 3), data=st.data())
 def test_gradient_of_half_squared_residual_is_Xt_residual(n, d, data):
     """∇_w ½‖Xw − y‖² = Xᵀ(Xw − y): MatrixSymbols of symbolic size, then explicit n×d."""
@@ -59,7 +59,7 @@ def test_gradient_of_half_squared_residual_is_Xt_residual(n, d, data):
     prove_identity(*D.loss_gradient(n, d), claim="least_squares.gradient", data=data)
 
 
-@pytest.mark.claim("least_squares.minimiser")
+@pytest.mark.claim("least_squares.minimiser", kind="symbolic")
 @given(shape=st.sampled_from([(1, 1), (2, 1), (3, 1), (2, 2), (3, 2)]), data=st.data())
 def test_minimiser_zeroes_the_gradient_and_hessian_is_XtX(shape, data):
     """Xᵀ(Xw* − y) ≡ 0 for w* = (XᵀX)⁻¹Xᵀy (as a rational function of X's entries: exact at
@@ -71,7 +71,7 @@ def test_minimiser_zeroes_the_gradient_and_hessian_is_XtX(shape, data):
     prove_identity(*D.hessian(n, d), claim="least_squares.minimiser", data=data, points=1)
 
 
-@pytest.mark.claim("least_squares.first_iterates")
+@pytest.mark.claim("least_squares.first_iterates", kind="symbolic")
 @given(shape=st.sampled_from([(1, 1), (2, 1), (3, 1), (2, 2)]), data=st.data())
 def test_seed_first_and_second_iterates(shape, data):
     """Exercise 16: w₁ = (I − αXᵀX)w₀ + αXᵀy, w₂ = (I − αXᵀX)²w₀ + (I − αXᵀX)αXᵀy + αXᵀy."""
@@ -82,7 +82,7 @@ def test_seed_first_and_second_iterates(shape, data):
     prove_identity(iterates[2], w2, claim="least_squares.first_iterates", data=data)
 
 
-@pytest.mark.claim("least_squares.iterate_closed_form")
+@pytest.mark.claim("least_squares.iterate_closed_form", kind="symbolic")
 @given(k=st.integers(0, 10))
 def test_gd_unrolled_k_steps_is_the_closed_form_with_matrix_symbols(k):
     """One GD step is w ↦ (I − αXᵀX)w + αXᵀy (symbolic n, d), and k steps of w ↦ Aw + αb
@@ -92,7 +92,7 @@ def test_gd_unrolled_k_steps_is_the_closed_form_with_matrix_symbols(k):
     assert _is_zero(diff), f"claim least_squares.iterate_closed_form: k={k}: {diff}"
 
 
-@pytest.mark.claim("least_squares.iterate_closed_form")
+@pytest.mark.claim("least_squares.iterate_closed_form", kind="symbolic")
 @given(size=EXPLICIT, data=st.data())
 def test_gd_iterate_is_the_closed_form_with_explicit_matrices(size, data):
     """The same in X itself (explicit n×d), exact at rational points, for drawn k."""
@@ -102,7 +102,7 @@ def test_gd_iterate_is_the_closed_form_with_explicit_matrices(size, data):
                    claim="least_squares.iterate_closed_form", data=data, points=1)
 
 
-@pytest.mark.claim("least_squares.iterate_closed_form")
+@pytest.mark.claim("least_squares.iterate_closed_form", kind="symbolic")
 @given(k=st.integers(1, 30), point=st.tuples(*[st.fractions(-3, 3, max_denominator=4)] * 4))
 def test_closed_form_induction_step_for_symbolic_k(k, point):
     """a(a^k w + α Σ_{i<k} aⁱ b) + αb = a^{k+1} w + α Σ_{i≤k} aⁱ b with k a *symbol* (sympy
@@ -117,7 +117,7 @@ def test_closed_form_induction_step_for_symbolic_k(k, point):
     assert (lhs - rhs).xreplace(values).doit() == 0
 
 
-@pytest.mark.claim("least_squares.converges_iff_step_below_two_over_lambda_max")
+@pytest.mark.claim("least_squares.converges_iff_step_below_two_over_lambda_max", kind="symbolic")
 @given(k=st.integers(0, 10))
 def test_gd_error_is_iteration_matrix_power_times_initial_error(k):
     """w_k − w* = A^k (w₀ − w*) for every k (MatrixSymbols; w* enters by the normal equations)."""
@@ -125,7 +125,7 @@ def test_gd_error_is_iteration_matrix_power_times_initial_error(k):
     assert _is_zero(diff), f"claim least_squares.converges...: k={k}: {diff}"
 
 
-@pytest.mark.claim("least_squares.spectral_radius_below_one")
+@pytest.mark.claim("least_squares.spectral_radius_below_one", kind="symbolic")
 @given(d=st.integers(1, 3), data=st.data())
 def test_eigenvalues_of_iteration_matrix_are_one_minus_alpha_lambda(d, data):
     """det(tI − (I − αM)) = (−α)^d det(((1 − t)/α)I − M): spec(I − αM) = {1 − αλ_i}."""
@@ -133,7 +133,7 @@ def test_eigenvalues_of_iteration_matrix_are_one_minus_alpha_lambda(d, data):
     prove_identity(lhs, rhs, claim="least_squares.spectral_radius_below_one", data=data)
 
 
-@pytest.mark.claim("least_squares.spectral_radius_below_one")
+@pytest.mark.claim("least_squares.spectral_radius_below_one", kind="symbolic")
 @given(d=st.integers(1, 2), k=st.integers(0, 5), data=st.data())
 def test_neumann_partial_sums_telescope(d, k, data):
     """(αXᵀX) Σ_{i<k} A^i = I − A^k: with ρ(A) < 1 the series is (αXᵀX)⁻¹ (what the seed's
@@ -142,7 +142,7 @@ def test_neumann_partial_sums_telescope(d, k, data):
                    data=data)
 
 
-@pytest.mark.claim("least_squares.spectral_radius_below_one")
+@pytest.mark.claim("least_squares.spectral_radius_below_one", kind="symbolic")
 @given(lam=st.fractions(Fraction(1, 7), 20, max_denominator=7))
 def test_contraction_condition_is_exactly_zero_below_alpha_below_two_over_lambda(lam):
     """sympy solves |1 − αλ| < 1 over α > 0 to (0, 2/λ) for each eigenvalue λ > 0; so
@@ -166,7 +166,7 @@ def rational_designs(draw) -> sp.Matrix:
     return X
 
 
-@pytest.mark.claim("least_squares.iteration_matrix_positive_definite")
+@pytest.mark.claim("least_squares.iteration_matrix_positive_definite", kind="symbolic")
 @given(X=rational_designs(), c=st.fractions(Fraction(6, 10), Fraction(19, 20)))
 @example(X=sp.Matrix([[1]]), c=Fraction(3, 4))  # λ = 1, α = 3/2: I − αXᵀX = −1/2
 def test_seed_claim_iteration_matrix_is_positive_definite_is_false(X, c):
@@ -217,7 +217,7 @@ def conditioned_designs(draw, *, max_cond: float = 5.0):
     return q1 @ np.diag(sigma) @ q2.T, sigma
 
 
-@pytest.mark.claim("least_squares.gradient")
+@pytest.mark.claim("least_squares.gradient", kind="autograd")
 @given(design=conditioned_designs(), data=st.data(), which=BACKENDS)
 def test_gradient_kernel_matches_autograd(design, data, which):
     X, _ = design
@@ -233,7 +233,7 @@ def test_gradient_kernel_matches_autograd(design, data, which):
                  loss.detach(), claim="least_squares.gradient", what="loss")
 
 
-@pytest.mark.claim("least_squares.minimiser")
+@pytest.mark.claim("least_squares.minimiser", kind="implementation")
 @given(design=conditioned_designs(), data=st.data(), which=BACKENDS)
 def test_minimiser_kernel_matches_lstsq(design, data, which):
     """(XᵀX)⁻¹Xᵀy against numpy.linalg.lstsq (SVD-based). Solving the normal equations loses
@@ -246,7 +246,8 @@ def test_minimiser_kernel_matches_lstsq(design, data, which):
                  growth=(sigma.max() / sigma.min()) ** 2)
 
 
-@pytest.mark.claim("least_squares.iterate_closed_form", "least_squares.first_iterates")
+@pytest.mark.claim("least_squares.iterate_closed_form", "least_squares.first_iterates",
+                   kind="implementation")
 @given(design=conditioned_designs(), data=st.data(), which=BACKENDS)
 def test_gradient_descent_iterates_equal_the_closed_form(design, data, which):
     """GD iterate k = A^k w₀ + α Σ_{i<k} A^i Xᵀy, for 0 < α < 2/λ_max (‖A‖ ≤ 1 keeps both
@@ -277,7 +278,7 @@ def _run_until(X, y, w0, alpha, rho, target=1e-12, cap=4000):
 
 
 @pytest.mark.claim("least_squares.converges_iff_step_below_two_over_lambda_max",
-                   "least_squares.spectral_radius_below_one")
+                   "least_squares.spectral_radius_below_one", kind="implementation")
 @given(design=conditioned_designs(max_cond=3.0), data=st.data())
 def test_gradient_descent_converges_to_lstsq_below_two_over_lambda_max(design, data):
     """0 < α = c·2/λ_max < 2/λ_max (c ∈ [0.1, 0.95]): ρ = max|1 − ασ_i²| < 1 and
@@ -313,7 +314,8 @@ def generic_start(draw, X: np.ndarray, y: np.ndarray):
     return w0, w_star, abs((w0 - w_star) @ u)
 
 
-@pytest.mark.claim("least_squares.converges_iff_step_below_two_over_lambda_max")
+@pytest.mark.claim("least_squares.converges_iff_step_below_two_over_lambda_max",
+                   kind="implementation")
 @given(design=conditioned_designs(), data=st.data())
 def test_gradient_descent_diverges_above_two_over_lambda_max(design, data):
     """α = c·2/λ_max with c ∈ [1.05, 2]: the top eigen-direction is multiplied by
@@ -333,7 +335,7 @@ def test_gradient_descent_diverges_above_two_over_lambda_max(design, data):
 
 
 @pytest.mark.claim("least_squares.converges_iff_step_below_two_over_lambda_max",
-                   "least_squares.spectral_radius_below_one")
+                   "least_squares.spectral_radius_below_one", kind="implementation")
 @given(design=conditioned_designs(max_cond=2.0), data=st.data(),
        eps=st.sampled_from([0.02, 0.05]))
 def test_step_size_condition_is_sharp(design, data, eps):
@@ -353,7 +355,7 @@ def test_step_size_condition_is_sharp(design, data, eps):
 # ------------------------------------------------------------------ bad input
 
 
-@pytest.mark.claim("least_squares.minimiser")
+@pytest.mark.conventions
 @pytest.mark.parametrize("which", ["numpy", "torch"])
 def test_rank_deficient_design_has_no_minimiser(which):
     X = np.array([[1.0, 2.0], [2.0, 4.0], [3.0, 6.0]])  # column 2 = 2 × column 1
@@ -363,7 +365,7 @@ def test_rank_deficient_design_has_no_minimiser(which):
         K.least_squares_minimiser(backend(np.ones((1, 2)), which), backend(np.ones(1), which))
 
 
-@pytest.mark.claim("least_squares.iterate_closed_form")
+@pytest.mark.conventions
 @pytest.mark.parametrize("alpha", [0.0, -0.5, float("inf")])
 def test_nonpositive_step_size_is_a_value_error(alpha):
     X, y, w0 = np.eye(2), np.ones(2), np.zeros(2)
@@ -374,7 +376,7 @@ def test_nonpositive_step_size_is_a_value_error(alpha):
         K.iteration_spectral_radius(X, alpha)
 
 
-@pytest.mark.claim("least_squares.gradient")
+@pytest.mark.conventions
 def test_mismatched_shapes_are_value_errors():
     X = np.ones((3, 2))
     with pytest.raises(ValueError, match=r"y must have shape \(n,\) = \(3,\)"):

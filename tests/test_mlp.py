@@ -31,7 +31,7 @@ SMALL_NETS = st.sampled_from([(1, 1), (2, 1), (1, 2), (2, 2), (1, 1, 1), (2, 1, 
                               (2, 2, 1), (1, 2, 2)])
 
 
-@pytest.mark.claim("mlp.sigmoid_backprop")
+@pytest.mark.claim("mlp.sigmoid_backprop", kind="symbolic")
 @given(widths=SMALL_NETS, data=st.data())
 def test_sigmoid_mlp_gradients_are_the_seed_recursion(widths, data):
     """Whole networks y_ℓ = σ(A_ℓy_{ℓ−1} + b_ℓ), loss ½‖y_L − Y‖²: sympy's ∂loss/∂A_ℓ,
@@ -43,7 +43,7 @@ def test_sigmoid_mlp_gradients_are_the_seed_recursion(widths, data):
         prove_identity(lhs, rhs, claim="mlp.sigmoid_backprop", data=data, points=1)
 
 
-@pytest.mark.claim("mlp.sigmoid_backprop")
+@pytest.mark.claim("mlp.sigmoid_backprop", kind="symbolic")
 @given(o=st.integers(1, 2), i=st.integers(1, 2), last=st.booleans(), data=st.data())
 def test_sigmoid_backprop_induction_step_holds_for_any_upstream_gradient(o, i, last, data):
     """For any upstream row δ: ∂(δ·σ(Ay + b))/∂(A, b, y) = ((y·db)ᵀ, dbᵀ, db·A) with
@@ -53,7 +53,7 @@ def test_sigmoid_backprop_induction_step_holds_for_any_upstream_gradient(o, i, l
         prove_identity(lhs, rhs, claim="mlp.sigmoid_backprop", data=data, points=1)
 
 
-@pytest.mark.claim("mlp.sigmoid_derivative_bound")
+@pytest.mark.claim("mlp.sigmoid_derivative_bound", kind="symbolic")
 @given(data=st.data())
 def test_sigmoid_derivative_is_s_one_minus_s_and_at_most_a_quarter(data):
     """σ′ = σ(1 − σ) and 1/4 − σ′ = (σ − 1/2)² ≥ 0 (000 Problem 2: σ′ is 'not too large')."""
@@ -67,7 +67,7 @@ TANH_CLAIMS = {"W1": "mlp.tanh_regression_grad_W1", "w2": "mlp.tanh_regression_g
                "b1": "mlp.tanh_regression_grad_b1", "b2": "mlp.tanh_regression_grad_b2"}
 
 
-@pytest.mark.claim(*TANH_CLAIMS.values())
+@pytest.mark.claim(*TANH_CLAIMS.values(), kind="symbolic")
 @given(sizes=TANH_SIZES, data=st.data())
 def test_tanh_regression_mae_gradients_are_the_four_seed_formulas(sizes, data):
     """J = (1/N)Σ|ŷ^i − y^i|, ŷ = w₂ᵀtanh(W₁x + b₁) + b₂ (002 Q1 Exercise 1): sympy's
@@ -78,7 +78,7 @@ def test_tanh_regression_mae_gradients_are_the_four_seed_formulas(sizes, data):
         prove_identity(derived[key], closed[key], claim=claim, data=data, points=1)
 
 
-@pytest.mark.claim("mlp.tanh_regression_mse_gradients")
+@pytest.mark.claim("mlp.tanh_regression_mse_gradients", kind="symbolic")
 @given(sizes=TANH_SIZES, data=st.data())
 def test_tanh_regression_mse_gradients_replace_sign_by_residual(sizes, data):
     """With J = (1/2N)Σ(ŷ^i − y^i)² the formulas hold with the residual for the sign."""
@@ -112,7 +112,8 @@ def five_significant_digits(a: np.ndarray) -> list[list[str]]:
     return [[f"{v:.4e}" for v in row] for row in np.asarray(a, dtype=np.float64)]
 
 
-@pytest.mark.claim("mlp.sigmoid_golden_table", "mlp.sigmoid_backprop")
+@pytest.mark.claim("mlp.sigmoid_golden_table", "mlp.sigmoid_backprop",
+                   kind=("implementation", "autograd"))
 def test_sigmoid_mlp_reproduces_the_seed_A1_gradient_table():
     """All 16 entries of ∂loss/∂A₁ printed in 000 Problem 1 (both its autograd and its backprop
     cells print the same table; golden values in ``derivations.mlp.SEED_A1_GRADIENT_TABLE``,
@@ -162,7 +163,7 @@ def torch_sigmoid_mlp(x, a_list, b_list):
     return y
 
 
-@pytest.mark.claim("mlp.sigmoid_backprop")
+@pytest.mark.claim("mlp.sigmoid_backprop", kind="autograd")
 @given(net=sigmoid_networks())
 @example(net=(np.zeros((1, 1)), np.zeros((1, 1)), [np.zeros((1, 1))], [np.zeros((1, 1))]))
 def test_sigmoid_mlp_hand_backprop_equals_autograd_for_every_layer(net):
@@ -179,7 +180,7 @@ def test_sigmoid_mlp_hand_backprop_equals_autograd_for_every_layer(net):
                      what=f"db_{ell + 1}")
 
 
-@pytest.mark.claim("mlp.sigmoid_backprop")
+@pytest.mark.claim("mlp.sigmoid_backprop", kind="autograd")
 @given(net=sigmoid_networks(max_depth=4), data=st.data())
 def test_sigmoid_mlp_backprop_passes_the_dot_product_test(net, data):
     """⟨u, J v⟩ (forward mode through the torch network) = ⟨Jᵀu, v⟩ (hand backprop) with
@@ -234,7 +235,7 @@ def torch_tanh_regression_grads(x, y, params, loss="mae"):
     return y_hat.detach(), dict(zip(leaves, grads, strict=True))
 
 
-@pytest.mark.claim(*TANH_CLAIMS.values())
+@pytest.mark.claim(*TANH_CLAIMS.values(), kind="autograd")
 @given(case=tanh_regression_cases())
 @example(case=(np.zeros((1, 1)), np.array([1.0]),
                {"W1": np.zeros((1, 1)), "b1": np.zeros(1), "w2": np.zeros(1),
@@ -252,7 +253,7 @@ def test_tanh_regression_mae_gradients_match_autograd(case):
         assert_close(got[key], ref[key], claim=claim, what=f"∂J/∂{key} vs autograd")
 
 
-@pytest.mark.claim("mlp.tanh_regression_mse_gradients")
+@pytest.mark.claim("mlp.tanh_regression_mse_gradients", kind="autograd")
 @given(case=tanh_regression_cases(margin=0.0))
 def test_tanh_regression_mse_gradients_match_autograd(case):
     """The squared-error variant needs no margin: J is smooth everywhere."""
@@ -263,7 +264,7 @@ def test_tanh_regression_mse_gradients_match_autograd(case):
         assert_close(got[key], ref[key], claim="mlp.tanh_regression_mse_gradients", what=key)
 
 
-@pytest.mark.claim(*TANH_CLAIMS.values())
+@pytest.mark.claim(*TANH_CLAIMS.values(), kind="autograd")
 def test_tanh_regression_accepts_torch_tensors_and_the_seed_sizes():
     """W₁ of shape 20×10 as in the seed; torch inputs give the same numpy float64 result."""
     rng = np.random.default_rng(691)  # stated seed: a fixed smoke case of the seed's sizes
@@ -322,7 +323,7 @@ def autograd_output_jacobians(x, a_list, b_list):
     return dy, db
 
 
-@pytest.mark.claim("mlp.bias_gradient_bound", "mlp.jacobian_norm_bound")
+@pytest.mark.claim("mlp.bias_gradient_bound", "mlp.jacobian_norm_bound", kind="autograd")
 @given(net=sigmoid_networks(min_depth=2, limit=3.0))
 def test_layer_jacobians_obey_the_quarter_bounds(net):
     """000 Problem 2: hand products = autograd, ‖∂y_L/∂b_i‖ ≤ ‖∂y_L/∂y_i‖/4 (i < L, Frobenius
@@ -354,7 +355,7 @@ def test_layer_jacobians_obey_the_quarter_bounds(net):
             f"{bound!r} (depth {depth})")
 
 
-@pytest.mark.claim("mlp.small_weight_vanishing")
+@pytest.mark.claim("mlp.small_weight_vanishing", kind="autograd")
 @given(net=sigmoid_networks(min_depth=2, limit=3.0, out_width=1), data=st.data())
 def test_scaling_one_weight_by_t_scales_earlier_gradients_by_at_most_t(net, data):
     """000 Problem 2 ①: with A_j → tA_j, for every i < j, ‖∂y_L/∂b_i‖ ≤ t·B_i and
@@ -382,7 +383,7 @@ def test_scaling_one_weight_by_t_scales_earlier_gradients_by_at_most_t(net, data
                 f"(bound {limit_b!r}), ‖∂y_L/∂A_i‖ = {na!r} (bound {limit_a!r})")
 
 
-@pytest.mark.claim("mlp.saturation_vanishing", "mlp.sigmoid_derivative_bound")
+@pytest.mark.claim("mlp.saturation_vanishing", "mlp.sigmoid_derivative_bound", kind="autograd")
 @given(net=sigmoid_networks(min_depth=2, max_depth=6, limit=2.0, out_width=1), data=st.data())
 def test_saturating_a_layer_drives_earlier_gradients_to_zero(net, data):
     r"""000 Problem 2 ②: shift b_j by s·(±1) (signs drawn), so that every pre-activation of the
@@ -445,7 +446,7 @@ BAD_INPUTS = [
 ]
 
 
-@pytest.mark.claim("mlp.sigmoid_backprop", "mlp.tanh_regression_grad_W1")
+@pytest.mark.conventions
 @pytest.mark.parametrize("what, call, fragments", BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS])
 def test_mlp_kernels_reject_bad_input_naming_argument_and_shapes(what, call, fragments):
     """Shape mismatches raise ValueError naming the argument and both shapes."""

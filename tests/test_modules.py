@@ -58,7 +58,7 @@ def linear_module(w: np.ndarray, b: np.ndarray) -> LinearModule:
 # ------------------------------------------------------------------ 1. symbolic witness
 
 
-@pytest.mark.claim("modules.linear_input_jacobian")
+@pytest.mark.claim("modules.linear_input_jacobian", kind="symbolic")
 @given(o=SIZES, i=SIZES, data=st.data())
 def test_linear_input_jacobian_is_W(o, i, data):
     """∂x̃/∂x = W for x̃ = W x + b (004 §1.1 a)."""
@@ -66,7 +66,7 @@ def test_linear_input_jacobian_is_W(o, i, data):
                    data=data)
 
 
-@pytest.mark.claim("modules.linear_weight_jacobian")
+@pytest.mark.claim("modules.linear_weight_jacobian", kind="symbolic")
 @given(o=SIZES, i=SIZES, data=st.data())
 def test_linear_weight_jacobian_slice_q_holds_x_in_row_q(o, i, data):
     r"""∂x̃_q/∂W_{ij} = δ_{qi} x_j (004 §1.1 a)."""
@@ -74,7 +74,7 @@ def test_linear_weight_jacobian_slice_q_holds_x_in_row_q(o, i, data):
                    data=data)
 
 
-@pytest.mark.claim("modules.linear_bias_jacobian")
+@pytest.mark.claim("modules.linear_bias_jacobian", kind="symbolic")
 @given(o=SIZES, i=SIZES, data=st.data())
 def test_linear_bias_jacobian_is_the_identity(o, i, data):
     """∂x̃/∂b = I (the corrected claim; 004 §1.1 a writes the all-ones matrix)."""
@@ -82,7 +82,7 @@ def test_linear_bias_jacobian_is_the_identity(o, i, data):
     prove_identity(derived, identity, claim="modules.linear_bias_jacobian", data=data)
 
 
-@pytest.mark.claim("modules.linear_bias_jacobian_all_ones")
+@pytest.mark.claim("modules.linear_bias_jacobian_all_ones", kind="symbolic")
 @given(o=st.integers(2, 4), i=SIZES, data=st.data())
 def test_seed_all_ones_bias_jacobian_is_false(o, i, data):
     """The seed's ∂x̃/∂b = 𝟏 ∈ R^{n×n} is false for n ≥ 2 (for n = 1 it is the identity), and
@@ -97,7 +97,7 @@ def test_seed_all_ones_bias_jacobian_is_false(o, i, data):
                     data=data)
 
 
-@pytest.mark.claim("modules.linear_backward")
+@pytest.mark.claim("modules.linear_backward", kind="symbolic")
 @given(n=st.integers(1, 3), o=st.integers(1, 3), i=st.integers(1, 3), data=st.data())
 def test_linear_batch_backward_is_GW_GtX_and_column_sums_of_G(n, o, i, data):
     """∂L/∂X = G W, ∂L/∂W = Gᵀ X, ∂L/∂b = Σ_n G_n for X̃ = X Wᵀ + 𝟏bᵀ (004 §1.1 b–c)."""
@@ -114,7 +114,7 @@ def _nonzero_point(n: int) -> st.SearchStrategy:
         {s: value.map(lambda f: sp.Rational(f.numerator, f.denominator)) for s in syms})
 
 
-@pytest.mark.claim("modules.relu_jacobian")
+@pytest.mark.claim("modules.relu_jacobian", kind="symbolic")
 @given(n=SIZES, data=st.data())
 def test_relu_jacobian_is_diag_of_indicator(n, data):
     """∂ max(0, x̃)/∂x̃ = diag(𝟙(x̃_i > 0)) away from the kink (004 §1.1 a)."""
@@ -126,7 +126,7 @@ def test_relu_jacobian_is_diag_of_indicator(n, data):
 
 
 @pytest.mark.claim("modules.linear_input_jacobian", "modules.linear_weight_jacobian",
-                   "modules.linear_bias_jacobian", "modules.linear_backward")
+                   "modules.linear_bias_jacobian", "modules.linear_backward", kind="autograd")
 @given(case=linear_cases())
 @example(case=(np.zeros((1, 1)), np.zeros((1, 1)), np.zeros(1), np.ones((1, 1))))
 def test_linear_module_matches_autograd(case):
@@ -146,7 +146,7 @@ def test_linear_module_matches_autograd(case):
                  what="grads['bias'] summed over the batch")
 
 
-@pytest.mark.claim("modules.linear_backward")
+@pytest.mark.claim("modules.linear_backward", kind="autograd")
 @given(case=linear_cases(dtype=np.float64), data=st.data())
 def test_linear_module_passes_the_dot_product_test(case, data):
     """⟨u, J v⟩ (forward mode) = ⟨Jᵀu, v⟩ (LinearModule.backward) for x, W and b at once."""
@@ -164,7 +164,8 @@ def test_linear_module_passes_the_dot_product_test(case, data):
                as_torch(u), [as_torch(a) for a in v], claim="modules.linear_backward")
 
 
-@pytest.mark.claim("modules.linear_weight_jacobian", "modules.linear_bias_jacobian")
+@pytest.mark.claim("modules.linear_weight_jacobian", "modules.linear_bias_jacobian",
+                   kind="implementation")
 @given(case=linear_cases(dtype=np.float64))
 def test_linear_module_agrees_with_central_differences_on_perturbed_weights(case):
     """The practical's own check: perturb params['weight'][i, j] (and the bias) in place, call
@@ -192,7 +193,7 @@ def test_linear_module_agrees_with_central_differences_on_perturbed_weights(case
                      "differences with params perturbed in place")
 
 
-@pytest.mark.claim("modules.relu_jacobian")
+@pytest.mark.claim("modules.relu_jacobian", kind="autograd")
 @given(data=st.data(), dtype=DTYPES)
 @example(data=None, dtype=np.float64)  # the kink: x = 0 everywhere
 def test_relu_module_matches_autograd_with_zero_at_the_kink(data, dtype):
@@ -213,7 +214,7 @@ def test_relu_module_matches_autograd_with_zero_at_the_kink(data, dtype):
 
 
 @pytest.mark.claim("modules.linear_backward", "cross_entropy.softmax_chain",
-                   "cross_entropy.batch_mean")
+                   "cross_entropy.batch_mean", kind=("implementation", "autograd"))
 @given(case=linear_cases(dtype=np.float64, limit=3.0), data=st.data())
 def test_linear_softmax_cross_entropy_chain_gives_s_minus_t_over_n(case, data):
     """Backprop through CrossEntropyModule then SoftMaxModule gives (s − t)/N at the logits
@@ -269,7 +270,7 @@ def torch_loss(net: ModuleMLP, x: np.ndarray, y: np.ndarray):
 
 
 @pytest.mark.claim("modules.linear_backward", "modules.relu_jacobian",
-                   "cross_entropy.softmax_chain")
+                   "cross_entropy.softmax_chain", kind="autograd")
 @given(case=mlp_cases())
 def test_module_mlp_parameter_gradients_match_autograd(case):
     """Hand backprop through Linear/ReLU/…/SoftMax/CrossEntropy = autograd, every parameter."""
@@ -287,7 +288,7 @@ def test_module_mlp_parameter_gradients_match_autograd(case):
                      what=f"layer {k} bias")
 
 
-@pytest.mark.claim("modules.mlp_training_decreases_loss")
+@pytest.mark.claim("modules.mlp_training_decreases_loss", kind="implementation")
 @given(case=mlp_cases())
 def test_a_small_gradient_step_decreases_the_loss(case):
     """Descent: L(θ − ηg) ≤ L(θ) − ½η‖g‖² for a small η (Armijo with c = ½), with g the hand
@@ -315,7 +316,7 @@ def test_a_small_gradient_step_decreases_the_loss(case):
         f"L before {before!r}, after {after!r}, required ≤ {before - 0.5 * eta * sq!r}")
 
 
-@pytest.mark.claim("modules.mlp_training_decreases_loss")
+@pytest.mark.claim("modules.mlp_training_decreases_loss", kind="experiment")
 def test_module_mlp_learns_generated_blobs():
     """Train 2 → 16 → 3 (ReLU) by full-batch gradient descent (lr 0.5, 300 steps) on three
     Gaussian blobs (50 points each, centres on a circle of radius 3, unit variance), generated
@@ -370,7 +371,7 @@ def _weight_replaced(w: np.ndarray) -> LinearModule:
     return lin
 
 
-@pytest.mark.claim("modules.linear_backward", "modules.relu_jacobian")
+@pytest.mark.conventions
 @pytest.mark.parametrize("what, call, fragments", BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS])
 def test_modules_reject_bad_input_naming_argument_and_shapes(what, call, fragments):
     """Shape mismatches and a backward before forward raise ValueError naming the argument

@@ -72,53 +72,60 @@ def _two(rows=SMALL, cols=SMALL):
 
 IDENTITIES = [
     pytest.param(Identity("ops.add_gradient", D.add_gradient, _two()),
-                 marks=pytest.mark.claim("ops.add_gradient"), id="add"),
+                 marks=pytest.mark.claim("ops.add_gradient", kind="symbolic"), id="add"),
     pytest.param(Identity("ops.subtract_gradient", D.subtract_gradient, _two()),
-                 marks=pytest.mark.claim("ops.subtract_gradient"), id="subtract"),
+                 marks=pytest.mark.claim("ops.subtract_gradient", kind="symbolic"), id="subtract"),
     pytest.param(Identity("ops.multiply_gradient", D.multiply_gradient, _two()),
-                 marks=pytest.mark.claim("ops.multiply_gradient"), id="multiply"),
+                 marks=pytest.mark.claim("ops.multiply_gradient", kind="symbolic"), id="multiply"),
     pytest.param(Identity("ops.divide_gradient", D.divide_gradient, _two(), nonzero="b"),
-                 marks=pytest.mark.claim("ops.divide_gradient"), id="divide"),
+                 marks=pytest.mark.claim("ops.divide_gradient", kind="symbolic"), id="divide"),
     *[pytest.param(Identity("ops.elementwise_gradient",
                             lambda m, n, f=f: D.elementwise_gradient(f, m, n),
                             _two(st.integers(1, 2), st.integers(1, 2))),
-                   marks=pytest.mark.claim("ops.elementwise_gradient"), id=f"elementwise-{f}")
+                   marks=pytest.mark.claim("ops.elementwise_gradient",
+                                           kind="symbolic"), id=f"elementwise-{f}")
       for f in D.ELEMENTWISE_FUNCTIONS],
     pytest.param(Identity("ops.relu_gradient", D.relu_gradient,
                           _two(st.integers(1, 2), st.integers(1, 2)), nonzero="x"),
-                 marks=pytest.mark.claim("ops.relu_gradient"), id="relu"),
+                 marks=pytest.mark.claim("ops.relu_gradient", kind="symbolic"), id="relu"),
     pytest.param(Identity("ops.matmul_gradient", D.matmul_gradient,
                           st.tuples(SMALL, SMALL, SMALL)),
-                 marks=pytest.mark.claim("ops.matmul_gradient"), id="matmul"),
+                 marks=pytest.mark.claim("ops.matmul_gradient", kind="symbolic"), id="matmul"),
     pytest.param(Identity("ops.expand_gradient", D.expand_gradient,
                           st.tuples(SMALL, st.sampled_from([1, 2, 3, 16]))),
-                 marks=pytest.mark.claim("ops.expand_gradient"), id="expand"),
+                 marks=pytest.mark.claim("ops.expand_gradient", kind="symbolic"), id="expand"),
     pytest.param(Identity("ops.sum_gradient", D.sum_gradient, _two()),
-                 marks=pytest.mark.claim("ops.sum_gradient"), id="sum"),
+                 marks=pytest.mark.claim("ops.sum_gradient", kind="symbolic"), id="sum"),
     pytest.param(Identity("ops.row_sum_gradient", D.row_sum_gradient, _two()),
-                 marks=pytest.mark.claim("ops.row_sum_gradient"), id="row-sum"),
+                 marks=pytest.mark.claim("ops.row_sum_gradient", kind="symbolic"), id="row-sum"),
     # one row: sympy's canonicaliser spends seconds on each Heaviside(x − Max(…)) entry before
     # the exact points decide, and rows are independent (the numeric tests take many rows)
     pytest.param(Identity("ops.row_max_gradient", D.row_max_gradient,
                           _two(st.just(1), st.integers(1, 3)), distinct="x"),
-                 marks=pytest.mark.claim("ops.row_max_gradient"), id="row-max"),
+                 marks=pytest.mark.claim("ops.row_max_gradient", kind="symbolic"), id="row-max"),
     pytest.param(Identity("ops.normalize_gradient", D.normalize_gradient, _two()),
-                 marks=pytest.mark.claim("ops.normalize_gradient"), id="normalize"),
+                 marks=pytest.mark.claim("ops.normalize_gradient",
+                                         kind="symbolic"), id="normalize"),
     pytest.param(Identity("ops.log_softmax_gradient", D.log_softmax_gradient,
                           _two(st.integers(1, 2))),
-                 marks=pytest.mark.claim("ops.log_softmax_gradient"), id="log-softmax"),
+                 marks=pytest.mark.claim("ops.log_softmax_gradient",
+                                         kind="symbolic"), id="log-softmax"),
     pytest.param(Identity("ops.cross_entropy_gradient", D.cross_entropy_gradient,
                           _two(st.integers(1, 2), st.integers(2, 3))),
-                 marks=pytest.mark.claim("ops.cross_entropy_gradient"), id="cross-entropy"),
+                 marks=pytest.mark.claim("ops.cross_entropy_gradient",
+                                         kind="symbolic"), id="cross-entropy"),
     pytest.param(Identity("ops.gradient_accumulation", D.diamond_gradient,
                           _two(st.integers(1, 2), st.integers(1, 2))),
-                 marks=pytest.mark.claim("ops.gradient_accumulation"), id="diamond"),
+                 marks=pytest.mark.claim("ops.gradient_accumulation",
+                                         kind="symbolic"), id="diamond"),
     pytest.param(Identity("ops.gradient_accumulation", D.self_add_gradient, _two()),
-                 marks=pytest.mark.claim("ops.gradient_accumulation"), id="a-plus-a"),
+                 marks=pytest.mark.claim("ops.gradient_accumulation",
+                                         kind="symbolic"), id="a-plus-a"),
     # batch 2 (∇b sums rows) or width 2 (W mixes units); both at once costs seconds per point
     pytest.param(Identity("ops.residual_block_gradient", D.residual_block_gradient,
                           st.sampled_from([(1, 1), (2, 1), (1, 2)]), points=1),
-                 marks=pytest.mark.claim("ops.residual_block_gradient"), id="residual-block"),
+                 marks=pytest.mark.claim("ops.residual_block_gradient",
+                                         kind="symbolic"), id="residual-block"),
 ]
 
 
@@ -135,7 +142,7 @@ def test_sympy_gradient_of_each_op_is_the_seeds_closed_form(case, data):
                        points=case.points)
 
 
-@pytest.mark.claim("ops.expand_gradient_as_written")
+@pytest.mark.claim("ops.expand_gradient_as_written", kind="symbolic")
 @given(n=SMALL, k=st.sampled_from([2, 3, 4, 16]), data=st.data())
 def test_seed_q4_expand_gradient_equals_grad_y_is_false(n, k, data):
     r"""Seed Q4 ends "∇X = Σ_j ∇Y_j = ∇Y". For k ≥ 2 columns ∇Y is n×k and ∇x is n×1; read
@@ -146,7 +153,7 @@ def test_seed_q4_expand_gradient_equals_grad_y_is_false(n, k, data):
     record_counterexample("ops.expand_gradient_as_written", f"n={n}, k={k}: {cex}")
 
 
-@pytest.mark.claim("ops.expand_gradient_as_written", "ops.expand_gradient")
+@pytest.mark.claim("ops.expand_gradient_as_written", "ops.expand_gradient", kind="autograd")
 def test_seed_q4_with_sixteen_columns_autograd_gives_sixteen_not_one():
     """The seed's own setting, 16 identical columns, with ∇Y = 1: autograd (an independent
     witness) gives ∇x = 16 per entry, the row sum, where "∇X = ∇Y" would give 1."""
@@ -160,7 +167,7 @@ def test_seed_q4_with_sixteen_columns_autograd_gives_sixteen_not_one():
     assert not np.array_equal(node.grad, np.ones((3, 1))), "the seed's '= ∇Y' would give 1"
 
 
-@pytest.mark.claim("ops.normalize_intermediate_as_written")
+@pytest.mark.claim("ops.normalize_intermediate_as_written", kind="symbolic")
 @given(m=SMALL, n=SMALL, data=st.data())
 def test_seed_q8_middle_step_has_one_over_s_squared_where_one_over_s_belongs(m, n, data):
     """Seed Q8, second line: "… + ∇y_ij · 1/(Σ_j x_ij)²"; the correct term is ∇y_ij/Σ_j x_ij
@@ -171,7 +178,7 @@ def test_seed_q8_middle_step_has_one_over_s_squared_where_one_over_s_belongs(m, 
     record_counterexample("ops.normalize_intermediate_as_written", f"m={m}, n={n}: {cex}")
 
 
-@pytest.mark.claim("ops.relu_gradient")
+@pytest.mark.claim("ops.relu_gradient", kind="autograd")
 def test_relu_kink_convention_zero_is_a_subgradient_and_matches_torch():
     """At x = 0 max(x, 0) has one-sided derivatives 0 (left) and 1 (right), by sympy's
     ``limit``; the library's 0 (the seed's ``np.where(input > 0, 1, 0)``) lies in [0, 1], and
@@ -275,80 +282,104 @@ def _elementwise(name: str, op, reference, domain="real"):
 OP_CASES = [
     pytest.param(OpCase("add", "ops.add_gradient", lambda a, b: a + b, torch.add, _same,
                         ("a", "b"), lambda s: D.add_gradient(*s[0]), float32=True),
-                 marks=pytest.mark.claim("ops.add_gradient"), id="add"),
+                 marks=pytest.mark.claim("ops.add_gradient",
+                                         kind=("implementation", "autograd")), id="add"),
     pytest.param(OpCase("subtract", "ops.subtract_gradient", lambda a, b: a - b, torch.sub,
                         _same, ("a", "b"), lambda s: D.subtract_gradient(*s[0]), float32=True),
-                 marks=pytest.mark.claim("ops.subtract_gradient"), id="subtract"),
+                 marks=pytest.mark.claim("ops.subtract_gradient",
+                                         kind=("implementation", "autograd")), id="subtract"),
     pytest.param(OpCase("multiply", "ops.multiply_gradient", lambda a, b: a * b, torch.mul,
                         _same, ("a", "b"), lambda s: D.multiply_gradient(*s[0]), float32=True),
-                 marks=pytest.mark.claim("ops.multiply_gradient"), id="multiply"),
+                 marks=pytest.mark.claim("ops.multiply_gradient",
+                                         kind=("implementation", "autograd")), id="multiply"),
     pytest.param(OpCase("divide", "ops.divide_gradient", lambda a, b: a / b, torch.div, _same,
                         ("a", "b"), lambda s: D.divide_gradient(*s[0]), ("real", "away"),
                         float32=True),
-                 marks=pytest.mark.claim("ops.divide_gradient"), id="divide"),
+                 marks=pytest.mark.claim("ops.divide_gradient",
+                                         kind=("implementation", "autograd")), id="divide"),
     pytest.param(_elementwise("sigmoid", A.Sigmoid, torch.sigmoid),
-                 marks=pytest.mark.claim("ops.elementwise_gradient"), id="sigmoid"),
+                 marks=pytest.mark.claim("ops.elementwise_gradient",
+                                         kind=("implementation", "autograd")), id="sigmoid"),
     pytest.param(_elementwise("tanh", A.Tanh, torch.tanh),
-                 marks=pytest.mark.claim("ops.elementwise_gradient"), id="tanh"),
+                 marks=pytest.mark.claim("ops.elementwise_gradient",
+                                         kind=("implementation", "autograd")), id="tanh"),
     pytest.param(_elementwise("exp", A.Exp, torch.exp),
-                 marks=pytest.mark.claim("ops.elementwise_gradient"), id="exp"),
+                 marks=pytest.mark.claim("ops.elementwise_gradient",
+                                         kind=("implementation", "autograd")), id="exp"),
     pytest.param(_elementwise("log", A.Log, torch.log, "positive"),
-                 marks=pytest.mark.claim("ops.elementwise_gradient"), id="log"),
+                 marks=pytest.mark.claim("ops.elementwise_gradient",
+                                         kind=("implementation", "autograd")), id="log"),
     pytest.param(OpCase("relu", "ops.relu_gradient", _unary(A.ReLU), torch.relu,
                         lambda d: _same(d, k=1), ("x",), lambda s: D.relu_gradient(*s[0]),
                         float32=True),
-                 marks=pytest.mark.claim("ops.relu_gradient"), id="relu"),
+                 marks=pytest.mark.claim("ops.relu_gradient",
+                                         kind=("implementation", "autograd")), id="relu"),
     pytest.param(OpCase("matmul", "ops.matmul_gradient", lambda x, w: x @ w, torch.matmul,
                         _matmul_shapes, ("x", "w"),
                         lambda s: D.matmul_gradient(*s[0], s[1][1])),
-                 marks=pytest.mark.claim("ops.matmul_gradient"), id="matmul"),
+                 marks=pytest.mark.claim("ops.matmul_gradient",
+                                         kind=("implementation", "autograd")), id="matmul"),
     pytest.param(OpCase("expand-columns", "ops.expand_gradient",
                         lambda x: A.Expand.do_forward(x, repeats=16),
                         lambda x: x.expand(-1, 16), _column, ("x",),
                         lambda s: D.expand_gradient(s[0][0], 16)),
-                 marks=pytest.mark.claim("ops.expand_gradient"), id="expand-16-columns"),
+                 marks=pytest.mark.claim("ops.expand_gradient",
+                                         kind=("implementation", "autograd")),
+                 id="expand-16-columns"),
     pytest.param(OpCase("expand-rows", "ops.expand_gradient",
                         lambda x: A.Expand.do_forward(x, repeats=3, dim=0),
                         lambda x: x.expand(3, -1), _row, ("x",)),
-                 marks=pytest.mark.claim("ops.expand_gradient"), id="expand-3-rows"),
+                 marks=pytest.mark.claim("ops.expand_gradient",
+                                         kind=("implementation", "autograd")), id="expand-3-rows"),
     pytest.param(OpCase("sum", "ops.sum_gradient", _unary(A.Sum), torch.sum,
                         lambda d: _same(d, k=1), ("x",), lambda s: D.sum_gradient(*s[0])),
-                 marks=pytest.mark.claim("ops.sum_gradient"), id="sum"),
+                 marks=pytest.mark.claim("ops.sum_gradient",
+                                         kind=("implementation", "autograd")), id="sum"),
     pytest.param(OpCase("row-sum", "ops.row_sum_gradient", _unary(A.RowSum),
                         lambda x: x.sum(1, keepdim=True), lambda d: _same(d, k=1), ("x",),
                         lambda s: D.row_sum_gradient(*s[0])),
-                 marks=pytest.mark.claim("ops.row_sum_gradient"), id="row-sum"),
+                 marks=pytest.mark.claim("ops.row_sum_gradient",
+                                         kind=("implementation", "autograd")), id="row-sum"),
     pytest.param(OpCase("row-max", "ops.row_max_gradient", _unary(A.RowMax),
                         lambda x: x.amax(1, keepdim=True), lambda d: _same(d, k=1), ("x",),
                         lambda s: D.row_max_gradient(*s[0]), ("distinct",)),
-                 marks=pytest.mark.claim("ops.row_max_gradient"), id="row-max"),
+                 marks=pytest.mark.claim("ops.row_max_gradient",
+                                         kind=("implementation", "autograd")), id="row-max"),
     pytest.param(OpCase("normalize", "ops.normalize_gradient", _unary(A.Normalize),
                         lambda x: x / x.sum(1, keepdim=True), lambda d: _same(d, k=1), ("x",),
                         lambda s: D.normalize_gradient(*s[0]), ("positive",)),
-                 marks=pytest.mark.claim("ops.normalize_gradient"), id="normalize"),
+                 marks=pytest.mark.claim("ops.normalize_gradient",
+                                         kind=("implementation", "autograd")), id="normalize"),
     pytest.param(OpCase("log-softmax", "ops.log_softmax_gradient", _unary(A.LogSoftmax),
                         lambda x: torch.log_softmax(x, 1), lambda d: _same(d, k=1), ("x",),
                         lambda s: D.log_softmax_gradient(*s[0])),
-                 marks=pytest.mark.claim("ops.log_softmax_gradient"), id="log-softmax-fused"),
+                 marks=pytest.mark.claim("ops.log_softmax_gradient",
+                                         kind=("implementation", "autograd")),
+                 id="log-softmax-fused"),
     pytest.param(OpCase("log-softmax-composed", "ops.log_softmax_gradient", A.log_softmax,
                         lambda x: torch.log_softmax(x, 1), lambda d: _same(d, k=1), ("x",),
                         lambda s: D.log_softmax_gradient(*s[0])),
-                 marks=pytest.mark.claim("ops.log_softmax_gradient", "ops.gradient_accumulation"),
+                 marks=pytest.mark.claim("ops.log_softmax_gradient", "ops.gradient_accumulation",
+                                         kind=("implementation", "autograd")),
                  id="log-softmax-composed"),
     pytest.param(OpCase("diamond", "ops.gradient_accumulation",
                         lambda x: A.Sigmoid.do_forward(x) * A.Exp.do_forward(x),
                         lambda x: torch.sigmoid(x) * torch.exp(x), lambda d: _same(d, k=1),
                         ("x",), lambda s: D.diamond_gradient(*s[0])),
-                 marks=pytest.mark.claim("ops.gradient_accumulation"), id="diamond"),
+                 marks=pytest.mark.claim("ops.gradient_accumulation",
+                                         kind=("implementation", "autograd")), id="diamond"),
     pytest.param(OpCase("a-plus-a", "ops.gradient_accumulation", lambda a: a + a,
                         lambda a: a + a, lambda d: _same(d, k=1), ("a",),
                         lambda s: D.self_add_gradient(*s[0])),
-                 marks=pytest.mark.claim("ops.gradient_accumulation"), id="a-plus-a"),
+                 marks=pytest.mark.claim("ops.gradient_accumulation",
+                                         kind=("implementation", "autograd")), id="a-plus-a"),
     pytest.param(OpCase("residual-block", "ops.residual_block_gradient", _residual_block,
                         lambda h, w, b: torch.sigmoid(h @ w + b) + h, _residual_shapes,
                         ("h", "w", "b"), lambda s: D.residual_block_gradient(*s[0])),
                  marks=pytest.mark.claim("ops.residual_block_gradient",
-                                         "ops.gradient_accumulation"), id="residual-block"),
+                                         "ops.gradient_accumulation",
+                                         kind=("implementation", "autograd")),
+                 id="residual-block"),
 ]
 
 
@@ -443,7 +474,7 @@ def test_library_backward_passes_the_dot_product_test(case, data):
 # ------------------------------------------------------------ 3. the graph's bookkeeping
 
 
-@pytest.mark.claim("ops.graph_structure")
+@pytest.mark.claim("ops.graph_structure", kind="implementation")
 @given(data=st.data())
 def test_c_equals_a_plus_b_builds_the_graph_the_seed_describes(data):
     """Seed Q5–6 (and Q3): c = a + b; c.value is the sum, c.source an OpNode of Add whose
@@ -463,7 +494,7 @@ def test_c_equals_a_plus_b_builds_the_graph_the_seed_describes(data):
     assert_close(b.grad, u, claim="ops.graph_structure", what="b.grad after backward")
 
 
-@pytest.mark.claim("ops.gradient_accumulation")
+@pytest.mark.claim("ops.gradient_accumulation", kind=("implementation", "autograd"))
 @given(k=st.integers(1, 6), data=st.data())
 def test_a_node_used_k_times_gets_k_times_the_gradient(k, data):
     """y = a + a + … + a (k terms, the node a an input of k Add ops): ∇a = k ∇y, the sum over
@@ -481,7 +512,7 @@ def test_a_node_used_k_times_gets_k_times_the_gradient(k, data):
     assert_close(a.grad, k * u, claim="ops.gradient_accumulation", what=f"k∇y, k = {k}")
 
 
-@pytest.mark.claim("ops.gradient_accumulation")
+@pytest.mark.claim("ops.gradient_accumulation", kind="autograd")
 @given(data=st.data())
 def test_repeated_backward_accumulates_into_leaves_like_torch(data):
     """Two backward calls from the same loss: leaves hold twice the gradient (torch's
@@ -514,7 +545,8 @@ CROSS_ENTROPY = OpCase("cross-entropy", "ops.cross_entropy_gradient", A.cross_en
                        lambda s: D.cross_entropy_gradient(*s[0]))
 
 
-@pytest.mark.claim("ops.cross_entropy_gradient", "ops.log_softmax_gradient")
+@pytest.mark.claim("ops.cross_entropy_gradient", "ops.log_softmax_gradient",
+                   kind=("implementation", "autograd"))
 @given(composed=st.booleans(), data=st.data())
 def test_cross_entropy_from_ops_has_gradient_softmax_minus_targets_over_n(composed, data):
     """L = −(1/N) Σ T ⊙ logsoftmax(X) from ops (fused LogSoftmax, or composed of RowMax,
@@ -537,7 +569,7 @@ def test_cross_entropy_from_ops_has_gradient_softmax_minus_targets_over_n(compos
                  claim="ops.cross_entropy_gradient", what="∇X vs (S − T)/N (sympy, lambdified)")
 
 
-@pytest.mark.claim("ops.residual_mlp_gradient", "ops.gradient_accumulation")
+@pytest.mark.claim("ops.residual_mlp_gradient", "ops.gradient_accumulation", kind="autograd")
 @given(residual=st.booleans(), data=st.data())
 def test_residual_mlp_parameter_gradients_equal_autograd(residual, data):
     """Seed Q10: h₁ = σ(x W₁ + b₁), h₂ = σ(h₁W₂ + b₂) + h₁ (with ``residual``), output

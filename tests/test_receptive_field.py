@@ -105,7 +105,7 @@ def axis(stack, ax):
 # ------------------------------------------------------------------ 1. symbolic witness
 
 
-@pytest.mark.claim("receptive_field.closed_form")
+@pytest.mark.claim("receptive_field.closed_form", kind="symbolic")
 @given(depth=st.integers(1, 6), data=st.data())
 def test_layer_recursion_composes_to_S_i_minus_P_plus_R(depth, data):
     r"""a_{ℓ−1} = s_ℓ a_ℓ − p_ℓ, b_{ℓ−1} = s_ℓ b_ℓ − p_ℓ + k_ℓ − 1 from a_L = b_L = i gives
@@ -117,7 +117,7 @@ def test_layer_recursion_composes_to_S_i_minus_P_plus_R(depth, data):
 # ------------------------------------------------------------------ 2–3. against autograd
 
 
-@pytest.mark.claim("receptive_field.clip_per_layer")
+@pytest.mark.claim("receptive_field.clip_per_layer", kind="autograd")
 @given(stack=stacks(), data=st.data())
 def test_input_region_is_the_bounding_box_of_the_gradient_support(stack, data):
     """input_support = support of the gradient (product of row and column masks), and
@@ -142,7 +142,7 @@ def test_input_region_is_the_bounding_box_of_the_gradient_support(stack, data):
         assert region is None
 
 
-@pytest.mark.claim("receptive_field.clip_per_layer")
+@pytest.mark.claim("receptive_field.clip_per_layer", kind="implementation")
 @given(stack=stacks(gapless=True), data=st.data())
 def test_gapless_field_is_the_interval_of_the_per_layer_clipped_recursion(stack, data):
     """With s ≤ k and p < k everywhere the gradient support is the full box
@@ -164,7 +164,7 @@ def test_gapless_field_is_the_interval_of_the_per_layer_clipped_recursion(stack,
     assert K.input_region(model, size, index) == tuple(box)
 
 
-@pytest.mark.claim("receptive_field.clip_at_end")
+@pytest.mark.claim("receptive_field.clip_at_end", kind="autograd")
 def test_clipping_the_closed_form_once_overstates_the_field():
     """Refuted: [a_0(i), b_0(i)] clipped once to the image is not the field in general.
     Hypothesis searches stacks for one where it disagrees with the gradient support."""
@@ -220,7 +220,7 @@ VGG16_BY_HAND = {1: (D.i - 2, D.i + 2), 2: (2 * D.i - 2, 2 * D.i + 3),
 VGG16_DEPTH = {1: 4, 2: 5, 3: 10}  # modules of vgg16_prefix() up to y_p
 
 
-@pytest.mark.claim("receptive_field.vgg16", "receptive_field.closed_form")
+@pytest.mark.claim("receptive_field.vgg16", "receptive_field.closed_form", kind="symbolic")
 @pytest.mark.parametrize("q", [1, 2, 3])
 def test_vgg16_fields_from_the_closed_form_are_the_answers_by_hand(q):
     """The sympy closed form of the first layers of VGG16 gives the answer derived by hand,
@@ -242,7 +242,7 @@ def vgg16_hand_box(q: int, i: int, j: int) -> tuple[tuple[int, int], tuple[int, 
             (max(0, int(lo.subs(D.i, j))), min(223, int(hi.subs(D.i, j)))))
 
 
-@pytest.mark.claim("receptive_field.vgg16")
+@pytest.mark.claim("receptive_field.vgg16", kind="implementation")
 @pytest.mark.parametrize("q", [1, 2, 3])
 @given(data=st.data())
 def test_vgg16_input_region_is_the_formula_in_i_and_j(q, data):
@@ -254,7 +254,7 @@ def test_vgg16_input_region_is_the_formula_in_i_and_j(q, data):
     assert K.input_region(model, (224, 224), (i, j)) == vgg16_hand_box(q, i, j)
 
 
-@pytest.mark.claim("receptive_field.vgg16")
+@pytest.mark.claim("receptive_field.vgg16", kind="autograd")
 @pytest.mark.parametrize("q", [1, 2, 3])
 @pytest.mark.parametrize("where", ["top-left", "top-right", "centre", "bottom-left"])
 def test_vgg16_formula_is_the_gradient_support(q, where):
@@ -281,7 +281,7 @@ def test_vgg16_formula_is_the_gradient_support(q, where):
         f"cols {np.flatnonzero(support.any(0)).tolist()}")
 
 
-@pytest.mark.claim("receptive_field.clip_per_layer")
+@pytest.mark.conventions
 @given(stack=stacks(), data=st.data())
 def test_list_and_sequential_descriptions_agree(stack, data):
     layers, size = stack
@@ -308,7 +308,7 @@ BAD = [
 ]
 
 
-@pytest.mark.claim("receptive_field.clip_per_layer")
+@pytest.mark.conventions
 @pytest.mark.parametrize(("call", "names"), BAD)
 def test_bad_input_raises_value_error_naming_the_argument(call, names):
     with pytest.raises(ValueError, match=names):

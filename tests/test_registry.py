@@ -1,4 +1,5 @@
-"""The registry is consistent: every claim has a witness, and README.md shows the current table."""
+"""The registry is consistent: every claim has a test of each witness kind it requires, every
+claim marker declares its kind, and README.md shows the current table."""
 
 from __future__ import annotations
 
@@ -11,42 +12,67 @@ from pathlib import Path
 import pytest
 
 from derivations.registry import REGISTRY, markdown_table
+from dlmath_verify.registry import WITNESS_KINDS
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _claim_marks(marks) -> list[str]:
-    """Claim ids in a list of marks, including those on ``pytest.param(..., marks=...)``
-    values of a ``parametrize`` mark."""
-    ids = []
+def _claim_marks(marks) -> list[tuple[tuple[str, ...], object]]:
+    """(claim ids, kind) of every claim mark in a list of marks, including those on
+    ``pytest.param(..., marks=...)`` values of a ``parametrize`` mark."""
+    found = []
     for mark in marks:
         if mark.name == "claim":
-            ids.extend(mark.args)
+            found.append((mark.args, mark.kwargs.get("kind")))
         elif mark.name == "parametrize":
             for value in mark.args[1]:
-                ids.extend(_claim_marks(getattr(value, "marks", ())))
-    return ids
+                found.extend(_claim_marks(getattr(value, "marks", ())))
+    return found
+
+
+def _kinds(kind) -> tuple:
+    return (kind,) if isinstance(kind, str) else tuple(kind or ())
 
 
 @cache
-def witnesses() -> dict[str, list[str]]:
-    """claim id → the tests marked with it, read from the marks pytest itself uses (so a
-    marker written as ``claim(*ids)`` counts), over every ``tests/test_*.py``."""
-    found = defaultdict(list)
+def witnesses() -> dict[str, dict[str, list[str]]]:
+    """claim id → witness kind → the tests marked with it, read from the marks pytest itself
+    uses (so a marker written as ``claim(*ids)`` counts), over every ``tests/test_*.py``."""
+    found: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for test, ids, kind in _marked_tests():
+        for claim_id in ids:
+            for k in _kinds(kind):
+                found[claim_id][k].append(test)
+    return found
+
+
+@cache
+def _marked_tests() -> list[tuple[str, tuple[str, ...], object]]:
+    out = []
     for path in sorted((ROOT / "tests").glob("test_*.py")):
         module = importlib.import_module(f"tests.{path.stem}")
         for name, obj in vars(module).items():
             if name.startswith("test") and callable(obj):
-                for claim_id in _claim_marks(getattr(obj, "pytestmark", ())):
-                    found[claim_id].append(f"{path.name}::{name}")
-    return found
+                for ids, kind in _claim_marks(getattr(obj, "pytestmark", ())):
+                    out.append((f"{path.name}::{name}", ids, kind))
+    return out
 
 
 @pytest.mark.parametrize("claim_id", sorted(REGISTRY))
-def test_every_registered_claim_is_named_by_a_test(claim_id):
-    """A claim with no test marked ``@pytest.mark.claim(<id>)`` would be a stub called done."""
-    assert witnesses().get(claim_id), (
-        f"claim {claim_id} is registered but no test is marked with it")
+def test_every_registered_claim_has_a_test_of_each_witness_kind_it_requires(claim_id):
+    """A claim with no test of a kind it requires could never be verified (the plugin makes
+    this a usage error at collection too); a claim that requires nothing would be a stub."""
+    required = REGISTRY[claim_id].witnesses
+    assert required, f"claim {claim_id} declares no witnesses=(...)"
+    missing = [k for k in required if not witnesses().get(claim_id, {}).get(k)]
+    assert not missing, (f"claim {claim_id} requires witness kind(s) {missing}, but no test is "
+                         f"marked @pytest.mark.claim({claim_id!r}, kind=...) with them")
+
+
+def test_every_claim_marker_declares_valid_witness_kinds():
+    bad = [(test, ids, kind) for test, ids, kind in _marked_tests()
+           if not _kinds(kind) or any(k not in WITNESS_KINDS for k in _kinds(kind))]
+    assert not bad, f"claim markers without a valid kind=: {bad}"
 
 
 def test_refuted_claims_name_a_corrected_claim_that_holds():

@@ -13,12 +13,13 @@ Seed: ``002_f6a45d0186751a72.txt`` Q3 (Exercises 8 and 9).
 from __future__ import annotations
 
 from functools import cache
+from itertools import pairwise
 
 import numpy as np
 import pytest
 import sympy as sp
 import torch
-from hypothesis import assume, example, given, note
+from hypothesis import example, given, note
 from hypothesis import strategies as st
 
 from derivations import relu_net as D
@@ -44,21 +45,21 @@ def _prove_pieces(on_pieces, claim: str, data) -> None:
         prove_identity(network, formula, claim=f"{claim} on {name}", data=data)
 
 
-@pytest.mark.claim("relu_net.hat_function")
+@pytest.mark.claim("relu_net.hat_function", kind="symbolic")
 @given(data=st.data())
 def test_hat_network_is_the_seed_formula_on_every_piece(data):
     """On (−∞, 0], [0, ½), [½, 1), [1, ∞) the network resolves to 0, 2x, 2(1 − x), 0."""
     _prove_pieces(D.hat_on_pieces(), "relu_net.hat_function", data)
 
 
-@pytest.mark.claim("relu_net.soft_threshold")
+@pytest.mark.claim("relu_net.soft_threshold", kind="symbolic")
 @given(data=st.data())
 def test_soft_threshold_network_is_the_seed_formula_on_every_piece_for_every_s(data):
     """For symbolic s ≥ 0, on (−∞, −s], [−s, s), [s, ∞): x + s, 0, x − s."""
     _prove_pieces(D.soft_threshold_on_pieces(), "relu_net.soft_threshold", data)
 
 
-@pytest.mark.claim("relu_net.hat_function", "relu_net.soft_threshold")
+@pytest.mark.claim("relu_net.hat_function", "relu_net.soft_threshold", kind="symbolic")
 @given(data=st.data())
 def test_targets_are_the_seed_formulas_on_every_piece(data):
     """The problem's targets (Piecewise hat, sign(x)·max(|x| − s, 0)) equal the per-piece
@@ -67,7 +68,7 @@ def test_targets_are_the_seed_formulas_on_every_piece(data):
         prove_identity(target, formula, claim=f"relu_net target on {name}", data=data)
 
 
-@pytest.mark.claim("relu_net.hat_function", "relu_net.soft_threshold")
+@pytest.mark.claim("relu_net.hat_function", "relu_net.soft_threshold", kind="symbolic")
 def test_pieces_cover_the_real_line():
     """Each piece starts where the previous one ends; half-lines at both ends: a cover of ℝ."""
     for pieces, ends in [(D.hat_pieces(), D.HAT_BREAKPOINTS), (D.soft_threshold_pieces(),
@@ -79,7 +80,7 @@ def test_pieces_cover_the_real_line():
             assert p.xreplace({D.w: 0}) == a and sp.limit(p, D.w, sp.oo) == b
 
 
-@pytest.mark.claim("relu_net.hat_function")
+@pytest.mark.claim("relu_net.hat_function", kind="symbolic")
 @given(x=RATIONAL_X)
 @example(x=sp.S.Zero)
 @example(x=sp.Rational(1, 2))
@@ -88,7 +89,7 @@ def test_hat_network_equals_hat_exactly_at_rational_points(x):
     assert D.hat_network(x) == D.HAT_TARGET.xreplace({D.x: x})
 
 
-@pytest.mark.claim("relu_net.soft_threshold")
+@pytest.mark.claim("relu_net.soft_threshold", kind="symbolic")
 @given(x=RATIONAL_X, s=RATIONAL_S)
 @example(x=sp.Rational(1, 2), s=sp.Rational(1, 2))
 @example(x=-sp.Rational(1, 2), s=sp.Rational(1, 2))
@@ -100,7 +101,7 @@ def test_soft_threshold_network_equals_soft_threshold_exactly_at_rational_points
                                                                              D.s: s})
 
 
-@pytest.mark.claim("relu_net.soft_threshold")
+@pytest.mark.claim("relu_net.soft_threshold", kind="symbolic")
 @given(data=st.data())
 def test_soft_threshold_network_fails_for_negative_s(data):
     """With s = −q < 0 the network is 2x on (−q, q), not sign(x)(|x| + q): s ≥ 0 is needed
@@ -136,7 +137,7 @@ def batches(lo: float, hi: float):
     return st.lists(st.floats(lo, hi), min_size=1, max_size=8).map(np.array)
 
 
-@pytest.mark.claim("relu_net.hat_function")
+@pytest.mark.claim("relu_net.hat_function", kind="implementation")
 @given(xs=batches(-2, 3), dtype=DTYPES)
 @example(xs=np.array([0.0, 0.5, 1.0, -1e-300, 1 + 1e-12]), dtype=torch.float64)
 @example(xs=np.array([0.0, 0.5, 1.0]), dtype=torch.float32)
@@ -151,7 +152,7 @@ def test_hat_network_equals_the_hat_function(xs, dtype):
                  what="numpy hand target vs sympy")
 
 
-@pytest.mark.claim("relu_net.soft_threshold")
+@pytest.mark.claim("relu_net.soft_threshold", kind="implementation")
 @given(xs=batches(-5, 5), s=st.floats(0, 3), dtype=DTYPES)
 @example(xs=np.array([0.0]), s=0.0, dtype=torch.float64)
 @example(xs=np.array([0.0, 1.5, -1.5]), s=1.5, dtype=torch.float32)
@@ -173,24 +174,39 @@ def _autograd_slope(net: torch.nn.Module, xs: np.ndarray) -> torch.Tensor:
     return grad
 
 
-@pytest.mark.claim("relu_net.derivatives", "relu_net.hat_function")
-@given(xs=batches(-2, 3))
+def batches_off(breakpoints, lo: float, hi: float, gap: float = 1e-9):
+    """Batches of points in [lo, hi] more than ``gap`` from every breakpoint: each point is
+    drawn inside one of the open pieces between them (drawn, not rejected)."""
+    edges = [lo, *sorted(breakpoints), hi]
+    pieces = [st.floats(a + 2 * gap, b - 2 * gap)
+              for a, b in pairwise(edges) if b - a > 8 * gap]
+    return st.lists(st.one_of(pieces), min_size=1, max_size=8).map(np.array)
+
+
+@st.composite
+def soft_threshold_cases(draw):
+    """(points off ±s, s): s first, then the points."""
+    s = draw(st.floats(0, 3), label="s")
+    return draw(batches_off((-s, s), -5, 5), label="xs"), s
+
+
+@pytest.mark.claim("relu_net.derivatives", "relu_net.hat_function", kind="autograd")
+@given(xs=batches_off((0.0, 0.5, 1.0), -2, 3))
 @example(xs=np.array([-0.25, 0.25, 0.75, 1.25]))
 def test_hat_network_autograd_derivative_is_the_piecewise_derivative(xs):
     """Off {0, ½, 1}: autograd of the network = sympy's d/dx of the Piecewise = hand slope."""
-    assume(np.min(np.abs(xs[:, None] - np.array([0.0, 0.5, 1.0]))) > 1e-9)
     grad = _autograd_slope(K.hat_network(), xs)
     truth = sympy_values("dhat", xs)
     assert_close(grad, truth, claim="relu_net.derivatives", what="autograd vs sympy")
     assert_close(K.hat_derivative(xs), truth, claim="relu_net.derivatives", what="hand")
 
 
-@pytest.mark.claim("relu_net.derivatives", "relu_net.soft_threshold")
-@given(xs=batches(-5, 5), s=st.floats(0, 3))
-@example(xs=np.array([-2.0, -0.5, 0.5, 2.0]), s=1.0)
-def test_soft_threshold_network_autograd_derivative_is_the_piecewise_derivative(xs, s):
+@pytest.mark.claim("relu_net.derivatives", "relu_net.soft_threshold", kind="autograd")
+@given(case=soft_threshold_cases())
+@example(case=(np.array([-2.0, -0.5, 0.5, 2.0]), 1.0))
+def test_soft_threshold_network_autograd_derivative_is_the_piecewise_derivative(case):
     """Off ±s: autograd = 1 for |x| > s, 0 for |x| < s (sympy's slope of each piece)."""
-    assume(np.min(np.abs(np.abs(xs) - s)) > 1e-9)
+    xs, s = case
     grad = _autograd_slope(K.soft_threshold_network(s), xs)
     truth = sympy_values("dsoft", xs, s)
     assert_close(grad, truth, claim="relu_net.derivatives", what="autograd vs sympy")
@@ -205,7 +221,7 @@ def test_soft_threshold_network_autograd_derivative_is_the_piecewise_derivative(
 # ------------------------------------------------------------------ bad input
 
 
-@pytest.mark.claim("relu_net.soft_threshold")
+@pytest.mark.conventions
 @pytest.mark.parametrize("s", [-0.1, -1.0, float("nan"), float("inf")])
 def test_negative_threshold_is_a_value_error(s):
     for build in (lambda: K.soft_threshold_network(s),
@@ -215,7 +231,7 @@ def test_negative_threshold_is_a_value_error(s):
             build()
 
 
-@pytest.mark.claim("relu_net.hat_function")
+@pytest.mark.conventions
 def test_network_input_of_the_wrong_shape_is_a_value_error():
     with pytest.raises(ValueError, match=r"x must be 1-D with shape \(N,\)"):
         K.network_forward(K.hat_network(), torch.zeros(3, 1))

@@ -49,13 +49,13 @@ def backend(x: np.ndarray, which: str) -> Any:
 # ------------------------------------------------------------------ 1. symbolic witness
 
 
-@pytest.mark.claim("softmax.jacobian")
+@pytest.mark.claim("softmax.jacobian", kind="symbolic")
 @given(n=SIZES, data=st.data())
 def test_softmax_jacobian_is_diag_s_minus_s_sT(n, data):
     prove_identity(*D.softmax_jacobian(n), claim="softmax.jacobian", data=data)
 
 
-@pytest.mark.claim("softmax.jacobian_rows_sum_to_zero")
+@pytest.mark.claim("softmax.jacobian_rows_sum_to_zero", kind="symbolic")
 @given(n=SIZES, data=st.data())
 def test_softmax_jacobian_rows_sum_to_zero(n, data):
     derived, _ = D.softmax_jacobian(n)
@@ -64,20 +64,20 @@ def test_softmax_jacobian_rows_sum_to_zero(n, data):
     prove_identity(derived, derived.T, claim="softmax.jacobian_rows_sum_to_zero", data=data)
 
 
-@pytest.mark.claim("softmax.vjp")
+@pytest.mark.claim("softmax.vjp", kind="symbolic")
 @given(n=SIZES, data=st.data())
 def test_softmax_vjp_is_s_times_u_minus_u_dot_s(n, data):
     prove_identity(*D.softmax_vjp(n), claim="softmax.vjp", data=data)
 
 
-@pytest.mark.claim("softmax.shift_invariance")
+@pytest.mark.claim("softmax.shift_invariance", kind="symbolic")
 @given(n=SIZES, data=st.data())
 def test_softmax_is_shift_invariant(n, data):
     shifted, plain, _c = D.softmax_shifted(n)
     prove_identity(shifted, plain, claim="softmax.shift_invariance", data=data)
 
 
-@pytest.mark.claim("log_softmax.vjp")
+@pytest.mark.claim("log_softmax.vjp", kind="symbolic")
 @given(n=SIZES, data=st.data())
 def test_log_softmax_vjp_is_u_minus_s_sum_u(n, data):
     prove_identity(*D.log_softmax_vjp(n), claim="log_softmax.vjp", data=data)
@@ -89,7 +89,7 @@ def _sum_to_one(n: int) -> dict:
     return {t[n - 1]: 1 - sum(t[: n - 1])}
 
 
-@pytest.mark.claim("cross_entropy.gradient")
+@pytest.mark.claim("cross_entropy.gradient", kind="symbolic")
 @given(n=SIZES, data=st.data())
 def test_cross_entropy_gradient_is_s_minus_t(n, data):
     derived, closed = D.cross_entropy_gradient(n)
@@ -100,7 +100,7 @@ def test_cross_entropy_gradient_is_s_minus_t(n, data):
                    substitutions=_sum_to_one(n))
 
 
-@pytest.mark.claim("cross_entropy.softmax_chain")
+@pytest.mark.claim("cross_entropy.softmax_chain", kind="symbolic")
 @given(n=SIZES, data=st.data())
 def test_cross_entropy_chain_through_softmax_jacobian_is_sT_minus_tT(n, data):
     chained, seed_form = D.cross_entropy_softmax_chain(n)
@@ -110,27 +110,27 @@ def test_cross_entropy_chain_through_softmax_jacobian_is_sT_minus_tT(n, data):
                    substitutions=_sum_to_one(n))
 
 
-@pytest.mark.claim("cross_entropy.batch_mean")
+@pytest.mark.claim("cross_entropy.batch_mean", kind="symbolic")
 @given(b=st.integers(1, 3), n=st.integers(2, 3), data=st.data())
 def test_batch_mean_cross_entropy_gradient_is_s_minus_t_over_b(b, n, data):
     prove_identity(*D.cross_entropy_batch(b, n), claim="cross_entropy.batch_mean", data=data,
                    points=1)
 
 
-@pytest.mark.claim("true_softmax.bounds")
+@pytest.mark.claim("true_softmax.bounds", kind="symbolic")
 @given(n=SIZES, data=st.data())
 def test_true_softmax_excess_over_max_is_log_of_one_plus_terms_below_one(n, data):
     k = data.draw(st.integers(0, n - 1), label="index of the maximum")
     prove_identity(*D.true_softmax_excess(n, k)[:2], claim="true_softmax.bounds", data=data)
 
 
-@pytest.mark.claim("true_softmax.gradient")
+@pytest.mark.claim("true_softmax.gradient", kind="symbolic")
 @given(n=SIZES, data=st.data())
 def test_true_softmax_gradient_is_softmax_of_beta_x(n, data):
     prove_identity(*D.true_softmax_gradient(n)[:2], claim="true_softmax.gradient", data=data)
 
 
-@pytest.mark.claim("true_softmax.limit")
+@pytest.mark.claim("true_softmax.limit", kind="symbolic")
 @given(xs=st.lists(st.fractions(-3, 3, max_denominator=4), min_size=2, max_size=4, unique=True))
 def test_true_softmax_gradient_tends_to_argmax_indicator(xs):
     rationals = tuple(sp.Rational(f.numerator, f.denominator) for f in xs)
@@ -142,7 +142,7 @@ def test_true_softmax_gradient_tends_to_argmax_indicator(xs):
     )
 
 
-@pytest.mark.claim("softmax.numerical_stability")
+@pytest.mark.claim("softmax.numerical_stability", kind="symbolic")
 @given(n=SIZES, data=st.data())
 def test_log_sum_exp_is_invariant_to_the_subtracted_maximum(n, data):
     prove_identity(*D.log_sum_exp_shift(n)[:2], claim="softmax.numerical_stability", data=data)
@@ -169,7 +169,7 @@ def evaluate(builder: str, **rows: np.ndarray) -> np.ndarray:
     ])
 
 
-@pytest.mark.claim("softmax.jacobian")
+@pytest.mark.claim("softmax.jacobian", kind=("implementation", "autograd"))
 @given(x=logit_batches(min_cols=2), which=BACKENDS)
 def test_softmax_jacobian_kernel_matches_closed_form_and_autograd(x, which):
     jac = K.softmax_jacobian(backend(x, which))
@@ -185,7 +185,7 @@ def test_softmax_jacobian_kernel_matches_closed_form_and_autograd(x, which):
                  claim="softmax.jacobian_rows_sum_to_zero", check_dtype=False)
 
 
-@pytest.mark.claim("softmax.vjp")
+@pytest.mark.claim("softmax.vjp", kind="implementation")
 @given(data=st.data(), which=BACKENDS)
 def test_softmax_backward_matches_closed_form(data, which):
     x = data.draw(logit_batches(min_cols=2, dtype=np.float64))
@@ -194,7 +194,7 @@ def test_softmax_backward_matches_closed_form(data, which):
     assert_close(got, evaluate("softmax_vjp", x=x, u=u)[..., 0], claim="softmax.vjp")
 
 
-@pytest.mark.claim("log_softmax.vjp")
+@pytest.mark.claim("log_softmax.vjp", kind="implementation")
 @given(data=st.data(), which=BACKENDS)
 def test_log_softmax_backward_matches_closed_form(data, which):
     x = data.draw(logit_batches(dtype=np.float64))
@@ -224,7 +224,8 @@ CASES = [
 ]
 
 
-CASE_PARAMS = [pytest.param(c, id=c.claim, marks=pytest.mark.claim(c.claim)) for c in CASES]
+CASE_PARAMS = [pytest.param(c, id=c.claim, marks=pytest.mark.claim(c.claim,
+                                                                   kind="autograd")) for c in CASES]
 
 
 @pytest.mark.parametrize("case", CASE_PARAMS)
@@ -263,7 +264,7 @@ def logits_and_targets(draw, dtype=None):
     return x, draw(distributions(n, c, one_hot=kind == "one-hot", dtype=x.dtype))
 
 
-@pytest.mark.claim("cross_entropy.gradient", "cross_entropy.batch_mean")
+@pytest.mark.claim("cross_entropy.gradient", "cross_entropy.batch_mean", kind="autograd")
 @given(xt=logits_and_targets(), which=BACKENDS)
 def test_cross_entropy_and_its_gradient_match_autograd(xt, which):
     x, t = xt
@@ -278,7 +279,7 @@ def test_cross_entropy_and_its_gradient_match_autograd(xt, which):
                  what="(s − t)/N vs autograd")
 
 
-@pytest.mark.claim("cross_entropy.batch_mean")
+@pytest.mark.claim("cross_entropy.batch_mean", kind="implementation")
 @given(x=logit_batches(dtype=np.float64), data=st.data())
 def test_batch_gradient_is_the_mean_of_the_per_example_gradients(x, data):
     t = data.draw(labels(*x.shape))
@@ -291,7 +292,8 @@ def test_batch_gradient_is_the_mean_of_the_per_example_gradients(x, data):
 # ------------------------------------------------------------------ the true softmax
 
 
-@pytest.mark.claim("true_softmax.bounds", "true_softmax.gradient")
+@pytest.mark.claim("true_softmax.bounds", "true_softmax.gradient",
+                   kind=("implementation", "autograd"))
 @given(x=logit_batches(dtype=np.float64),
        beta=st.floats(1e-2, 1e3, allow_nan=False, allow_infinity=False), which=BACKENDS)
 def test_true_softmax_lies_between_max_and_max_plus_log_n_over_beta(x, beta, which):
@@ -314,7 +316,7 @@ def test_true_softmax_lies_between_max_and_max_plus_log_n_over_beta(x, beta, whi
 # ---------------------------------------------------------------- numerical stability
 
 
-@pytest.mark.claim("softmax.numerical_stability")
+@pytest.mark.claim("softmax.numerical_stability", kind="implementation")
 @given(x=logit_batches(limit=1e4, dtype=np.float32), which=BACKENDS)
 @example(x=np.array([[1e4, -1e4, 1e4 - 1.0]], dtype=np.float32), which="numpy")
 @example(x=np.array([[-1e4, -1e4]], dtype=np.float32), which="torch")
@@ -333,7 +335,7 @@ def test_float32_kernels_are_finite_and_correct_for_logits_up_to_1e4(x, which):
                  growth=max(1.0, float(np.abs(x).max())))
 
 
-@pytest.mark.claim("softmax.numerical_stability", "true_softmax.limit")
+@pytest.mark.claim("softmax.numerical_stability", "true_softmax.limit", kind="implementation")
 @given(x=logit_batches(limit=1e4, dtype=np.float32),
        beta=st.sampled_from([1e2, 1e4, 1e6, 1e8]), which=BACKENDS)
 @example(x=np.array([[3.0, 1.0, 2.0]], dtype=np.float32), beta=1e8, which="numpy")
@@ -357,7 +359,8 @@ def test_true_softmax_stays_finite_up_to_beta_1e8(x, beta, which):
 # --------------------------------------------------------- the numpy modules of seed 004
 
 
-@pytest.mark.claim("softmax.vjp", "cross_entropy.softmax_chain", "cross_entropy.batch_mean")
+@pytest.mark.claim("softmax.vjp", "cross_entropy.softmax_chain", "cross_entropy.batch_mean",
+                   kind="autograd")
 @given(xt=logits_and_targets(dtype=np.float64))
 def test_softmax_and_cross_entropy_modules_chain_to_s_minus_t_over_n(xt):
     x, t = xt
@@ -375,7 +378,7 @@ def test_softmax_and_cross_entropy_modules_chain_to_s_minus_t_over_n(xt):
                  what="module chain vs (s − t)/N")
 
 
-@pytest.mark.claim("cross_entropy.softmax_chain")
+@pytest.mark.claim("cross_entropy.softmax_chain", kind="implementation")
 @given(data=st.data())
 def test_cross_entropy_module_backward_matches_central_differences(data):
     """The practical's own unit-test method: central finite differences, in float64."""

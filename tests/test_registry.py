@@ -4,14 +4,13 @@ claim marker declares its kind, and README.md shows the current table."""
 from __future__ import annotations
 
 import importlib
-import re
 from collections import defaultdict
 from functools import cache
 from pathlib import Path
 
 import pytest
 
-from derivations.registry import REGISTRY, markdown_table
+from derivations.registry import REGISTRY
 from dlmath_verify.registry import WITNESS_KINDS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,12 +79,3 @@ def test_refuted_claims_name_a_corrected_claim_that_holds():
         if c.verdict == "refuted":
             assert REGISTRY[c.corrected_by].verdict == "holds", (
                 f"{c.id} is corrected by {c.corrected_by}, which is not a claim that holds")
-
-
-def test_readme_claims_table_is_the_registry():
-    """README.md carries ``python -m derivations`` output between the claims markers."""
-    readme = (ROOT / "README.md").read_text()
-    match = re.search(r"<!-- claims:start -->\n(.*?)\n<!-- claims:end -->", readme, re.S)
-    assert match, "README.md has no <!-- claims:start --> … <!-- claims:end --> block"
-    assert match.group(1).strip() == markdown_table().strip(), (
-        "README.md's claims table is stale: regenerate it with `python -m derivations`")

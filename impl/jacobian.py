@@ -1,39 +1,47 @@
-r"""The Jacobian of a deep tanh network by reverse mode and by forward mode, by hand.
+r"""The Jacobian of a deep tanh network by hand: reverse mode, forward mode, and the optimal
+order of the matrix chain.
 
-Source: ``002_f6a45d0186751a72.txt`` Problem 2 (notebook Question 2, exercises 2.(a)–(c)).
+Source: ``002_f6a45d0186751a72.txt`` Problem 2 (notebook Question 2, exercises 2.(a)–(d)).
 
 .. math::
 
     f(x) = W_F \tanh(W_L \tanh(\cdots \tanh(W_1 x))),\qquad
     z_1 = W_1 x,\; h_i = \tanh z_i,\; z_{i+1} = W_{i+1} h_i,
 
-with :math:`W_1 \in \mathbb R^{K\times D}`, :math:`W_i \in \mathbb R^{K\times K}` and
-:math:`W_F \in \mathbb R^{P\times K}`. With :math:`s_i = 1 - h_i^2` (the tanh derivative),
+with per-layer widths :math:`W_1 \in \mathbb R^{K_1\times D}`,
+:math:`W_i \in \mathbb R^{K_i\times K_{i-1}}` and :math:`W_F \in \mathbb R^{P\times K_L}`
+(the seed's network is the uniform case :math:`K_i = K`). With :math:`s_i = 1 - h_i^2`,
 
 .. math::
 
     J = \frac{\partial f}{\partial x}
       = W_F\, \operatorname{diag}(s_L)\, W_L \cdots W_2\, \operatorname{diag}(s_1)\, W_1
-      \in \mathbb R^{P\times D}.
+      \in \mathbb R^{P\times D},
 
-Reverse mode multiplies this chain from the left: a :math:`P\times K` block travels
-backwards. Forward mode multiplies it from the right: a :math:`K\times D` block travels
-forwards next to the primal values. A ``diag(s)`` factor is never formed: it scales the
-columns of the reverse block or the rows of the forward block (``K`` or ``K·D``
-multiplications instead of the ``K³`` of a product with a dense diagonal matrix).
+a chain of L + 1 matrices. Reverse mode multiplies it from the left (a :math:`P\times K_i`
+block travels backwards), forward mode from the right (a :math:`K_i\times D` block travels
+forwards), and :func:`jacobian_optimal` in the bracketing that the matrix-chain dynamic
+programme finds cheapest (:func:`accumulation_plan`). A ``diag(s)`` factor is never formed: it
+scales the columns of the product on its left or the rows of the product on its right.
+
+The seed's own kernels multiply by dense ``torch.diag`` matrices; that method is implemented
+here (not copied) as the named baselines :func:`dense_diag_reverse` and
+:func:`dense_diag_forward`, for the benchmark.
 
 ``params`` is a dict with keys ``W1 … WL, WF`` as in the seed; arrays are torch tensors
 (float32/float64, any one device) or numpy arrays. The Jacobian is returned in the same kind
-and dtype, detached from any autograd graph (nothing here calls autograd).
-
-The seed's own implementations are kept verbatim below as ``seed_my_nn_2a``,
-``seed_my_backward_2a`` and ``seed_my_forward_2b``, as reference points for the benchmark.
+and dtype, detached from any autograd graph (nothing here calls autograd). Values are never
+read for validation: NaN or inf in ``x`` or the weights propagate to the result. No argument
+is modified.
 """
 
 from __future__ import annotations
 
+import operator
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import torch
@@ -42,12 +50,14 @@ from torch.utils._python_dispatch import _get_current_dispatch_mode
 from impl._validate import namespace, require_array, require_same_kind
 
 __all__ = [
+    "Plan",
+    "accumulation_plan",
+    "dense_diag_forward",
+    "dense_diag_reverse",
     "jacobian_forward",
+    "jacobian_optimal",
     "jacobian_reverse",
     "network",
-    "seed_my_backward_2a",
-    "seed_my_forward_2b",
-    "seed_my_nn_2a",
     "validate",
 ]
 
@@ -57,9 +67,12 @@ _KEY = re.compile(r"^W([1-9][0-9]*)$")
 def validate(x: Any, params: Any) -> tuple[list[Any], Any]:
     """Check ``params`` (keys ``W1 … WL, WF``, chaining shapes) and ``x`` (length D).
 
-    Returns ``([W1, …, WL], WF)``. Raises ``ValueError`` naming the key or argument for a
-    missing or extra key, shapes that do not chain, ``x`` of the wrong shape, or mixed
-    dtypes, kinds (numpy/torch) or devices; ``TypeError`` for a non-array.
+    Order: the keys, then each array's kind, dtype and device (before any shape), then the
+    shapes: ``x`` a vector of length D, ``W1`` of shape (K1, D), ``Wi`` of shape
+    (Ki, K(i−1)), ``WF`` of shape (P, KL), no dimension 0. Returns ``([W1, …, WL], WF)``.
+    Raises ``ValueError`` naming the key or argument (a missing or extra key, a shape that does
+    not chain, an empty layer, mixed dtypes, kinds or devices); ``TypeError`` for a non-dict or
+    a non-array.
     """
     if not isinstance(params, Mapping):
         raise TypeError(f"params must be a dict with keys W1 … WL, WF, got "
@@ -72,9 +85,9 @@ def validate(x: Any, params: Any) -> tuple[list[Any], Any]:
         elif key != "WF":
             raise ValueError(f"params has an unexpected key {key!r}: keys must be W1 … WL, WF")
     if "WF" not in params:
-        raise ValueError("params is missing key 'WF' (the P×K output matrix)")
+        raise ValueError("params is missing key 'WF' (the P×KL output matrix)")
     if not layers:
-        raise ValueError("params is missing key 'W1' (the K×D first-layer matrix)")
+        raise ValueError("params is missing key 'W1' (the K1×D first-layer matrix)")
     L = max(layers)
     for i in range(1, L + 1):
         if i not in layers:
@@ -82,28 +95,39 @@ def validate(x: Any, params: Any) -> tuple[list[Any], Any]:
     Ws = [params[f"W{i}"] for i in range(1, L + 1)]
     WF = params["WF"]
     x = require_array("x", x)
-    arrays = [("x", x)] + [(f"W{i}", W) for i, W in enumerate(Ws, 1)] + [("WF", WF)]
-    for name, a in arrays[1:]:
-        require_array(f"params[{name!r}]", a)
-        require_same_kind(f"params[{name!r}]", a, "x", x, error=ValueError)
-        if a.ndim != 2:
-            raise ValueError(f"params[{name!r}] must be a matrix, got shape {tuple(a.shape)}")
+    named = [(f"params['W{i}']", W) for i, W in enumerate(Ws, 1)] + [("params['WF']", WF)]
+    for name, a in named:
+        require_array(name, a)
+        require_same_kind(name, a, "x", x, error=ValueError)
     if x.ndim != 1:
         raise ValueError(f"x must be a vector of shape (D,), got shape {tuple(x.shape)}")
-    K, D = Ws[0].shape
-    if x.shape[0] != D:
-        raise ValueError(f"x has length {x.shape[0]} but params['W1'] has shape {(K, D)}: "
-                         f"x must have length D = {D}")
-    for i, W in enumerate(Ws[1:], 2):
-        if tuple(W.shape) != (K, K):
-            raise ValueError(f"params['W{i}'] has shape {tuple(W.shape)}, expected (K, K) = "
-                             f"{(K, K)} to chain with params['W1'] of shape {(K, D)}")
-    if WF.shape[1] != K:
-        raise ValueError(f"params['WF'] has shape {tuple(WF.shape)}, expected (P, {K}) to "
-                         f"chain with the K = {K} hidden units")
-    if any(d == 0 for _, a in arrays for d in a.shape):
-        raise ValueError("x and every params matrix must be non-empty")
+    if x.shape[0] == 0:
+        raise ValueError("x must be non-empty: D ≥ 1, got shape (0,)")
+    for name, a in named:
+        if a.ndim != 2:
+            raise ValueError(f"{name} must be a matrix, got shape {tuple(a.shape)}")
+    cols, below = x.shape[0], "x of length D"
+    for i, W in enumerate(Ws, 1):
+        want = "(K1, D)" if i == 1 else f"(K{i}, K{i - 1})"
+        if W.shape[1] != cols:
+            raise ValueError(f"params['W{i}'] has shape {tuple(W.shape)}, expected {want} with "
+                             f"{cols} columns to chain with {below}")
+        if W.shape[0] == 0:
+            raise ValueError(f"params['W{i}'] has shape {tuple(W.shape)}: an empty layer "
+                             f"(K{i} = 0); every width must be at least 1")
+        cols, below = W.shape[0], f"params['W{i}'] of shape {tuple(W.shape)}"
+    if WF.shape[1] != cols:
+        raise ValueError(f"params['WF'] has shape {tuple(WF.shape)}, expected (P, K{L}) with "
+                         f"{cols} columns to chain with {below}")
+    if WF.shape[0] == 0:
+        raise ValueError(f"params['WF'] has shape {tuple(WF.shape)}: P = 0 outputs; P must be "
+                         f"at least 1")
     return Ws, WF
+
+
+def widths_of(Ws: Sequence[Any], WF: Any) -> tuple[int, ...]:
+    """(D, K1, …, KL, P) of validated weights."""
+    return (int(Ws[0].shape[1]), *(int(W.shape[0]) for W in Ws), int(WF.shape[0]))
 
 
 # CPU tensors run the kernels on zero-copy numpy views (``Tensor.numpy()`` in,
@@ -111,10 +135,9 @@ def validate(x: Any, params: Any) -> tuple[list[Any], Any]:
 # float32, K = 1000, min of 400 interleaved calls): five matrix×vector products take 1.02 ms
 # in torch (its CPU wheel calls MKL) and 0.72 ms in numpy (OpenBLAS, Haswell kernels); five
 # vector×matrix products 0.92 against 0.61 ms; and a torch call costs 3–5 µs of dispatch
-# against numpy's ~1 µs (the small case D = 2, K = 30, P = 10, L = 10: 0.146 against
-# 0.181 ms for the whole reverse-mode call). K×K by K×D products run at about the same rate
-# in both (24 against 22 ms at 1000³). ``network`` takes the same path, so "reverse mode ÷
-# one evaluation of f" compares modes on one BLAS, not two libraries.
+# against numpy's ~1 µs. K×K by K×D products run at about the same rate in both (24 against
+# 22 ms at 1000³). ``network`` takes the same path, so "reverse mode ÷ one evaluation of f"
+# compares modes on one BLAS, not two libraries.
 #
 # The torch-op path is taken instead for tensors on other devices, for tensors without
 # storage (inside ``torch.func.vmap``, ``torch.compile``'s fake tensors), and while a
@@ -151,12 +174,18 @@ def _run(kernel, x: Any, params: Mapping[str, Any]) -> Any:
         return kernel(x, Ws, WF)
 
 
-def _network(x: Any, Ws: list[Any], WF: Any) -> Any:
+def _primal(x: Any, Ws: list[Any]) -> list[Any]:
+    """h_1 … h_L, h_i = tanh(W_i h_{i−1}) with h_0 = x."""
     tanh = namespace(x).tanh
-    h = x
+    hs, h = [], x
     for W in Ws:
         h = tanh(W @ h)
-    return WF @ h
+        hs.append(h)
+    return hs
+
+
+def _network(x: Any, Ws: list[Any], WF: Any) -> Any:
+    return WF @ _primal(x, Ws)[-1]
 
 
 def network(x: Any, params: Mapping[str, Any]) -> Any:
@@ -164,41 +193,44 @@ def network(x: Any, params: Mapping[str, Any]) -> Any:
     return _run(_network, x, params)
 
 
+# ---------------------------------------------------------------------------------------
+# The two pure modes
+# ---------------------------------------------------------------------------------------
+
+
 def jacobian_reverse(x: Any, params: Mapping[str, Any]) -> Any:
-    r"""Reverse mode: a :math:`P\times K` block travels from :math:`W_F` back to :math:`W_1`.
+    r"""Reverse mode: a :math:`P\times K_i` block travels from :math:`W_F` back to :math:`W_1`.
 
     Primal pass (stores :math:`h_1 … h_L`), then
     :math:`G \leftarrow W_F \operatorname{diag}(s_L)`,
     :math:`G \leftarrow (G W_i) \operatorname{diag}(s_{i-1})` for :math:`i = L … 2`,
     :math:`J = G W_1`; each ``diag`` is a column scaling of G.
-    Multiply-adds: :math:`KD + (L-1)K^2` (primal) :math:`+ (L-1)PK^2 + PKD`.
+    Multiply-adds: primal :math:`\sum_i K_i K_{i-1}` (:math:`K_0 = D`) plus
+    :math:`\sum_{i=2}^{L} P K_i K_{i-1} + P K_1 D`; uniform widths:
+    :math:`KD + (L-1)K^2 + (L-1)PK^2 + PKD`.
     """
     return _run(_reverse, x, params)
 
 
 def _reverse(x: Any, Ws: list[Any], WF: Any) -> Any:
     """The kernel, for numpy arrays and torch tensors alike (``@`` is mv/mm in torch)."""
-    tanh = namespace(x).tanh
-    hs = []
-    h = x
-    for W in Ws:
-        h = tanh(W @ h)
-        hs.append(h)
-    G = WF * _tanh_derivative(hs[-1])          # P×K: columns scaled by s_L
+    hs = _primal(x, Ws)
+    G = WF * _tanh_derivative(hs[-1])          # P×KL: columns scaled by s_L
     for W, h in zip(reversed(Ws[1:]), reversed(hs[:-1]), strict=True):
-        G = G @ W                              # (P×K)(K×K)
-        G *= _tanh_derivative(h)               # columns scaled by s_{i-1}
-    return G @ Ws[0]                           # (P×K)(K×D)
+        G = G @ W                              # (P×Ki)(Ki×K(i−1))
+        G *= _tanh_derivative(h)               # columns scaled by s_{i−1}
+    return G @ Ws[0]                           # (P×K1)(K1×D)
 
 
 def jacobian_forward(x: Any, params: Mapping[str, Any]) -> Any:
-    r"""Forward mode: a :math:`K\times D` block travels from :math:`W_1` to :math:`W_F`.
+    r"""Forward mode: a :math:`K_i\times D` block travels from :math:`W_1` to :math:`W_F`.
 
     :math:`T \leftarrow W_1`; for :math:`i = 2 … L`:
     :math:`T \leftarrow W_i (\operatorname{diag}(s_{i-1}) T)`, next to the primal
     :math:`z_i = W_i h_{i-1}`; finally :math:`J = W_F (\operatorname{diag}(s_L) T)`; each
     ``diag`` is a row scaling of T.
-    Multiply-adds: :math:`KD + (L-1)K^2` (primal) :math:`+ (L-1)K^2D + PKD`.
+    Multiply-adds: the primal plus :math:`\sum_{i=2}^{L} K_i K_{i-1} D + P K_L D`; uniform
+    widths: :math:`KD + (L-1)K^2 + (L-1)K^2D + PKD`.
     """
     return _run(_forward, x, params)
 
@@ -207,69 +239,236 @@ def _forward(x: Any, Ws: list[Any], WF: Any) -> Any:
     """The kernel, for numpy arrays and torch tensors alike (``@`` is mv/mm in torch)."""
     tanh = namespace(x).tanh
     z = Ws[0] @ x
-    T = Ws[0]                                   # K×D, the tangent block (not copied)
+    T = Ws[0]                                   # K1×D, the tangent block (not copied)
     for W in Ws[1:]:
         h = tanh(z)
-        T = W @ (_tanh_derivative(h)[:, None] * T)   # rows scaled by s, then (K×K)(K×D)
+        T = W @ (_tanh_derivative(h)[:, None] * T)   # rows scaled by s, then (Ki×K(i−1))(K(i−1)×D)
         z = W @ h
     h = tanh(z)
-    return WF @ (_tanh_derivative(h)[:, None] * T)   # (P×K)(K×D)
+    return WF @ (_tanh_derivative(h)[:, None] * T)   # (P×KL)(KL×D)
 
 
 # ---------------------------------------------------------------------------------------
-# The seed's own implementations, verbatim from 002_f6a45d0186751a72.txt, notebook
-# Question 2, exercises 2.(a) and 2.(b) (torch only; signature (x, L, param_dict) as in the
-# seed). One reading is needed: the PDF prints `df_intermediate = df_intermediate @
-# param_dict["W1"]` at the indentation of the loop body, which fails for D != K (P×D times
-# K×K on the next iteration) while the seed reports its D = 2, K = 30 check passing; the
-# notebook therefore had it after the loop, and so does this copy.
+# The optimal order: the matrix-chain dynamic programme
 # ---------------------------------------------------------------------------------------
 
-
-def seed_my_nn_2a(x, L, param_dict):
-    """The seed's forward evaluation of f (exercise 2.(a)), verbatim."""
-    x = param_dict["W1"]@x
-    for i in range(2,L+1):
-        x = param_dict["W"+str(i)]@torch.tanh(x)
-    x = param_dict["WF"]@torch.tanh(x)
-    return x
+#: A bracketing: a key name (one factor) or a pair (left, right) of bracketings.
+Order = str | tuple
 
 
-def seed_my_backward_2a(x, L, param_dict):
-    """The seed's reverse-mode Jacobian (exercise 2.(a)), verbatim: ``torch.diag`` products."""
-    P = param_dict["WF"].shape[0]  # noqa: F841 (unused in the seed too)
-    D = x.shape[0]  # noqa: F841 (unused in the seed too)
-    #forward pass
-    x = x.clone().detach().requires_grad_(True)
-    x = param_dict["W1"]@x
-    tanh_outputs = [x]
-    for i in range(2,L+1):
-        x = param_dict["W"+str(i)]@torch.tanh(x)
-        tanh_outputs.append(x)
-    x = param_dict["WF"]@torch.tanh(x)
-    #backward pass for jacobian
-    df_intermediate = torch.diag(1-torch.tanh(tanh_outputs[-1])**2)
-    df_intermediate = param_dict["WF"]@df_intermediate
-    for i in range(L,1,-1):
-        df_intermediate = df_intermediate@ param_dict["W"+str(i)]@torch.diag(
-            1-torch.tanh(tanh_outputs[i-2])**2)  # the PDF breaks this line at "torch."
-    df_intermediate = df_intermediate@param_dict["W1"]
-    #copy df_intermediate to df_dx
-    return df_intermediate
+@dataclass(frozen=True)
+class Plan:
+    """The cheapest bracketing of the chain W_F · W_L ⋯ W_1 for given widths.
+
+    ``order``: nested pairs of key names, e.g. ``(("WF", "W3"), ("W2", "W1"))``;
+    ``chain_macs``: its multiply-adds (an M1×M2 by M2×M3 product costs M1·M2·M3);
+    ``primal_macs``: the primal pass Σ K_i K_(i−1), common to every order;
+    ``steps``: the products in execution order, as (left, right, boundary) indices into the
+    list [factors in written order WF, WL, …, W1, then each step's result], where
+    ``boundary`` = t means the diag factor between written positions t and t + 1.
+    """
+
+    widths: tuple[int, ...]
+    order: Order
+    chain_macs: int
+    primal_macs: int
+    steps: tuple[tuple[int, int, int], ...]
+
+    @property
+    def macs(self) -> int:
+        """Multiply-adds of the whole call: the primal plus the chain's products."""
+        return self.primal_macs + self.chain_macs
+
+    @property
+    def mode(self) -> str:
+        """'reverse' (left-deep), 'forward' (right-deep), both for one product, or 'mixed'."""
+        left = _is_deep(self.order, 0)
+        right = _is_deep(self.order, 1)
+        if left and right:
+            return "reverse = forward"
+        return "reverse" if left else "forward" if right else "mixed"
+
+    def __str__(self) -> str:
+        return _render(self.order, top=True)
 
 
-def seed_my_forward_2b(x, L, param_dict):
-    """The seed's forward-mode Jacobian (exercise 2.(b)), verbatim: ``torch.diag`` products."""
-    x = param_dict["W1"]@x
-    df_dx = param_dict["W1"]
-    for i in range(2,L+1):
-        x = torch.tanh(x)
-        #foward automatic differentiation
-        df_intermediate = torch.diag(1-x**2)
-        df_dx = param_dict["W"+str(i)]@df_intermediate@df_dx
-        x = param_dict["W"+str(i)]@x
-    x = torch.tanh(x)
-    df_intermediate = torch.diag(1-x**2)
-    df_dx = param_dict["WF"]@df_intermediate@df_dx
-    x = param_dict["WF"]@x
-    return df_dx
+def _is_deep(order: Order, side: int) -> bool:
+    """Left-deep (side 0: every right operand a single factor) or right-deep (side 1)."""
+    while not isinstance(order, str):
+        if not isinstance(order[1 - side], str):
+            return False
+        order = order[side]
+    return True
+
+
+def _render(order: Order, top: bool = False) -> str:
+    if isinstance(order, str):
+        return order
+    s = f"{_render(order[0])}·{_render(order[1])}"
+    return s if top else f"({s})"
+
+
+def _check_widths(widths: Any) -> tuple[int, ...]:
+    try:
+        w = tuple(widths)
+    except TypeError:
+        raise TypeError(f"widths must be a sequence (D, K1, …, KL, P) of positive integers, "
+                        f"got {type(widths).__name__}") from None
+    if len(w) < 3:
+        raise ValueError(f"widths must be (D, K1, …, KL, P) with at least one layer (L ≥ 1, "
+                         f"so at least 3 entries), got {len(w)} entries: {w}")
+    out = []
+    for i, v in enumerate(w):
+        try:
+            if isinstance(v, bool):
+                raise TypeError
+            v = operator.index(v)
+        except TypeError:
+            raise TypeError(f"widths[{i}] must be an integer, got {type(v).__name__}") from None
+        if v < 1:
+            raise ValueError(f"widths[{i}] = {v}: every width must be at least 1 (an empty "
+                             f"layer has no Jacobian)")
+        out.append(v)
+    return tuple(out)
+
+
+def accumulation_plan(widths: Sequence[int]) -> Plan:
+    r"""The bracketing of :math:`J = W_F D_L W_L \cdots D_1 W_1` with the fewest multiply-adds.
+
+    ``widths`` = (D, K1, …, KL, P), L ≥ 1. In written order the chain has n = L + 1 factors
+    :math:`A_1 = W_F, A_2 = W_L, …, A_n = W_1` with :math:`A_t \in \mathbb R^{r_{t-1}\times
+    r_t}`, :math:`r = (P, K_L, …, K_1, D)`. The classic matrix-chain recurrence
+
+    .. math:: m[i, j] = \min_{i \le k < j} m[i, k] + m[k+1, j] + r_{i-1} r_k r_j,\qquad
+              m[i, i] = 0,
+
+    gives the cheapest bracketing in :math:`O(n^3)`. The diagonal factors cost no
+    multiply-adds in this count: each is folded into its product as a row or column scaling
+    (of whichever operand is smaller). Left-deep is reverse mode and right-deep forward mode,
+    two of the candidates, so the plan is never predicted worse than either. Ties go to the
+    smallest split k (the shortest left operand: forward mode where the pure modes tie).
+    Raises ``ValueError`` naming ``widths`` for fewer than one layer or a width below 1.
+    """
+    return _plan(_check_widths(widths))
+
+
+@lru_cache(maxsize=256)
+def _plan(w: tuple[int, ...]) -> Plan:
+    D, Ks, P = w[0], w[1:-1], w[-1]
+    L = len(Ks)
+    r = (P, *reversed(Ks), D)          # r[t−1] × r[t] is factor t (1-based, written order)
+    n = L + 1
+    names = ["WF", *(f"W{i}" for i in range(L, 0, -1))]
+    m = [[0] * (n + 1) for _ in range(n + 1)]
+    split = [[0] * (n + 1) for _ in range(n + 1)]
+    for length in range(2, n + 1):
+        for i in range(1, n - length + 2):
+            j = i + length - 1
+            best, arg = None, None
+            for k in range(i, j):
+                c = m[i][k] + m[k + 1][j] + r[i - 1] * r[k] * r[j]
+                if best is None or c < best:
+                    best, arg = c, k
+            m[i][j], split[i][j] = best, arg
+
+    steps: list[tuple[int, int, int]] = []
+
+    def build(i: int, j: int) -> tuple[Order, int]:
+        """(order, register) of factors i..j; registers 0..n−1 hold the factors."""
+        if i == j:
+            return names[i - 1], i - 1
+        k = split[i][j]
+        left, a = build(i, k)
+        right, b = build(k + 1, j)
+        steps.append((a, b, k - 1))   # boundary between written positions k−1 and k (0-based)
+        return (left, right), n + len(steps) - 1
+
+    order, _ = build(1, n)
+    primal = sum(a * b for a, b in zip(w[1:-1], w[:-2], strict=True))
+    return Plan(w, order, m[1][n], primal, tuple(steps))
+
+
+def jacobian_optimal(x: Any, params: Mapping[str, Any]) -> Any:
+    r"""The Jacobian in the bracketing :func:`accumulation_plan` finds cheapest.
+
+    The primal pass stores :math:`s_i = 1 - h_i^2`; then the plan's products run in order.
+    The diag factor at the boundary of a product :math:`A B` is applied as a column scaling
+    of A (:math:`A \operatorname{diag}(s)`) when A has no more rows than B has columns, and
+    as a row scaling of B otherwise. For reverse-optimal widths (the seed's D = K = 1000,
+    P = 1) this is exactly :func:`jacobian_reverse`'s sequence of operations; for
+    forward-optimal widths, forward mode's products (scaling the cheaper side).
+    """
+    return _run(_optimal, x, params)
+
+
+def _optimal(x: Any, Ws: list[Any], WF: Any) -> Any:
+    plan = _plan(widths_of(Ws, WF))
+    hs = _primal(x, Ws)
+    # Written order: position 0 is WF, position t is W_{L+1−t}; boundary t (between
+    # positions t and t+1) carries s_{L−t}.
+    regs = [WF, *reversed(Ws)]
+    n = len(regs)
+    L = len(Ws)
+    for a, b, t in plan.steps:
+        A, B = regs[a], regs[b]
+        s = _tanh_derivative(hs[L - 1 - t])
+        if A.shape[0] <= B.shape[1]:
+            if a >= n:
+                A *= s                      # a product computed here: scale in place
+            else:
+                A = A * s                   # a weight: never modified
+        elif b >= n:
+            B *= s[:, None]
+        else:
+            B = s[:, None] * B
+        regs.append(A @ B)
+    return regs[-1]
+
+
+# ---------------------------------------------------------------------------------------
+# Baselines: the seed's method, dense diagonal matrices in every product
+# ---------------------------------------------------------------------------------------
+# Seed 002_f6a45d0186751a72.txt, notebook Question 2, exercises 2.(a) (``my_backward_2a``) and
+# 2.(b) (``my_forward_2b``) build each tanh derivative as a dense diagonal matrix
+# (``torch.diag``) and multiply by it like by any other matrix. The two functions below
+# implement that method (our code, the seed's order of products), so the benchmark can show
+# what the dense diagonal costs. They also serve any widths.
+
+
+def dense_diag_reverse(x: Any, params: Mapping[str, Any]) -> Any:
+    r"""Reverse mode with dense diagonal matrices (the method of seed 002, notebook 2.(a)).
+
+    :math:`G = W_F \,\mathrm{Diag}(s_L)`; for :math:`i = L … 2`:
+    :math:`G = (G W_i)\,\mathrm{Diag}(s_{i-1})`; :math:`J = G W_1`, where
+    :math:`\mathrm{Diag}(s)` is materialised as a dense square matrix. Multiply-adds: the
+    primal plus :math:`P K_L^2 + \sum_{i=2}^{L} (P K_i K_{i-1} + P K_{i-1}^2) + P K_1 D`.
+    """
+    return _run(_dense_diag_reverse, x, params)
+
+
+def _dense_diag_reverse(x: Any, Ws: list[Any], WF: Any) -> Any:
+    diag = namespace(x).diag
+    hs = _primal(x, Ws)
+    G = WF @ diag(_tanh_derivative(hs[-1]))
+    for W, h in zip(reversed(Ws[1:]), reversed(hs[:-1]), strict=True):
+        G = (G @ W) @ diag(_tanh_derivative(h))
+    return G @ Ws[0]
+
+
+def dense_diag_forward(x: Any, params: Mapping[str, Any]) -> Any:
+    r"""Forward mode with dense diagonal matrices (the method of seed 002, notebook 2.(b)).
+
+    :math:`T = W_1`; for :math:`i = 2 … L`: :math:`T = (W_i\,\mathrm{Diag}(s_{i-1})) T`;
+    :math:`J = (W_F\,\mathrm{Diag}(s_L)) T`. Multiply-adds: the primal plus
+    :math:`\sum_{i=2}^{L} (K_i K_{i-1}^2 + K_i K_{i-1} D) + P K_L^2 + P K_L D`.
+    """
+    return _run(_dense_diag_forward, x, params)
+
+
+def _dense_diag_forward(x: Any, Ws: list[Any], WF: Any) -> Any:
+    diag = namespace(x).diag
+    hs = _primal(x, Ws)
+    T = Ws[0]
+    for W, h in zip(Ws[1:], hs[:-1], strict=True):
+        T = (W @ diag(_tanh_derivative(h))) @ T
+    return (WF @ diag(_tanh_derivative(hs[-1]))) @ T

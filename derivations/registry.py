@@ -10,9 +10,9 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from dlmath_verify.registry import REGISTRY, Claim, Verdict, claim
+from dlmath_verify.registry import REGISTRY, Claim, Evidence, Verdict, claim
 
-__all__ = ["REGISTRY", "Claim", "Verdict", "claim", "load_all", "markdown_table"]
+__all__ = ["REGISTRY", "Claim", "Evidence", "Verdict", "claim", "load_all", "markdown_table"]
 
 
 def load_all() -> dict[str, Claim]:

@@ -82,19 +82,21 @@ def test_linear_bias_jacobian_is_the_identity(o, i, data):
     prove_identity(derived, identity, claim="modules.linear_bias_jacobian", data=data)
 
 
-@pytest.mark.claim("modules.linear_bias_jacobian_all_ones")
+@pytest.mark.claim("modules.linear_bias_jacobian_all_ones", kind="symbolic")
 @given(o=st.integers(2, 4), i=SIZES, data=st.data())
-def test_seed_all_ones_bias_jacobian_is_false(o, i, data):
-    """The seed's ∂x̃/∂b = 𝟏 ∈ R^{n×n} is false for n ≥ 2 (for n = 1 it is the identity), and
-    with it the seed's §1.2 b 5 step gᵀ𝟏 = gᵀ fails too."""
-    derived, _, ones = D.linear_bias_jacobian(o, i)
-    text = refute_identity(derived, ones, claim="modules.linear_bias_jacobian_all_ones",
-                           data=data)
-    record_counterexample("modules.linear_bias_jacobian_all_ones",
-                          f"∂x̃/∂b for n={o} is constant (any point); flat {text} "
-                          f"(flat entry k is row k // {o}, column k % {o})")
-    refute_identity(*D.linear_bias_chain(o), claim="modules.linear_bias_jacobian_all_ones",
-                    data=data)
+def test_seed_bias_jacobian_one_is_false_as_all_ones_and_true_as_identity(o, i, data):
+    """004 §1.1 a 6 writes ∂x̃/∂b = 𝟏 ∈ R^{n×n}; §1.2 b 5 uses it as gᵀ𝟏 = gᵀ. Reading 𝟏 as
+    the all-ones matrix: false for n ≥ 2 (exact counterexample) and gᵀ𝟏 ≠ gᵀ. Reading 𝟏 as
+    the identity: sympy's ∂x̃/∂b equals it and gᵀ𝟏 = gᵀ holds, so the seed's own use of 𝟏 is
+    consistent only with the identity (claim ``modules.linear_bias_jacobian_all_ones``)."""
+    c = "modules.linear_bias_jacobian_all_ones"
+    derived, identity, ones = D.linear_bias_jacobian(o, i)
+    text = refute_identity(derived, ones, claim=c, data=data)
+    record_counterexample(c, f"all-ones reading: ∂x̃/∂b for n={o} is constant (any point); "
+                             f"flat {text} (flat entry k is row k // {o}, column k % {o})")
+    refute_identity(*D.linear_bias_chain(o, "ones"), claim=c, data=data)
+    prove_identity(derived, identity, claim=c, data=data)
+    prove_identity(*D.linear_bias_chain(o, "identity"), claim=c, data=data)
 
 
 @pytest.mark.claim("modules.linear_backward")

@@ -88,8 +88,8 @@ def test_q1_scheduler_is_stepped_by_a_name_the_cell_never_binds():
     called = "lr_sc" + "ehudler"  # as the loop spells it: 'eh' for 'he', 'l' for 'ul'
     assert called not in bound and called != "lr_scheduler"
     with pytest.raises(NameError, match=called):
-        eval(f"{called}.step(0.5)", {}, bound)  # noqa: S307 - a fixed expression, no input
-    eval("lr_scheduler.step(0.5)", {}, bound)  # noqa: S307 - the bound name works
+        eval(f"{called}.step(0.5)", {}, bound)
+    eval("lr_scheduler.step(0.5)", {}, bound)
     record_counterexample(c, f"the loop calls {called}.step(...) but only lr_scheduler is "
                              f"bound: NameError in epoch 1, before the print")
 
@@ -160,7 +160,7 @@ def test_q4_print_is_the_running_average_not_the_epoch_value():
 @given(epochs=st.integers(1, 6), data=st.data())
 def test_q4_running_average_and_its_recovery(epochs, data):
     """c_e = (1/e)Σ_{k≤e} p_k and e·c_e − (e−1)·c_{e−1} = p_e, proven for drawn epoch counts."""
-    c, recovered, p = D.running_average(epochs)
+    _, recovered, p = D.running_average(epochs)
     for e in range(epochs):
         prove_identity(recovered[e], p[e], claim="seed_code.q4_prints_are_running_averages",
                        data=data)

@@ -195,3 +195,30 @@ def relu_jacobian(n: int) -> tuple[sp.ImmutableMatrix, sp.ImmutableMatrix]:
         sp.diag(*[sp.Piecewise((1, v > 0), (0, True)) for v in xt])
     )
     return derived, closed
+
+
+RELU_BACKWARD_PROSE = claim(
+    "modules.relu_backward_as_described",
+    source=f"{SEED_004} §1.2 b 2 (the sentence after the formula)",
+    statement="The ReLU backward 'sets the gradients to 0 if the output of the layer is "
+    "smaller than 0, and … to 1 if the output … is greater than 0'. False: it passes the "
+    "upstream gradient through (∂L/∂x̃_i = ∂L/∂x_i, not 1) where the *input* x̃_i > 0, and "
+    "the output max(0, x̃) is never below 0 (at x̃ = (2, −1), upstream (3, 5): (3, 0)).",
+    formula=lambda: sp.Eq(sp.Derivative(sp.Symbol("L"), _xt[_i]),
+                          sp.Piecewise((1, sp.Max(0, _xt[_i]) > 0), (0, True))),
+    verdict="refuted",
+    corrected_by="modules.relu_jacobian",
+    witnesses=("symbolic", "implementation"),
+)
+
+
+def relu_backward_at(xt: tuple, upstream: tuple) -> tuple[sp.ImmutableMatrix, list]:
+    """(sympy's ∂L/∂x̃ for L = Σ g_i max(0, x̃_i) at the given point, the seed's sentence's
+    value there: 1 where the output max(0, x̃_i) > 0, 0 where it is < 0, None otherwise)."""
+    syms = sp.symbols(f"xt0:{len(xt)}", real=True)
+    loss = sum(g * sp.Max(0, v) for g, v in zip(upstream, syms, strict=True))
+    point = dict(zip(syms, xt, strict=True))
+    derived = sp.ImmutableMatrix([sp.diff(loss, v).subs(point) for v in syms])
+    outputs = [sp.Max(0, v).subs(point) for v in syms]
+    described = [1 if o > 0 else 0 if o < 0 else None for o in outputs]
+    return derived, described

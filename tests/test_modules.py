@@ -382,3 +382,27 @@ def test_modules_reject_bad_input_naming_argument_and_shapes(what, call, fragmen
     for fragment in fragments:
         assert fragment in str(err.value), f"{what}: {fragment!r} missing from {err.value!s}"
 
+
+
+@pytest.mark.claim("modules.relu_backward_as_described", kind="symbolic")
+def test_seed_relu_backward_sentence_ignores_the_upstream_gradient():
+    """004 §1.2 b 2's sentence at x̃ = (2, −1), upstream (3, 5): sympy gives ∂L/∂x̃ = (3, 0);
+    the sentence gives 1 for the first entry and no case for the second (output 0 is neither
+    above nor below 0)."""
+    derived, described = D.relu_backward_at((2, -1), (3, 5))
+    c = "modules.relu_backward_as_described"
+    assert list(derived) == [3, 0], f"[{c}] {derived}"
+    assert described == [1, None], f"[{c}] {described}"
+    record_counterexample(c, "x̃ = (2, −1), upstream (3, 5): ∂L/∂x̃ = (3, 0); the sentence gives "
+                             "(1, no case)")
+
+
+@pytest.mark.claim("modules.relu_backward_as_described", kind="implementation")
+def test_relu_module_passes_the_upstream_gradient_where_the_input_is_positive():
+    """The hand module gives dout ⊙ 𝟙(x̃ > 0) = (3, 0), not the sentence's 1; its outputs are
+    never negative, so 'output < 0' never fires."""
+    relu = ReLUModule()
+    out = relu.forward(np.array([[2.0, -1.0]]))
+    assert (out >= 0).all()
+    grad = relu.backward(np.array([[3.0, 5.0]]))
+    assert grad.tolist() == [[3.0, 0.0]], grad

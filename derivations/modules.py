@@ -41,20 +41,26 @@ LINEAR_WEIGHT = claim(
 LINEAR_BIAS = claim(
     "modules.linear_bias_jacobian",
     witnesses=("symbolic", "implementation", "autograd"),
-    source=f"{SEED_004} §1.1 a (linear module, ∂x̃/∂b), corrected",
+    source=f"{SEED_004} §1.1 a (linear module, ∂x̃/∂b; the identity reading of its 𝟏)",
     statement="∂x̃/∂b is the n×n identity (x̃_i depends on b_i only), so ∂L/∂b = ∂L/∂x̃.",
     formula=lambda: sp.Eq(sp.Derivative(_xt[_i], _b[_j]), sp.KroneckerDelta(_i, _j)),
 )
 LINEAR_BIAS_SEED = claim(
     "modules.linear_bias_jacobian_all_ones",
-    witnesses=("symbolic",),
-    source=f"{SEED_004} §1.1 a (linear module, ∂x̃/∂b, as written)",
-    statement="As written in the seed: ∂x̃/∂b = 𝟏 ∈ R^{n×n}, the all-ones matrix. False for "
-    "n ≥ 2 (the off-diagonal entries are 0); with it §1.2 b 5 would give (Σ_i ∂L/∂x̃_i)𝟏ᵀ, "
-    "not the ∂L/∂x̃ the seed then writes.",
+    source=f"{SEED_004} §1.1 a 6 (∂x̃/∂b, as written) and §1.2 b 5 (its use)",
+    statement="The seed writes ∂x̃/∂b = 𝟏 ∈ R^{n×n} and later uses it as ∂L/∂x̃ · 𝟏 = ∂L/∂x̃. "
+    "Read as the all-ones matrix (bold 1 is a vector of ones in the seed's own §1.2 b 1) it is "
+    "false for n ≥ 2 and §1.2 b 5 would give (Σ_i ∂L/∂x̃_i)𝟏ᵀ; read as the identity, which "
+    "§1.2 b 5's '· 𝟏 = itself' requires, it holds (a notation slip, not a mathematical error).",
     formula=lambda: sp.Eq(sp.Derivative(_xt[_i], _b[_j]), 1),
-    verdict="refuted",
-    corrected_by="modules.linear_bias_jacobian",
+    verdict="reading-dependent",
+    readings=(
+        ("our reading: 𝟏 is the n×n all-ones matrix (as bold 1 is a column of ones in §1.2 b 1)",
+         "refuted"),
+        ("our reading: 𝟏 is the n×n identity (as §1.2 b 5's ∂L/∂x̃ · 𝟏 = ∂L/∂x̃ requires)",
+         "holds"),
+    ),
+    witnesses=("symbolic",),
 )
 LINEAR_BACKWARD = claim(
     "modules.linear_backward",
@@ -142,10 +148,14 @@ def linear_bias_jacobian(n_out: int, n_in: int) -> tuple[sp.ImmutableMatrix, ...
 
 
 @cache
-def linear_bias_chain(n_out: int) -> tuple[sp.ImmutableMatrix, sp.ImmutableMatrix]:
-    """The seed's §1.2 b 5 with its own ∂x̃/∂b = 𝟏: (gᵀ 𝟏, the gᵀ it then writes), g upstream."""
+def linear_bias_chain(n_out: int, one: str = "ones") -> tuple[sp.ImmutableMatrix, ...]:
+    """The seed's §1.2 b 5 step gᵀ𝟏 = gᵀ with 𝟏 read as ``"ones"`` (the all-ones matrix) or
+    ``"identity"``: (gᵀ𝟏, the gᵀ the seed writes), g the upstream gradient."""
     g = sp.ImmutableMatrix(sp.symbols(f"g0:{n_out}", real=True))
-    return sp.ImmutableMatrix(g.T * sp.ones(n_out, n_out)), sp.ImmutableMatrix(g.T)
+    readings = {"ones": sp.ones(n_out, n_out), "identity": sp.eye(n_out)}
+    if one not in readings:
+        raise ValueError(f"one must be 'ones' or 'identity', got {one!r}")
+    return sp.ImmutableMatrix(g.T * readings[one]), sp.ImmutableMatrix(g.T)
 
 
 @cache
@@ -191,3 +201,30 @@ def relu_jacobian(n: int) -> tuple[sp.ImmutableMatrix, sp.ImmutableMatrix]:
         sp.diag(*[sp.Piecewise((1, v > 0), (0, True)) for v in xt])
     )
     return derived, closed
+
+
+RELU_BACKWARD_PROSE = claim(
+    "modules.relu_backward_as_described",
+    source=f"{SEED_004} §1.2 b 2 (the sentence after the formula)",
+    statement="The ReLU backward 'sets the gradients to 0 if the output of the layer is "
+    "smaller than 0, and … to 1 if the output … is greater than 0'. False: it passes the "
+    "upstream gradient through (∂L/∂x̃_i = ∂L/∂x_i, not 1) where the *input* x̃_i > 0, and "
+    "the output max(0, x̃) is never below 0 (at x̃ = (2, −1), upstream (3, 5): (3, 0)).",
+    formula=lambda: sp.Eq(sp.Derivative(sp.Symbol("L"), _xt[_i]),
+                          sp.Piecewise((1, sp.Max(0, _xt[_i]) > 0), (0, True))),
+    verdict="refuted",
+    corrected_by="modules.relu_jacobian",
+    witnesses=("symbolic", "implementation"),
+)
+
+
+def relu_backward_at(xt: tuple, upstream: tuple) -> tuple[sp.ImmutableMatrix, list]:
+    """(sympy's ∂L/∂x̃ for L = Σ g_i max(0, x̃_i) at the given point, the seed's sentence's
+    value there: 1 where the output max(0, x̃_i) > 0, 0 where it is < 0, None otherwise)."""
+    syms = sp.symbols(f"xt0:{len(xt)}", real=True)
+    loss = sum(g * sp.Max(0, v) for g, v in zip(upstream, syms, strict=True))
+    point = dict(zip(syms, xt, strict=True))
+    derived = sp.ImmutableMatrix([sp.diff(loss, v).subs(point) for v in syms])
+    outputs = [sp.Max(0, v).subs(point) for v in syms]
+    described = [1 if o > 0 else 0 if o < 0 else None for o in outputs]
+    return derived, described

@@ -457,3 +457,113 @@ def residual_block_gradient(batch: int, width: int) -> Pairs:
         (vjp(h2, w, u), sp.ImmutableMatrix(h.T * local)),
         (vjp(h2, b, u), sp.ImmutableMatrix(sp.ones(1, batch) * local)),
     ]
+
+
+# ------------------------------------------- slips of Q3 and Q8 (the words and the case split)
+
+MATMUL_ENTRY = claim(
+    "ops.matmul_entry",
+    source=f"{SEED} Q3 (corrected)",
+    statement="For Y = XW with X n×f and W f×m: y_ij = Σ_{r=1}^{f} x_ir w_rj, row i of X "
+    "times column j of W.",
+    formula=lambda: sp.Eq(sp.Indexed("y", _i, _j),
+                          sp.Sum(sp.Indexed("x", _i, _k) * sp.Indexed("w", _k, _j),
+                                 (_k, 1, sp.Symbol("f")))),
+    witnesses=("symbolic",),
+)
+MATMUL_ENTRY_WORDS = claim(
+    "ops.matmul_entry_words_as_written",
+    source=f"{SEED} Q3 ('the result of multiplying column i of W and row j of X')",
+    statement="y_ij is column i of W times row j of X. False: that product is Σ_r w_ri x_jr "
+    "= y_ji (and exists only for i ≤ m, j ≤ n); y_ij is row i of X times column j of W.",
+    formula=lambda: sp.Eq(sp.Indexed("y", _i, _j),
+                          sp.Sum(sp.Indexed("w", _k, _i) * sp.Indexed("x", _j, _k),
+                                 (_k, 1, sp.Symbol("f")))),
+    verdict="refuted",
+    corrected_by="ops.matmul_entry",
+    witnesses=("symbolic",),
+)
+MATMUL_ENTRY_RANGE = claim(
+    "ops.matmul_entry_sum_to_n_as_written",
+    source=f"{SEED} Q3 (y_ij = Σ_{{r=1}}^n x_ir w_rj)",
+    statement="y_ij = Σ_{r=1}^{n} x_ir w_rj for X n×f. False: r runs over the f columns of X; "
+    "with n < f terms are dropped (n = 1, f = 2), with n > f the sum leaves X.",
+    formula=lambda: sp.Eq(sp.Indexed("y", _i, _j),
+                          sp.Sum(sp.Indexed("x", _i, _k) * sp.Indexed("w", _k, _j),
+                                 (_k, 1, _n))),
+    verdict="refuted",
+    corrected_by="ops.matmul_entry",
+    witnesses=("symbolic",),
+)
+NORMALIZE_PARTIALS = claim(
+    "ops.normalize_partials",
+    source=f"{SEED} Q8 (the case split, corrected)",
+    statement="y_kl = x_kl / s_k, s_k = Σ_l x_kl: ∂y_kl/∂x_ij = δ_ik (δ_jl s_k − x_kl)/s_k², "
+    "zero exactly when i ≠ k (whatever j and l).",
+    formula=lambda: sp.Eq(sp.Derivative(sp.Indexed("y", _k, sp.Symbol("l")), _x[_i, _j]),
+                          sp.KroneckerDelta(_i, _k)
+                          * (sp.KroneckerDelta(_j, sp.Symbol("l")) * _s[_k]
+                             - _x[_k, sp.Symbol("l")]) / _s[_k] ** 2),
+    witnesses=("symbolic",),
+)
+NORMALIZE_CASES = claim(
+    "ops.normalize_cases_as_written",
+    source=f"{SEED} Q8 (the case split: '0 if i ≠ k, j ≠ l')",
+    statement="∂y_kl/∂x_ij is 0 if i ≠ k, j ≠ l; −x_kl/s_k² if i = k, j ≠ l; (s_k − x_kl)/s_k² "
+    "if i = k, j = l. False: the zero case is i ≠ k alone. With the comma as 'and', "
+    "(i ≠ k, j = l) is in no case; as 'or', (i = k, j ≠ l) gets 0 instead of −x_kl/s_k².",
+    formula=None,
+    verdict="refuted",
+    corrected_by="ops.normalize_partials",
+    witnesses=("symbolic",),
+)
+
+
+@cache
+def matmul_entry(n: int, f: int, m: int) -> tuple[sp.ImmutableMatrix, sp.ImmutableMatrix,
+                                                  sp.ImmutableMatrix]:
+    """(Y = XW, X (n×f), W (f×m)) with real symbols."""
+    x, w = matrix("x", n, f), matrix("w", f, m)
+    return sp.ImmutableMatrix(x * w), x, w
+
+
+def matmul_entry_words(x: sp.MatrixBase, w: sp.MatrixBase, i: int, j: int) -> sp.Expr:
+    """Seed Q3's words: column i of W times row j of X, Σ_r w_ri x_jr."""
+    return sp.Add(*[w[r, i] * x[j, r] for r in range(w.shape[0])])
+
+
+def matmul_entry_sum_to_n(x: sp.MatrixBase, w: sp.MatrixBase, i: int, j: int) -> sp.Expr:
+    """Seed Q3's sum Σ_{r=1}^{n} x_ir w_rj, n the rows of X (only where the indices exist)."""
+    n, f = x.shape
+    if n > f:
+        raise IndexError(f"Σ_{{r=1}}^{{n}} x_ir needs column r = {f + 1} … {n} of an n×f X")
+    return sp.Add(*[x[i, r] * w[r, j] for r in range(n)])
+
+
+@cache
+def normalize_partials(m: int, n: int) -> tuple[dict, dict, sp.ImmutableMatrix]:
+    """{(k, l, i, j): ∂y_kl/∂x_ij by sympy}, {(k, l, i, j): δ_ik(δ_jl s_k − x_kl)/s_k²}, X."""
+    x = matrix("x", m, n, positive=True)
+    y, s = _normalize(x)
+    idx = [(k, l, i, j) for k in range(m) for l in range(n) for i in range(m)
+           for j in range(n)]
+    derived = {t: sp.diff(y[t[0], t[1]], x[t[2], t[3]]) for t in idx}
+    closed = {(k, l, i, j): (sp.Integer(0) if i != k else
+                             ((s[k, 0] if j == l else 0) - x[k, l]) / s[k, 0] ** 2)
+              for k, l, i, j in idx}
+    return derived, closed, x
+
+
+def normalize_case_as_written(x: sp.MatrixBase, k: int, l: int, i: int, j: int,
+                              comma: str) -> sp.Expr | None:
+    """Seed Q8's case split at (k, l, i, j), its comma in '0 if i ≠ k, j ≠ l' read as
+    ``"and"`` or ``"or"``; ``None`` where no case applies."""
+    s = sum(x[k, c] for c in range(x.shape[1]))
+    zero = (i != k and j != l) if comma == "and" else (i != k or j != l)
+    if zero:
+        return sp.Integer(0)
+    if i == k and j != l:
+        return -x[k, l] / s**2
+    if i == k and j == l:
+        return (s - x[k, l]) / s**2
+    return None

@@ -10,9 +10,9 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from dlmath_verify.registry import REGISTRY, Claim, Verdict, claim
+from dlmath_verify.registry import REGISTRY, Claim, Evidence, Verdict, claim
 
-__all__ = ["REGISTRY", "Claim", "Verdict", "claim", "load_all", "markdown_table"]
+__all__ = ["REGISTRY", "Claim", "Evidence", "Verdict", "claim", "load_all", "markdown_table"]
 
 
 def load_all() -> dict[str, Claim]:
@@ -41,7 +41,8 @@ def _verdict(c: Claim) -> str:
         text += "<br>" + "<br>".join(f"{_cell(r)}: {v}" for r, v in readings)
     evidence = getattr(c, "evidence", None)
     if evidence:
-        text += f"<br>{_cell(evidence)}"
+        text += (f"<br>our setting: {_cell(evidence.ours)}<br>the seed's: {_cell(evidence.seed)}"
+                 f"<br>measured: {_cell(evidence.figures)}")
     return text
 
 

@@ -38,9 +38,12 @@ __all__ = [
     "DIGITS_CLASSES",
     "Digits",
     "History",
+    "SmallCNN",
     "TanhNet",
     "activation_run",
     "backprop_bound",
+    "bn_fold_float32_differences",
+    "cnn_vs_mlp_run",
     "diabetes",
     "digits",
     "init_run",
@@ -48,6 +51,7 @@ __all__ = [
     "layer_gradients",
     "memorisation_run",
     "mlp",
+    "numpy_mlp_run",
     "optimiser_run",
     "random_labels",
     "residual_run",
@@ -391,6 +395,125 @@ def optimiser_run(seed: int, optimiser: str, *, lr: float, momentum: float = 0.0
     opt = _optimiser(optimiser, model, lr, momentum)
     return train_classifier(model, digits(seed), opt, epochs=epochs, batch_size=batch_size,
                             seed=seed, progress=progress)
+
+
+# ------------------------------------------ seed 004: the numpy MLP's init, CNN vs MLP (§1.2, §4)
+
+
+def numpy_mlp_run(seed: int, hidden: Iterable[int], *, weight_std: float = 1e-4,
+                  steps: int = 1500, lr: float = 2e-3, batch_size: int = 200
+                  ) -> dict[str, float]:
+    """Seed 004 §1.2: the numpy MLP of ``impl.modules`` (Linear → ReLU → … → Linear → SoftMax,
+    cross-entropy), weights N(0, ``weight_std``²) (the practical's 1e-4), zero biases, trained
+    by plain SGD on mini-batches of the digits with the hand backward passes; the practical's
+    defaults lr 2e-3, batch 200, 1500 steps. Everything is drawn from
+    ``numpy.random.default_rng(seed)``. Returns the final train/test accuracy, the final
+    training loss, whether every value stayed finite, and the largest |logit| at the end."""
+    from impl.modules import CrossEntropyModule, LinearModule, ReLUModule, SoftMaxModule
+
+    data = digits(seed)
+    x, y = data.x_train.double().numpy(), data.y_train.numpy()
+    xt, yt = data.x_test.double().numpy(), data.y_test.numpy()
+    rng = np.random.default_rng(seed)
+    sizes = [x.shape[1], *hidden, DIGITS_CLASSES]
+    layers: list[Any] = []
+    for i, (a, b) in enumerate(itertools.pairwise(sizes)):
+        layers.append(LinearModule(a, b, weight_std=weight_std, rng=rng))
+        if i < len(sizes) - 2:
+            layers.append(ReLUModule())
+    softmax, ce = SoftMaxModule(), CrossEntropyModule()
+    onehot = np.eye(DIGITS_CLASSES)
+
+    def forward(inp: np.ndarray) -> np.ndarray:
+        for layer in layers:
+            inp = layer.forward(inp)
+        return inp
+
+    finite = True
+    for _ in range(steps):
+        idx = rng.choice(len(y), size=batch_size, replace=False)
+        probs = softmax.forward(forward(x[idx]))
+        grad = softmax.backward(ce.backward(probs, onehot[y[idx]]))
+        for layer in reversed(layers):
+            grad = layer.backward(grad)
+        for layer in layers:
+            if isinstance(layer, LinearModule):
+                for k in ("weight", "bias"):
+                    layer.params[k] = layer.params[k] - lr * layer.grads[k]
+        finite = finite and bool(np.isfinite(probs).all() and np.isfinite(grad).all())
+    logits = forward(x)
+    probs = softmax.forward(logits)
+    return {
+        "train_acc": float((logits.argmax(axis=1) == y).mean()),
+        "test_acc": float((forward(xt).argmax(axis=1) == yt).mean()),
+        "train_loss": float(ce.forward(probs, onehot[y])),
+        "finite": float(finite),
+        "max_abs_logit": float(np.abs(logits).max()),
+    }
+
+
+class SmallCNN(nn.Module):
+    """Seed 004 §4 at 8×8: conv 1→16 (3×3, pad 1) → ReLU → max-pool 2 → conv 16→32 (3×3, pad 1)
+    → ReLU → max-pool 2 → linear 128 → 10 (6,090 parameters)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(1, 16, 3, padding=1, dtype=F32), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(16, 32, 3, padding=1, dtype=F32), nn.ReLU(), nn.MaxPool2d(2))
+        self.classifier = nn.Linear(32 * 2 * 2, DIGITS_CLASSES, dtype=F32)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(torch.flatten(self.features(x.reshape(-1, 1, 8, 8)), 1))
+
+
+CNN_VS_MLP_HIDDEN = 100  # the MLP: 64-100-10 (the practical's default hidden layer), 7,510 params
+
+
+def cnn_vs_mlp_run(seed: int, model: str, *, epochs: int = 15, lr: float = 1e-3,
+                   batch_size: int = 32, progress: Any = None) -> History:
+    """Seed 004 §4: ``"cnn"`` (``SmallCNN``) or ``"mlp"`` (64-100-10 ReLU) trained with the same
+    Adam (lr 1e-3), batch 32 and epochs on the digits; ``torch.manual_seed(seed)``."""
+    torch.manual_seed(seed)
+    if model == "cnn":
+        net: nn.Module = SmallCNN()
+    elif model == "mlp":
+        net = mlp([64, CNN_VS_MLP_HIDDEN, DIGITS_CLASSES])
+    else:
+        raise ValueError(f"model must be 'cnn' or 'mlp', got {model!r}")
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    return train_classifier(net, digits(seed), opt, epochs=epochs, batch_size=batch_size,
+                            seed=seed, progress=progress)
+
+
+def bn_fold_float32_differences(seed: int, *, steps: int = 2, batch: int = 8,
+                                images: int = 16) -> dict[str, float]:
+    """Seed 001 P3 in float32: the seed's full-size network (``impl.batchnorm.seed_network``),
+    trained ``steps`` SGD steps (lr 0.05) on random images and labels so that the BN layers
+    hold real running statistics, folded by ``impl.batchnorm.fold_batchnorm`` and compared
+    with the original in eval mode on ``images`` random images, all in float32. Returns the
+    max and mean absolute difference of the outputs and the largest |output|."""
+    from impl.batchnorm import fold_batchnorm, seed_network
+
+    torch.manual_seed(seed)
+    net = seed_network(dtype=F32)
+    gen = torch.Generator().manual_seed(seed)
+    opt = torch.optim.SGD(net.parameters(), lr=0.05)
+    net.train()
+    for _ in range(steps):
+        xb = torch.rand(batch, 3, 32, 32, generator=gen, dtype=F32)
+        labels = torch.randint(0, DIGITS_CLASSES, (batch,), generator=gen)
+        opt.zero_grad()
+        nn.functional.cross_entropy(net(xb), labels).backward()
+        opt.step()
+    net.eval()
+    folded = fold_batchnorm(net)
+    x = torch.rand(images, 3, 32, 32, generator=gen, dtype=F32)
+    with torch.no_grad():
+        out = net(x)
+        diff = (folded(x) - out).abs()
+    return {"max": float(diff.max()), "mean": float(diff.mean()),
+            "max_abs_output": float(out.abs().max())}
 
 
 # ------------------------------------- claim 4: the seed-002 Q1 regressor, hand vs autograd

@@ -51,6 +51,15 @@ def _assert_margin(value: float, bound: float, op: str, *, claim: str, what: str
     return value - bound if op == ">=" else bound - value
 
 
+def _assert_figure(measured: float, registered: float, *, claim: str, what: str,
+                   places: int = 3) -> None:
+    """The figure the registry quotes (rounded to ``places``) is what this run measures."""
+    slack = 0.5 * 10.0 ** -places + 1e-3 * 10.0 ** -places
+    assert abs(measured - registered) <= slack, (
+        f"[{claim}] {what}: this run measures {measured:.{places + 2}f}, the registry's "
+        f"evidence says {registered:.{places}f}; re-measure and update derivations/experiments.py")
+
+
 # ------------------------------------------------------ 1. label memorisation (000 P6)
 
 
@@ -121,7 +130,7 @@ def test_activation_gradients_obey_the_product_of_spectral_norms_bound(seed, d):
 def test_small_init_activation_gradients_shrink_geometrically_at_the_bound_rate(seed, d):
     """Fitted rate r of ‖∂L/∂y_i‖ per layer towards the input ≤ ρ̄, the geometric mean of the
     bound's factors ‖A_k‖₂ max tanh′; and the weight gradients are flat (max/min ≤ 2 over the
-    hidden layers) and ≤ 1e-2 × Xavier's smallest."""
+    hidden layers)."""
     g = _gradients(seed, d)
     c = "experiments.small_init_gradients_vanish"
     batch = np.linalg.norm(g.act_grad_norms, axis=1)  # ‖∂L/∂Y_i‖_F over the batch
@@ -132,25 +141,60 @@ def test_small_init_activation_gradients_shrink_geometrically_at_the_bound_rate(
     hidden = g.weight_norms[1:-1]
     _assert_margin(hidden.max() / hidden.min(), 2.0, "<=", claim=c,
                    what=f"weight-gradient max/min over hidden layers (d={d})")
-    xavier = _gradients(seed, "xavier").weight_norms.min()
-    _assert_margin(g.weight_norms.max() / xavier, 1e-2, "<=", claim=c,
-                   what=f"largest weight gradient / Xavier's smallest (d={d})")
 
 
 @pytest.mark.claim("experiments.small_init_weight_gradients_shrink", kind="experiment")
 @pytest.mark.parametrize("d", [0.01, 0.1])
-def test_small_init_weight_gradients_do_not_shrink_towards_the_input(d):
-    """Refutes 'the weight-gradient norms shrink geometrically towards the input': the first
-    hidden layer's ‖∂L/∂A‖_F is not below half the last hidden layer's (seed 0)."""
-    g = _gradients(0, d)
-    first, last = g.weight_norms[1], g.weight_norms[-2]
-    assert not first < last / 2, f"weight gradients do shrink: {first:.3g} vs {last:.3g}"
+@pytest.mark.parametrize("seed", INIT_SEEDS)
+def test_small_init_weight_gradients_vanish_next_to_xavier(seed, d):
+    """Seed 002 Q4 Exercise 14: weights too small make the gradients vanish. The quantity the
+    seed plots per layer, ‖∂L/∂A_k‖_F, is ≤ 1e-2 × the smallest under Xavier at every layer
+    (measured: about 2e-11 for d = 0.01 and 2e-3 for d = 0.1)."""
+    g, xavier = _gradients(seed, d), _gradients(seed, "xavier").weight_norms.min()
+    _assert_margin(g.weight_norms.max() / xavier, 1e-2, "<=",
+                   claim="experiments.small_init_weight_gradients_shrink",
+                   what=f"largest weight gradient / Xavier's smallest (d={d}, seed {seed})")
+
+
+@pytest.mark.claim("experiments.small_init_stays_linear", "experiments.small_init_saturates",
+                   kind="symbolic")
+def test_small_init_bound_rules_out_saturation_exactly():
+    """For d = 0.01 (64 inputs in [0, 1], width 50, zero biases): |y| ≤ tanh(64/100) < 99/100
+    and tanh′ ≥ 1 − tanh(64/100)² > 68/100, decided by sympy on exact numbers; 50d ≤ 64d covers
+    the hidden layers. A counterexample to 'weight too small … saturated' for every input."""
+    d = sp.Rational(1, 100)
+    bound = D.small_init_activation_bound(64, d)
+    assert bound == sp.tanh(sp.Rational(16, 25))
+    derived, closed, z = D.tanh_derivative()
+    assert sp.simplify(derived - closed) == 0  # tanh increasing: tanh′ = 1 − tanh² > 0
+    assert bool(bound < sp.Rational(99, 100)), f"tanh(0.64) = {bound.evalf()} is not < 0.99"
+    assert bool(closed.subs(z, sp.Rational(16, 25)) > sp.Rational(68, 100))
+    assert 50 * d <= 64 * d
+    record_counterexample("experiments.small_init_saturates",
+                          f"d = 1/100: every |y| ≤ tanh(16/25) = {bound.evalf(6)} < 99/100")
+
+
+@pytest.mark.claim("experiments.small_init_stays_linear", "experiments.small_init_saturates",
+                   kind="implementation")
+@pytest.mark.parametrize("seed", INIT_SEEDS)
+def test_small_init_activations_stay_below_the_linear_regime_bound(seed):
+    """The d = 0.01 net on the digits (pixels in [0, 1]): every activation is below the bound
+    tanh(64d) of ``experiments.small_init_stays_linear`` and none is saturated (|y| > 0.99),
+    against the seed's 'weight too small … the activation will become saturated'."""
+    d = 0.01
+    data = E.digits(seed)
+    assert 0 <= float(data.x_train.min()) and float(data.x_train.max()) <= 1
+    with torch.no_grad():
+        _, _, ys = E.tanh_net(seed, d).forward_trace(data.x_train)
+    largest = max(float(y.abs().max()) for y in ys)
+    bound = float(D.small_init_activation_bound(64, d))
+    c = "experiments.small_init_stays_linear"
+    _assert_margin(largest, bound, "<=", claim=c, what=f"max |y| over all layers (seed {seed})")
+    assert largest < 0.99
     record_counterexample(
-        "experiments.small_init_weight_gradients_shrink",
-        f"d={d}, seed 0: ‖∂L/∂A_k‖_F for k = 1..9 = "
-        + ", ".join(f"{v:.2e}" for v in g.weight_norms)
-        + " (flat; ‖∂L/∂y_i‖ shrinks, but the forward activations y_{i−1} shrink too)",
-    )
+        "experiments.small_init_saturates",
+        f"d = 0.01: for every input in [0, 1]^64, |y| ≤ tanh(0.64) = {bound:.4f} < 0.99 "
+        f"(proven); measured max |y| on the digits {largest:.4f} (seed {seed})")
 
 
 @pytest.mark.claim("experiments.small_init_training_stalls", kind="experiment")
@@ -200,18 +244,22 @@ def _activation(seed: int, act: str) -> E.History:
                    kind="experiment")
 @pytest.mark.parametrize("seed", SEEDS)
 def test_relu_beats_sigmoid_after_one_epoch_in_accuracy_and_loss(seed):
-    """Seed 003 q9: ReLU improves accuracy faster (holds); with a *higher* loss (refuted)."""
+    """Seed 003 q9: ReLU improves accuracy faster (holds); its *higher* loss is not reproduced
+    under either reading of 'the beginning': ReLU's loss is lower before any update and after
+    the first epoch, by the figures the registry quotes."""
     r, s = _activation(seed, "relu"), _activation(seed, "sigmoid")
     c = "experiments.relu_learns_faster_early"
     _assert_margin(r.train_acc[1] - s.train_acc[1], 0.2, ">=", claim=c,
                    what=f"ReLU − sigmoid accuracy after 1 epoch (seed {seed})")
     _assert_margin(s.train_loss[1] - r.train_loss[1], 0.5, ">=", claim=c,
                    what=f"sigmoid − ReLU loss after 1 epoch (seed {seed})")
-    record_counterexample(
-        "experiments.relu_higher_loss_early",
-        f"seed {seed}, after 1 epoch: loss ReLU {r.train_loss[1]:.3f} < sigmoid "
-        f"{s.train_loss[1]:.3f} (accuracy {r.train_acc[1]:.3f} vs {s.train_acc[1]:.3f})",
-    )
+    nr = "experiments.relu_higher_loss_early"
+    for epoch, reading in ((0, "before any update"), (1, "after the first epoch")):
+        _assert_margin(s.train_loss[epoch] - r.train_loss[epoch], 0.0, ">=", claim=nr,
+                       what=f"sigmoid − ReLU loss {reading} (seed {seed})")
+        for k, (h, name) in enumerate(((r, "ReLU"), (s, "sigmoid"))):
+            _assert_figure(h.train_loss[epoch], D.ACTIVATION_LOSSES[seed][epoch][k], claim=nr,
+                           what=f"{name} loss {reading} (seed {seed})")
 
 
 @cache
@@ -223,18 +271,23 @@ def _residual(seed: int, residual: bool) -> E.History:
                    "experiments.residual_lower_initial_loss", kind="experiment")
 @pytest.mark.parametrize("seed", SEEDS)
 def test_residual_connection_starts_higher_and_ends_lower(seed):
-    """Seed 003 q10: h₂ = σ(W₂h₁) + h₁ vs σ(W₂h₁). The seed's 'lower loss at the beginning' is
-    refuted (epoch 0 loss is higher); the gentle final improvement holds."""
+    """Seed 003 q10: h₂ = σ(W₂h₁) + h₁ vs σ(W₂h₁). 'Lower loss at the beginning' depends on the
+    reading: before any update the residual net is higher (not reproduced), after the first
+    epoch it is lower (holds); the gentle final improvement holds. The registry's figures for
+    both readings are re-measured."""
     r, p = _residual(seed, True), _residual(seed, False)
     c = "experiments.residual_starts_higher_ends_lower"
     _assert_margin(r.train_loss[0] - p.train_loss[0], 0.0, ">=", claim=c,
                    what=f"residual − plain loss at epoch 0 (seed {seed})")
+    _assert_margin(p.train_loss[1] - r.train_loss[1], 0.0, ">=", claim=c,
+                   what=f"plain − residual loss at epoch 1 (seed {seed})")
     _assert_margin(p.train_loss[-1] - r.train_loss[-1], 0.02, ">=", claim=c,
                    what=f"plain − residual loss at epoch 10 (seed {seed})")
-    record_counterexample(
-        "experiments.residual_lower_initial_loss",
-        f"seed {seed}: initial loss residual {r.train_loss[0]:.3f} > plain {p.train_loss[0]:.3f}",
-    )
+    rd = "experiments.residual_lower_initial_loss"
+    for epoch in (0, 1):
+        for k, h in enumerate((r, p)):
+            _assert_figure(h.train_loss[epoch], D.RESIDUAL_LOSSES[seed][epoch][k], claim=rd,
+                           what=f"{('residual', 'plain')[k]} loss at epoch {epoch} (seed {seed})")
 
 
 LR_GRID = (0.0005, 0.001, 0.01)
@@ -250,20 +303,29 @@ def _sgd(seed: int, lr: float, momentum: float) -> E.History:
                    "experiments.sgd_largest_lr_worst", kind="experiment")
 @pytest.mark.parametrize("seed", SEEDS)
 def test_largest_learning_rate_trains_best_on_the_seed_grid(seed):
-    """Seed 003 q11's grid: the lr 0.01 runs end below 0.5, all others above 1.5 (so 'lr 0.01
-    is the worst' is refuted at this scale)."""
+    """Seed 003 q11's grid: the lr 0.01 runs end below 0.5, all others above 1.5, so 'lr 0.01
+    is the worst' is not reproduced at this scale (lr 0.01 has the lowest loss and the highest
+    test accuracy); every run lies in the ranges the registry's evidence quotes."""
     c = "experiments.sgd_effective_step_orders_loss"
-    final = {(lr, m): _sgd(seed, lr, m).train_loss[-1] for lr in LR_GRID for m in MOMENTA}
-    for (lr, m), loss in final.items():
+    runs = {(lr, m): _sgd(seed, lr, m) for lr in LR_GRID for m in MOMENTA}
+    for (lr, m), h in runs.items():
+        loss = h.train_loss[-1]
         if lr == 0.01:
             _assert_margin(loss, 0.5, "<=", claim=c, what=f"loss lr={lr} m={m} (seed {seed})")
         else:
             _assert_margin(loss, 1.5, ">=", claim=c, what=f"loss lr={lr} m={m} (seed {seed})")
-    record_counterexample(
-        "experiments.sgd_largest_lr_worst",
-        f"seed {seed}, loss after 10 epochs: "
-        + ", ".join(f"lr {lr}/m {m}: {v:.3f}" for (lr, m), v in final.items()),
-    )
+    nr = "experiments.sgd_largest_lr_worst"
+    best = min(runs, key=lambda k: runs[k].train_loss[-1])
+    top = max(runs, key=lambda k: runs[k].test_acc[-1])
+    assert best[0] == 0.01 and top[0] == 0.01, (
+        f"[{nr}] seed {seed}: lowest loss at {best}, highest test accuracy at {top}")
+    for (lr, m), h in runs.items():
+        ranges = D.SGD_GRID_RANGES["lr 0.01" if lr == 0.01 else "lr ≤ 0.001"]
+        for key, value in (("loss", h.train_loss[-1]), ("test_acc", h.test_acc[-1])):
+            lo, hi = ranges[key]
+            assert lo - 5e-4 <= value <= hi + 5e-4, (
+                f"[{nr}] lr={lr} m={m} seed {seed}: {key} {value:.4f} outside the evidence's "
+                f"{lo}–{hi}; re-measure and update derivations/experiments.py")
 
 
 @pytest.mark.claim("experiments.higher_momentum_lower_loss", kind="experiment")
@@ -299,22 +361,22 @@ def _largest_drop(h: E.History) -> float:
 @pytest.mark.claim("experiments.adam_stable_at_this_scale", "experiments.adam_unstable_on_test",
                    kind="experiment")
 def test_adam_is_not_less_stable_on_test_than_sgd_momentum():
-    """Seed 003 q12 says Adam 'showed instability on the test data set'. The claim as stated
-    (Adam's largest drop > SGD's in every seed 0–4) is refuted by at least one seed; the
-    corrected claim: Adam never drops by more than 0.03 and ends ≥ 0.93."""
+    """Seed 003 q12 says Adam 'showed instability on the test data set'. Not reproduced: in at
+    least one of seeds 0–4 Adam's largest drop is not above SGD's (the registry's figures are
+    re-measured); what holds: Adam never drops by more than 0.03 and ends ≥ 0.93."""
     c = "experiments.adam_stable_at_this_scale"
     drops = {s: (_largest_drop(_adam(s)), _largest_drop(_sgd_ref(s))) for s in ADAM_SEEDS}
     for s in ADAM_SEEDS:
         _assert_margin(drops[s][0], 0.03, "<=", claim=c, what=f"Adam largest drop (seed {s})")
         _assert_margin(_adam(s).test_acc[-1], 0.93, ">=", claim=c,
                        what=f"Adam final test accuracy (seed {s})")
+    nr = "experiments.adam_unstable_on_test"
     against = [s for s, (a, sg) in drops.items() if a <= sg]
-    assert against, f"Adam is less stable in every seed: {drops}"
-    record_counterexample(
-        "experiments.adam_unstable_on_test",
-        "largest test-accuracy drop Adam vs SGD(0.01, 0.9): "
-        + ", ".join(f"seed {s}: {drops[s][0]:.4f} vs {drops[s][1]:.4f}" for s in against),
-    )
+    assert against, f"[{nr}] Adam is less stable in every seed: {drops}"
+    for s, pair in drops.items():
+        for k, name in enumerate(("Adam", "SGD")):
+            _assert_figure(pair[k], D.ADAM_DROPS[s][k], claim=nr, places=4,
+                           what=f"{name} largest drop (seed {s})")
 
 
 @cache
@@ -355,3 +417,68 @@ def test_hand_gradient_training_matches_its_autograd_twin_step_for_step(loss):
             assert_close(ph[k], pa[k], claim=c, what=f"{k} after step {t} ({loss})", growth=t)
     assert_close(np.array(hand.losses), np.array(auto.losses), claim=c,
                  what=f"loss per step ({loss})", growth=STEPS)
+
+
+# ------------------------------------------------- 5. seed 004 §1.2 and §4, seed 001 P3
+
+
+@cache
+def _numpy_mlp(seed: int, layers: int, std: float) -> dict[str, float]:
+    return E.numpy_mlp_run(seed, [100] * layers, weight_std=std, steps=300, lr=0.5)
+
+
+@pytest.mark.claim("experiments.numpy_mlp_several_layers_stick_at_chance",
+                   "experiments.numpy_mlp_stuck_by_numerical_instability", kind="experiment")
+@pytest.mark.parametrize("seed", SEEDS)
+def test_numpy_mlp_with_several_layers_sticks_at_chance_unless_std_is_raised(seed):
+    """004 §1.2: at std 1e-4, 3 hidden layers stay at chance (test accuracy within 0.02 of
+    0.1) while 1 hidden layer trains (≥ 0.9), and raising the std to 0.1 trains 3 layers
+    (≥ 0.9). Every value stays finite (no numerical instability: the seed's explanation is
+    not reproduced), with the deep net's logits as small as the registry's figures."""
+    c = "experiments.numpy_mlp_several_layers_stick_at_chance"
+    deep, shallow, raised = (_numpy_mlp(seed, 3, 1e-4), _numpy_mlp(seed, 1, 1e-4),
+                             _numpy_mlp(seed, 3, 0.1))
+    _assert_margin(abs(deep["test_acc"] - CHANCE), 0.02, "<=", claim=c,
+                   what=f"|test accuracy − 0.1|, 3 layers, std 1e-4 (seed {seed})")
+    _assert_margin(shallow["test_acc"], 0.9, ">=", claim=c,
+                   what=f"test accuracy, 1 layer, std 1e-4 (seed {seed})")
+    _assert_margin(raised["test_acc"], 0.9, ">=", claim=c,
+                   what=f"test accuracy, 3 layers, std 0.1 (seed {seed})")
+    nr = "experiments.numpy_mlp_stuck_by_numerical_instability"
+    assert deep["finite"] == 1.0, f"[{nr}] a NaN or inf appeared (seed {seed})"
+    _assert_figure(deep["max_abs_logit"], D.NUMPY_DEEP_MAX_LOGIT[seed], claim=nr, places=4,
+                   what=f"largest |logit| of the stuck net (seed {seed})")
+
+
+@cache
+def _cnn_vs_mlp(seed: int, model: str) -> E.History:
+    return E.cnn_vs_mlp_run(seed, model, epochs=15)
+
+
+@pytest.mark.claim("experiments.cnn_beats_mlp", kind="experiment")
+@pytest.mark.parametrize("seed", SEEDS)
+def test_small_cnn_beats_the_mlp_on_digits(seed):
+    """004 §4: same optimiser and budget; the CNN's final test accuracy exceeds the MLP's by
+    ≥ 0.005 (measured 0.011–0.018 over seeds 0–2 when the margin was set)."""
+    cnn, mlp = _cnn_vs_mlp(seed, "cnn"), _cnn_vs_mlp(seed, "mlp")
+    _assert_margin(cnn.test_acc[-1] - mlp.test_acc[-1], 0.005, ">=",
+                   claim="experiments.cnn_beats_mlp",
+                   what=f"CNN − MLP test accuracy after 15 epochs (seed {seed}: "
+                        f"{cnn.test_acc[-1]:.4f} vs {mlp.test_acc[-1]:.4f})")
+
+
+@pytest.mark.claim("experiments.bn_fold_float32_difference", kind="experiment")
+@pytest.mark.parametrize("seed", SEEDS)
+def test_bn_fold_in_float32_max_difference_exceeds_1e_8_mean_does_not(seed):
+    """001 P3 in float32 (the full-size network, 2 SGD steps on random data for real running
+    statistics, 16 random images): the max |folded − original| is above 1e-8 and the mean
+    below it, at the figures the registry quotes (3 significant digits)."""
+    c = "experiments.bn_fold_float32_difference"
+    found = E.bn_fold_float32_differences(seed)
+    _assert_margin(found["max"], 1e-8, ">=", claim=c, what=f"max |difference| (seed {seed})")
+    _assert_margin(found["mean"], 1e-8, "<=", claim=c, what=f"mean |difference| (seed {seed})")
+    for k, key in enumerate(("max", "mean")):
+        registered = D.FOLD32_DIFFERENCES[seed][k]
+        assert abs(found[key] - registered) <= 6e-3 * registered, (
+            f"[{c}] {key} difference {found[key]:.4g} (seed {seed}); the registry's reading "
+            f"says {registered:.3g}: re-measure and update derivations/experiments.py")

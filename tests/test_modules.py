@@ -84,17 +84,19 @@ def test_linear_bias_jacobian_is_the_identity(o, i, data):
 
 @pytest.mark.claim("modules.linear_bias_jacobian_all_ones", kind="symbolic")
 @given(o=st.integers(2, 4), i=SIZES, data=st.data())
-def test_seed_all_ones_bias_jacobian_is_false(o, i, data):
-    """The seed's ∂x̃/∂b = 𝟏 ∈ R^{n×n} is false for n ≥ 2 (for n = 1 it is the identity), and
-    with it the seed's §1.2 b 5 step gᵀ𝟏 = gᵀ fails too."""
-    derived, _, ones = D.linear_bias_jacobian(o, i)
-    text = refute_identity(derived, ones, claim="modules.linear_bias_jacobian_all_ones",
-                           data=data)
-    record_counterexample("modules.linear_bias_jacobian_all_ones",
-                          f"∂x̃/∂b for n={o} is constant (any point); flat {text} "
-                          f"(flat entry k is row k // {o}, column k % {o})")
-    refute_identity(*D.linear_bias_chain(o), claim="modules.linear_bias_jacobian_all_ones",
-                    data=data)
+def test_seed_bias_jacobian_one_is_false_as_all_ones_and_true_as_identity(o, i, data):
+    """004 §1.1 a 6 writes ∂x̃/∂b = 𝟏 ∈ R^{n×n}; §1.2 b 5 uses it as gᵀ𝟏 = gᵀ. Reading 𝟏 as
+    the all-ones matrix: false for n ≥ 2 (exact counterexample) and gᵀ𝟏 ≠ gᵀ. Reading 𝟏 as
+    the identity: sympy's ∂x̃/∂b equals it and gᵀ𝟏 = gᵀ holds, so the seed's own use of 𝟏 is
+    consistent only with the identity (claim ``modules.linear_bias_jacobian_all_ones``)."""
+    c = "modules.linear_bias_jacobian_all_ones"
+    derived, identity, ones = D.linear_bias_jacobian(o, i)
+    text = refute_identity(derived, ones, claim=c, data=data)
+    record_counterexample(c, f"all-ones reading: ∂x̃/∂b for n={o} is constant (any point); "
+                             f"flat {text} (flat entry k is row k // {o}, column k % {o})")
+    refute_identity(*D.linear_bias_chain(o, "ones"), claim=c, data=data)
+    prove_identity(derived, identity, claim=c, data=data)
+    prove_identity(*D.linear_bias_chain(o, "identity"), claim=c, data=data)
 
 
 @pytest.mark.claim("modules.linear_backward", kind="symbolic")
@@ -381,3 +383,27 @@ def test_modules_reject_bad_input_naming_argument_and_shapes(what, call, fragmen
     for fragment in fragments:
         assert fragment in str(err.value), f"{what}: {fragment!r} missing from {err.value!s}"
 
+
+
+@pytest.mark.claim("modules.relu_backward_as_described", kind="symbolic")
+def test_seed_relu_backward_sentence_ignores_the_upstream_gradient():
+    """004 §1.2 b 2's sentence at x̃ = (2, −1), upstream (3, 5): sympy gives ∂L/∂x̃ = (3, 0);
+    the sentence gives 1 for the first entry and no case for the second (output 0 is neither
+    above nor below 0)."""
+    derived, described = D.relu_backward_at((2, -1), (3, 5))
+    c = "modules.relu_backward_as_described"
+    assert list(derived) == [3, 0], f"[{c}] {derived}"
+    assert described == [1, None], f"[{c}] {described}"
+    record_counterexample(c, "x̃ = (2, −1), upstream (3, 5): ∂L/∂x̃ = (3, 0); the sentence gives "
+                             "(1, no case)")
+
+
+@pytest.mark.claim("modules.relu_backward_as_described", kind="implementation")
+def test_relu_module_passes_the_upstream_gradient_where_the_input_is_positive():
+    """The hand module gives dout ⊙ 𝟙(x̃ > 0) = (3, 0), not the sentence's 1; its outputs are
+    never negative, so 'output < 0' never fires."""
+    relu = ReLUModule()
+    out = relu.forward(np.array([[2.0, -1.0]]))
+    assert (out >= 0).all()
+    grad = relu.backward(np.array([[3.0, 5.0]]))
+    assert grad.tolist() == [[3.0, 0.0]], grad

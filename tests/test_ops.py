@@ -654,3 +654,72 @@ BAD_INPUTS = [
 def test_ops_reject_bad_input_with_a_clear_error(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+# ------------------------------------------- slips of Q3 and Q8 (the words and the case split)
+
+
+@pytest.mark.claim("ops.matmul_entry", kind="symbolic")
+@given(n=SMALL, f=SMALL, m=SMALL, data=st.data())
+def test_matmul_entry_is_row_i_of_x_times_column_j_of_w(n, f, m, data):
+    """Seed 003 Q3 corrected: y_ij = Σ_{r=1}^{f} x_ir w_rj for every entry."""
+    y, x, w = D.matmul_entry(n, f, m)
+    rows = sp.ImmutableMatrix(n, m, lambda i, j: sum(x[i, r] * w[r, j] for r in range(f)))
+    prove_identity(y, rows, claim="ops.matmul_entry", data=data)
+
+
+@pytest.mark.claim("ops.matmul_entry_words_as_written", kind="symbolic")
+@given(data=st.data())
+def test_seed_q3_column_i_of_w_times_row_j_of_x_is_y_ji_not_y_ij(data):
+    """n = f = m = 2: column 1 of W times row 2 of X is y_21, not y_12 (exact, at a drawn
+    rational point)."""
+    y, x, w = D.matmul_entry(2, 2, 2)
+    words = D.matmul_entry_words(x, w, 0, 1)
+    assert sp.expand(words - y[1, 0]) == 0
+    text = refute_identity(y[0, 1], words, claim="ops.matmul_entry_words_as_written", data=data)
+    record_counterexample("ops.matmul_entry_words_as_written", f"n = f = m = 2, y_12: {text}")
+
+
+@pytest.mark.claim("ops.matmul_entry_sum_to_n_as_written", kind="symbolic")
+@given(data=st.data())
+def test_seed_q3_sum_to_n_drops_terms_when_n_is_below_f(data):
+    """n = 1, f = 2, m = 1: Σ_{r=1}^{1} x_1r w_r1 misses x_12 w_21; with n > f the sum needs
+    columns X does not have."""
+    y, x, w = D.matmul_entry(1, 2, 1)
+    text = refute_identity(y[0, 0], D.matmul_entry_sum_to_n(x, w, 0, 0),
+                           claim="ops.matmul_entry_sum_to_n_as_written", data=data)
+    with pytest.raises(IndexError):
+        D.matmul_entry_sum_to_n(*D.matmul_entry(3, 2, 1)[1:], 0, 0)
+    record_counterexample("ops.matmul_entry_sum_to_n_as_written", f"n = 1, f = 2: {text}")
+
+
+@pytest.mark.claim("ops.normalize_partials", kind="symbolic")
+@given(m=st.integers(1, 2), n=st.integers(1, 3), data=st.data())
+def test_normalize_partials_vanish_exactly_off_the_row(m, n, data):
+    """∂y_kl/∂x_ij = δ_ik (δ_jl s_k − x_kl)/s_k² for every index tuple (seed 003 Q8)."""
+    derived, closed, _ = D.normalize_partials(m, n)
+    keys = sorted(derived)
+    prove_identity(sp.ImmutableMatrix([derived[t] for t in keys]),
+                   sp.ImmutableMatrix([closed[t] for t in keys]),
+                   claim="ops.normalize_partials", data=data)
+
+
+@pytest.mark.claim("ops.normalize_cases_as_written", kind="symbolic")
+@given(data=st.data())
+def test_seed_q8_zero_case_needs_i_not_k_alone(data):
+    """m = n = 2. Comma as 'and': (k, l, i, j) = (2, 1, 1, 1) (i ≠ k, j = l) is in no case,
+    though the derivative is 0 there. Comma as 'or': (1, 2, 1, 1) (i = k, j ≠ l) gets 0,
+    but ∂y_12/∂x_11 = −x_12/s_1² ≠ 0 (exact, at a drawn positive point)."""
+    derived, _, x = D.normalize_partials(2, 2)
+    c = "ops.normalize_cases_as_written"
+    assert D.normalize_case_as_written(x, 1, 0, 0, 0, "and") is None and derived[(1, 0, 0, 0)] == 0
+    text = refute_identity(derived[(0, 1, 0, 0)], D.normalize_case_as_written(x, 0, 1, 0, 0, "or"),
+                           claim=c, data=data, point_strategy=_positive_point(x))
+    record_counterexample(c, "'and': (k,l,i,j) = (2,1,1,1) uncovered; 'or': ∂y_12/∂x_11 = "
+                             f"−x_12/s_1² ≠ 0 = the table's value: {text}")
+
+
+def _positive_point(x: sp.MatrixBase) -> st.SearchStrategy:
+    value = st.fractions(1, 5, max_denominator=4).map(lambda f: sp.Rational(f.numerator,
+                                                                           f.denominator))
+    return st.fixed_dictionaries({v: value for v in x})

@@ -1,8 +1,8 @@
 """Verdict words match the evidence (DESIGN.md, "Verdicts mean exactly what they say").
 
-* ``refuted`` only with an exact counterexample: a refuted claim's witnesses include a kind that
-  produces one (symbolic, implementation or autograd), both as the claim declares them and as its tests
-  declare them; no claim witnessed by experiments alone is refuted.
+* ``refuted`` only with an exact counterexample: a refuted claim's witnesses include a kind
+  that produces one (symbolic, implementation or autograd), both as the claim declares them and
+  as its tests declare them; no claim witnessed by experiments alone is refuted.
 * ``not-reproduced`` carries our setting, the seed's setting and the figures; ``reading-
   dependent`` carries each reading with its verdict, each reading saying whose it is.
 * The registry refuses a claim that breaks these rules (``claim()`` validates).

@@ -31,13 +31,6 @@ def pytest_configure(config: pytest.Config) -> None:
         "private arguments), not mathematics; deselected when grading another implementation")
     config._claim_results = defaultdict(list)  # claim id -> [(outcome, nodeid)]
     config._claim_counterexamples = {}
-    # `pytest` alone runs each benchmark once as a correctness check; `--benchmark-only`
-    # (or `--benchmark-enable`) measures.
-    opt = config.option
-    if hasattr(opt, "benchmark_disable") and not (
-        getattr(opt, "benchmark_only", False) or getattr(opt, "benchmark_enable", False)
-    ):
-        opt.benchmark_disable = True
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -65,8 +65,12 @@ from hypothesis import settings
 
 @pytest.mark.claim("mine.identity", kind="implementation")
 def test_profiles_come_from_the_plugin():
-    assert settings._current_profile == "ci"
-    assert settings.default.deadline is None and settings.default.derandomize
+    # `thorough` exists only in the plugin (Hypothesis itself has a `ci` profile of its own)
+    assert settings._current_profile == "thorough" and settings.default.max_examples == 400
+    assert settings.default.deadline is None
+    ci = settings.get_profile("ci")
+    assert ci.max_examples == 40 and ci.derandomize and ci.deadline is None
+    assert settings.get_profile("dev").max_examples == 25
 
 
 @pytest.mark.conventions
@@ -88,7 +92,7 @@ def test_plugin_in_a_foreign_project_gives_profiles_markers_and_leaves_its_defau
     (tmp_path / "conftest.py").write_text(FOREIGN_CONFTEST)
     (tmp_path / "test_foreign.py").write_text(FOREIGN_TEST)
     (tmp_path / "pytest.ini").write_text("[pytest]\naddopts = --strict-markers\n")
-    result = _pytest(tmp_path, "--hypothesis-profile=ci", "-q")
+    result = _pytest(tmp_path, "--hypothesis-profile=thorough", "-q")
     out = result.stdout + result.stderr
     assert result.returncode == 0, out
     assert "3 passed" in out and "verified" in out and "mine.identity" in out, out

@@ -113,9 +113,12 @@ def check_backward(
     @given(data=st.data())
     def check_backward_example(data: st.DataObject) -> None:
         __tracebackhide__ = True
-        xs = _draw_inputs(data, inputs, dims, lo, hi, names)
-        arg_names = (names if n_inputs is not None else _parameter_names(
-            forward_reference, len(xs))) or [f"input{k}" for k in range(len(xs))]
+        def names_for(n: int) -> list[str]:
+            known = names if n_inputs is not None else _parameter_names(forward_reference, n)
+            return known or [f"input{k}" for k in range(n)]
+
+        xs = _draw_inputs(data, inputs, dims, lo, hi, names_for)
+        arg_names = names_for(len(xs))
         out = _reference_output(forward_reference, xs)
         u = _values(data, tuple(out.shape), -1.0, 1.0, "grad_output")
         v = [_values(data, tuple(x.shape), -1.0, 1.0, f"direction for {nm}")
@@ -297,7 +300,7 @@ def _values(data, shape, lo, hi, label) -> torch.Tensor:
                                       label=label))
 
 
-def _draw_inputs(data, inputs, dims, lo, hi, names) -> list[torch.Tensor]:
+def _draw_inputs(data, inputs, dims, lo, hi, names_for) -> list[torch.Tensor]:
     __tracebackhide__ = True
     if isinstance(inputs, st.SearchStrategy):
         drawn = data.draw(inputs, label="inputs")
@@ -307,7 +310,8 @@ def _draw_inputs(data, inputs, dims, lo, hi, names) -> list[torch.Tensor]:
             raise TypeError(f"inputs: the strategy must draw a tuple of shapes or of "
                             f"arrays/tensors, drew {type(drawn).__name__}")
         if all(isinstance(d, tuple) and all(isinstance(s, int) for s in d) for d in drawn):
-            return [_values(data, d, lo, hi, f"input {k}") for k, d in enumerate(drawn)]
+            return [_values(data, d, lo, hi, nm)
+                    for d, nm in zip(drawn, names_for(len(drawn)), strict=True)]
         xs = []
         for k, d in enumerate(drawn):
             if not isinstance(d, torch.Tensor | np.ndarray):
@@ -332,8 +336,8 @@ def _draw_inputs(data, inputs, dims, lo, hi, names) -> list[torch.Tensor]:
             shape.append(side)
         shapes.append(tuple(shape))
     note(f"shapes {shapes}" + (f" with {sides}" if sides else ""))
-    names = names or [f"input{k}" for k in range(len(shapes))]
-    return [_values(data, s, lo, hi, nm) for s, nm in zip(shapes, names, strict=True)]
+    return [_values(data, s, lo, hi, nm)
+            for s, nm in zip(shapes, names_for(len(shapes)), strict=True)]
 
 
 def _sides(spec: ShapeSpec) -> list[int | str]:

@@ -136,7 +136,13 @@ def test_half_precision_rows_follow_torch_testing_and_reject_one_ulp_too_far(dty
 
 
 def test_assertion_helpers_hide_their_frames_so_a_failure_points_at_the_callers_line(
-        pytester):
+        pytester, monkeypatch):
+    # The in-process run starts a session of its own; the claims plugin remembers the
+    # session's config in a module global, restored here so this run's summary stays whole.
+    import dlmath_verify._claims as claims_plugin
+
+    monkeypatch.setattr(claims_plugin, "_CONFIG", getattr(claims_plugin, "_CONFIG", None),
+                        raising=False)
     pytester.makepyfile(test_user="""
         import numpy as np
         from dlmath_verify.checks import assert_close

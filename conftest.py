@@ -8,14 +8,27 @@ already loaded the plugin under the same name, and the line below is a no-op.
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from derivations.registry import load_all
 
-pytest_plugins = ["dlmath_verify.plugin"]
+# pytester: the checker's own tests run small foreign projects (tests/test_own_kernel.py).
+pytest_plugins = ["dlmath_verify.plugin", "pytester"]
 
 # Float64 is the reference precision for gradient truth: modules and tensors made without an
 # explicit dtype are float64. Float32 is always asked for explicitly.
 torch.set_default_dtype(torch.float64)
 
 load_all()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # This suite's policy, not the plugin's (a foreign project keeps pytest-benchmark's own
+    # default): `pytest` alone runs each benchmark once as a correctness check;
+    # `--benchmark-only` (or `--benchmark-enable`) measures.
+    opt = config.option
+    if hasattr(opt, "benchmark_disable") and not (
+        getattr(opt, "benchmark_only", False) or getattr(opt, "benchmark_enable", False)
+    ):
+        opt.benchmark_disable = True

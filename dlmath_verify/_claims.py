@@ -71,13 +71,6 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "conventions: checks this project's own conventions (error wording, validation, "
         "private arguments), not mathematics; deselected when grading another implementation")
-    # `pytest` alone runs each benchmark once as a correctness check; `--benchmark-only`
-    # (or `--benchmark-enable`) measures.
-    opt = config.option
-    if hasattr(opt, "benchmark_disable") and not (
-        getattr(opt, "benchmark_only", False) or getattr(opt, "benchmark_enable", False)
-    ):
-        opt.benchmark_disable = True
     config.pluginmanager.register(_ClaimsRun(config), "dlmath-claims-run")
 
 

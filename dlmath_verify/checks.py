@@ -60,16 +60,20 @@ class Tolerance:
     atol: float
 
 
-# The one table. It starts from torch.testing.assert_close's defaults (float64: 1e-7/1e-7,
-# float32: 1.3e-6/1e-5). A comparison of a computation whose rounding error provably grows
-# with its size (a length-K reduction, k momentum steps) passes ``growth`` = that factor,
-# derived from the size, never tuned until green.
+# The one table, rtol/atol: torch.testing.assert_close's defaults (torch/testing/_comparison.py,
+# _DTYPE_PRECISIONS, read in torch 2.13): float64 1e-7/1e-7, float32 1.3e-6/1e-5,
+# float16 1e-3/1e-5, bfloat16 1.6e-2/1e-5. A comparison of a computation whose rounding error
+# provably grows with its size (a length-K reduction, k momentum steps) passes ``growth`` = that
+# factor, derived from the size, never tuned until green.
 TOLERANCES: dict[torch.dtype, Tolerance] = {
     torch.float64: Tolerance(rtol=1e-7, atol=1e-7),
     torch.float32: Tolerance(rtol=1.3e-6, atol=1e-5),
+    torch.float16: Tolerance(rtol=1e-3, atol=1e-5),
+    torch.bfloat16: Tolerance(rtol=1.6e-2, atol=1e-5),
 }
 
-_NUMPY_TO_TORCH = {np.dtype(np.float64): torch.float64, np.dtype(np.float32): torch.float32}
+_NUMPY_TO_TORCH = {np.dtype(np.float64): torch.float64, np.dtype(np.float32): torch.float32,
+                   np.dtype(np.float16): torch.float16}
 
 
 def _torch_dtype(dtype: Any) -> torch.dtype:
@@ -84,8 +88,10 @@ def tolerance(dtype: Any) -> Tolerance:
 
 
 def to_numpy(x: Any) -> np.ndarray:
+    """A numpy array of x (bfloat16, which numpy lacks, becomes float32: exact)."""
     if isinstance(x, torch.Tensor):
-        return x.detach().cpu().numpy()
+        x = x.detach().cpu()
+        return (x.float() if x.dtype == torch.bfloat16 else x).numpy()
     return np.asarray(x)
 
 
@@ -93,12 +99,18 @@ def _dtype_of(x: Any) -> Any:
     return x.dtype if isinstance(x, torch.Tensor | np.ndarray) else np.asarray(x).dtype
 
 
+def _label(claim: str | None, what: str) -> str:
+    if claim is None:
+        return what or "values"
+    return f"claim {claim}" + (f" ({what})" if what else "")
+
+
 @names_its_claim
 def assert_close(
     actual: Any,
     expected: Any,
     *,
-    claim: str,
+    claim: str | None = None,
     what: str = "",
     dtype: Any = None,
     growth: float = 1.0,
@@ -108,9 +120,11 @@ def assert_close(
 
     ``dtype`` selects the table row (default: the dtype of ``actual``). With ``check_dtype``
     the two dtypes must agree (a float32 kernel is compared with a float32 reference, or
-    ``check_dtype=False`` with a float64 truth at float32's tolerance).
+    ``check_dtype=False`` with a float64 truth at float32's tolerance). ``claim`` names the
+    claim the assertion is about (optional outside this suite); the message starts with it.
     """
-    label = f"claim {claim}" + (f" ({what})" if what else "")
+    __tracebackhide__ = True  # pytest shows the caller's line, not this one
+    label = _label(claim, what)
     a_dtype, e_dtype = _dtype_of(actual), _dtype_of(expected)
     a, e = to_numpy(actual), to_numpy(expected)
     if a.shape != e.shape:
@@ -151,7 +165,7 @@ def assert_vjp(
     u: torch.Tensor,
     v: Sequence[torch.Tensor],
     *,
-    claim: str,
+    claim: str | None = None,
     growth: float = 1.0,
 ) -> None:
     r"""The dot-product test: :math:`\langle u, J v\rangle = \langle J^\top u, v\rangle`.
@@ -161,16 +175,18 @@ def assert_vjp(
     gradient per input (numpy or torch). u and v are drawn by the caller (Hypothesis).
     A missing term or a transpose shows up as a mismatch of the two scalars.
     """
+    __tracebackhide__ = True
+    prefix = f"claim {claim}: " if claim is not None else ""
     _, jv = torch.func.jvp(forward, tuple(inputs), tuple(v))
     grads = backward(u)
     if not isinstance(grads, tuple | list):
         grads = (grads,)
     if len(grads) != len(v):
-        raise AssertionError(f"claim {claim}: backward returned {len(grads)} gradients, "
+        raise AssertionError(f"{prefix}backward returned {len(grads)} gradients, "
                              f"expected {len(v)}")
     for k, (g, vk) in enumerate(zip(grads, v, strict=True)):
         if tuple(to_numpy(g).shape) != tuple(vk.shape):
-            raise AssertionError(f"claim {claim}: gradient {k} has shape "
+            raise AssertionError(f"{prefix}gradient {k} has shape "
                                  f"{tuple(to_numpy(g).shape)}, input has {tuple(vk.shape)}")
     lhs = float((u.double() * jv.double()).sum())
     terms = [to_numpy(g).astype(np.float64) * to_numpy(vk).astype(np.float64)
@@ -182,7 +198,7 @@ def assert_vjp(
     allowed = growth * (tol.atol + tol.rtol * scale)
     if not abs(lhs - rhs) <= allowed:
         raise AssertionError(
-            f"claim {claim}: dot-product test fails: <u, J v> = {lhs!r} (forward mode) but "
+            f"{prefix}dot-product test fails: <u, J v> = {lhs!r} (forward mode) but "
             f"<J^T u, v> = {rhs!r} (hand backward); difference {abs(lhs - rhs):.6g} > "
             f"{allowed:.3g} (input shapes {[tuple(x.shape) for x in inputs]}, "
             f"output shape {tuple(u.shape)})"

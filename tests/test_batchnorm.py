@@ -37,7 +37,9 @@ from dlmath_verify.checks import (
     to_numpy,
     tolerance,
 )
+from dlmath_verify.strategies import BATCHNORM_EPSILONS as EPSILONS
 from dlmath_verify.strategies import arrays, as_torch
+from dlmath_verify.strategies import batchnorm_problems as bn_problems
 from dlmath_verify.symbolic import prove_identity, refute_identity
 from impl import batchnorm as K
 from impl.custom_batchnorm import (
@@ -49,7 +51,6 @@ from impl.custom_batchnorm import (
 SIZES = st.integers(2, 6)  # batch size m of the symbolic proofs (with r = 1/√(σ²+ε))
 ROOT_SIZES = st.integers(2, 3)  # the same proofs with the square roots left in: slower
 BACKENDS = st.sampled_from(["numpy", "torch"])
-EPSILONS = st.sampled_from([1e-5, 1e-3, 0.1])
 U64 = np.finfo(np.float64).eps
 
 
@@ -168,32 +169,6 @@ def test_batchnorm_claim_statement_renders_from_sympy(claim_id):
 
 
 # ------------------------------------------------------------------------- strategies
-
-
-@st.composite
-def bn_batches(draw, *, dtype=np.float64, max_rows: int = 6, max_cols: int = 5,
-               min_rows: int = 2) -> np.ndarray:
-    """A (N, C) batch: shape, then unit values, then a per-batch scale and offset.
-
-    Scale in {1e-3, 1, 1e3} and offset in {0, ±100} exercise the normalisation itself.
-    """
-    n = draw(st.integers(min_rows, max_rows), label="N")
-    c = draw(st.integers(1, max_cols), label="C")
-    z = draw(arrays((n, c), dtype=np.float64, min_value=-1, max_value=1))
-    scale = draw(st.sampled_from([1.0, 1e-3, 1e3]), label="scale")
-    offset = draw(st.sampled_from([0.0, 100.0, -100.0]), label="offset")
-    return (offset + scale * z).astype(dtype)
-
-
-@st.composite
-def bn_problems(draw, *, dtype=np.float64, **kw) -> tuple[np.ndarray, ...]:
-    """(x, γ, β, g, ε): a batch, affine parameters and an upstream gradient."""
-    x = draw(bn_batches(dtype=dtype, **kw))
-    c = x.shape[1]
-    gamma = draw(arrays((c,), dtype=dtype, min_value=-3, max_value=3), label="gamma")
-    beta = draw(arrays((c,), dtype=dtype, min_value=-3, max_value=3), label="beta")
-    g = draw(arrays(x.shape, dtype=dtype, min_value=-2, max_value=2), label="g")
-    return x, gamma, beta, g, draw(EPSILONS, label="eps")
 
 
 def backend(a: np.ndarray, which: str) -> Any:

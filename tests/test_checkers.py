@@ -105,3 +105,50 @@ def test_dot_product_test_catches_a_wrong_matmul_weight_gradient(data):
     if float((x.T @ u * vw).sum()) != 0:  # otherwise the two agree exactly in this direction
         with pytest.raises(AssertionError, match="dot-product test fails"):
             assert_vjp(torch.matmul, wrong, [x, w], u, [vx, vw], claim="demo")
+
+
+def test_assert_close_without_a_claim_still_names_what_shapes_and_values():
+    """Outside this suite ``claim=`` is optional; the message keeps everything else."""
+    with pytest.raises(AssertionError) as info:
+        assert_close(np.array([1.0, 2.0]), np.array([1.0, 2.5]), what="dx")
+    msg = str(info.value)
+    assert "claim" not in msg
+    for part in ("dx", "shape (2,)", "largest difference 0.5", "index (1,)", "actual 2.0",
+                 "expected 2.5"):
+        assert part in msg, f"{part!r} missing from: {msg}"
+
+
+@pytest.mark.parametrize(
+    ("dtype", "rtol", "atol"),
+    # torch.testing.assert_close's documented defaults for the half precisions
+    [(torch.float16, 1e-3, 1e-5), (torch.bfloat16, 1.6e-2, 1e-5)],
+)
+def test_half_precision_rows_follow_torch_testing_and_reject_one_ulp_too_far(dtype, rtol, atol):
+    from dlmath_verify.checks import tolerance
+
+    assert (tolerance(dtype).rtol, tolerance(dtype).atol) == (rtol, atol)
+    expected = torch.tensor([1.0, -3.0, 0.0], dtype=dtype)
+    assert_close(expected.clone(), expected)  # equal tensors pass, no claim needed
+    # 1 + 2·rtol is outside the band |a − e| ≤ atol + rtol·|e| at e = 1
+    wrong = torch.tensor([1.0 + 4 * rtol, -3.0, 0.0], dtype=dtype)
+    with pytest.raises(AssertionError, match=f"values differ.*dtype {dtype}"):
+        assert_close(wrong, expected)
+
+
+def test_assertion_helpers_hide_their_frames_so_a_failure_points_at_the_callers_line(
+        pytester):
+    pytester.makepyfile(test_user="""
+        import numpy as np
+        from dlmath_verify.checks import assert_close
+
+        def test_mine():
+            assert_close(np.zeros(2), np.ones(2), what="my kernel")  # the user's line
+    """)
+    # The file is named: in-process, the registry holds this suite's claims, whose required
+    # witness kinds a run of the whole (foreign) directory would rightly find missing.
+    result = pytester.runpytest("test_user.py", "-p", "dlmath_verify.plugin",
+                                "-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    out = result.stdout.str()
+    assert "the user's line" in out
+    assert "checks.py" not in out, out  # no frame of the helper itself

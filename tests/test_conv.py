@@ -23,7 +23,9 @@ from hypothesis import strategies as st
 
 from derivations import conv as D
 from dlmath_verify.checks import assert_close, assert_vjp
-from dlmath_verify.strategies import arrays, as_torch
+from dlmath_verify.strategies import CONV2D_KINDS as KINDS
+from dlmath_verify.strategies import arrays, as_torch, conv1d_stacks, conv2d_geometry
+from dlmath_verify.strategies import conv2d_output_hw as out_hw
 from dlmath_verify.symbolic import prove_identity
 from impl import conv as K
 
@@ -33,52 +35,6 @@ from impl import conv as K
 def tensor(draw, shape, *, dtype=np.float64, bound: float = 2.0, label: str = "") -> torch.Tensor:
     return as_torch(draw(arrays(tuple(shape), dtype=dtype, min_value=-bound, max_value=bound),
                          label=label))
-
-
-@st.composite
-def conv1d_stacks(draw, *, max_depth: int = 4, max_n: int = 12):
-    """(n0, filters): a deep 1-D conv net whose lengths stay ≥ 1 (n_ℓ = n_{ℓ−1} − f_ℓ + 1)."""
-    n0 = draw(st.integers(1, max_n), label="n0")
-    depth = draw(st.integers(1, max_depth), label="depth")
-    filters, n = [], n0
-    for _ in range(depth):
-        f = draw(st.integers(1, n), label="f")
-        filters.append(f)
-        n = n - f + 1
-    return n0, tuple(filters)
-
-
-KINDS = ["general", "kernel_fills_padded_input", "stride_exceeds_kernel", "one_by_one"]
-
-
-@st.composite
-def conv2d_geometry(draw, kind: str, *, max_hw: int = 7):
-    """(N, C_in, C_out, (H, W), (k_h, k_w), stride, padding, dilation) of the given kind."""
-    n, c_in, c_out = (draw(st.integers(1, m), label=lab)
-                      for m, lab in ((2, "N"), (3, "C_in"), (3, "C_out")))
-    hw, khw, s, p, d = [], [], [], [], []
-    for _ax in range(2):
-        k = 1 if kind == "one_by_one" else draw(st.integers(1, 4), label="k")
-        dil = draw(st.integers(1, 2), label="dilation")
-        span = dil * (k - 1) + 1
-        pad = draw(st.integers(0, 2), label="padding")
-        if kind == "kernel_fills_padded_input":
-            pad = draw(st.integers(0, (span - 1) // 2), label="padding")
-            size = span - 2 * pad  # the kernel covers the padded input exactly: one output
-        else:
-            size = draw(st.integers(max(1, span - 2 * pad), max(max_hw, span)), label="size")
-        if kind == "stride_exceeds_kernel":
-            stride = draw(st.integers(span + 1, span + 3), label="stride")
-        else:
-            stride = draw(st.integers(1, 3), label="stride")
-        hw.append(size), khw.append(k), s.append(stride), p.append(pad), d.append(dil)
-    geometry = (n, c_in, c_out, tuple(hw), tuple(khw), tuple(s), tuple(p), tuple(d))
-    note(f"geometry {kind}: {geometry}")
-    return geometry
-
-
-def out_hw(hw, khw, s, p, d):
-    return tuple((hw[a] + 2 * p[a] - d[a] * (khw[a] - 1) - 1) // s[a] + 1 for a in range(2))
 
 
 # ------------------------------------------------------------------ 1. symbolic witness

@@ -63,6 +63,10 @@ class UncountedOperation(TypeError):
     """An aten operation ran for which the counter has no rule (never counted as zero)."""
 
 
+class _BadRule(ValueError):
+    """A registered rule returned something that is not a cost."""
+
+
 @dataclass(frozen=True)
 class LayerCount:
     """One call of one module: the operations it ran itself (not its children's).
@@ -118,8 +122,8 @@ class Counts:
         head = ("module", "type", "output", *FIELDS)
         shown = [r for r in self.rows if empty_rows or not r.is_empty()]
         body = [(r.name, r.kind, "×".join(map(str, r.output_shape)) or "-",
-                 *(f"{getattr(r, f):,}" for f in FIELDS)) for r in shown]
-        foot = ("total", "", "", *(f"{self.total(f):,}" for f in FIELDS))
+                 *(str(getattr(r, f)) for f in FIELDS)) for r in shown]
+        foot = ("total", "", "", *(str(self.total(f)) for f in FIELDS))
         widths = [max(len(row[i]) for row in (head, *body, foot)) for i in range(len(head))]
 
         def line(row: Sequence[str]) -> str:
@@ -317,7 +321,7 @@ def _layer_norm(args, kwargs, out):
 
 
 def _group_norm(args, kwargs, out):
-    x, weight, bias, groups = args[0], args[1], args[2], args[7]
+    x, weight, bias, groups = args[0], args[1], args[2], args[6]  # (…, N, C, HxW, group, eps)
     rows = x.shape[0] * groups
     return _normalise(rows, x.numel() // rows, weight is not None, bias is not None)
 
@@ -514,7 +518,7 @@ FREE = (
     "_reshape_alias select slice split split_with_sizes squeeze squeeze_ stack t transpose "
     "transpose_ unbind unflatten unsafe_split unsafe_split_with_sizes unsqueeze unsqueeze_ "
     "view view_as _unsafe_view zero_ zeros zeros_like fill_ dropout feature_dropout "
-    "arange scalar_tensor lift detach_copy view_copy"
+    "arange scalar_tensor lift detach_copy view_copy flip roll repeat constant_pad_nd"
 ).split()
 for _name in FREE:
     register_rule(getattr(aten, _name))
@@ -542,7 +546,48 @@ def _batch_norm_meta(args, kwargs):
     return torch.empty_like(x), x.new_empty((0,)), x.new_empty((0,))
 
 
+def _product_meta(args, kwargs):
+    """mm/addmm/bmm/baddbmm on meta tensors: the product's shape (torch's meta kernels for
+    these run ~2 ms of Python each; a ResNet or an LSTM calls them hundreds of times)."""
+    a, b = args[-2], args[-1]
+    if len(args) == 3:  # addmm/baddbmm(bias, a, b)
+        a, b = args[1], args[2]
+    if a.dim() != b.dim() or a.shape[-1] != b.shape[-2] or a.shape[:-2] != b.shape[:-2]:
+        raise RuntimeError(f"shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be "
+                           f"multiplied")
+    return a.new_empty((*a.shape[:-1], b.shape[-1]))
+
+
+def _elementwise_meta(func):
+    """An element-wise operation on meta tensors: the broadcast shape and result dtype
+    (an in-place operation returns its first argument)."""
+    inplace = func.overloadpacket.__name__.endswith("_")
+
+    def run(args, kwargs):
+        tensors = [a for a in args[:2] if isinstance(a, torch.Tensor)]
+        shape = torch.broadcast_shapes(*(t.shape for t in tensors))
+        if inplace:
+            if shape != args[0].shape:
+                raise RuntimeError(f"output with shape {tuple(args[0].shape)} doesn't match "
+                                   f"the broadcast shape {tuple(shape)}")
+            return args[0]
+        if len(args) > 1 and not isinstance(args[1], torch.Tensor | int | float | bool):
+            return func(*args, **kwargs)
+        dtype = torch.result_type(*args[:2]) if len(args) > 1 else args[0].dtype
+        return torch.empty(shape, dtype=dtype, device="meta")
+    return run
+
+
 _META_SHORTCUTS = {aten.native_batch_norm.default: _batch_norm_meta}
+for _op in (aten.mm.default, aten.addmm.default, aten.bmm.default, aten.baddbmm.default):
+    _META_SHORTCUTS[_op] = _product_meta
+for _name in ("add.Tensor", "add_.Tensor", "sub.Tensor", "sub_.Tensor", "mul.Tensor",
+              "mul_.Tensor", "mul.Scalar", "div.Tensor", "add.Scalar", "sigmoid.default",
+              "sigmoid_.default", "tanh.default", "tanh_.default", "relu.default",
+              "relu_.default", "gelu.default"):
+    _packet, _overload = _name.split(".")
+    _func = getattr(getattr(aten, _packet), _overload)
+    _META_SHORTCUTS[_func] = _elementwise_meta(_func)
 
 
 class _Frame:
@@ -583,12 +628,12 @@ class _Counter(TorchDispatchMode):
             return out
         cost = rule(args, kwargs, out)
         if not isinstance(cost, Mapping):
-            raise TypeError(f"count: the rule for {func.overloadpacket} returned "
+            raise _BadRule(f"count: the rule for {func.overloadpacket} returned "
                             f"{type(cost).__name__}, not a dict of {OPS}")
         for key, value in cost.items():
             if key not in OPS or not isinstance(value, int) or isinstance(value, bool) \
                     or value < 0:
-                raise ValueError(f"count: the rule for {func.overloadpacket} returned "
+                raise _BadRule(f"count: the rule for {func.overloadpacket} returned "
                                  f"{key}={value!r}; keys must be in {OPS}, values ints ≥ 0")
             frame.costs[key] += value
         frame.costs["activations"] += _numel(out)
@@ -650,6 +695,8 @@ def _run(model: nn.Module, x: torch.Tensor, shape: tuple[int, ...]) -> list[Laye
     params_at: dict[int, int] = {}
 
     def pre_hook(m: nn.Module, args: tuple) -> None:
+        if m not in names:  # a module of another model running meanwhile
+            return
         frame = _Frame(m, len(frames))
         calls[m] = calls.get(m, 0) + 1
         own = [p for p in m.parameters(recurse=False) if id(p) not in seen_params]
@@ -659,14 +706,16 @@ def _run(model: nn.Module, x: torch.Tensor, shape: tuple[int, ...]) -> list[Laye
         stack.append(frame)
 
     def post_hook(m: nn.Module, args: tuple, out: object) -> None:
+        if m not in names:
+            return
         frame = stack.pop()
         t = _first_tensor(out)
         outputs[frame.index] = tuple(t.shape[1:]) if t is not None else ()
 
-    handles = []
-    for m in model.modules():
-        handles.append(m.register_forward_pre_hook(pre_hook))
-        handles.append(m.register_forward_hook(post_hook))
+    # Global module hooks, not per-module ones: torch disables the transformer fast path for a
+    # layer with hooks of its own, and the count should see the kernels the model really runs.
+    handles = [nn.modules.module.register_module_forward_pre_hook(pre_hook),
+               nn.modules.module.register_module_forward_hook(post_hook)]
     model.eval()
     root = _Frame(model, -1)  # operations outside every module (none in practice)
     stack.append(root)
@@ -674,7 +723,7 @@ def _run(model: nn.Module, x: torch.Tensor, shape: tuple[int, ...]) -> list[Laye
         with torch.no_grad(), _Counter(stack, names):
             try:
                 model(x)
-            except UncountedOperation:
+            except (UncountedOperation, _BadRule):
                 raise
             except Exception as e:
                 where = stack[-1].module
@@ -744,7 +793,7 @@ def count(model: nn.Module, input_shape: Sequence[int], *,
         return attempt(home)
     try:
         return attempt(torch.device("meta"))
-    except UncountedOperation:
+    except (UncountedOperation, _BadRule):
         raise
     except ValueError:
         # the meta copy could not run: an operation without a meta kernel, a plain tensor

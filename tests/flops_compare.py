@@ -207,8 +207,8 @@ def peer_counts(name: str, tools=tuple(PEERS)) -> dict[str, int | str]:
     out: dict[str, int | str] = {}
     shape = ZOO[name].input_shape
     torch.manual_seed(0)  # the weights do not change any count; seeded for reproducibility
-    model = build(name, device="cpu").eval()
-    x = torch.zeros((1, *shape))
+    model = build(name, device="cpu").float().eval()  # float32, as users run them
+    x = torch.zeros((1, *shape), dtype=torch.float32)
     for tool in tools:
         try:
             out[tool] = _quiet(lambda tool=tool: PEERS[tool](model, x))
@@ -270,7 +270,7 @@ def table(names: list[str]) -> tuple[str, dict]:
         model = build(name)
         counts = count(model, ZOO[name].input_shape)
         terms = Terms.of(model, counts)
-        cpu = count(build(name), ZOO[name].input_shape, device=None)
+        cpu = count(build(name, device="cpu").float(), ZOO[name].input_shape, device=None)
         fused = sum(r.macs for r in cpu.rows if FUSED & set(r.ops))
         peers = peer_counts(name)
         cells, notes = [f"{counts.macs / 1e9:.4f} G"], []

@@ -30,7 +30,7 @@ def ours(name: str):
 
 def fused_products(name: str) -> int:
     """Multiply-adds inside the fused CPU kernels the model runs on a real CPU copy."""
-    cpu = count(build(name), ZOO[name].input_shape, device=None)
+    cpu = count(build(name, device="cpu").float(), ZOO[name].input_shape, device=None)
     return sum(r.macs for r in cpu.rows if FUSED & set(r.ops))
 
 

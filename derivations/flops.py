@@ -465,3 +465,228 @@ def alexnet_seed_conv_operations() -> int:
 def alexnet_seed_linear_operations() -> int:
     """The seed's Σ p·q with its own terms, through ``LINEAR['mults']``."""
     return int(sum(LINEAR["mults"].subs({p: a, q: b}) for a, b in ALEXNET_SEED_LINEAR_TERMS))
+
+
+# =========================================================================== operator rules
+# The counter (impl/flops.py) counts every aten operation by a rule; each rule's formula is
+# stated here, in the columns macs (multiply-adds of products), mults, adds and other (other
+# element-wise operations: activation functions, exp, log, division, square roots).
+
+OPS = ("macs", "mults", "adds", "other")
+
+rows_, n_, m_, B_ = sp.symbols("R n m B", integer=True, positive=True)
+N_el = sp.Symbol("N", integer=True, positive=True)  # elements of an element-wise output
+K_vol, O_vol, I_vol = sp.symbols("K O I", integer=True, positive=True)  # Πk, Πo, Πi
+omega = sp.Symbol("omega", integer=True, nonnegative=True)  # 1 with a weight, 0 without
+L_, S_, E_, F_, H_, d_ = sp.symbols("L S E F H d", integer=True, positive=True)
+T_, I_in, Lam = sp.symbols("T I Lambda", integer=True, positive=True)  # steps, input, layers
+
+
+def _cost(**kw) -> dict[str, sp.Expr]:
+    return {f: sp.sympify(kw.get(f, 0)) for f in OPS}
+
+
+def _sum(*costs: dict[str, sp.Expr]) -> dict[str, sp.Expr]:
+    return {f: sp.expand(sum(c[f] for c in costs)) for f in OPS}
+
+
+#: B batched products (n × k)(k × m), plus a bias (β = 1) added to each output
+MATMUL = _cost(macs=B_ * n_ * k * m_, mults=B_ * n_ * k * m_, adds=B_ * n_ * m_ * (k - 1 + beta))
+#: an N-D convolution: output channels C_out, Πo = O output positions, kernel volume K
+CONV_ND = _cost(macs=C_out * O_vol * C_in / g * K_vol, mults=C_out * O_vol * C_in / g * K_vol,
+                adds=C_out * O_vol * (C_in / g * K_vol - 1 + beta))
+#: a transposed convolution: every input element (C_in·I) times (C_out/g)·K taps, each product
+#: scatter-added into a zero-initialised output, then the bias on each of C_out·O outputs
+CONV_T = _cost(macs=C_in * I_vol * C_out / g * K_vol, mults=C_in * I_vol * C_out / g * K_vol,
+               adds=C_in * I_vol * C_out / g * K_vol + beta * C_out * O_vol)
+ELEMENTWISE = {"add": _cost(adds=N_el), "mul": _cost(mults=N_el),
+               "function": _cost(other=N_el), "select": _cost()}
+SOFTMAX = _cost(adds=rows_ * (2 * n_ - 1), other=2 * rows_ * n_)
+LOG_SOFTMAX = _cost(adds=rows_ * (3 * n_ - 1), other=rows_ * (n_ + 1))
+#: R groups of n values: mean, centre, variance, +ε, rsqrt, scale; then weight (ω), bias (β)
+NORMALISE = _cost(adds=rows_ * (3 * n_ + beta * n_), mults=rows_ * (2 * n_ + 2 + omega * n_),
+                  other=rows_)
+BATCHNORM_INFERENCE = _cost(mults=N_el, adds=N_el)
+#: a mean of n values per output (a global average pool), N outputs
+MEAN = _cost(adds=N_el * (n_ - 1), mults=N_el)
+
+
+def matmul_cost(batch: int, rows: int, inner: int, cols: int, bias: bool) -> dict[str, int]:
+    return {f: int(MATMUL[f].subs({B_: batch, n_: rows, k: inner, m_: cols, beta: int(bias)}))
+            for f in OPS}
+
+
+def attention_formula(scalings: int) -> dict[str, sp.Expr]:
+    """softmax(q kᵀ·scale) v for B·H heads, L queries, S keys, head width d, value width d:
+    the scale on q (scalings = 1, MHA with weights) or √scale on q and k (2, SDPA math)."""
+    scale = _cost(mults=B_ * d_ * (L_ if scalings == 1 else L_ + S_))
+    scores = {f: MATMUL[f].subs({n_: L_, k: d_, m_: S_, beta: 0}) for f in OPS}
+    soft = {f: SOFTMAX[f].subs({rows_: B_ * L_, n_: S_}) for f in OPS}
+    values = {f: MATMUL[f].subs({n_: L_, k: S_, m_: d_, beta: 0}) for f in OPS}
+    return _sum(scale, scores, soft, values)
+
+
+def encoder_layer_formula() -> dict[str, sp.Expr]:
+    """nn.TransformerEncoderLayer (post-norm, ReLU, biases) on one sequence of L tokens of
+    width E with H heads of width d = E/H and feed-forward width F, as the sum of its
+    operations' rules: in-projection, attention (SDPA math), out-projection, residual,
+    LayerNorm, Linear, ReLU, Linear, residual, LayerNorm."""
+    def linear(positions, fan_in, fan_out):
+        return {f: MATMUL[f].subs({B_: 1, n_: positions, k: fan_in, m_: fan_out, beta: 1})
+                for f in OPS}
+    attn = {f: attention_formula(2)[f].subs({B_: H_, S_: L_}).subs(d_, E_ / H_) for f in OPS}
+    norm = {f: NORMALISE[f].subs({rows_: 2 * L_, n_: E_, beta: 1, omega: 1}) for f in OPS}
+    return _sum(linear(L_, E_, 3 * E_), attn, linear(L_, E_, E_), _cost(adds=2 * L_ * E_),
+                norm, linear(L_, E_, F_), _cost(other=L_ * F_), linear(L_, F_, E_))
+
+
+#: the issue's closed form of the products of an encoder layer
+ENCODER_MACS = 4 * L_ * E_**2 + 2 * L_**2 * E_ + 2 * L_ * E_ * F_
+
+
+def lstm_cell_formula(fan_in: sp.Expr) -> dict[str, sp.Expr]:
+    """One LSTM step of one sequence, hidden width H: gates = W_ih x + b_ih + W_hh h + b_hh
+    (two products of 4H outputs, β biases, one gate sum), σ on three gates and tanh on one,
+    c' = f⊙c + i⊙g, h' = o⊙tanh(c')."""
+    def gates(inner):
+        return {f: MATMUL[f].subs({B_: 1, n_: 1, k: inner, m_: 4 * H_}) for f in OPS}
+    cell = _cost(adds=4 * H_ + H_, mults=3 * H_, other=4 * H_ + H_)
+    return _sum(gates(fan_in), gates(H_), cell)
+
+
+def lstm_formula() -> dict[str, sp.Expr]:
+    """Λ stacked unidirectional layers over T steps: layer 1 reads I features, the others H;
+    the sum over steps and layers of ``lstm_cell_formula``, in closed form."""
+    ell = sp.Symbol("ell", integer=True, positive=True)
+    fan_in = sp.Piecewise((I_in, sp.Eq(ell, 1)), (H_, True))
+    out = {}
+    for f, per_cell in lstm_cell_formula(fan_in).items():
+        first = per_cell.subs(ell, 1)
+        rest = per_cell.subs(fan_in, H_)
+        out[f] = sp.expand(T_ * (first + (Lam - 1) * rest))
+    return out
+
+
+#: the LSTM's products in closed form: 4TH(I + H) for the first layer, 8TH² for each other
+LSTM_MACS = 4 * T_ * H_ * (I_in + H_) + 8 * (Lam - 1) * T_ * H_**2
+
+
+@cache
+def matmul_counts_by_enumeration(rows: int, inner: int, cols: int,
+                                 bias: bool) -> dict[str, int]:
+    """sympy's own matrix product A·B (+ C) of distinct symbols, every entry's terms counted:
+    products are the Mul terms, additions the terms minus one."""
+    a = sp.Matrix(rows, inner, lambda i, j: sp.Symbol(f"a_{i}_{j}"))
+    b = sp.Matrix(inner, cols, lambda i, j: sp.Symbol(f"b_{i}_{j}"))
+    y = a * b
+    if bias:
+        y = y + sp.Matrix(rows, cols, lambda i, j: sp.Symbol(f"c_{i}_{j}"))
+    mults = adds = 0
+    for entry in y:
+        terms = entry.args if entry.is_Add else (entry,)
+        mults += sum(1 for t in terms if t.is_Mul)
+        adds += len(terms) - 1
+    return {"macs": mults, "mults": mults, "adds": adds, "other": 0}
+
+
+MATMUL_CLAIM = claim(
+    "flops.matmul_counts",
+    source="issue 16 (operator-level counting); the product convention of "
+    f"{SEED_001} Problem 2",
+    statement="B products (n×k)(k×m) cost Bnkm multiply-adds and multiplications and "
+    "Bnm(k − 1 + β) additions (β = 1 when a bias is added, as addmm/baddbmm do).",
+    formula=lambda: sp.Eq(sp.Matrix([sp.Symbol("MACs"), _A]),
+                          sp.Matrix([MATMUL["macs"], MATMUL["adds"]])),
+    witnesses=("symbolic", "implementation"),
+)
+CONV_ND_CLAIM = claim(
+    "flops.conv_nd_counts",
+    source=f"issue 16; {SEED_000} Problem 5 (ii) generalised to N-D, groups, dilation",
+    statement="An N-D convolution (any groups, stride, dilation, padding) costs "
+    "C_out·O·(C_in/g)·K multiply-adds and C_out·O·((C_in/g)·K − 1 + β) additions, O the "
+    "output positions and K the kernel volume; transposed: C_in·I·(C_out/g)·K products, each "
+    "scatter-added, plus β·C_out·O.",
+    formula=lambda: sp.Eq(sp.Matrix([sp.Symbol("MACs"), sp.Symbol("MACs_T")]),
+                          sp.Matrix([CONV_ND["macs"], CONV_T["macs"]])),
+    witnesses=("symbolic", "implementation"),
+)
+ELEMENTWISE_CLAIM = claim(
+    "flops.elementwise_counts",
+    source="issue 16 (the counter's conventions)",
+    statement="Element-wise: an addition/subtraction (residual, bias) 1 add per output "
+    "element, a multiplication 1 mult, an activation function/exp/log/division/sqrt 1 other; "
+    "selections, comparisons (max pooling) and embedding lookups no arithmetic.",
+    formula=lambda: sp.Eq(sp.Matrix([_A, _M, sp.Symbol("O")]), sp.Matrix([N_el] * 3)),
+    witnesses=("implementation",),
+)
+SOFTMAX_CLAIM = claim(
+    "flops.softmax_counts",
+    source="issue 16 (the counter's conventions)",
+    statement="Softmax over R rows of n: n subtractions of the row max, n exp, n − 1 "
+    "additions, n divisions per row; log-softmax: 2n subtractions, n − 1 additions, n exp, "
+    "one log.",
+    formula=lambda: sp.Eq(sp.Matrix([_A, sp.Symbol("O")]),
+                          sp.Matrix([SOFTMAX["adds"], SOFTMAX["other"]])),
+    witnesses=("implementation",),
+)
+NORMALISE_CLAIM = claim(
+    "flops.normalisation_counts",
+    source="issue 16; the BatchNorm convention of flops.pooling_and_elementwise_counts",
+    statement="Layer/group norm (and batch norm on batch statistics) over R groups of n "
+    "values: R(3n + βn) additions, R(2n + 2 + ωn) multiplications, R square roots; batch "
+    "norm on running statistics: 1 multiplication and 1 addition per element.",
+    formula=lambda: sp.Eq(sp.Matrix([_A, _M, sp.Symbol("O")]),
+                          sp.Matrix([NORMALISE[f] for f in ("adds", "mults", "other")])),
+    witnesses=("implementation",),
+)
+ATTENTION_CLAIM = claim(
+    "flops.attention_counts",
+    source="issue 16 (scaled-dot-product attention, fused and decomposed)",
+    statement="softmax(q kᵀ/√d) v over B·H heads, L queries, S keys, width d: BH(LSd + LSd) "
+    "multiply-adds in its two products; its other columns are the sum of its operations' "
+    "rules (the scale, the products, softmax), fused kernel or decomposition alike.",
+    formula=lambda: sp.Eq(sp.Symbol("MACs"), attention_formula(2)["macs"]),
+    witnesses=("symbolic", "implementation"),
+)
+ENCODER_CLAIM = claim(
+    "flops.encoder_layer_counts",
+    source="issue 16 (closed form of a transformer encoder layer)",
+    statement="A transformer encoder layer of length L, width E, feed-forward F costs "
+    "4LE² + 2L²E + 2LEF multiply-adds in its products (eval fast path and slow path alike).",
+    formula=lambda: sp.Eq(sp.Symbol("MACs"), ENCODER_MACS),
+    witnesses=("symbolic", "implementation"),
+)
+LSTM_CLAIM = claim(
+    "flops.lstm_counts",
+    source="issue 16 (closed form of a stacked LSTM)",
+    statement="Λ stacked LSTM layers (input I, hidden H) over T steps cost "
+    "4TH(I + H) + 8(Λ − 1)TH² multiply-adds; each step of each layer adds 5H other "
+    "operations (3 σ, 2 tanh), 3H element-wise multiplications and 5H additions "
+    "(8H fewer without biases).",
+    formula=lambda: sp.Eq(sp.Symbol("MACs"), LSTM_MACS),
+    witnesses=("symbolic", "implementation"),
+)
+ZOO_CLAIM = claim(
+    "flops.published_model_figures",
+    source="torchvision model metadata (num_params, _ops in GFLOPS) of resnet18, resnet50, "
+    "vgg16, alexnet, vit_b_16",
+    statement="Counted multiply-adds and parameters at 224×224 equal torchvision's "
+    "published figures: ResNet-18 11,689,512 / 1.814 G, ResNet-50 25,557,032 / 4.089 G, "
+    "VGG-16 138,357,544 / 15.47 G, AlexNet 61,100,840 / 0.714 G, ViT-B/16 86,567,656 / "
+    "17.564 G.",
+    formula=lambda: sp.Eq(sp.Symbol("MACs"), sp.Symbol("GFLOPS_{torchvision}") * 10**9),
+    witnesses=("implementation",),
+)
+
+
+def conv_nd_counts(c_in: int, c_out: int, kernel: tuple[int, ...], out_size: tuple[int, ...],
+                   *, groups: int = 1, bias: bool = True, transposed: bool = False,
+                   in_size: tuple[int, ...] = ()) -> dict[str, int]:
+    """``CONV_ND`` (or ``CONV_T`` with ``in_size``) at these sizes, any number of axes."""
+    _require_sizes(c_in=c_in, c_out=c_out, groups=groups)
+    if c_in % groups or c_out % groups:
+        raise ValueError(f"groups={groups} must divide c_in={c_in} and c_out={c_out}")
+    formula = CONV_T if transposed else CONV_ND
+    subs = {C_in: c_in, C_out: c_out, g: groups, K_vol: prod(kernel), O_vol: prod(out_size),
+            I_vol: prod(in_size), beta: int(bias)}
+    return {f: int(formula[f].subs(subs)) for f in OPS}

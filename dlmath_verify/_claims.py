@@ -12,7 +12,8 @@ import pytest
 
 from dlmath_verify.registry import REGISTRY
 
-_STATUS_ORDER = ("failed", "refuted-as-expected", "verified")
+# "impl-independent": grading mode only (dlmath_verify._grading)
+_STATUS_ORDER = ("failed", "refuted-as-expected", "verified", "impl-independent")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -97,21 +98,28 @@ def _claim_status(cid: str, results: list[tuple[str, str]]) -> str | None:
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    from dlmath_verify import _grading  # grading mode (--impl): header, impl-independent
+
     results = config._claim_results
     if not results:
         return
     rows = []
     for cid in sorted(results):
         status = _claim_status(cid, results[cid])
+        # grading mode (--impl): a claim no witness of which reached the graded code
+        status = _grading.grading_status(config, cid, [n for _, n in results[cid]], status)
         if status is not None:
             rows.append((status, cid, len(results[cid])))
     tr = terminalreporter
     tr.section("claims")
+    for line in _grading.grading_header(config):  # grading mode: what was graded
+        tr.write_line(line)
     counts = {s: sum(1 for r in rows if r[0] == s) for s in _STATUS_ORDER}
     for status, cid, n in sorted(rows, key=lambda r: (_STATUS_ORDER.index(r[0]), r[1])):
         c = REGISTRY[cid]
         line = f"{status:<20} {cid:<44} {n:>3} test(s)  [{c.source}]"
-        tr.write_line(line, red=status == "failed", green=status != "failed")
+        tr.write_line(line, red=status == "failed", green=status in ("verified",
+                                                                      "refuted-as-expected"))
         if status == "refuted-as-expected":
             cex = config._claim_counterexamples.get(cid)
             if cex:
@@ -124,7 +132,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     )
     path = config.getoption("--claims-json")
     if path:
+        doc = {cid: {"status": s, "tests": n, "source": REGISTRY[cid].source,
+                     "counterexample": config._claim_counterexamples.get(cid)}
+               for s, cid, n in rows}
+        graded = _grading.grading_json(config)  # grading mode: what was graded
+        if graded is not None:
+            doc["_graded"] = graded
         with open(path, "w") as f:
-            json.dump({cid: {"status": s, "tests": n, "source": REGISTRY[cid].source,
-                             "counterexample": config._claim_counterexamples.get(cid)}
-                       for s, cid, n in rows}, f, indent=2)
+            json.dump(doc, f, indent=2)

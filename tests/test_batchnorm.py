@@ -521,6 +521,7 @@ BAD_INPUTS = [
 ]
 
 
+@pytest.mark.conventions
 @pytest.mark.claim("batchnorm.forward")
 @pytest.mark.parametrize(("call", "message"), [b[1:] for b in BAD_INPUTS],
                          ids=[b[0] for b in BAD_INPUTS])

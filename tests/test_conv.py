@@ -277,6 +277,7 @@ BAD = [
 ]
 
 
+@pytest.mark.conventions
 @pytest.mark.claim("conv.input_gradient_2d")
 @pytest.mark.parametrize(("call", "names"), BAD)
 def test_bad_input_raises_value_error_naming_the_argument(call, names):

@@ -609,6 +609,7 @@ class FunctionalRelu(nn.Module):
         return F.relu(self.f(x))
 
 
+@pytest.mark.conventions
 @pytest.mark.claim("flops.counter_matches_torch")
 @pytest.mark.parametrize("model, match", [
     (nn.Sequential(nn.Linear(4, 4), nn.LayerNorm(4)), r"'1' of type LayerNorm has 8 param"),
@@ -625,6 +626,7 @@ def test_count_rejects_what_it_cannot_count_naming_it(model, match):
         count(model, (4,))
 
 
+@pytest.mark.conventions
 @pytest.mark.claim("flops.conv_output_size")
 @pytest.mark.parametrize("shape, error, match", [
     ((3, -1, 8), ValueError, r"input_shape\[1\] must be a positive size, got -1"),
@@ -643,6 +645,7 @@ def test_count_rejects_bad_input_shapes_naming_the_layer(shape, error, match):
         count(lambda x: x, (3,))
 
 
+@pytest.mark.conventions
 @pytest.mark.claim("flops.conv_output_size", "flops.conv_parameters")
 @pytest.mark.parametrize("call, match", [
     (lambda: D.conv_output_size(-3, 1), "length must be ≥ 1, got -3"),

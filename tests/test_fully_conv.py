@@ -189,6 +189,7 @@ BAD = [
 ]
 
 
+@pytest.mark.conventions
 @pytest.mark.claim("fully_conv.equivalence")
 @pytest.mark.parametrize(("call", "names"), BAD)
 def test_bad_input_raises_value_error_naming_the_argument(call, names):

@@ -194,6 +194,7 @@ def test_network_evaluation_equals_the_seeds_my_nn_2a(data):
         assert_close(y, seed, claim="jacobian.chain_rule", what=f"{what} vs the seed's my_nn_2a")
 
 
+@pytest.mark.conventions  # our kernels' vmap path, not the mathematics
 @pytest.mark.claim("jacobian.chain_rule")
 @given(data=st.data(), batch=st.integers(1, 4))
 def test_jacobians_under_vmap_equal_one_call_per_input(data, batch):
@@ -209,6 +210,7 @@ def test_jacobians_under_vmap_equal_one_call_per_input(data, batch):
                      what=f"vmap({fn.__name__})")
 
 
+@pytest.mark.conventions  # our kernels' device handling
 @pytest.mark.claim("jacobian.chain_rule")
 @pytest.mark.parametrize("fn", [jacobian_reverse, jacobian_forward, network])
 def test_non_cpu_tensors_take_the_torch_op_path(fn):
@@ -263,6 +265,7 @@ def counted_multiply_adds(fn, *args) -> int:
     return flops // 2
 
 
+@pytest.mark.conventions  # the products of our kernels
 @pytest.mark.claim("jacobian.reverse_cost", "jacobian.forward_cost", "jacobian.seed_kernel_cost")
 @given(data=st.data())
 def test_cost_model_counts_the_products_each_kernel_performs(data):
@@ -375,6 +378,7 @@ def _bad_cases():
     yield "mixed devices", x, {**p, "W2": p["W2"].to("meta")}, "'W2'.*meta"
 
 
+@pytest.mark.conventions
 @pytest.mark.claim("jacobian.chain_rule")
 @pytest.mark.parametrize("fn", [jacobian_reverse, jacobian_forward, network])
 @pytest.mark.parametrize("case", list(_bad_cases()), ids=lambda c: c[0])
@@ -384,6 +388,7 @@ def test_jacobian_bad_input_raises_value_error_naming_the_argument(fn, case):
         fn(x, params)
 
 
+@pytest.mark.conventions
 @pytest.mark.claim("jacobian.chain_rule")
 def test_jacobian_rejects_non_arrays_with_type_error():
     x, p = _good()

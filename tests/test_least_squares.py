@@ -363,6 +363,7 @@ def test_rank_deficient_design_has_no_minimiser(which):
         K.least_squares_minimiser(backend(np.ones((1, 2)), which), backend(np.ones(1), which))
 
 
+@pytest.mark.conventions
 @pytest.mark.claim("least_squares.iterate_closed_form")
 @pytest.mark.parametrize("alpha", [0.0, -0.5, float("inf")])
 def test_nonpositive_step_size_is_a_value_error(alpha):
@@ -374,6 +375,7 @@ def test_nonpositive_step_size_is_a_value_error(alpha):
         K.iteration_spectral_radius(X, alpha)
 
 
+@pytest.mark.conventions
 @pytest.mark.claim("least_squares.gradient")
 def test_mismatched_shapes_are_value_errors():
     X = np.ones((3, 2))

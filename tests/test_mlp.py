@@ -445,6 +445,7 @@ BAD_INPUTS = [
 ]
 
 
+@pytest.mark.conventions
 @pytest.mark.claim("mlp.sigmoid_backprop", "mlp.tanh_regression_grad_W1")
 @pytest.mark.parametrize("what, call, fragments", BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS])
 def test_mlp_kernels_reject_bad_input_naming_argument_and_shapes(what, call, fragments):

@@ -279,6 +279,7 @@ def test_changing_a_boundary_convention_breaks_the_kernels_agreement(run, which,
 # ------------------------------------------------------------------ bad input
 
 
+@pytest.mark.conventions
 @pytest.mark.claim("momentum.forms_agree")
 @pytest.mark.parametrize("alpha, beta, match", [
     (0.0, 0.5, "alpha"), (-0.1, 0.5, "alpha"), (float("nan"), 0.5, "alpha"),
@@ -294,6 +295,7 @@ def test_bad_step_size_or_momentum_is_a_value_error(alpha, beta, match):
             build()
 
 
+@pytest.mark.conventions
 @pytest.mark.claim("momentum.forms_agree")
 def test_mismatched_shapes_are_value_errors():
     theta0 = np.zeros(3)

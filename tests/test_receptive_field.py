@@ -308,6 +308,7 @@ BAD = [
 ]
 
 
+@pytest.mark.conventions
 @pytest.mark.claim("receptive_field.clip_per_layer")
 @pytest.mark.parametrize(("call", "names"), BAD)
 def test_bad_input_raises_value_error_naming_the_argument(call, names):

@@ -205,6 +205,7 @@ def test_soft_threshold_network_autograd_derivative_is_the_piecewise_derivative(
 # ------------------------------------------------------------------ bad input
 
 
+@pytest.mark.conventions
 @pytest.mark.claim("relu_net.soft_threshold")
 @pytest.mark.parametrize("s", [-0.1, -1.0, float("nan"), float("inf")])
 def test_negative_threshold_is_a_value_error(s):
@@ -215,6 +216,7 @@ def test_negative_threshold_is_a_value_error(s):
             build()
 
 
+@pytest.mark.conventions
 @pytest.mark.claim("relu_net.hat_function")
 def test_network_input_of_the_wrong_shape_is_a_value_error():
     with pytest.raises(ValueError, match=r"x must be 1-D with shape \(N,\)"):

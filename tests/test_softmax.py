@@ -442,6 +442,7 @@ BAD_INPUTS = [
 ]
 
 
+@pytest.mark.conventions
 @pytest.mark.parametrize(("call", "error", "message"), [b[1:] for b in BAD_INPUTS],
                          ids=[b[0] for b in BAD_INPUTS])
 def test_softmax_kernels_reject_bad_input_with_a_clear_error(call, error, message):

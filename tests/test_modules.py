@@ -291,6 +291,12 @@ def test_module_mlp_parameter_gradients_match_autograd(case):
     grads = torch.autograd.grad(ref, leaves)
     assert_close(np.float64(loss), ref.detach(), claim="cross_entropy.softmax_chain",
                  what="loss")
+    # the upstream gradient first, so that a softmax or cross-entropy bug is blamed on the
+    # chain's claim rather than on the linear layers it feeds
+    probs = net.forward(x)
+    d_logits = net.layers[-1].backward(net.loss_module.backward(probs, t))
+    assert_close(d_logits, (probs - t) / x.shape[0], claim="cross_entropy.softmax_chain",
+                 what="∂L/∂logits from SoftMaxModule and CrossEntropyModule")
     for k, lin in enumerate(net.linears):
         assert_close(lin.grads["weight"], grads[2 * k], claim="modules.linear_backward",
                      what=f"layer {k} weight")

@@ -599,6 +599,50 @@ class _Dependencies:
                    if f in defs)
 
 
+def _imports_graded(path: Path, graded_modules: set[str], seen: set[str] | None = None) -> bool:
+    """Does the file import a graded module, directly or through the suite's own modules?"""
+    seen = set() if seen is None else seen
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return True
+    names = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names += [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        elif isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+    for name in names:
+        if name in graded_modules:
+            return True
+        if name in seen or name.split(".")[0] not in _Dependencies.LOCAL:
+            continue
+        seen.add(name)
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            continue
+        if spec and spec.origin and spec.origin.endswith(".py") and \
+                _imports_graded(Path(spec.origin), graded_modules, seen):
+            return True
+    return False
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Under ``--impl-select=dependent``, a test file that never imports a graded module
+    (directly or through the suite's modules) is not even imported."""
+    state = config.stash.get(_STATE_KEY, None)
+    if not state or config.getoption("--impl-select") != "dependent":
+        return None
+    if collection_path.suffix != ".py" or not collection_path.name.startswith("test_"):
+        return None
+    graded_modules = {CONTRACTS[n].module for n in state["graded"]}
+    if _imports_graded(collection_path, graded_modules):
+        return None
+    state["ignored_files"] = state.get("ignored_files", 0) + 1
+    return True
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     state = config.stash.get(_STATE_KEY, None)
     if not state:
@@ -646,6 +690,8 @@ def _deselection_line(state: dict) -> str:
     line = f"grading: {d['kept']} test(s) selected; deselected "
     if d["select"] != "all":
         line += f"{d['independent']} that {what} (--impl-select={d['select']}) and "
+    if state.get("ignored_files"):
+        line += f"the tests of {state['ignored_files']} file(s) that never import it and "
     return line + (f"{d['conventions']} 'conventions' test(s) (this project's own error "
                    f"wording, validation, private arguments)")
 

@@ -9,8 +9,9 @@ instructor would: each test grades a fixture of ``tests/grading/`` in a fresh py
 * the adapters: the seed's Jacobian signature ``(x, L, param_dict)`` and a vugrad-style
   library (``vugrad_style.py`` behind ``vugrad_adapter.py``) grade with no failed claim.
 
-Rendering and plumbing tests: no claim marker. The planted-bug runs but one, and the adapter
-runs, take a minute or more each and are marked slow.
+Rendering and plumbing tests: no claim marker. Each test starts a pytest process (about 15 s
+of CPU: torch, sympy, the registry); the planted-bug runs but one, three of the usage errors
+and the adapter runs are marked slow.
 """
 
 from __future__ import annotations
@@ -94,13 +95,18 @@ def test_a_planted_backward_bug_fails_its_claim_and_blames_at_most_three(tmp_pat
 
 
 @pytest.mark.parametrize(("spec", "fragments"), [
-    ("nonsense=impl/softmax.py", ["unknown NAME 'nonsense'", "modules"]),
-    ("modules", ["expected NAME=TARGET"]),
-    ("modules=no/such/file.py", ["not found", "no/such/file.py"]),
-    ("modules=impl/softmax.py", ["lacks LinearModule, ReLUModule, SoftMaxModule, "
-                                 "CrossEntropyModule", "impl.modules"]),
-    ("jacobian=no_such_module_anywhere", ["cannot be imported", "no_such_module_anywhere"]),
-], ids=["unknown name", "no target", "missing file", "lacking names", "missing module"])
+    pytest.param("nonsense=impl/softmax.py", ["unknown NAME 'nonsense'", "modules"],
+                 id="unknown name"),
+    pytest.param("modules", ["expected NAME=TARGET"], id="no target", marks=pytest.mark.slow),
+    pytest.param("modules=no/such/file.py", ["not found", "no/such/file.py"],
+                 id="missing file", marks=pytest.mark.slow),
+    pytest.param("modules=impl/softmax.py", ["lacks LinearModule, ReLUModule, SoftMaxModule, "
+                                             "CrossEntropyModule", "impl.modules"],
+                 id="lacking names"),
+    pytest.param("jacobian=no_such_module_anywhere", ["cannot be imported",
+                                                      "no_such_module_anywhere"],
+                 id="missing module", marks=pytest.mark.slow),
+])
 def test_a_bad_impl_is_a_usage_error_naming_what_is_missing_before_any_test(tmp_path, spec,
                                                                             fragments):
     proc, _, _ = grade(tmp_path, f"--impl={spec}", "tests/test_modules.py")

@@ -39,14 +39,17 @@ from typing import Any
 
 import pytest
 
+from dlmath_verify import _grading
 from dlmath_verify.registry import REGISTRY, WITNESS_KINDS
 
 _PROP_WITNESS = "dlmath_claims"  # [[claim id, [kinds]], ...] from the test's markers
 _PROP_BLAME = "dlmath_blame"  # {"claims": [...], "outside": [...], "messages": {...}}
 _PROP_CEX = "counterexamples"
 
+# "impl-independent": grading mode only (--impl, dlmath_verify._grading): a claim whose
+# witnesses in this run are symbolic only or never reach the graded code.
 _STATUS_ORDER = ("failed", "partial", "verified", "refuted-as-expected", "not-reproduced",
-                 "reading-dependent")
+                 "reading-dependent", "impl-independent")
 _VERDICT_STATUS = {"holds": "verified", "refuted": "refuted-as-expected",
                    "not-reproduced": "not-reproduced", "reading-dependent": "reading-dependent"}
 _MESSAGE_LINES = 6
@@ -148,6 +151,8 @@ def _selected_claims(values: list[str]) -> set[str]:
 def _whole_suite_collected(config: pytest.Config) -> bool:
     """True when the run collects what a bare ``pytest`` collects (testpaths or the invocation
     directory), so that a witness kind missing from the items is missing from the suite."""
+    if getattr(config.option, "impl", None):
+        return False  # grading collects only the files that import the graded module
     return config.args_source != pytest.Config.ArgsSource.ARGS
 
 
@@ -226,8 +231,13 @@ class _Record:
     inconclusive: set[str] = field(default_factory=set)
 
 
-def claim_status(cid: str, rec: _Record) -> str:
-    """The status word of one claim (see the module docstring); "not-run" if nothing ran."""
+def claim_status(cid: str, rec: _Record, *, independent: tuple[str, ...] = ()) -> str:
+    """The status word of one claim (see the module docstring); "not-run" if nothing ran.
+
+    ``independent``: witness kinds that do not depend on the code under test and are not
+    required in this run (grading mode: a sympy proof says nothing about a student's kernel;
+    the claim is verified *for the implementation* when its other required kinds passed).
+    """
     if rec.failures:
         return "failed"
     if not rec.ran:
@@ -237,6 +247,8 @@ def claim_status(cid: str, rec: _Record) -> str:
     if required is None:
         return ("partial (the claim declares no witnesses=; ran: "
                 f"{', '.join(sorted(rec.passed)) or 'none'})")
+    if independent and any(k not in independent for k in required):
+        required = tuple(k for k in required if k not in independent)
     done = [k for k in required if rec.passed.get(k)]
     if len(done) == len(required):
         return _VERDICT_STATUS.get(c.verdict, c.verdict)
@@ -362,12 +374,18 @@ class _ClaimsRun:
                     self.records[cid].ran.add(report.nodeid)
 
     # -- summary
+    def _independent_kinds(self) -> tuple[str, ...]:
+        """Under --impl (grading) the symbolic witnesses do not depend on the graded code."""
+        return ("symbolic",) if getattr(self.config.option, "impl", None) else ()
+
     def rows(self) -> list[dict[str, Any]]:
         out = []
         for cid in sorted(REGISTRY):
             c = REGISTRY[cid]
             rec = self.records.get(cid, _Record())
-            status = claim_status(cid, rec)
+            status = claim_status(cid, rec, independent=self._independent_kinds())
+            if status not in ("failed", "not-run"):  # grading mode (--impl) only
+                status = _grading.grading_status(self.config, cid, sorted(rec.tests), status)
             row: dict[str, Any] = {
                 "id": cid,
                 "status": status.split(" ")[0],
@@ -385,10 +403,12 @@ class _ClaimsRun:
                                    for n, m, o in rec.failures]
             if rec.inconclusive:
                 row["inconclusive_tests"] = sorted(rec.inconclusive)
-            for extra in ("readings", "evidence"):
-                value = getattr(c, extra, None)
-                if value:
-                    row[extra] = value if isinstance(value, str | int | float) else repr(value)
+            readings = getattr(c, "readings", None)
+            if readings:
+                row["readings"] = [{"reading": r, "verdict": v} for r, v in readings]
+            evidence = getattr(c, "evidence", None)
+            if evidence:
+                row["evidence"] = {k: getattr(evidence, k, "") for k in ("ours", "seed", "figures")}
             out.append(row)
         return out
 
@@ -404,14 +424,19 @@ class _ClaimsRun:
         judged = [r for r in rows if r["status"] != "not-run"]
         path = config.getoption("--claims-json")
         if path:
+            doc = {r["id"]: {k: v for k, v in r.items() if k != "id"} for r in rows}
+            graded = _grading.grading_json(config)  # grading mode: what was graded
+            if graded is not None:
+                doc["_graded"] = graded
             with open(path, "w", encoding="utf-8") as f:
-                json.dump({r["id"]: {k: v for k, v in r.items() if k != "id"} for r in rows}, f,
-                          indent=2, ensure_ascii=False)
+                json.dump(doc, f, indent=2, ensure_ascii=False)
         if not judged:
             if rows:
                 tr.write_line(f"claims: none witnessed in this run ({len(rows)} not-run)")
             return
         tr.section("claims")
+        for line in _grading.grading_header(config):  # grading mode: what was graded
+            tr.write_line(line)
         for r in sorted(judged, key=lambda r: (_STATUS_ORDER.index(r["status"]), r["id"])):
             self._write_row(tr, r)
         counts = {s: sum(1 for r in judged if r["status"] == s) for s in _STATUS_ORDER}
@@ -439,6 +464,10 @@ class _ClaimsRun:
             tr.write_line(f"{pad}counterexample: {r['counterexample']}")
         if r["corrected_by"] and status != "failed":
             tr.write_line(f"{pad}corrected claim: {r['corrected_by']}")
-        for extra in ("readings", "evidence"):
-            if r.get(extra):
-                tr.write_line(f"{pad}{extra}: {r[extra]}")
+        for reading in r.get("readings", []):
+            tr.write_line(f"{pad}{reading['verdict']:<15} under {reading['reading']}")
+        if r.get("evidence"):
+            e = r["evidence"]
+            tr.write_line(f"{pad}our setting: {e['ours']}")
+            tr.write_line(f"{pad}the seed's:  {e['seed']}")
+            tr.write_line(f"{pad}measured:    {e['figures']}")

@@ -8,5 +8,6 @@ Each concern lives in its own module; this one only lists them.
 
 pytest_plugins = [
     "dlmath_verify._profiles",
+    "dlmath_verify._grading",
     "dlmath_verify._claims",
 ]

@@ -258,14 +258,23 @@ class ModuleMLP:
 
     ``n_hidden`` lists the hidden widths (may be empty: softmax regression). Weights are drawn
     N(0, weight_std²) from ``rng`` (the practical's 1e-4 by default), biases start at 0.
+
+    The modules are used through the practical's interface only (``LinearModule(in, out)``,
+    the ``params``/``grads`` dicts, ``forward``/``backward``), so that the network can be built
+    from a graded implementation of ``impl.modules`` (docs/grading.md): the weights are set
+    through ``params``, never through a constructor argument of ``LinearModule``.
     """
 
     def __init__(self, n_inputs: int, n_hidden: list[int], n_classes: int, *,
                  weight_std: float = 1e-4, rng: np.random.Generator | None = None) -> None:
         rng = np.random.default_rng(0) if rng is None else rng
         widths = [n_inputs, *n_hidden, n_classes]
-        self.linears = [LinearModule(i, o, weight_std=weight_std, rng=rng)
-                        for i, o in itertools.pairwise(widths)]
+        self.linears = []
+        for i, o in itertools.pairwise(widths):
+            lin = LinearModule(i, o)
+            lin.params["weight"] = rng.normal(0.0, weight_std, (o, i))
+            lin.params["bias"] = np.zeros(o)
+            self.linears.append(lin)
         self.layers: list = []
         for k, lin in enumerate(self.linears):
             self.layers.append(lin)

@@ -512,7 +512,7 @@ def test_a_node_used_k_times_gets_k_times_the_gradient(k, data):
     assert_close(a.grad, k * u, claim="ops.gradient_accumulation", what=f"k∇y, k = {k}")
 
 
-@pytest.mark.claim("ops.gradient_accumulation", kind="autograd")
+@pytest.mark.conventions  # torch's accumulation convention across backward calls
 @given(data=st.data())
 def test_repeated_backward_accumulates_into_leaves_like_torch(data):
     """Two backward calls from the same loss: leaves hold twice the gradient (torch's
@@ -649,6 +649,7 @@ BAD_INPUTS = [
 ]
 
 
+@pytest.mark.conventions
 @pytest.mark.parametrize(("call", "error", "message"), [b[1:] for b in BAD_INPUTS],
                          ids=[b[0] for b in BAD_INPUTS])
 def test_ops_reject_bad_input_with_a_clear_error(call, error, message):

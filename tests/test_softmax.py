@@ -378,6 +378,41 @@ def test_softmax_and_cross_entropy_modules_chain_to_s_minus_t_over_n(xt):
                  what="module chain vs (s − t)/N")
 
 
+@pytest.mark.claim("softmax.vjp", kind=("implementation", "autograd"))
+@given(data=st.data())
+def test_softmax_module_backward_is_the_vjp_of_autograd(data):
+    """SoftMaxModule.backward(dout) = doutᵀJ = s ⊙ (dout − ⟨dout, s⟩) per row, against
+    autograd's VJP of torch.softmax (004 §1.1 a–b): the module alone, not through a chain."""
+    n, c = data.draw(st.integers(1, 5), label="N"), data.draw(st.integers(1, 5), label="C")
+    x = data.draw(arrays((n, c), min_value=-5, max_value=5), label="x")
+    dout = data.draw(arrays((n, c), min_value=-1, max_value=1), label="dout")
+    sm = SoftMaxModule()
+    s = sm.forward(x)
+    xt = as_torch(x).requires_grad_(True)
+    ref = torch.softmax(xt, dim=1)
+    (gx,) = torch.autograd.grad(ref, xt, as_torch(dout))
+    assert_close(s, ref.detach(), claim="softmax.vjp", what="SoftMaxModule.forward")
+    assert_close(sm.backward(dout), gx, claim="softmax.vjp", what="SoftMaxModule.backward")
+
+
+@pytest.mark.claim("cross_entropy.batch_mean", kind=("implementation", "autograd"))
+@given(data=st.data())
+def test_cross_entropy_module_backward_is_autograds_gradient_of_the_batch_mean(data):
+    """CrossEntropyModule().backward(x, y) (a fresh instance) = ∂/∂x of
+    −(1/N) Σ_n Σ_i y_ni log x_ni = −y/(N x), against autograd (004 §1.1 c)."""
+    n, c = data.draw(st.integers(1, 5), label="N"), data.draw(st.integers(2, 5), label="C")
+    x = data.draw(arrays((n, c), min_value=0.05, max_value=1), label="x")
+    x = x / x.sum(axis=1, keepdims=True)  # probabilities, every entry positive
+    y = data.draw(distributions(n, c, one_hot=True), label="one-hot y")
+    xt = as_torch(x).requires_grad_(True)
+    loss = -(as_torch(y) * torch.log(xt)).sum() / n
+    (gx,) = torch.autograd.grad(loss, xt)
+    assert_close(np.float64(CrossEntropyModule().forward(x, y)), loss.detach(),
+                 claim="cross_entropy.batch_mean", what="CrossEntropyModule.forward")
+    assert_close(CrossEntropyModule().backward(x, y), gx, claim="cross_entropy.batch_mean",
+                 what="CrossEntropyModule.backward")
+
+
 @pytest.mark.claim("cross_entropy.softmax_chain", kind="implementation")
 @given(data=st.data())
 def test_cross_entropy_module_backward_matches_central_differences(data):
@@ -445,6 +480,7 @@ BAD_INPUTS = [
 ]
 
 
+@pytest.mark.conventions
 @pytest.mark.parametrize(("call", "error", "message"), [b[1:] for b in BAD_INPUTS],
                          ids=[b[0] for b in BAD_INPUTS])
 def test_softmax_kernels_reject_bad_input_with_a_clear_error(call, error, message):

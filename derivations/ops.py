@@ -118,6 +118,29 @@ ROW_MAX = claim(
                           sp.Indexed(r"\nabla y", _i)
                           * sp.KroneckerDelta(_j, sp.Symbol(r"\operatorname{argmax}_j X_{ij}"))),
 )
+ROW_MAX_TIES = claim(
+    "ops.row_max_ties",
+    source=f"{SEED} (RowMax, used by log-softmax); the library's tie convention",
+    statement="At a tie RowMax routes the whole ∇y_i to the first maximal entry of row i, the "
+    "convention of torch.max(x, dim) (one index, the first); torch.amax splits it evenly "
+    "instead. Either is a subgradient: the routed entries sum to ∇y_i and vanish off the "
+    "maximal entries.",
+    formula=lambda: sp.And(
+        sp.Eq(sp.Sum(sp.Indexed(r"\nabla X", _i, _j), (_j, 1, _n)), sp.Indexed(r"\nabla y", _i)),
+        sp.Eq(sp.Indexed(r"\nabla X", _i, _j)
+              * (sp.Function(r"\max_l")(sp.Indexed("X", _i, sp.Symbol("l")))
+                 - sp.Indexed("X", _i, _j)), 0)),
+    witnesses=("symbolic", "implementation", "autograd"),
+)
+RELU_KINK = claim(
+    "ops.relu_kink_convention",
+    source=f"{SEED} Q9 (np.where(input > 0, 1, 0)); the library's kink convention",
+    statement="At x = 0 ReLU's gradient is 0 (the library, the seed's np.where(input > 0, 1, "
+    "0), torch.relu): a subgradient, between the one-sided derivatives 0 and 1.",
+    formula=lambda: sp.Eq(sp.Subs(sp.Derivative(sp.Max(_x[_i], 0), _x[_i]), _x[_i], 0),
+                          sp.Heaviside(0, 0)),
+    witnesses=("symbolic", "implementation", "autograd"),
+)
 NORMALIZE_AS_WRITTEN = claim(
     "ops.normalize_intermediate_as_written",
     source=f"{SEED} Q8 (second line of the derivation)",
@@ -344,6 +367,26 @@ def row_max_gradient(m: int, n: int) -> Pairs:
         return sp.Piecewise((u[i, 0], sp.And(*[x[i, j] > o for o in others])), (0, True))
 
     return [(vjp(y, x, u), sp.ImmutableMatrix(m, n, at_argmax))]
+
+
+@cache
+def row_max_first_argmax(n: int) -> Pairs:
+    """The library's tie convention for one row of n entries as a closed form, the whole ∇y to
+    the first maximal entry: g_j = u·[x_j > x_l for l < j and x_j ≥ x_l for l > j]; and the two
+    subgradient identities it must satisfy, proven by cases (ties included):
+    Σ_j g_j = u, and g_j·(max_l x_l − x_j) = 0 for every j."""
+    x, u = matrix("x", 1, n), matrix("u", 1, 1)[0, 0]
+
+    def first(j: int) -> sp.Expr:
+        wins = [x[0, j] > x[0, l] for l in range(j)] + [x[0, j] >= x[0, l]
+                                                        for l in range(j + 1, n)]
+        return sp.Piecewise((u, sp.And(*wins)), (0, True))
+
+    g = [first(j) for j in range(n)]
+    top = sp.Max(*x.row(0))
+    return [(sp.ImmutableMatrix([[sp.Add(*g)]]), sp.ImmutableMatrix([[u]])),
+            (sp.ImmutableMatrix([[gj * (top - x[0, j]) for j, gj in enumerate(g)]]),
+             sp.zeros(1, n))]
 
 
 def _normalize(x: sp.MatrixBase) -> tuple[sp.ImmutableMatrix, sp.ImmutableMatrix]:

@@ -267,15 +267,23 @@ def _constraint(g: sp.Expr, kind: str) -> tuple:
     return items, const, kind
 
 
-def _substitute(con: tuple, v: sp.Symbol, expr: dict, e0: Fraction) -> tuple:
-    a, c, k = dict(con[0]), con[1], con[2]
-    av = a.pop(v, None)
-    if av is None:
-        return con
-    for w, e in expr.items():
-        a[w] = a.get(w, Fraction(0)) + av * e
-    items = tuple(sorted(((s, x) for s, x in a.items() if x != 0), key=lambda p: p[0].name))
-    return items, c + av * e0, k
+def _eliminate(cons: list, v: Any, expr: dict, e0: Fraction) -> list:
+    """Substitute v = Σ expr_w w + e0 into constraints held as (dict, constant, kind)."""
+    out = []
+    for a, c, k in cons:
+        av = a.get(v)
+        if av is None:
+            out.append((a, c, k))
+            continue
+        a = {w: x for w, x in a.items() if w != v}
+        for w, e in expr.items():
+            x = a.get(w, 0) + av * e
+            if x:
+                a[w] = x
+            else:
+                a.pop(w, None)
+        out.append((a, c + av * e0, k))
+    return out
 
 
 @lru_cache(maxsize=65536)
@@ -285,17 +293,18 @@ def _region_point(region: tuple, prefer: tuple = ()) -> tuple | None:
 
     ``prefer`` (sorted (symbol, Fraction) pairs) gives values to keep where they fit."""
     pref = dict(prefer)
-    cons = list(region)
+    cons = [(dict(items), c, k) for items, c, k in region]
     steps: list[tuple] = []
     while True:  # equalities first: solve one variable, substitute it everywhere
-        i = next((i for i, c in enumerate(cons) if c[2] == "=" and c[0]), None)
+        i = next((i for i, con in enumerate(cons) if con[2] == "=" and con[0]), None)
         if i is None:
             break
         a, c, _ = cons.pop(i)
-        v, av = a[0]
-        expr = {w: -b / av for w, b in a[1:]}
+        v = min(a, key=lambda s: s.name)
+        av = a[v]
+        expr = {w: -b / av for w, b in a.items() if w != v}
         steps.append(("=", v, expr, -c / av))
-        cons = [_substitute(con, v, expr, -c / av) for con in cons]
+        cons = _eliminate(cons, v, expr, -c / av)
     live = []
     for con in cons:
         if not con[0]:
@@ -305,40 +314,41 @@ def _region_point(region: tuple, prefer: tuple = ()) -> tuple | None:
             live.append(con)
     cons = live
     while cons:
-        names = {s for con in cons for s, _ in con[0]}
-
-        def cost(v, cons=cons):
-            pos = sum(1 for con in cons if dict(con[0]).get(v, 0) > 0)
-            return pos * (sum(1 for con in cons if dict(con[0]).get(v, 0) < 0) - 1)
-
-        v = min(sorted(names, key=lambda s: s.name), key=cost)
+        count: dict = {}
+        for a, _c, _k in cons:
+            for w, x in a.items():
+                p, n = count.get(w, (0, 0))
+                count[w] = (p + 1, n) if x > 0 else (p, n + 1)
+        v = min(sorted(count, key=lambda s: s.name),
+                key=lambda w: count[w][0] * count[w][1] - count[w][0] - count[w][1])
         pos, neg, rest = [], [], []
         for con in cons:
-            av = dict(con[0]).get(v, 0)
+            av = con[0].get(v, 0)
             (pos if av > 0 else neg if av < 0 else rest).append(con)
         steps.append(("<>", v, pos, neg))
-        seen = set(rest)
+        seen = {(frozenset(a.items()), c, k): (a, c, k) for a, c, k in rest}
         for ap, cp, kp in pos:
-            dp = dict(ap)
-            sp_ = dp[v]
+            sp_ = ap[v]
             for an, cn, kn in neg:
-                dn = dict(an)
-                sn = -dn[v]
-                a = {w: dp.get(w, 0) / sp_ + dn.get(w, 0) / sn for w in set(dp) | set(dn)}
-                a.pop(v)
-                items = tuple(sorted(((s, x) for s, x in a.items() if x != 0),
-                                     key=lambda p: p[0].name))
+                sn = -an[v]
+                a = {}
+                for w in ap.keys() | an.keys():
+                    if w is v:
+                        continue
+                    x = ap.get(w, 0) / sp_ + an.get(w, 0) / sn
+                    if x:
+                        a[w] = x
                 kind = ">" if ">" in (kp, kn) else ">="
                 const = cp / sp_ + cn / sn
-                if not items:
+                if not a:
                     if not _HOLDS[kind](const, 0):
                         return None
                     continue
-                seen.add((items, const, kind))
-        cons = list(seen)
-    point: dict[sp.Symbol, Fraction] = {}
+                seen.setdefault((frozenset(a.items()), const, kind), (a, const, kind))
+        cons = list(seen.values())
+    point: dict = {}
 
-    def val(w: sp.Symbol) -> Fraction:
+    def val(w: Any) -> Fraction:
         if w not in point:
             point[w] = pref.get(w, Fraction(0))
         return point[w]
@@ -351,10 +361,10 @@ def _region_point(region: tuple, prefer: tuple = ()) -> tuple | None:
         _, v, pos, neg = step
         lo = hi = None
         lo_strict = hi_strict = False
-        for items, c, k in pos + neg:
-            a = dict(items)
-            av = a.pop(v)
-            bound = -(c + sum((x * val(w) for w, x in a.items()), Fraction(0))) / av
+        for a, c, k in pos + neg:
+            av = a[v]
+            bound = -(c + sum((x * val(w) for w, x in a.items() if w is not v),
+                              Fraction(0))) / av
             if av > 0 and (lo is None or bound > lo or (bound == lo and k == ">")):
                 lo, lo_strict = bound, k == ">"
             if av < 0 and (hi is None or bound < hi or (bound == hi and k == ">")):
@@ -382,17 +392,35 @@ def _feasible(region: tuple) -> bool:
     return _region_point(region) is not None
 
 
+def _sign_at(items: tuple, const: Fraction, point: dict) -> int:
+    value = const + sum((a * point[s] for s, a in items), Fraction(0))
+    return (value > 0) - (value < 0)
+
+
 @lru_cache(maxsize=65536)
 def _signs(region: tuple, g: sp.Expr) -> frozenset[int]:
-    """The signs g can take on the region."""
+    """The signs g can take on the region. A region only grows by constraints appended at
+    its end, so the signs possible on its parent bound those possible on it; the sign at a
+    point of the region is possible without a search."""
     items, const = _linear(g)
     if not items:
         return frozenset({(const > 0) - (const < 0)})
-    neg = ((tuple((s, -a) for s, a in items), -const, ">"),)
-    zero = ((items, const, "="),)
-    pos = ((items, const, ">"),)
-    return frozenset(s for s, extra in ((-1, neg), (0, zero), (1, pos))
-                     if _feasible(region + extra))
+    candidates = {-1, 0, 1}
+    if len(region) > 1:
+        candidates = set(_signs(region[:-1], g))
+        if len(candidates) == 1:
+            return frozenset(candidates)
+    point = _region_point(region)
+    if point is None:
+        return frozenset()
+    here = dict(point)
+    found = {_sign_at(items, const, here)} if all(s in here for s, _ in items) else set()
+    extra = {-1: (tuple((s, -a) for s, a in items), -const, ">"), 0: (items, const, "="),
+             1: (items, const, ">")}
+    for s in candidates - found:
+        if _feasible((*region, extra[s])):
+            found.add(s)
+    return frozenset(found)
 
 
 def _split(region: tuple, g: sp.Expr) -> list[tuple]:
@@ -584,6 +612,8 @@ class _Prover:
         counterexample. The exact evaluation at a point of the region always runs."""
         subs = _equalities(region) if region else {}
         diff = sp.expand(lhs - rhs) if not subs else sp.expand((lhs - rhs).xreplace(subs))
+        if region and diff == 0:
+            return None  # the resolved sides expand to the same polynomial: nothing to evaluate
         proven = symbolically_zero(diff)
         counted = 0
         for attempt in range(max(1, self.points) if proven else _TRIES):

@@ -14,7 +14,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from derivations import softmax as D
-from dlmath_verify.checks import assert_close, assert_vjp
+from dlmath_verify.checks import (
+    VacuousToleranceError,
+    assert_close,
+    assert_vjp,
+    is_meaningful,
+    require_meaningful,
+)
 from dlmath_verify.symbolic import (
     ExactnessError,
     exact_value_is_zero,
@@ -170,3 +176,14 @@ def test_dot_product_test_catches_a_wrong_matmul_weight_gradient(data):
     if float((x.T @ u * vw).sum()) != 0:  # otherwise the two agree exactly in this direction
         with pytest.raises(AssertionError, match="dot-product test fails"):
             assert_vjp(torch.matmul, wrong, [x, w], u, [vx, vw], claim="demo")
+
+
+def test_tolerance_policy_refuses_an_assertion_that_cannot_fail():
+    """The former float32 log-softmax check allowed 0.1 absolute (atol 1e-5 × growth 1e4): on
+    values of size 0.69 that is 14% of the magnitude, refused; at the table's own tolerance
+    it is a check."""
+    values = np.log(np.array([0.5, 0.5], dtype=np.float32))
+    with pytest.raises(VacuousToleranceError, match=r"allowed error 0\.1.* exceeds 10%"):
+        require_meaningful(values, claim="demo", dtype=np.float32, growth=1e4)
+    require_meaningful(values, claim="demo", dtype=np.float32)
+    assert not is_meaningful(np.zeros(3), dtype=np.float64)

@@ -75,11 +75,24 @@ RELU = claim(
     "one-sided derivatives 0 and 1.",
     formula=lambda: sp.Eq(_gX, _odot(_gY, sp.Heaviside(_X, 0))),
 )
+_nd, _fd, _md = sp.symbols("n f m", integer=True, positive=True)
+
+
+def matmul_formula(n=_nd, f=_fd, m=_md) -> tuple[sp.Eq, sp.Eq]:
+    """(∇X = ∇Y Wᵀ, ∇W = Xᵀ ∇Y) with non-commutative matrix symbols (X n×f, W f×m), so the
+    rendered order is the order of the product; the tests substitute the builder's matrices
+    (``matmul_gradient``) and compare."""
+    x, w = sp.MatrixSymbol("X", n, f), sp.MatrixSymbol("W", f, m)
+    gy = sp.MatrixSymbol(r"\nabla Y", n, m)
+    return (sp.Eq(sp.MatrixSymbol(r"\nabla X", n, f), gy * w.T),
+            sp.Eq(sp.MatrixSymbol(r"\nabla W", f, m), x.T * gy))
+
+
 MATMUL = claim(
     "ops.matmul_gradient",
     source=f"{SEED} Q3",
     statement="Y = XW: ∇X = ∇Y Wᵀ and ∇W = Xᵀ ∇Y.",
-    formula=lambda: sp.And(sp.Eq(_gX, _gY * sp.Symbol("W^T")), sp.Eq(_gW, sp.Symbol("X^T") * _gY)),
+    formula=lambda: sp.And(*matmul_formula()),
 )
 EXPAND_AS_WRITTEN = claim(
     "ops.expand_gradient_as_written",
@@ -189,15 +202,28 @@ GRAPH = claim(
     statement="c = a + b gives c.value = a.value + b.value, c.source an OpNode whose op is Add, "
     "whose inputs are (a, b) and whose outputs are (c); a.grad is zero until backward.",
 )
+_bd, _wd = sp.symbols("B D", integer=True, positive=True)
+
+
+def residual_block_formula(batch=_bd, width=_wd) -> tuple[sp.Eq, sp.Eq, sp.Eq]:
+    """(∇H₁ = (∇H₂ ⊙ σ′(A))Wᵀ + ∇H₂, ∇W = H₁ᵀ(∇H₂ ⊙ σ′(A)), ∇b = 1ᵀ(∇H₂ ⊙ σ′(A))) with
+    non-commutative matrix symbols (H₁ B×D, W D×D, σ′(A) the B×D matrix σ(A) ⊙ (1 − σ(A)));
+    the tests substitute the builder's matrices (``residual_block_parts``) and compare."""
+    h, w = sp.MatrixSymbol("H_1", batch, width), sp.MatrixSymbol("W", width, width)
+    gh2 = sp.MatrixSymbol(r"\nabla H_2", batch, width)
+    local = sp.HadamardProduct(gh2, sp.MatrixSymbol(r"\sigma'(A)", batch, width))
+    return (sp.Eq(sp.MatrixSymbol(r"\nabla H_1", batch, width), local * w.T + gh2),
+            sp.Eq(sp.MatrixSymbol(r"\nabla W", width, width), h.T * local),
+            sp.Eq(sp.MatrixSymbol(r"\nabla b", 1, width),
+                  sp.MatrixSymbol(r"\mathbf{1}", batch, 1).T * local))
+
+
 RESIDUAL_BLOCK = claim(
     "ops.residual_block_gradient",
     source=f"{SEED} Q10",
     statement="H₂ = σ(H₁W + 1bᵀ) + H₁: ∇H₁ = (∇H₂ ⊙ σ′(A))Wᵀ + ∇H₂ (the skip path adds ∇H₂), "
     "∇W = H₁ᵀ(∇H₂ ⊙ σ′(A)), ∇b = 1ᵀ(∇H₂ ⊙ σ′(A)).",
-    formula=lambda: sp.Eq(sp.Symbol(r"\nabla H_1"),
-                          _odot(sp.Symbol(r"\nabla H_2"), _sigma(sp.Symbol("A")) *
-                               (1 - _sigma(sp.Symbol("A")))) * sp.Symbol("W^T")
-                          + sp.Symbol(r"\nabla H_2")),
+    formula=lambda: sp.And(*residual_block_formula()),
 )
 RESIDUAL_MLP = claim(
     "ops.residual_mlp_gradient",
@@ -468,13 +494,22 @@ def self_add_gradient(m: int, n: int) -> Pairs:
 
 
 @cache
-def residual_block_gradient(batch: int, width: int) -> Pairs:
-    """H₂ = σ(H₁W + 1bᵀ) + H₁ (W square, b a row): gradients for H₁, W, b (named h, w, b)."""
+def residual_block_parts(batch: int, width: int) -> dict[str, sp.ImmutableMatrix]:
+    """The matrices of the residual block: h, w, b, u (= ∇H₂), a = H₁W + 1bᵀ, σ′(A)."""
     h, w, b, u = (matrix("h", batch, width), matrix("w", width, width), matrix("b", 1, width),
                   matrix("u", batch, width))
     a = sp.ImmutableMatrix(h * w + sp.ones(batch, 1) * b)
+    return {"h": h, "w": w, "b": b, "u": u, "a": a,
+            "sigma_prime": _map(lambda ai: sigmoid(ai) * (1 - sigmoid(ai)), a)}
+
+
+@cache
+def residual_block_gradient(batch: int, width: int) -> Pairs:
+    """H₂ = σ(H₁W + 1bᵀ) + H₁ (W square, b a row): gradients for H₁, W, b (named h, w, b)."""
+    parts = residual_block_parts(batch, width)
+    h, w, b, u, a = (parts[k] for k in "hwbua")
     h2 = sp.ImmutableMatrix(_map(sigmoid, a) + h)
-    local = _had(u, _map(lambda ai: sigmoid(ai) * (1 - sigmoid(ai)), a))
+    local = _had(u, parts["sigma_prime"])
     return [
         (vjp(h2, h, u), sp.ImmutableMatrix(local * w.T + u)),
         (vjp(h2, w, u), sp.ImmutableMatrix(h.T * local)),

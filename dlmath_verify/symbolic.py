@@ -583,13 +583,15 @@ class _Prover:
         self.method = "symbolic"
 
     def point(self, k: int) -> dict:
-        """The k-th drawn point; from the second on, zero coordinates become k/(k+1), so that
-        a retry after a point where both sides vanish is not the all-zero point again."""
+        """The k-th drawn point; from the second on, the i-th symbol is shifted by (i + k)/3,
+        so that a retry after a point where both sides vanish is neither the all-zero point
+        (Hypothesis's first example) nor a point with every coordinate equal."""
         while len(self.drawn) <= k:
             self.drawn.append(self.data.draw(self.strategy, label="rational point"))
         if k == 0:
             return self.drawn[0]
-        return {s: v if v != 0 else sp.Rational(k, k + 1) for s, v in self.drawn[k].items()}
+        ordered = sorted(self.drawn[k].items(), key=lambda p: p[0].name)
+        return {s: v + sp.Rational(i + k, 3) for i, (s, v) in enumerate(ordered)}
 
     def counterexample(self, k: int, lhs: sp.Expr, rhs: sp.Expr, point: dict,
                        region: tuple | None) -> str:
@@ -672,8 +674,9 @@ def _run(lhs: Any, rhs: Any, claim: str, data: Any, points: int, substitutions: 
     subs = dict(substitutions or {})
     left = [e.xreplace(subs) if subs else e for e in _entries(lhs)]
     right = [e.xreplace(subs) if subs else e for e in _entries(rhs)]
-    diffs = [d.xreplace(subs) if subs else d for d in _differences(lhs, rhs)]
-    strategy = point_strategy if point_strategy is not None else rational_point(_free(diffs, {}))
+    _differences(lhs, rhs)  # the shapes must agree
+    syms = _free(left + right, {})  # the sides' symbols, also those that cancel in lhs − rhs
+    strategy = point_strategy if point_strategy is not None else rational_point(syms)
     prover = _Prover(claim, data, strategy, points, heaviside_at_zero)
     for k, (a, b) in enumerate(zip(left, right, strict=True)):
         found = prover.entry(k, a, b)

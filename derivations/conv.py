@@ -316,7 +316,8 @@ def conv2d_gradients(
 
 MAX_POOL = claim(
     "conv.max_pool_gradient",
-    source=f"{SEED_001} (pooling layers of its networks); torch.nn.functional.max_pool2d",
+    source=f"this suite's convention, torch.nn.functional.max_pool2d's (max-pooling layers "
+    f"appear in {SEED_001} Problem 2's AlexNet; the seed states no gradient for them)",
     statement="Y[i, j] = max of the k×k window at (s i, s j): ∂L/∂X sends each window's "
     "∇Y[i, j] to a maximal entry of the window — off ties the unique argmax (sympy's "
     "derivative), at ties the first maximal entry in row-major order, as torch's max_pool2d "

@@ -257,7 +257,10 @@ def conv2d_gradients(
     Forward from the definition: out[o,i,j] = b_o + Σ K[o,c,a,e] X̄[c, s i + d a, s j + d e]
     with X̄ the zero-padded input. Returns ((∂L/∂X, ∂L/∂K, ∂L/∂b) by sympy ``diff`` of
     L = Σ U ⊙ out, (the closed forms)): the transposed convolution of U (zero insertion,
-    full correlation with the flipped kernel, crop p), the correlation of X̄ with U, ΣU.
+    full correlation with the flipped kernel, crop p), the correlation of X̄ with the
+    zero-inserted U, ΣU. The closed forms never reuse the forward's index s i + d a: the
+    weight gradient is a correlation of two whole arrays, so sympy's ``diff`` of the loss is
+    checked against an independent construction.
     Each gradient is flattened to a column in C-order.
     """
     (H, W), (kh, kw), (sh, sw), (ph, pw), (dh, dw) = hw, khw, stride, padding, dilation
@@ -304,11 +307,86 @@ def conv2d_gradients(
 
     grad_x = sp.ImmutableMatrix([full(c, h + ph, w + pw)
                                  for c in range(c_in) for h in range(H) for w in range(W)])
+    # Weight and bias gradients, built without the forward's tap indexing (s i + d a): the
+    # correlation of X̄ with the zero-inserted upstream Uz (the stride lives in Uz's zeros),
+    # read at kernel taps d apart, and the sum of Uz over its whole grid.
     grad_k = sp.ImmutableMatrix([
-        sum(U[o, i, j] * xbar(c, sh * i + dh * a, sw * j + dw * e)
-            for i in range(Ho) for j in range(Wo))
+        sum(uz(o, m, t) * xbar(c, dh * a + m, dw * e + t) for m in range(Hz) for t in range(Wz))
         for o in range(c_out) for c in range(c_in) for a in range(kh) for e in range(kw)
     ])
-    grad_b = sp.ImmutableMatrix([sum(U[o, i, j] for i in range(Ho) for j in range(Wo))
+    grad_b = sp.ImmutableMatrix([sum(uz(o, m, t) for m in range(Hz) for t in range(Wz))
                                  for o in range(c_out)])
     return derived, (grad_x, grad_k, grad_b)
+
+
+# ------------------------------------------------------------------------------ max-pool
+
+MAX_POOL = claim(
+    "conv.max_pool_gradient",
+    source=f"this suite's convention, torch.nn.functional.max_pool2d's (max-pooling layers "
+    f"appear in {SEED_001} Problem 2's AlexNet; the seed states no gradient for them)",
+    statement="Y[i, j] = max of the k×k window at (s i, s j): ∂L/∂X sends each window's "
+    "∇Y[i, j] to a maximal entry of the window — off ties the unique argmax (sympy's "
+    "derivative), at ties the first maximal entry in row-major order, as torch's max_pool2d "
+    "(a subgradient: it sums to ∇Y[i, j] and sits on maximal entries); overlapping windows add.",
+    formula=lambda: sp.Eq(
+        sp.Derivative(sp.Symbol("L"), sp.Indexed("X", sp.Symbol("r"), sp.Symbol("q"))),
+        sp.Sum(sp.Indexed(r"\nabla Y", _i, sp.Symbol("j"))
+               * sp.Function(r"\mathbb{1}")(sp.Eq(sp.Tuple(sp.Symbol("r"), sp.Symbol("q")),
+                                                  sp.Function(r"\operatorname{argmax}_{w_{ij}}")
+                                                  (sp.Symbol("X")))),
+               (_i, 0, sp.Symbol("H_out") - 1), (sp.Symbol("j"), 0, sp.Symbol("W_out") - 1))),
+    witnesses=("symbolic", "implementation", "autograd"),
+)
+
+
+def _pool_windows(h: int, w: int, k: tuple[int, int], s: int):
+    xs = sp.ImmutableMatrix(h, w, lambda r, q: sp.Symbol(f"x{r}_{q}", real=True))
+    ho, wo = (h - k[0]) // s + 1, (w - k[1]) // s + 1
+    windows = {(i, j): [(s * i + a, s * j + e) for a in range(k[0]) for e in range(k[1])]
+               for i in range(ho) for j in range(wo)}  # row-major order inside each window
+    us = {ij: sp.Symbol(f"u{ij[0]}_{ij[1]}", real=True) for ij in windows}
+    return xs, windows, us
+
+
+@cache
+def max_pool_gradient(h: int, w: int, k: tuple[int, int], s: int
+                      ) -> tuple[sp.ImmutableMatrix, sp.ImmutableMatrix]:
+    """(sympy's ∂L/∂X of L = Σ_ij u_ij·Max(window_ij), the strict-argmax closed form
+    Σ_ij u_ij·[X[r, q] beats every other entry of window_ij]), flattened in C-order.
+
+    With the convention H(0) = 0 the two agree everywhere, ties included (0 at a tie)."""
+    xs, windows, us = _pool_windows(h, w, k, s)
+    loss = sp.Add(*[us[ij] * sp.Max(*[xs[p] for p in win]) for ij, win in windows.items()])
+    derived = sp.ImmutableMatrix([sp.diff(loss, x) for x in xs])
+
+    def closed(p: tuple[int, int]) -> sp.Expr:
+        return sp.Add(*[sp.Piecewise((us[ij], sp.And(*[xs[p] > xs[o] for o in win if o != p])),
+                                     (0, True))
+                        for ij, win in windows.items() if p in win])
+
+    return derived, sp.ImmutableMatrix([closed((r, q)) for r in range(h) for q in range(w)])
+
+
+@cache
+def max_pool_first_argmax(h: int, w: int, k: tuple[int, int], s: int) -> list[tuple]:
+    """torch's tie rule as a closed form (each window's u to its first maximal entry in
+    row-major order) and the subgradient identities it must satisfy, per window:
+    Σ over the window of the routed gradient = u, and routed·(max − entry) = 0."""
+    xs, windows, us = _pool_windows(h, w, k, s)
+    pairs = []
+    for ij, win in windows.items():
+        vals = [xs[p] for p in win]
+
+        def first(t: int, vals=vals, u=us[ij]) -> sp.Expr:
+            wins = [vals[t] > vals[l] for l in range(t)] + [vals[t] >= vals[l]
+                                                            for l in range(t + 1, len(vals))]
+            return sp.Piecewise((u, sp.And(*wins)), (0, True))
+
+        g = [first(t) for t in range(len(vals))]
+        top = sp.Max(*vals)
+        pairs.append((sp.ImmutableMatrix([[sp.Add(*g)]]), sp.ImmutableMatrix([[us[ij]]])))
+        pairs.append((sp.ImmutableMatrix([[gt * (top - v) for gt, v in zip(g, vals,
+                                                                             strict=True)]]),
+                      sp.zeros(1, len(vals))))
+    return pairs

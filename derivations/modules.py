@@ -191,8 +191,8 @@ def linear_batch_backward(
 def relu_jacobian(n: int) -> tuple[sp.ImmutableMatrix, sp.ImmutableMatrix]:
     """(sympy's Jacobian of Max(0, x̃) (Heaviside on the diagonal), diag(𝟙(x̃_i > 0))).
 
-    They agree away from the kink x̃_i = 0, where sympy's Heaviside(0) = 1/2 is a convention,
-    not a derivative; the tests draw points with x̃_i ≠ 0.
+    They agree away from the kink x̃_i = 0; there sympy's Heaviside(0) = 1/2 is a convention,
+    not a derivative, and the proof by cases states the kernels' (torch's) convention 0.
     """
     xt = sp.ImmutableMatrix(sp.symbols(f"xt0:{n}", real=True))
     y = sp.ImmutableMatrix([sp.Max(0, v) for v in xt])

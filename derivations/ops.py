@@ -81,12 +81,25 @@ RELU = claim(
     "one-sided derivatives 0 and 1.",
     formula=lambda: sp.Eq(_gX, _odot(_gY, sp.Heaviside(_X, 0))),
 )
+_nd, _fd, _md = sp.symbols("n f m", integer=True, positive=True)
+
+
+def matmul_formula(n=_nd, f=_fd, m=_md) -> tuple[sp.Eq, sp.Eq]:
+    """(∇X = ∇Y Wᵀ, ∇W = Xᵀ ∇Y) with non-commutative matrix symbols (X n×f, W f×m), so the
+    rendered order is the order of the product; the tests substitute the builder's matrices
+    (``matmul_gradient``) and compare."""
+    x, w = sp.MatrixSymbol("X", n, f), sp.MatrixSymbol("W", f, m)
+    gy = sp.MatrixSymbol(r"\nabla Y", n, m)
+    return (sp.Eq(sp.MatrixSymbol(r"\nabla X", n, f), gy * w.T),
+            sp.Eq(sp.MatrixSymbol(r"\nabla W", f, m), x.T * gy))
+
+
 MATMUL = claim(
     "ops.matmul_gradient",
     witnesses=("symbolic", "implementation", "autograd"),
     source=f"{SEED} Q3",
     statement="Y = XW: ∇X = ∇Y Wᵀ and ∇W = Xᵀ ∇Y.",
-    formula=lambda: sp.And(sp.Eq(_gX, _gY * sp.Symbol("W^T")), sp.Eq(_gW, sp.Symbol("X^T") * _gY)),
+    formula=lambda: sp.And(*matmul_formula()),
 )
 EXPAND_AS_WRITTEN = claim(
     "ops.expand_gradient_as_written",
@@ -129,6 +142,29 @@ ROW_MAX = claim(
     formula=lambda: sp.Eq(sp.Indexed(r"\nabla X", _i, _j),
                           sp.Indexed(r"\nabla y", _i)
                           * sp.KroneckerDelta(_j, sp.Symbol(r"\operatorname{argmax}_j X_{ij}"))),
+)
+ROW_MAX_TIES = claim(
+    "ops.row_max_ties",
+    source=f"{SEED} (RowMax, used by log-softmax); the library's tie convention",
+    statement="At a tie RowMax routes the whole ∇y_i to the first maximal entry of row i, the "
+    "convention of torch.max(x, dim) (one index, the first); torch.amax splits it evenly "
+    "instead. Either is a subgradient: the routed entries sum to ∇y_i and vanish off the "
+    "maximal entries.",
+    formula=lambda: sp.And(
+        sp.Eq(sp.Sum(sp.Indexed(r"\nabla X", _i, _j), (_j, 1, _n)), sp.Indexed(r"\nabla y", _i)),
+        sp.Eq(sp.Indexed(r"\nabla X", _i, _j)
+              * (sp.Function(r"\max_l")(sp.Indexed("X", _i, sp.Symbol("l")))
+                 - sp.Indexed("X", _i, _j)), 0)),
+    witnesses=("symbolic", "implementation", "autograd"),
+)
+RELU_KINK = claim(
+    "ops.relu_kink_convention",
+    source=f"{SEED} Q9 (np.where(input > 0, 1, 0)); the library's kink convention",
+    statement="At x = 0 ReLU's gradient is 0 (the library, the seed's np.where(input > 0, 1, "
+    "0), torch.relu): a subgradient, between the one-sided derivatives 0 and 1.",
+    formula=lambda: sp.Eq(sp.Subs(sp.Derivative(sp.Max(_x[_i], 0), _x[_i]), _x[_i], 0),
+                          sp.Heaviside(0, 0)),
+    witnesses=("symbolic", "implementation", "autograd"),
 )
 NORMALIZE_AS_WRITTEN = claim(
     "ops.normalize_intermediate_as_written",
@@ -184,16 +220,29 @@ GRAPH = claim(
     statement="c = a + b gives c.value = a.value + b.value, c.source an OpNode whose op is Add, "
     "whose inputs are (a, b) and whose outputs are (c); a.grad is zero until backward.",
 )
+_bd, _wd = sp.symbols("B D", integer=True, positive=True)
+
+
+def residual_block_formula(batch=_bd, width=_wd) -> tuple[sp.Eq, sp.Eq, sp.Eq]:
+    """(∇H₁ = (∇H₂ ⊙ σ′(A))Wᵀ + ∇H₂, ∇W = H₁ᵀ(∇H₂ ⊙ σ′(A)), ∇b = 1ᵀ(∇H₂ ⊙ σ′(A))) with
+    non-commutative matrix symbols (H₁ B×D, W D×D, σ′(A) the B×D matrix σ(A) ⊙ (1 − σ(A)));
+    the tests substitute the builder's matrices (``residual_block_parts``) and compare."""
+    h, w = sp.MatrixSymbol("H_1", batch, width), sp.MatrixSymbol("W", width, width)
+    gh2 = sp.MatrixSymbol(r"\nabla H_2", batch, width)
+    local = sp.HadamardProduct(gh2, sp.MatrixSymbol(r"\sigma'(A)", batch, width))
+    return (sp.Eq(sp.MatrixSymbol(r"\nabla H_1", batch, width), local * w.T + gh2),
+            sp.Eq(sp.MatrixSymbol(r"\nabla W", width, width), h.T * local),
+            sp.Eq(sp.MatrixSymbol(r"\nabla b", 1, width),
+                  sp.MatrixSymbol(r"\mathbf{1}", batch, 1).T * local))
+
+
 RESIDUAL_BLOCK = claim(
     "ops.residual_block_gradient",
     witnesses=("symbolic", "implementation", "autograd"),
     source=f"{SEED} Q10",
     statement="H₂ = σ(H₁W + 1bᵀ) + H₁: ∇H₁ = (∇H₂ ⊙ σ′(A))Wᵀ + ∇H₂ (the skip path adds ∇H₂), "
     "∇W = H₁ᵀ(∇H₂ ⊙ σ′(A)), ∇b = 1ᵀ(∇H₂ ⊙ σ′(A)).",
-    formula=lambda: sp.Eq(sp.Symbol(r"\nabla H_1"),
-                          _odot(sp.Symbol(r"\nabla H_2"), _sigma(sp.Symbol("A")) *
-                               (1 - _sigma(sp.Symbol("A")))) * sp.Symbol("W^T")
-                          + sp.Symbol(r"\nabla H_2")),
+    formula=lambda: sp.And(*residual_block_formula()),
 )
 RESIDUAL_MLP = claim(
     "ops.residual_mlp_gradient",
@@ -366,6 +415,26 @@ def row_max_gradient(m: int, n: int) -> Pairs:
     return [(vjp(y, x, u), sp.ImmutableMatrix(m, n, at_argmax))]
 
 
+@cache
+def row_max_first_argmax(n: int) -> Pairs:
+    """The library's tie convention for one row of n entries as a closed form, the whole ∇y to
+    the first maximal entry: g_j = u·[x_j > x_l for l < j and x_j ≥ x_l for l > j]; and the two
+    subgradient identities it must satisfy, proven by cases (ties included):
+    Σ_j g_j = u, and g_j·(max_l x_l − x_j) = 0 for every j."""
+    x, u = matrix("x", 1, n), matrix("u", 1, 1)[0, 0]
+
+    def first(j: int) -> sp.Expr:
+        wins = [x[0, j] > x[0, l] for l in range(j)] + [x[0, j] >= x[0, l]
+                                                        for l in range(j + 1, n)]
+        return sp.Piecewise((u, sp.And(*wins)), (0, True))
+
+    g = [first(j) for j in range(n)]
+    top = sp.Max(*x.row(0))
+    return [(sp.ImmutableMatrix([[sp.Add(*g)]]), sp.ImmutableMatrix([[u]])),
+            (sp.ImmutableMatrix([[gj * (top - x[0, j]) for j, gj in enumerate(g)]]),
+             sp.zeros(1, n))]
+
+
 def _normalize(x: sp.MatrixBase) -> tuple[sp.ImmutableMatrix, sp.ImmutableMatrix]:
     s = _row_sums(x)
     return sp.ImmutableMatrix(x.shape[0], x.shape[1], lambda i, j: x[i, j] / s[i, 0]), s
@@ -445,13 +514,22 @@ def self_add_gradient(m: int, n: int) -> Pairs:
 
 
 @cache
-def residual_block_gradient(batch: int, width: int) -> Pairs:
-    """H₂ = σ(H₁W + 1bᵀ) + H₁ (W square, b a row): gradients for H₁, W, b (named h, w, b)."""
+def residual_block_parts(batch: int, width: int) -> dict[str, sp.ImmutableMatrix]:
+    """The matrices of the residual block: h, w, b, u (= ∇H₂), a = H₁W + 1bᵀ, σ′(A)."""
     h, w, b, u = (matrix("h", batch, width), matrix("w", width, width), matrix("b", 1, width),
                   matrix("u", batch, width))
     a = sp.ImmutableMatrix(h * w + sp.ones(batch, 1) * b)
+    return {"h": h, "w": w, "b": b, "u": u, "a": a,
+            "sigma_prime": _map(lambda ai: sigmoid(ai) * (1 - sigmoid(ai)), a)}
+
+
+@cache
+def residual_block_gradient(batch: int, width: int) -> Pairs:
+    """H₂ = σ(H₁W + 1bᵀ) + H₁ (W square, b a row): gradients for H₁, W, b (named h, w, b)."""
+    parts = residual_block_parts(batch, width)
+    h, w, b, u, a = (parts[k] for k in "hwbua")
     h2 = sp.ImmutableMatrix(_map(sigmoid, a) + h)
-    local = _had(u, _map(lambda ai: sigmoid(ai) * (1 - sigmoid(ai)), a))
+    local = _had(u, parts["sigma_prime"])
     return [
         (vjp(h2, h, u), sp.ImmutableMatrix(local * w.T + u)),
         (vjp(h2, w, u), sp.ImmutableMatrix(h.T * local)),

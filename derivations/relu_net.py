@@ -14,6 +14,9 @@ covers [a, b) exactly). ReLU is ``Max(0, factor(z))``: after factoring, sympy kn
 every pre-activation on the piece, so each ``Max`` resolves and the network *is* a polynomial
 (rational) expression in the parameter; that expression is then shown equal to the seed's
 formula for the piece. The pieces together cover ℝ, so the identity holds everywhere.
+
+The tests also prove network = target directly by cases (``dlmath_verify.symbolic``), which
+splits ℝ at the breakpoints sympy sees in ``Max``/``Piecewise``/``sign``/``Abs``.
 """
 
 from __future__ import annotations
@@ -128,20 +131,6 @@ def soft_threshold_on_pieces() -> tuple[tuple[str, sp.Expr, sp.Expr], ...]:
 
 
 @cache
-def targets_on_pieces() -> tuple[tuple[str, sp.Expr, sp.Expr, sp.Expr], ...]:
-    """(interval, parametrisation, the problem's target there, the seed's formula there), for
-    both functions: the target (Piecewise / sign·max) agrees with the per-piece formula."""
-    out = []
-    for name, param, formula in hat_pieces():
-        out.append((f"hat {name}", param, HAT_TARGET.xreplace({x: param}),
-                    formula.xreplace({x: param})))
-    for name, param, formula in soft_threshold_pieces():
-        out.append((f"soft {name}", param, SOFT_TARGET.xreplace({x: param}),
-                    formula.xreplace({x: param})))
-    return tuple(out)
-
-
-@cache
 def hat_derivative() -> sp.Expr:
     """sympy's derivative of the hat target (a Piecewise, valid off the breakpoints)."""
     return sp.diff(HAT_TARGET, x)
@@ -150,7 +139,7 @@ def hat_derivative() -> sp.Expr:
 @cache
 def soft_threshold_derivative() -> sp.Expr:
     """sympy's derivative of the soft threshold written by pieces (x + s, 0, x − s), which
-    equals the target on each piece (``targets_on_pieces``): 1 on |x| > s, 0 on |x| < s."""
+    equals the target on each piece (proven by cases in the tests): 1 on |x| > s, 0 on |x| < s."""
     by_pieces = sp.Piecewise((x + s, x < -s), (0, x < s), (x - s, True))
     return sp.diff(by_pieces, x)
 

@@ -228,16 +228,17 @@ def cross_entropy_gradient(n: int) -> tuple[sp.ImmutableMatrix, sp.ImmutableMatr
 
 @cache
 def cross_entropy_softmax_chain(n: int) -> tuple[sp.ImmutableMatrix, sp.ImmutableMatrix]:
-    """The seed's chain (§1.2 b 1): (∂L/∂s)ᵀ (diag(s) − s sᵀ) against −tᵀ(I − 1 sᵀ).
+    """The seed's chain (§1.2 b 1): the gradient sympy takes of the composed loss
+    x ↦ −Σ t_i log softmax(x)_i (a row; no Jacobian, closed or derived, is used to build it)
+    against the seed's product written out, −tᵀ(I − 1 sᵀ).
 
-    Both sides are rows; the seed then writes sᵀ − tᵀ, which holds when Σ t = 1.
+    The seed then writes sᵀ − tᵀ, which holds when Σ t = 1.
     """
-    t, s = upstream(n, "t"), softmax(n)
-    dl_ds = sp.ImmutableMatrix([-t[i] / s[i] for i in range(n)])
-    _, jac = softmax_jacobian(n)
-    chained = dl_ds.T * jac
+    x, t, s = logits(n), upstream(n, "t"), softmax(n)
+    loss = -sp.Add(*[t[i] * sp.log(s[i]) for i in range(n)])
+    composed = sp.ImmutableMatrix([[sp.diff(loss, xi) for xi in x]])
     seed = -t.T * (sp.eye(n) - sp.ones(n, 1) * s.T)
-    return sp.ImmutableMatrix(chained), sp.ImmutableMatrix(seed)
+    return composed, sp.ImmutableMatrix(seed)
 
 
 @cache

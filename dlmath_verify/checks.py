@@ -15,12 +15,17 @@ import numpy as np
 import torch
 
 __all__ = [
+    "MEANINGFUL_FRACTION",
     "TOLERANCES",
     "ClaimAssertionError",
     "Tolerance",
+    "VacuousToleranceError",
+    "allowed_error",
     "assert_close",
     "assert_vjp",
+    "is_meaningful",
     "record_counterexample",
+    "require_meaningful",
     "to_numpy",
     "tolerance",
 ]
@@ -71,6 +76,18 @@ TOLERANCES: dict[torch.dtype, Tolerance] = {
     torch.float16: Tolerance(rtol=1e-3, atol=1e-5),
     torch.bfloat16: Tolerance(rtol=1.6e-2, atol=1e-5),
 }
+"""The per-dtype tolerance table, and the policy that makes a comparison a check.
+
+An entry allows ``|actual − expected| ≤ atol·growth + rtol·growth·|expected|``. **Tolerance
+policy**: an assertion whose allowed error exceeds ``MEANINGFUL_FRACTION`` (10%) of the
+magnitude being checked (max |expected| over the compared array) is not a check — it cannot
+fail for any answer of the right size. Such draws are excluded with a stated reason (better:
+valid inputs are drawn instead) or checked in float64, never asserted at the loose tolerance.
+``require_meaningful`` enforces this before an ``assert_close``; ``is_meaningful`` asks.
+"""
+
+#: the largest allowed error, as a fraction of the magnitude checked, that is still a check
+MEANINGFUL_FRACTION = 0.1
 
 _NUMPY_TO_TORCH = {np.dtype(np.float64): torch.float64, np.dtype(np.float32): torch.float32,
                    np.dtype(np.float16): torch.float16}
@@ -85,6 +102,40 @@ def _torch_dtype(dtype: Any) -> torch.dtype:
 def tolerance(dtype: Any) -> Tolerance:
     """The table's entry for a torch or numpy dtype."""
     return TOLERANCES[_torch_dtype(dtype)]
+
+
+class VacuousToleranceError(ValueError):
+    """An assertion would allow an error larger than the policy's fraction of its magnitude."""
+
+
+def allowed_error(expected: Any, *, dtype: Any = None, growth: float = 1.0) -> tuple[float,
+                                                                                       float]:
+    """(the largest error ``assert_close`` would allow on ``expected``, the magnitude checked
+    max |expected|), for the table row of ``dtype`` (default: expected's dtype)."""
+    e = to_numpy(expected).astype(np.float64)
+    tol = tolerance(dtype if dtype is not None else _dtype_of(expected))
+    scale = float(np.abs(e).max()) if e.size else 0.0
+    return tol.atol * growth + tol.rtol * growth * scale, scale
+
+
+def is_meaningful(expected: Any, *, dtype: Any = None, growth: float = 1.0,
+                  fraction: float = MEANINGFUL_FRACTION) -> bool:
+    """True when the comparison with ``expected`` at this tolerance could fail (the policy
+    of ``TOLERANCES``)."""
+    allowed, scale = allowed_error(expected, dtype=dtype, growth=growth)
+    return allowed <= fraction * scale
+
+
+def require_meaningful(expected: Any, *, claim: str, what: str = "", dtype: Any = None,
+                       growth: float = 1.0, fraction: float = MEANINGFUL_FRACTION) -> None:
+    """Refuse (``VacuousToleranceError``) an assertion whose allowed error exceeds ``fraction``
+    of the magnitude it checks: exclude the draw with a reason, or check it in float64."""
+    allowed, scale = allowed_error(expected, dtype=dtype, growth=growth)
+    if not allowed <= fraction * scale:
+        raise VacuousToleranceError(
+            f"claim {claim}{f' ({what})' if what else ''}: the allowed error {allowed:.3g} "
+            f"exceeds {fraction:.0%} of the magnitude checked (max |expected| = {scale:.3g}); "
+            "the assertion could not fail: draw inputs where it can, or check in float64")
 
 
 def to_numpy(x: Any) -> np.ndarray:

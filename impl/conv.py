@@ -28,6 +28,13 @@ dilation d (each an int or a pair):
 * weight gradient: the correlation of :math:`\bar X` with U (U's taps s apart, output taps d
   apart), summed over the batch;
 * bias gradient: the sum of U over batch and positions.
+
+Max-pooling, k×k windows (a pair allowed) with stride s, no padding:
+:math:`Y[n,c,i,j] = \max_{a,e} X[n,c,si+a,sj+e]`. Backward routes each window's upstream
+gradient to **one** maximal entry of the window, the first in row-major order — torch's
+``max_pool2d`` convention (it returns one index per window). Where windows overlap the routed
+gradients add. At a tie this is a subgradient: any distribution of the window's gradient over
+its maximal entries is one.
 """
 
 from __future__ import annotations
@@ -52,6 +59,8 @@ __all__ = [
     "conv2d_weight_grad",
     "correlate1d",
     "full_convolve1d",
+    "max_pool2d",
+    "max_pool2d_backward",
     "toeplitz",
 ]
 
@@ -329,3 +338,46 @@ def conv2d_backward(x: torch.Tensor, weight: torch.Tensor, grad_output: torch.Te
         conv2d_weight_grad(x, tuple(weight.shape), grad_output, stride, padding, dilation),
         conv2d_bias_grad(grad_output),
     )
+
+
+# ------------------------------------------------------------------------------ max-pool
+
+
+def _pool_windows(x: torch.Tensor, kernel, stride) -> tuple[torch.Tensor, tuple[int, int]]:
+    x = _tensor("input", x, 4, "(N, C, H, W)")
+    k, s = _pair("kernel", kernel, 1), _pair("stride", stride, 1)
+    out = conv2d_output_size(tuple(x.shape[2:]), k, s)
+    return _windows(x, out, k, s, (1, 1)), out
+
+
+def max_pool2d(x: torch.Tensor, kernel: int | Sequence[int],
+               stride: int | Sequence[int] | None = None) -> torch.Tensor:
+    """Y[n,c,i,j] = max over the window X[n,c, s i : s i + k_h, s j : s j + k_w] (stride
+    defaults to the kernel, as in torch)."""
+    win, _ = _pool_windows(x, kernel, kernel if stride is None else stride)
+    return win.amax(dim=(-2, -1))
+
+
+def max_pool2d_backward(x: torch.Tensor, grad_output: torch.Tensor,
+                        kernel: int | Sequence[int],
+                        stride: int | Sequence[int] | None = None) -> torch.Tensor:
+    """∂L/∂X: each window's U[n,c,i,j] goes to the first maximal entry of the window in
+    row-major order (torch's convention at ties); overlapping windows add."""
+    stride = kernel if stride is None else stride
+    win, out = _pool_windows(x, kernel, stride)
+    k, s = _pair("kernel", kernel, 1), _pair("stride", stride, 1)
+    n, c = x.shape[:2]
+    _check_grad_output(grad_output, n, c, out)
+    flat = win.reshape(n, c, out[0], out[1], k[0] * k[1])
+    top = flat.amax(dim=-1, keepdim=True)
+    # the first position where the window attains its maximum (argmax's tie rule is not
+    # documented for every backend, so the first index is found explicitly)
+    positions = torch.arange(k[0] * k[1], device=x.device)
+    first = torch.where(flat == top, positions, k[0] * k[1]).amin(dim=-1)
+    a, e = first // k[1], first % k[1]
+    rows = torch.arange(out[0], device=x.device).reshape(1, 1, -1, 1) * s[0] + a
+    cols = torch.arange(out[1], device=x.device).reshape(1, 1, 1, -1) * s[1] + e
+    grad = x.new_zeros(x.shape)
+    flat_index = (rows * x.shape[3] + cols).reshape(n, c, -1)
+    grad.reshape(n, c, -1).scatter_add_(2, flat_index, grad_output.reshape(n, c, -1))
+    return grad

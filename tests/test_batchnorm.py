@@ -33,7 +33,9 @@ from dlmath_verify.checks import (
     ClaimAssertionError,
     assert_close,
     assert_vjp,
+    is_meaningful,
     record_counterexample,
+    require_meaningful,
     to_numpy,
     tolerance,
 )
@@ -301,9 +303,23 @@ def test_batchnorm_forward_and_backward_match_torch_batch_norm_in_training_mode(
     float32 runs at float32's tolerance, grown by its predicted rounding (``Rounding``)."""
     x, gamma, beta, g, eps = (a.astype(dtype) if isinstance(a, np.ndarray) else a for a in p)
     y_ref, (gx_ref, gg_ref, gb_ref) = torch_reference(x, gamma, beta, g, eps)
+    rnd = Rounding(x, eps, gamma, g)
+    if dtype == np.float32 and not is_meaningful(gx_ref, dtype=dtype,
+                                                 growth=rnd.growth(rnd.grad)):
+        # Tolerance policy (dlmath_verify.checks.TOLERANCES): float32's predicted rounding on
+        # ∂L/∂x here exceeds 10% of ∂L/∂x itself (offset 100, scale 1e-3: the condition
+        # number max|x|/√(σ²+ε) reaches 3e4), so a float32 assertion could not fail. The
+        # draw is checked in float64 instead.
+        note("float32 cannot resolve this batch: checked in float64 (tolerance policy)")
+        dtype = np.float64
+        x, gamma, beta, g = (p[0], p[1], p[2], p[3])
+        y_ref, (gx_ref, gg_ref, gb_ref) = torch_reference(x, gamma, beta, g, eps)
+        rnd = Rounding(x, eps, gamma, g)
     y, (gx, gg, gb) = IMPLEMENTATIONS[impl](x, gamma, beta, g, eps, which)
     m = x.shape[0]
-    rnd = Rounding(x, eps, gamma, g)
+    if dtype == np.float32:  # the float32 draws that remain are checks
+        require_meaningful(gx_ref, claim="batchnorm.input_gradient", dtype=dtype,
+                           growth=rnd.growth(rnd.grad), what=f"{impl} ∂L/∂x")
     kw = {"dtype": dtype, "check_dtype": False}
     assert_close(y, y_ref, claim="batchnorm.forward", what=f"{impl} forward",
                  growth=rnd.growth(rnd.y), **kw)

@@ -14,7 +14,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from derivations import softmax as D
-from dlmath_verify.checks import assert_close, assert_vjp
+from dlmath_verify.checks import (
+    VacuousToleranceError,
+    assert_close,
+    assert_vjp,
+    is_meaningful,
+    require_meaningful,
+)
 from dlmath_verify.symbolic import (
     ExactnessError,
     exact_value_is_zero,
@@ -71,6 +77,71 @@ def test_floats_are_refused_in_an_exact_proof():
     x = sp.Symbol("x", real=True)
     with pytest.raises(ExactnessError, match="floating-point number"):
         symbolically_zero(sp.Float(0.1) * sp.exp(x) - sp.exp(x) / 3)
+
+
+_X, _Y = sp.symbols("x y", real=True)
+_S = sp.Symbol("s", nonnegative=True)
+
+
+@pytest.mark.parametrize(
+    ("lhs", "rhs", "region"),
+    [
+        # both held at every point of the old 25-value grid [−3, 3] (denominators ≤ 3)
+        (sp.Max(_X - 3, 0), sp.S.Zero, "x - 3 > 0"),
+        (sp.Heaviside(_X - sp.Rational(7, 2)), sp.S.Zero, "x - 7/2 > 0"),
+        # ReLU' with its threshold moved to 1/200: false on (0, 1/200]
+        (sp.Heaviside(_X), sp.Piecewise((1, _X > sp.Rational(1, 200)), (0, True)), "x > 0"),
+    ],
+    ids=["max-x-minus-3", "heaviside-x-minus-7/2", "relu-threshold-1/200"],
+)
+@given(data=st.data())
+def test_prove_identity_refutes_a_piecewise_identity_on_the_region_where_it_fails(
+        lhs, rhs, region, data):
+    with pytest.raises(AssertionError, match=rf"identity fails .*on the region {region}.*"
+                                             r"\(exactly nonzero\)"):
+        prove_identity(lhs, rhs, claim="mutant", data=data, heaviside_at_zero=0)
+
+
+@pytest.mark.parametrize(
+    ("lhs", "rhs"),
+    [
+        (sp.Abs(_X - _Y), sp.Max(_X, _Y) - sp.Min(_X, _Y)),
+        (sp.Max(0, _X - _S) - sp.Max(0, -_X - _S), sp.sign(_X) * sp.Max(sp.Abs(_X) - _S, 0)),
+        (sp.diff(sp.Max(_X, 0), _X), sp.Piecewise((1, _X > 0), (0, True))),
+    ],
+    ids=["abs-is-max-minus-min", "soft-threshold-for-every-s", "relu-derivative-at-h0-zero"],
+)
+@given(data=st.data())
+def test_prove_identity_proves_piecewise_identities_by_cases(lhs, rhs, data):
+    assert prove_identity(lhs, rhs, claim="demo", data=data, heaviside_at_zero=0) == "cases"
+
+
+@pytest.mark.parametrize(
+    ("lhs", "message"),
+    [
+        (sp.sin(_X) ** 2 + sp.cos(_X) ** 2 - 1, r"containing (sin|cos)"),
+        (sp.Max(_X * _Y, 0), r"sign of .*x\*y.*not linear"),
+        (sp.diff(sp.Max(_X, 0), _X) - sp.Piecewise((1, _X > 0), (0, True)),
+         r"Heaviside\(x\) at its breakpoint x = 0: .*heaviside_at_zero="),
+        (sp.Function("f")(_X), r"containing f"),
+        (sp.DiracDelta(_X), r"containing DiracDelta"),
+    ],
+    ids=["trigonometric", "nonlinear-condition", "heaviside-without-convention",
+         "undefined-function", "dirac-delta"],
+)
+@given(data=st.data())
+def test_prove_identity_refuses_what_it_cannot_decide_and_names_it(lhs, message, data):
+    with pytest.raises(ExactnessError, match=message):
+        prove_identity(lhs, 0, claim="demo", data=data)
+
+
+@given(data=st.data())
+def test_a_point_where_both_sides_vanish_proves_nothing(data):
+    """x·y = 0 holds at the all-zero point; with the symbolic step failing, that point does
+    not count and the next one (zeros replaced) shows the identity false."""
+    origin = st.just({_X: sp.S.Zero, _Y: sp.S.Zero})
+    with pytest.raises(AssertionError, match=r"identity fails .*\(exactly nonzero\)"):
+        prove_identity(_X * _Y, 0, claim="mutant", data=data, point_strategy=origin)
 
 
 def test_assert_close_message_names_claim_shape_largest_difference_index_and_both_values():
@@ -152,3 +223,14 @@ def test_assertion_helpers_hide_their_frames_so_a_failure_points_at_the_callers_
     out = result.stdout.str()
     assert "the user's line" in out
     assert "checks.py" not in out, out  # no frame of the helper itself
+
+
+def test_tolerance_policy_refuses_an_assertion_that_cannot_fail():
+    """The former float32 log-softmax check allowed 0.1 absolute (atol 1e-5 × growth 1e4): on
+    values of size 0.69 that is 14% of the magnitude, refused; at the table's own tolerance
+    it is a check."""
+    values = np.log(np.array([0.5, 0.5], dtype=np.float32))
+    with pytest.raises(VacuousToleranceError, match=r"allowed error 0\.1.* exceeds 10%"):
+        require_meaningful(values, claim="demo", dtype=np.float32, growth=1e4)
+    require_meaningful(values, claim="demo", dtype=np.float32)
+    assert not is_meaningful(np.zeros(3), dtype=np.float64)

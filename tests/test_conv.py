@@ -88,6 +88,59 @@ def test_conv2d_gradients_are_transposed_conv_correlation_and_sum(kind, data):
         prove_identity(lhs, rhs, claim=cid, data=data, points=1)
 
 
+# ---------------------------------------------------------------- max-pool, ties drawn
+
+POOL_SIZES = [(1, 3, (1, 2), 1), (2, 2, (2, 2), 1), (1, 4, (1, 2), 2)]  # overlap, 2-D, stride
+
+
+@pytest.mark.claim("conv.max_pool_gradient", kind="symbolic")
+@given(size=st.sampled_from(POOL_SIZES), data=st.data())
+def test_max_pool_gradient_is_the_argmax_and_the_first_maximal_rule_a_subgradient(size, data):
+    """sympy's ∂/∂X of Σ U ⊙ maxpool(X) is the strict-argmax routing (with H(0) = 0 at ties),
+    and torch's rule (each window's U to its first maximal entry) sums to U and sits on
+    maximal entries: both proven by cases, every order of the entries, ties included."""
+    prove_identity(*D.max_pool_gradient(*size), claim="conv.max_pool_gradient", data=data,
+                   heaviside_at_zero=0)
+    for lhs, rhs in D.max_pool_first_argmax(*size):
+        prove_identity(lhs, rhs, claim="conv.max_pool_gradient", data=data)
+
+
+def first_maximal_routing(x: np.ndarray, u: np.ndarray, k: tuple, s: tuple) -> np.ndarray:
+    """The reference by loops: each window's U goes to its first maximal entry (row-major)."""
+    out = np.zeros_like(x)
+    for n, c, i, j in np.ndindex(u.shape):
+        window = [(s[0] * i + a, s[1] * j + e) for a in range(k[0]) for e in range(k[1])]
+        top = max(x[n, c, r, q] for r, q in window)
+        r, q = next((r, q) for r, q in window if x[n, c, r, q] == top)
+        out[n, c, r, q] += u[n, c, i, j]
+    return out
+
+
+@pytest.mark.claim("conv.max_pool_gradient", kind=("implementation", "autograd"))
+@given(data=st.data())
+def test_max_pool_backward_with_drawn_ties_is_torchs_first_maximal_entry(data):
+    """Inputs of small integers (ties in most windows) and overlapping or strided windows:
+    the hand max-pool equals F.max_pool2d forward, and its backward equals both the loop
+    reference and torch's autograd of max_pool2d."""
+    k = (data.draw(st.integers(1, 3), label="k_h"), data.draw(st.integers(1, 3), label="k_w"))
+    s = (data.draw(st.integers(1, 2), label="s_h"), data.draw(st.integers(1, 2), label="s_w"))
+    shape = (data.draw(st.integers(1, 2)), data.draw(st.integers(1, 2)),
+             data.draw(st.integers(k[0], 5)), data.draw(st.integers(k[1], 5)))
+    x = np.array(data.draw(st.lists(st.integers(-1, 1), min_size=int(np.prod(shape)),
+                                    max_size=int(np.prod(shape)))), dtype=np.float64)
+    x = x.reshape(shape)
+    xt = torch.tensor(x, requires_grad=True)
+    y = F.max_pool2d(xt, k, s)
+    u = data.draw(arrays(tuple(y.shape), min_value=0.5, max_value=2), label="u")
+    (ref,) = torch.autograd.grad(y, xt, torch.tensor(u))
+    hand = K.max_pool2d_backward(torch.tensor(x), torch.tensor(u), k, s)
+    assert_close(K.max_pool2d(torch.tensor(x), k, s), y.detach(),
+                 claim="conv.max_pool_gradient", what="forward vs F.max_pool2d")
+    assert_close(hand, first_maximal_routing(x, u, k, s), claim="conv.max_pool_gradient",
+                 what="backward vs the first maximal entry (loops)")
+    assert_close(hand, ref, claim="conv.max_pool_gradient", what="backward vs autograd")
+
+
 # ------------------------------------------------------------------ 2–3. kernels vs torch
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import sympy as sp
 import torch
 from hypothesis import assume, example, given, note
 from hypothesis import strategies as st
@@ -108,20 +107,13 @@ def test_linear_batch_backward_is_GW_GtX_and_column_sums_of_G(n, o, i, data):
         prove_identity(lhs, rhs, claim="modules.linear_backward", data=data, points=1)
 
 
-def _nonzero_point(n: int) -> st.SearchStrategy:
-    """Rational points with every x̃_i ≠ 0: the ReLU derivative does not exist at the kink."""
-    value = st.fractions(-3, 3, max_denominator=3).filter(lambda f: f != 0)
-    syms = sp.symbols(f"xt0:{n}", real=True)
-    return st.fixed_dictionaries(
-        {s: value.map(lambda f: sp.Rational(f.numerator, f.denominator)) for s in syms})
-
-
 @pytest.mark.claim("modules.relu_jacobian", kind="symbolic")
 @given(n=SIZES, data=st.data())
 def test_relu_jacobian_is_diag_of_indicator(n, data):
-    """∂ max(0, x̃)/∂x̃ = diag(𝟙(x̃_i > 0)) away from the kink (004 §1.1 a)."""
+    """∂ max(0, x̃)/∂x̃ = diag(𝟙(x̃_i > 0)) (004 §1.1 a), proven by cases: x̃_i < 0, x̃_i > 0,
+    and at the kink x̃_i = 0 with the kernels' (and torch's) convention ReLU'(0) = 0."""
     prove_identity(*D.relu_jacobian(n), claim="modules.relu_jacobian", data=data,
-                   point_strategy=_nonzero_point(n))
+                   heaviside_at_zero=0)
 
 
 # --------------------------------------------- 2./3. the modules vs closed forms and autograd

@@ -64,6 +64,7 @@ class Identity:
     nonzero: str = ""  # symbols (by first letter) kept away from 0
     distinct: str = ""  # symbols (by first letter) kept pairwise distinct within a row
     points: int = 2  # exact rational points per example (1 where exp makes each one costly)
+    heaviside_at_zero: Any = None  # the convention at a kink, for piecewise claims
 
 
 def _two(rows=SMALL, cols=SMALL):
@@ -85,8 +86,9 @@ IDENTITIES = [
                    marks=pytest.mark.claim("ops.elementwise_gradient",
                                            kind="symbolic"), id=f"elementwise-{f}")
       for f in D.ELEMENTWISE_FUNCTIONS],
+    # proven by cases (x < 0, x = 0, x > 0); at the kink the library's convention ReLU'(0) = 0
     pytest.param(Identity("ops.relu_gradient", D.relu_gradient,
-                          _two(st.integers(1, 2), st.integers(1, 2)), nonzero="x"),
+                          _two(st.integers(1, 2), st.integers(1, 2)), heaviside_at_zero=0),
                  marks=pytest.mark.claim("ops.relu_gradient", kind="symbolic"), id="relu"),
     pytest.param(Identity("ops.matmul_gradient", D.matmul_gradient,
                           st.tuples(SMALL, SMALL, SMALL)),
@@ -98,10 +100,11 @@ IDENTITIES = [
                  marks=pytest.mark.claim("ops.sum_gradient", kind="symbolic"), id="sum"),
     pytest.param(Identity("ops.row_sum_gradient", D.row_sum_gradient, _two()),
                  marks=pytest.mark.claim("ops.row_sum_gradient", kind="symbolic"), id="row-sum"),
-    # one row: sympy's canonicaliser spends seconds on each Heaviside(x − Max(…)) entry before
-    # the exact points decide, and rows are independent (the numeric tests take many rows)
+    # proven by cases over every order of a row's entries, ties included: with H(0) = 0
+    # sympy's derivative is the strict-argmax indicator (0 for every tied entry); the
+    # library's tie convention is the claim ops.row_max_ties
     pytest.param(Identity("ops.row_max_gradient", D.row_max_gradient,
-                          _two(st.just(1), st.integers(1, 3)), distinct="x"),
+                          _two(st.integers(1, 2), st.integers(1, 3)), heaviside_at_zero=0),
                  marks=pytest.mark.claim("ops.row_max_gradient", kind="symbolic"), id="row-max"),
     pytest.param(Identity("ops.normalize_gradient", D.normalize_gradient, _two()),
                  marks=pytest.mark.claim("ops.normalize_gradient",
@@ -139,7 +142,7 @@ def test_sympy_gradient_of_each_op_is_the_seeds_closed_form(case, data):
     subs = _apart(pairs, case.nonzero, False) | _apart(pairs, case.distinct, True)
     for derived, closed in pairs:
         prove_identity(derived, closed, claim=case.claim, data=data, substitutions=subs,
-                       points=case.points)
+                       points=case.points, heaviside_at_zero=case.heaviside_at_zero)
 
 
 @pytest.mark.claim("ops.expand_gradient_as_written", kind="symbolic")
@@ -193,6 +196,90 @@ def test_relu_kink_convention_zero_is_a_subgradient_and_matches_torch():
     assert_close(x.grad, torch_grad, claim="ops.relu_gradient", what="kink convention vs torch")
     assert_close(x.grad, np.array([[0.0, 0.0, 1.0]]), claim="ops.relu_gradient",
                  what="[x > 0]")
+
+
+# ----------------------------------------------------- tie and kink conventions (drawn)
+
+
+@st.composite
+def tied_rows(draw) -> np.ndarray:
+    """An (m, n) matrix of small integers (ties are common), with the maximum of one drawn row
+    copied to a second position, so that every example has at least one tied maximum."""
+    m, n = draw(st.integers(1, 4), label="m"), draw(st.integers(2, 6), label="n")
+    x = np.array(draw(st.lists(st.lists(st.integers(-2, 2), min_size=n, max_size=n),
+                               min_size=m, max_size=m)), dtype=np.float64)
+    i = draw(st.integers(0, m - 1), label="tied row")
+    j = draw(st.sampled_from([c for c in range(n) if c != int(np.argmax(x[i]))]), label="copy")
+    x[i, j] = x[i].max()
+    return x
+
+
+def first_maximal_entry(x: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """The reference for the tie rule, by a loop: row i's u_i on the first j with x_ij = max."""
+    out = np.zeros_like(x)
+    for i, row in enumerate(x):
+        top = max(row)
+        out[i, next(j for j, v in enumerate(row) if v == top)] = u[i, 0]
+    return out
+
+
+@pytest.mark.claim("ops.row_max_ties", kind="symbolic")
+@given(n=st.integers(1, 3), data=st.data())
+def test_row_max_first_maximal_entry_rule_is_a_subgradient_by_cases(n, data):
+    """The rule "all of ∇y_i to the first maximal entry" sums to ∇y_i and vanishes off the
+    maximal entries, on every region of every order of the row, ties included."""
+    for lhs, rhs in D.row_max_first_argmax(n):
+        prove_identity(lhs, rhs, claim="ops.row_max_ties", data=data)
+
+
+@pytest.mark.claim("ops.row_max_ties", kind=("implementation", "autograd"))
+@given(x=tied_rows(), data=st.data())
+def test_row_max_sends_a_tied_rows_gradient_to_its_first_maximal_entry_as_torch_max(x, data):
+    """With ties drawn: the library's RowMax backward = the loop reference = autograd of
+    ``torch.max(x, dim=1)`` (which returns the first maximal index); ``torch.amax`` splits
+    ∇y_i evenly over the tied entries instead (the other common convention)."""
+    u = data.draw(arrays((x.shape[0], 1), min_value=0.5, max_value=3), label="u")
+    node = TensorNode(x)
+    A.RowMax.do_forward(node).backward(u)
+    assert_close(node.grad, first_maximal_entry(x, u), claim="ops.row_max_ties",
+                 what="library vs the first maximal entry (loop)")
+    xt = torch.tensor(x, requires_grad=True)
+    (by_max,) = torch.autograd.grad(torch.max(xt, dim=1).values, xt, torch.tensor(u[:, 0]))
+    assert_close(node.grad, by_max, claim="ops.row_max_ties", what="library vs torch.max(dim)")
+    (by_amax,) = torch.autograd.grad(torch.amax(xt, dim=1), xt, torch.tensor(u[:, 0]))
+    ties = (x == x.max(axis=1, keepdims=True)).sum(axis=1, keepdims=True)
+    assert_close(by_amax, (x == x.max(axis=1, keepdims=True)) * u / ties,
+                 claim="ops.row_max_ties", what="torch.amax splits evenly (the contrast)")
+
+
+@pytest.mark.claim("ops.relu_kink_convention", kind="symbolic")
+@given(data=st.data())
+def test_relu_kink_value_zero_lies_between_the_one_sided_derivatives(data):
+    """sympy's one-sided limits of (max(h, 0) − 0)/h are 0 and 1; the convention 0 lies
+    between them, and with it sympy's derivative of max(x, 0) is [x > 0] everywhere
+    (proven by cases, the kink x = 0 included)."""
+    left, right = D.relu_one_sided_derivatives()
+    assert (left, right) == (0, 1), f"one-sided derivatives at 0: {left}, {right}"
+    assert left <= 0 <= right
+    x = sp.Symbol("x", real=True)
+    prove_identity(sp.diff(sp.Max(x, 0), x), sp.Piecewise((1, x > 0), (0, True)),
+                   claim="ops.relu_kink_convention", data=data, heaviside_at_zero=0)
+
+
+@pytest.mark.claim("ops.relu_kink_convention", kind=("implementation", "autograd"))
+@given(x=hnp.arrays(np.float64, hnp.array_shapes(min_dims=2, max_dims=2, max_side=5),
+                    elements=st.sampled_from([0.0, -0.0, -1.5, 2.0])))
+def test_relu_gradient_is_zero_at_drawn_zeros_like_torch(x):
+    """Inputs drawn with many exact zeros (±0.0): the library's ∇X is 0 there, as torch.relu's
+    autograd, and 1 exactly where x > 0."""
+    node = TensorNode(x)
+    A.ReLU.do_forward(node).backward(np.ones_like(x))
+    xt = torch.tensor(x, requires_grad=True)
+    (torch_grad,) = torch.autograd.grad(torch.relu(xt).sum(), xt)
+    assert_close(node.grad, (x > 0).astype(np.float64), claim="ops.relu_kink_convention",
+                 what="library vs [x > 0]")
+    assert_close(node.grad, torch_grad, claim="ops.relu_kink_convention",
+                 what="library vs torch.relu")
 
 
 # ------------------------------------- 2. library vs closed form vs autograd (one checker)

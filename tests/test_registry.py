@@ -9,7 +9,9 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+import sympy as sp
 
+from derivations import ops as O
 from derivations.registry import REGISTRY
 from dlmath_verify.registry import WITNESS_KINDS
 
@@ -79,3 +81,47 @@ def test_refuted_claims_name_a_corrected_claim_that_holds():
         if c.verdict == "refuted":
             assert REGISTRY[c.corrected_by].verdict == "holds", (
                 f"{c.id} is corrected by {c.corrected_by}, which is not a claim that holds")
+
+
+@pytest.mark.parametrize("claim_id", sorted(REGISTRY))
+def test_every_registered_formula_renders_with_sympy_latex(claim_id):
+    """Claim.latex() (the claims table's formula column) runs for every claim: a formula that
+    sympy cannot print would break the table."""
+    c = REGISTRY[claim_id]
+    text = c.latex()
+    assert (text != "") == (c.formula is not None), f"{claim_id}: rendered {text!r}"
+
+
+def _as_matrices(formula_eqs, names: dict) -> list:
+    """Substitute the builder's explicit matrices for the formula's matrix symbols (by name)
+    and evaluate both sides of each equation."""
+    out = []
+    for eq in formula_eqs:
+        syms = {s: names[s.name] for s in eq.atoms(sp.MatrixSymbol) if s.name in names}
+        out.append((eq.lhs, sp.ImmutableMatrix(eq.rhs.xreplace(syms).doit())))
+    return out
+
+
+@pytest.mark.parametrize("sizes", [(1, 1, 1), (2, 3, 1), (2, 3, 4)])
+def test_rendered_matmul_formula_is_the_closed_form_the_tests_prove(sizes):
+    """ops.matmul_gradient renders ∇X = ∇Y Wᵀ and ∇W = Xᵀ∇Y from non-commutative matrix
+    symbols; with the builder's matrices substituted they are its closed forms, in order."""
+    n, f, m = sizes
+    names = {"X": O.matrix("x", n, f), "W": O.matrix("w", f, m), r"\nabla Y": O.matrix("u", n, m)}
+    rendered = _as_matrices(O.matmul_formula(n, f, m), names)
+    for (_, rhs), (_, closed) in zip(rendered, O.matmul_gradient(n, f, m), strict=True):
+        assert rhs == closed, f"rendered {rhs} != builder {closed}"
+    assert r"\nabla Y W^{T}" in REGISTRY["ops.matmul_gradient"].latex()
+
+
+@pytest.mark.parametrize("sizes", [(1, 1), (2, 1), (1, 2), (2, 3)])
+def test_rendered_residual_block_formula_is_the_closed_form_the_tests_prove(sizes):
+    batch, width = sizes
+    parts = O.residual_block_parts(batch, width)
+    names = {"H_1": parts["h"], "W": parts["w"], r"\nabla H_2": parts["u"],
+             r"\sigma'(A)": parts["sigma_prime"], r"\mathbf{1}": sp.ones(batch, 1)}
+    rendered = _as_matrices(O.residual_block_formula(batch, width), names)
+    for (_, rhs), (_, closed) in zip(rendered, O.residual_block_gradient(batch, width),
+                                     strict=True):
+        assert rhs == closed, f"rendered {rhs} != builder {closed}"
+    assert r"\right) W^{T} + \nabla H_{2}" in REGISTRY["ops.residual_block_gradient"].latex()

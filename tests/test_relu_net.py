@@ -1,8 +1,9 @@
 r"""The hat function and the soft threshold as ReLU networks, three witnesses.
 
 1. sympy (``derivations/relu_net.py``): on every piece of a cover of ℝ (s ≥ 0 symbolic),
-   every ReLU resolves and the network *is* the seed's formula for that piece; the problem's
-   targets agree with those formulas; exact agreement at rational points and breakpoints;
+   every ReLU resolves and the network *is* the seed's formula for that piece; the network
+   equals the problem's target, proven by cases (``prove_identity``); exact agreement at
+   rational points and breakpoints;
 2. the hand targets and derivatives (``impl/relu_net.py``), numpy and torch;
 3. the torch networks (``nn.Linear`` + ``nn.ReLU`` with the seed's weights) and their
    autograd derivatives.
@@ -59,13 +60,22 @@ def test_soft_threshold_network_is_the_seed_formula_on_every_piece_for_every_s(d
     _prove_pieces(D.soft_threshold_on_pieces(), "relu_net.soft_threshold", data)
 
 
-@pytest.mark.claim("relu_net.hat_function", "relu_net.soft_threshold", kind="symbolic")
+@pytest.mark.claim("relu_net.hat_function", kind="symbolic")
 @given(data=st.data())
-def test_targets_are_the_seed_formulas_on_every_piece(data):
-    """The problem's targets (Piecewise hat, sign(x)·max(|x| − s, 0)) equal the per-piece
-    formulas on each parametrised piece (exact at rational parameters)."""
-    for name, _param, target, formula in D.targets_on_pieces():
-        prove_identity(target, formula, claim=f"relu_net target on {name}", data=data)
+def test_hat_network_is_the_hat_function_by_cases(data):
+    """The claim itself, proven by cases: ``prove_identity`` splits ℝ at the breakpoints sympy
+    sees (0, ½, 1, from the ReLUs and the Piecewise target), proves each open piece and checks
+    each breakpoint exactly."""
+    assert prove_identity(D.hat_network(D.x), D.HAT_TARGET, claim="relu_net.hat_function",
+                          data=data) == "cases"
+
+
+@pytest.mark.claim("relu_net.soft_threshold", kind="symbolic")
+@given(data=st.data())
+def test_soft_threshold_network_is_the_soft_threshold_for_every_s_by_cases(data):
+    """For symbolic s ≥ 0 (s = 0 and s > 0 both covered), split at x = ±s and x = 0."""
+    assert prove_identity(D.soft_threshold_network(D.x), D.SOFT_TARGET,
+                          claim="relu_net.soft_threshold", data=data) == "cases"
 
 
 @pytest.mark.claim("relu_net.hat_function", "relu_net.soft_threshold", kind="symbolic")
@@ -110,11 +120,8 @@ def test_soft_threshold_network_fails_for_negative_s(data):
     x = D.x
     net = D.soft_threshold_network(x, -q)
     target = sp.sign(x) * sp.Max(sp.Abs(x) + q, 0)
-    # q = 1 by substitution, x drawn (a point_strategy would hit `strategy or default` in
-    # dlmath_verify/symbolic.py, which warns on the truthiness of a strategy)
-    text = refute_identity(net, target, claim="relu_net.soft_threshold", data=data,
-                           substitutions={q: sp.S.One})
-    note(f"s = −1: {text}")
+    text = refute_identity(net, target, claim="relu_net.soft_threshold", data=data)
+    note(f"s = −q < 0: {text}")
 
 
 # ------------------------------------------------------- 2./3. networks, hand targets

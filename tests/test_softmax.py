@@ -435,8 +435,8 @@ BAD_INPUTS = [
      r"needs the output of a forward call first"),
     ("module on a tensor", lambda: SoftMaxModule().forward(torch.zeros(2, 3)), TypeError,
      r"x must be a numpy array \(these are the numpy modules\)"),
-    ("probabilities outside [0, 1]", lambda: CrossEntropyModule().forward(_X + 2, np.eye(3)[:2]),
-     ValueError, r"x must hold probabilities"),
+    ("negative probability on the target", lambda: CrossEntropyModule().forward(
+        _X - 0.5, np.eye(3)[:2]), ValueError, r"x must be positive wherever y is"),
     ("zero probability on the target", lambda: CrossEntropyModule().backward(
         np.array([[0.0, 1.0]]), np.array([[1.0, 0.0]])), ValueError, r"x must be positive"),
 ]

@@ -24,11 +24,13 @@ import torch
 from impl._validate import (
     Array,
     namespace,
-    require_array,
     require_finite,
+    require_int,
     require_ndim,
     require_nonempty,
+    require_number,
     require_same_kind,
+    require_values,
 )
 
 __all__ = [
@@ -43,7 +45,7 @@ __all__ = [
 
 
 def _design(X: Any) -> Array:
-    X = require_array("X", X)
+    X = require_values("X", X)
     require_ndim("X", X, 2, "(n, d)")
     require_nonempty("X", X, "(n, d)")
     require_finite("X", X)
@@ -51,7 +53,7 @@ def _design(X: Any) -> Array:
 
 
 def _vector(name: str, v: Any, length: int, layout: str, X: Array) -> Array:
-    v = require_array(name, v)
+    v = require_values(name, v)
     require_same_kind(name, v, "X", X)
     if tuple(v.shape) != (length,):
         raise ValueError(f"{name} must have shape {layout} = ({length},), got {tuple(v.shape)}")
@@ -69,16 +71,11 @@ def _problem(X: Any, y: Any, w: Any = None, w_name: str = "w"):
 
 
 def _alpha(alpha: float) -> float:
-    alpha = float(alpha)
-    if not alpha > 0 or not np.isfinite(alpha):
-        raise ValueError(f"alpha (the step size) must be a finite number > 0, got {alpha!r}")
-    return alpha
+    return require_number("alpha", alpha, low=0, low_open=True, what="the step size")
 
 
 def _steps(k: int) -> int:
-    if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 0:
-        raise ValueError(f"k (the number of steps) must be an integer >= 0, got {k!r}")
-    return int(k)
+    return require_int("k", k, low=0, what="the number of steps")
 
 
 def _eye(X: Array) -> Array:

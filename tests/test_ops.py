@@ -585,7 +585,7 @@ BAD_INPUTS = [
     ("Divide of different shapes", lambda: _node(1, 3) / _node(3, 1), ValueError,
      r"Divide: input a has shape \(1, 3\) but input b has shape \(3, 1\)"),
     ("Divide by zero", lambda: _node(2) / TensorNode(np.array([1.0, 0.0])), ValueError,
-     r"Divide: the divisor b has zero entries"),
+     r"Divide: the divisor y has zero entries"),
     ("float32 + float64", lambda: _node(2, dtype=np.float32) + _node(2), TypeError,
      r"Add: inputs a and b must share a dtype, got float32 and float64"),
     ("MatMul with inner sizes 3 ≠ 2", lambda: _node(2, 3) @ _node(2, 3), ValueError,
@@ -595,7 +595,7 @@ BAD_INPUTS = [
     ("Expand of a non-singleton axis", lambda: A.Expand.do_forward(_node(2, 2), repeats=3),
      ValueError, r"Expand: x must have a singleton axis dim=1, got shape \(2, 2\)"),
     ("Log of a non-positive input", lambda: A.Log.do_forward(TensorNode(np.array([1.0, 0.0]))),
-     ValueError, r"Log: the input must be positive"),
+     ValueError, r"Log: x must be positive"),
     ("Normalize with a zero row", lambda: A.Normalize.do_forward(
         TensorNode(np.array([[1.0, -1.0]]))), ValueError, r"Normalize: a row of x sums to zero"),
     ("backward on a non-scalar without ∇", lambda: (_node(2, 3) + _node(2, 3)).backward(),

@@ -26,9 +26,9 @@ The backward formulas are written by hand next to their forwards; nothing here c
 autograd engine.
 
 NaN and inf propagate through every op as they do in numpy and torch (ReLU included:
-ReLU(NaN) = NaN, its gradient there 0 as torch's); an op refuses only what its formula cannot
-evaluate (Log of x ≤ 0, Divide by 0, Normalize of a zero row) and inputs of the wrong kind,
-dtype or shape, with the op and the argument named.
+ReLU(NaN) = NaN, and its backward passes the upstream gradient there, as torch's); an op
+refuses only what its formula cannot evaluate (Log of x ≤ 0, Divide by 0, Normalize of a
+zero row) and inputs of the wrong kind, dtype or shape, with the op and the argument named.
 """
 
 from __future__ import annotations
@@ -368,7 +368,7 @@ class ReLU(Op):
 
     @staticmethod
     def forward(context, x):
-        context["positive"] = x > 0
+        context["positive"] = ~(x <= 0)  # torch's threshold_backward: NaN passes the gradient
         return np.maximum(x, np.zeros_like(x))  # np.maximum propagates NaN (np.where did not)
 
     @staticmethod

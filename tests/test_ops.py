@@ -622,3 +622,19 @@ BAD_INPUTS = [
 def test_ops_reject_bad_input_with_a_clear_error(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+@pytest.mark.claim("ops.relu_gradient", kind="autograd")
+@given(x=hnp.arrays(np.float64, st.tuples(st.integers(1, 3), st.integers(1, 4)),
+                    elements=st.floats(-3, 3) | st.just(np.nan)))
+def test_relu_propagates_nan_as_torch_does(x):
+    """ReLU(NaN) = NaN (torch.relu's answer; np.where(x > 0, x, 0) turned it into 0), and the
+    backward passes the upstream gradient at NaN as torch's threshold_backward does (it zeroes
+    only where x ≤ 0); the other entries are unchanged."""
+    node = TensorNode(x)
+    y = A.ReLU.do_forward(node)
+    y.backward(np.ones_like(x))
+    t = torch.tensor(x, requires_grad=True)
+    torch.relu(t).backward(torch.ones_like(t))
+    np.testing.assert_array_equal(y.value, torch.relu(t).detach().numpy())  # NaN == NaN here
+    np.testing.assert_array_equal(node.grad, t.grad.numpy())

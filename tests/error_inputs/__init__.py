@@ -221,7 +221,7 @@ def snapshot(value: Any) -> Any:
         return ("optimiser", copy.deepcopy(value.param_groups))
     try:
         return copy.deepcopy(value)
-    except Exception:  # noqa: BLE001 - a value that cannot be copied is compared by identity
+    except Exception:  # a value that cannot be copied is compared by identity
         return value
 
 
@@ -249,7 +249,7 @@ def same(a: Any, b: Any) -> bool:
         return True
     try:
         return bool(a == b)
-    except Exception:  # noqa: BLE001
+    except Exception:
         return a is b
 
 

@@ -61,13 +61,14 @@ def _vector(name: str, v: Any, length: int, layout: str, X: Array) -> Array:
     return v
 
 
-def _problem(X: Any, y: Any, w: Any = None, w_name: str = "w"):
+def _problem(X: Any, y: Any, *w: Any, w_name: str = "w"):
+    """(X, y) or, given w, (X, y, w), each checked (w=None is a wrong kind, not "no w")."""
     X = _design(X)
     n, d = X.shape
     y = _vector("y", y, n, "(n,)", X)
-    if w is None:
+    if not w:
         return X, y
-    return X, y, _vector(w_name, w, d, "(d,)", X)
+    return X, y, _vector(w_name, w[0], d, "(d,)", X)
 
 
 def _alpha(alpha: float) -> float:
@@ -123,7 +124,7 @@ def least_squares_minimiser(X: Any, y: Any) -> Array:
 
 def gradient_descent(X: Any, y: Any, w0: Any, alpha: float, k: int) -> Array:
     r"""w₀ … w_k of :math:`w_{j+1} = w_j - \alpha X^\top(Xw_j - y)`; shape (k + 1, d)."""
-    X, y, w0 = _problem(X, y, w0, "w0")
+    X, y, w0 = _problem(X, y, w0, w_name="w0")
     alpha, k = _alpha(alpha), _steps(k)
     out = [w0]
     for _ in range(k):
@@ -139,7 +140,7 @@ def gd_iterate_closed_form(X: Any, y: Any, w0: Any, alpha: float, k: int) -> Arr
     The powers are accumulated one multiplication at a time (A^i b for i < k), and A^k w₀ by
     the library's matrix power.
     """
-    X, y, w0 = _problem(X, y, w0, "w0")
+    X, y, w0 = _problem(X, y, w0, w_name="w0")
     alpha, k = _alpha(alpha), _steps(k)
     A = _eye(X) - alpha * (X.T @ X)
     b = X.T @ y

@@ -58,16 +58,19 @@ def _as_float64(name: str, a: Any) -> np.ndarray:
                                                         int | np.integer):
         raise TypeError(f"{name} must be a numpy array or a torch tensor, got {type(a).__name__}")
     a = np.asarray(a)
-    if a.dtype.kind not in "fiu":
-        raise TypeError(f"{name} must be a real array, got dtype {a.dtype}")
+    if a.dtype not in (np.float32, np.float64):
+        raise TypeError(f"{name} must be float32 or float64, got dtype {a.dtype}")
     a = a.astype(np.float64, copy=False)
     if not np.isfinite(a).all():
         raise ValueError(f"{name} must be finite (no NaN or inf)")
     return a
 
 
+_NO_Y = object()
+
+
 def _tanh_regression_inputs(
-    x: Any, params: dict[str, Any], y: Any = None
+    x: Any, params: dict[str, Any], y: Any = _NO_Y
 ) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray | None]:
     if not isinstance(params, dict):
         raise TypeError(f"params must be a dict with keys {TANH_REGRESSION_KEYS}, got "
@@ -94,7 +97,9 @@ def _tanh_regression_inputs(
                          f"shape {p['W1'].shape}, got shape {p['w2'].shape}")
     if p["b2"].size != 1:
         raise ValueError(f"params['b2'] must be a scalar (shape ()), got shape {p['b2'].shape}")
-    if y is not None:
+    if y is _NO_Y:
+        y = None
+    else:
         y = _as_float64("y", y)
         if y.shape != (x.shape[0],):
             raise ValueError(f"y must have shape (N,) = ({x.shape[0]},) to match x of shape "
@@ -196,6 +201,12 @@ def _check_network(x: Any, a_list: list[Any], b_list: list[Any]) -> None:
     if x.ndim != 2 or x.shape[1] != 1:
         raise ValueError(f"x must be a column of shape (n_0, 1), got shape {tuple(x.shape)}")
     rows = x.shape[0]
+    for name, seq in (("a_list", a_list), ("b_list", b_list)):
+        for k, t in enumerate(seq):
+            if 0 in tuple(t.shape):
+                raise ValueError(f"{name}[{k}] must be non-empty, got shape {tuple(t.shape)}")
+    if 0 in tuple(x.shape):
+        raise ValueError(f"x must be a non-empty column (n_0, 1), got shape {tuple(x.shape)}")
     for ell, (a, b) in enumerate(zip(a_list, b_list, strict=True), start=1):
         if a.ndim != 2 or a.shape[1] != rows:
             where = "x" if ell == 1 else f"y_{ell - 1}"

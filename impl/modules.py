@@ -55,6 +55,7 @@ class SoftMaxModule:
         if self._out is None:
             raise ValueError("SoftMaxModule.backward needs the output of a forward call first")
         dout = _numpy_batch("dout", dout)
+        require_same_kind("dout", dout, "the forward input x", self._out)
         require_same_shape("dout", dout, "the forward output", self._out)
         return softmax_backward(self._out, dout)
 
@@ -158,13 +159,16 @@ class ReLUModule:
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = _numpy_batch("x", x)
-        self._mask = x > 0
+        self._mask, self._dtype = x > 0, x.dtype
         return np.where(self._mask, x, np.zeros((), dtype=x.dtype))
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         if self._mask is None:
             raise ValueError("ReLUModule.backward needs the input cached by a forward call first")
         dout = _numpy_batch("dout", dout)
+        if dout.dtype != self._dtype:
+            raise TypeError(f"dout and the forward input x must share a dtype, got {dout.dtype} "
+                            f"and {self._dtype}")
         if dout.shape != self._mask.shape:
             raise ValueError(f"dout must have the shape of the forward input "
                              f"{self._mask.shape}, got shape {dout.shape}")

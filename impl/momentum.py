@@ -135,7 +135,7 @@ class MomentumFormOne:
                                 else _like("theta_prev", theta_prev, theta0, "theta0"))
 
     def step(self, g: Any) -> Array:
-        g = _like("g", g, self.theta)
+        g = _like("g", g, self.theta, "theta (the current iterate, from theta0)")
         nxt = _step_one(self.theta, self.theta_prev, g, self.alpha, self.beta)
         self.theta_prev, self.theta = self.theta, nxt
         return _copy(nxt)
@@ -151,7 +151,7 @@ class MomentumFormTwo:
         self.v = (theta0 * 0 if v0 is None else _copy(_like("v0", v0, theta0, "theta0")))
 
     def step(self, g: Any) -> Array:
-        g = _like("g", g, self.theta)
+        g = _like("g", g, self.theta, "theta (the current iterate, from theta0)")
         self.theta, self.v = _step_two(self.theta, self.v, g, self.alpha, self.beta)
         return _copy(self.theta)
 

@@ -195,6 +195,17 @@ def read_only(x: np.ndarray) -> np.ndarray:
 # ------------------------------------------------------------------------ comparing
 
 
+def map_arrays(value: Any, fn: Callable[[Any], Any]) -> Any:
+    """value with every array/tensor inside dicts, lists and tuples replaced by fn(array)."""
+    if isinstance(value, np.ndarray | torch.Tensor):
+        return fn(value)
+    if isinstance(value, dict):
+        return {k: map_arrays(v, fn) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(map_arrays(v, fn) for v in value)
+    return value
+
+
 def flatten_out(out: Any) -> list[np.ndarray]:
     """Every number an output holds, as float64 arrays in a fixed order."""
     if isinstance(out, torch.Tensor):
@@ -269,7 +280,8 @@ def _array_corruptions(path: Path, spec: Arr, has_peers: bool) -> list[Corruptio
     n = name_regex(path, spec)
     lab = label_of(path)
     out = [
-        Corruption(f"{lab}: a list", path, lambda v, s: np.asarray(v).tolist(), TYPE, n),
+        Corruption(f"{lab}: a list", path, lambda v, s: np.asarray(v).reshape(
+            (-1,) if np.ndim(v) == 0 else np.shape(v)).tolist(), TYPE, n),
         Corruption(f"{lab}: a str", path, lambda v, s: "x", TYPE, n),
     ]
     if not spec.optional:
@@ -298,14 +310,16 @@ def _array_corruptions(path: Path, spec: Arr, has_peers: bool) -> list[Corruptio
     if spec.rank:
         out.append(Corruption(f"{lab}: a rank more", path, lambda v, s: v[None], VALUE, n))
         out.append(Corruption(f"{lab}: a rank less", path,
-                              lambda v, s: v[0] if v.ndim else v.reshape(1, 1), VALUE, n))
+                              lambda v, s: (v[0] if v.ndim > 1 else v.reshape(-1)[:1].reshape(())
+                                            if v.ndim else v.reshape(1, 1)), VALUE, n))
     if spec.empty == "reject":
         out.append(Corruption(f"{lab}: empty", path, lambda v, s: v[:0], VALUE, n))
     if spec.nan != "skip":
         err = VALUE if spec.nan == "reject" else None
         out.append(Corruption(f"{lab}: NaN", path, lambda v, s: set_first(v, np.nan), err, n))
-        out.append(Corruption(f"{lab}: inf", path, lambda v, s: set_first(v, np.inf),
-                              err, n))
+        if spec.nan == "reject":  # inf may map to a finite answer where NaN propagates
+            out.append(Corruption(f"{lab}: inf", path, lambda v, s: set_first(v, np.inf),
+                                  err, n))
     return out
 
 

@@ -39,6 +39,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from impl._validate import require_int, require_ndim, require_same_kind, require_values
@@ -74,10 +75,16 @@ def _tensor(name: str, x: object, ndim: int, layout: str) -> torch.Tensor:
 
 
 def _pair(name: str, v: int | Sequence[int], minimum: int) -> tuple[int, int]:
-    if isinstance(v, bool) or not isinstance(v, int | tuple | list):
-        raise ValueError(f"{name} must be an int or a pair of ints, got {v!r}")
-    pair = (v, v) if isinstance(v, int) else tuple(v)
-    if len(pair) != 2 or not all(isinstance(t, int) and not isinstance(t, bool) for t in pair):
+    """An int or a pair of ints ≥ minimum: another kind is a TypeError, another length or a
+    smaller value a ValueError."""
+    ints = (int, np.integer)
+    if isinstance(v, bool | np.bool_) or not isinstance(v, (*ints, tuple, list, torch.Size)):
+        raise TypeError(f"{name} must be an int or a pair of ints, got {v!r}")
+    pair = (v, v) if isinstance(v, ints) else tuple(v)
+    if not all(isinstance(t, ints) and not isinstance(t, bool | np.bool_) for t in pair):
+        raise TypeError(f"{name} must be an int or a pair of ints, got {v!r}")
+    pair = (int(pair[0]), int(pair[1])) if len(pair) == 2 else pair
+    if len(pair) != 2:
         raise ValueError(f"{name} must be an int or a pair of ints, got {v!r}")
     if any(t < minimum for t in pair):
         what = "positive" if minimum == 1 else "non-negative"

@@ -40,11 +40,17 @@ _KEYS = ("kernel", "stride", "padding", "dilation", "padding_mode")
 
 
 def _pair(name: str, v: Any, minimum: int) -> tuple[int, int]:
-    if isinstance(v, bool) or not isinstance(v, int | tuple | list):
+    """An int or a pair of ints ≥ minimum (numpy integers too): another kind is a TypeError,
+    another length or a smaller value a ValueError."""
+    ints = (int, np.integer)
+    if isinstance(v, bool | np.bool_) or not isinstance(v, (*ints, tuple, list)):
+        raise TypeError(f"{name} must be an int or a pair of ints, got {v!r}")
+    pair = (v, v) if isinstance(v, ints) else tuple(v)
+    if not all(isinstance(t, ints) and not isinstance(t, bool | np.bool_) for t in pair):
+        raise TypeError(f"{name} must be an int or a pair of ints, got {v!r}")
+    if len(pair) != 2:
         raise ValueError(f"{name} must be an int or a pair of ints, got {v!r}")
-    pair = (v, v) if isinstance(v, int) else tuple(v)
-    if len(pair) != 2 or not all(isinstance(t, int) and not isinstance(t, bool) for t in pair):
-        raise ValueError(f"{name} must be an int or a pair of ints, got {v!r}")
+    pair = (int(pair[0]), int(pair[1]))
     if any(t < minimum for t in pair):
         raise ValueError(f"{name} must be ≥ {minimum}, got {v!r}")
     return pair  # type: ignore[return-value]

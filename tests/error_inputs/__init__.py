@@ -70,6 +70,7 @@ class Num:
     optional: bool = False  # None is valid
     label: str | None = None
     str_error: type[Exception] = TypeError  # some take a str ("xavier"): others are ValueError
+    list_error: type[Exception] = TypeError  # an int-or-pair argument: [v] is a short pair
 
 
 @dataclass(frozen=True)
@@ -316,7 +317,9 @@ def _array_corruptions(path: Path, spec: Arr, has_peers: bool) -> list[Corruptio
         out.append(Corruption(f"{lab}: empty", path, lambda v, s: v[:0], VALUE, n))
     if spec.nan != "skip":
         err = VALUE if spec.nan == "reject" else None
-        out.append(Corruption(f"{lab}: NaN", path, lambda v, s: set_first(v, np.nan), err, n))
+        # refused: one NaN entry; propagated: all NaN (one entry may be one no output reads)
+        out.append(Corruption(f"{lab}: NaN", path, lambda v, s: set_first(v, np.nan)
+                              if err else v * np.nan, err, n))
         if spec.nan == "reject":  # inf may map to a finite answer where NaN propagates
             out.append(Corruption(f"{lab}: inf", path, lambda v, s: set_first(v, np.inf),
                                   err, n))
@@ -331,7 +334,7 @@ def _number_corruptions(path: Path, spec: Num) -> list[Corruption]:
         Corruption(f"{lab}: inf", path, lambda v, s: float("inf"), VALUE, n),
         Corruption(f"{lab}: a bool", path, lambda v, s: True, TYPE, n),
         Corruption(f"{lab}: a str", path, lambda v, s: "1", spec.str_error, n),
-        Corruption(f"{lab}: a list", path, lambda v, s: [v], TYPE, n),
+        Corruption(f"{lab}: a list", path, lambda v, s: [v], spec.list_error, n),
     ]
     if not spec.optional:
         out.append(Corruption(f"{lab}: None", path, lambda v, s: None, TYPE, n))

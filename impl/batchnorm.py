@@ -258,8 +258,17 @@ class SeedNetwork(nn.Module):
         self.fcl = nn.Sequential(nn.Linear(channels * size * size, hidden, **kw),
                                  nn.BatchNorm1d(hidden, **kw), nn.ReLU())
         self.fc2 = nn.Sequential(nn.Linear(hidden, classes, **kw), nn.ReLU())
+        self.size = size
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (N, 3, size, size) in the network's dtype; NaN propagates (as in any module)."""
+        x = require_values("x", x, kind="torch")
+        w = self.conv1[0].weight
+        if x.dtype != w.dtype:
+            raise TypeError(f"x must have the network's dtype {w.dtype}, got {x.dtype}")
+        if x.ndim != 4 or tuple(x.shape[1:]) != (3, self.size, self.size) or x.shape[0] == 0:
+            raise ValueError(f"x must have shape (N, 3, {self.size}, {self.size}) with N ≥ 1, "
+                             f"got {tuple(x.shape)}")
         x = self.conv2(self.conv1(x))
         return self.fc2(self.fcl(torch.flatten(x, 1)))
 

@@ -127,7 +127,8 @@ def fully_convolutional(network: nn.Sequential, input_size: Sequence[int]) -> nn
         if m.in_features != expected:
             what = f"the flattened feature map {c}×{h}×{w}" if first else f"{c} features"
             raise ValueError(f"network: Linear layer {k} after the Flatten takes "
-                             f"{m.in_features} inputs but receives {what}")
+                             f"{m.in_features} inputs but receives {what} (for input_size "
+                             f"{tuple(input_size)})")
         conv = nn.Conv2d(m.in_features // (h * w if first else 1), m.out_features, kernel,
                          bias=m.bias is not None, dtype=m.weight.dtype,
                          device=m.weight.device)

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from tests.error_inputs import conv, least_squares, modules, momentum, relu_net, softmax
+from tests.error_inputs import (
+    batchnorm,
+    conv,
+    fields,
+    least_squares,
+    modules,
+    momentum,
+    relu_net,
+    softmax,
+)
 
 ENTRIES = [*softmax.ENTRIES, *least_squares.ENTRIES, *momentum.ENTRIES, *relu_net.ENTRIES,
-           *modules.ENTRIES, *conv.ENTRIES]
+           *modules.ENTRIES, *conv.ENTRIES, *batchnorm.ENTRIES, *fields.ENTRIES]
 
 # Entries whose current code fails its contract, each an xfail(strict=True) so that the fix
 # (on another branch) turns it into a failure that asks for the xfail to go.

@@ -33,6 +33,8 @@ zero row) and inputs of the wrong kind, dtype or shape, with the op and the argu
 
 from __future__ import annotations
 
+import functools
+import inspect
 from typing import Any
 
 import numpy as np
@@ -59,12 +61,15 @@ def _as_value(value: Any, name: str = "value") -> np.ndarray:
     return value
 
 
-def _same_shape(op: str, a: np.ndarray, b: np.ndarray) -> None:
+def _same_shape(op: str, a: np.ndarray, b: np.ndarray, names: tuple[str, str] = ("a", "b")
+                ) -> None:
+    na, nb = names
     if a.shape != b.shape:
-        raise ValueError(f"{op}: input a has shape {a.shape} but input b has shape {b.shape}; "
-                         f"this op needs equal shapes")
+        raise ValueError(f"{op}: input {na} has shape {a.shape} but input {nb} has shape "
+                         f"{b.shape}; this op needs equal shapes")
     if a.dtype != b.dtype:
-        raise TypeError(f"{op}: inputs a and b must share a dtype, got {a.dtype} and {b.dtype}")
+        raise TypeError(f"{op}: inputs {na} and {nb} must share a dtype, got {a.dtype} and "
+                        f"{b.dtype}")
 
 
 def _rng(rng: Any) -> None:
@@ -212,7 +217,20 @@ class OpNode:
 
 
 class Op:
-    """An operation: static ``forward``/``backward`` on raw arrays; never instantiated."""
+    """An operation: static ``forward``/``backward`` on raw arrays; never instantiated.
+
+    Every subclass's ``forward`` and ``backward`` are wrapped once (``__init_subclass__``) so
+    that, called directly as the graph calls them, they check their arguments like the rest
+    of the library: each input a float32/float64 numpy array (named as in the signature),
+    ``goutput`` one of the output's shape and dtype.
+    """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "forward" in vars(cls):
+            cls.forward = staticmethod(_checked_forward(cls.__name__, vars(cls)["forward"]))
+        if "backward" in vars(cls):
+            cls.backward = staticmethod(_checked_backward(cls.__name__, vars(cls)["backward"]))
 
     @classmethod
     def do_forward(cls, *inputs: TensorNode, **kwargs: Any) -> TensorNode | list[TensorNode]:
@@ -239,6 +257,45 @@ class Op:
     @staticmethod
     def backward(context: dict, goutput: np.ndarray) -> Any:
         raise NotImplementedError
+
+
+def _checked_forward(op: str, forward: Any) -> Any:
+    fn = forward.__func__ if isinstance(forward, staticmethod) else forward
+    names = [p.name for p in inspect.signature(fn).parameters.values()
+             if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD][1:]  # after context
+
+    @functools.wraps(fn)
+    def checked(context: dict, *inputs: Any, **kwargs: Any) -> Any:
+        if not isinstance(context, dict):
+            raise TypeError(f"{op}.forward: context must be a dict, got {type(context).__name__}")
+        if len(inputs) != len(names):
+            raise TypeError(f"{op}.forward takes {len(names)} input(s) {names}, got "
+                            f"{len(inputs)}")
+        arrays = [_as_value(v, f"{op}: {n}") for n, v in zip(names, inputs, strict=True)]
+        out = fn(context, *arrays, **kwargs)
+        first = out[0] if isinstance(out, tuple) else out
+        context["_out"] = (np.shape(first), np.asarray(first).dtype)
+        return out
+    return checked
+
+
+def _checked_backward(op: str, backward: Any) -> Any:
+    fn = backward.__func__ if isinstance(backward, staticmethod) else backward
+
+    @functools.wraps(fn)
+    def checked(context: dict, goutput: Any) -> Any:
+        if not isinstance(context, dict) or "_out" not in context:
+            raise ValueError(f"{op}.backward needs the context its forward filled")
+        goutput = _as_value(goutput, f"{op}: goutput")
+        shape, dtype = context["_out"]
+        if goutput.shape != shape:
+            raise ValueError(f"{op}: goutput has shape {goutput.shape} but the output has "
+                             f"shape {shape}")
+        if goutput.dtype != dtype:
+            raise TypeError(f"{op}: goutput must have the output's dtype {dtype}, got "
+                            f"{goutput.dtype}")
+        return fn(context, goutput)
+    return checked
 
 
 # ------------------------------------------------------------------ element-wise binary ops
@@ -289,7 +346,7 @@ class Divide(Op):
 
     @staticmethod
     def forward(context, x, y):
-        _same_shape("Divide", x, y)
+        _same_shape("Divide", x, y, ("x", "y"))
         if (y == 0).any():
             raise ValueError("Divide: the divisor y has zero entries")
         context["x"], context["y"] = x, y
@@ -389,6 +446,9 @@ class MatMul(Op):
         if x.shape[1] != w.shape[0]:
             raise ValueError(f"MatMul: x has shape {x.shape} and w has shape {w.shape}; the "
                              f"columns of x must equal the rows of w")
+        if x.dtype != w.dtype:
+            raise TypeError(f"MatMul: inputs x and w must share a dtype, got {x.dtype} and "
+                            f"{w.dtype}")
         context["x"], context["w"] = x, w
         return x @ w
 

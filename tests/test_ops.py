@@ -583,7 +583,7 @@ BAD_INPUTS = [
     ("Multiply of different shapes", lambda: _node(4) * _node(2, 2), ValueError,
      r"Multiply: input a has shape \(4,\) but input b has shape \(2, 2\)"),
     ("Divide of different shapes", lambda: _node(1, 3) / _node(3, 1), ValueError,
-     r"Divide: input a has shape \(1, 3\) but input b has shape \(3, 1\)"),
+     r"Divide: input x has shape \(1, 3\) but input y has shape \(3, 1\)"),
     ("Divide by zero", lambda: _node(2) / TensorNode(np.array([1.0, 0.0])), ValueError,
      r"Divide: the divisor y has zero entries"),
     ("float32 + float64", lambda: _node(2, dtype=np.float32) + _node(2), TypeError,

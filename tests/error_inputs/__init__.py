@@ -138,6 +138,8 @@ def label_of(path: Path) -> str:
 
 
 def name_regex(path: Path, spec: Arr | Num | None = None) -> str:
+    if spec is not None and spec.label and spec.label.startswith("re:"):
+        return spec.label[3:]
     text = spec.label if spec is not None and spec.label else label_of(path)
     return rf"(?<![\w]){re.escape(text)}(?![\w])"
 

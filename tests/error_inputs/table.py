@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tests.error_inputs import (
+    autodiff,
     batchnorm,
     conv,
     fields,
@@ -14,7 +15,8 @@ from tests.error_inputs import (
 )
 
 ENTRIES = [*softmax.ENTRIES, *least_squares.ENTRIES, *momentum.ENTRIES, *relu_net.ENTRIES,
-           *modules.ENTRIES, *conv.ENTRIES, *batchnorm.ENTRIES, *fields.ENTRIES]
+           *modules.ENTRIES, *conv.ENTRIES, *batchnorm.ENTRIES, *fields.ENTRIES,
+           *autodiff.ENTRIES]
 
 # Entries whose current code fails its contract, each an xfail(strict=True) so that the fix
 # (on another branch) turns it into a failure that asks for the xfail to go.

@@ -316,7 +316,8 @@ def _array_corruptions(path: Path, spec: Arr, has_peers: bool) -> list[Corruptio
                               lambda v, s: (v[0] if v.ndim > 1 else v.reshape(-1)[:1].reshape(())
                                             if v.ndim else v.reshape(1, 1)), VALUE, n))
     if spec.empty == "reject":
-        out.append(Corruption(f"{lab}: empty", path, lambda v, s: v[:0], VALUE, n))
+        out.append(Corruption(f"{lab}: empty", path,
+                              lambda v, s: v[:0] if v.ndim else v.reshape(-1)[:0], VALUE, n))
     if spec.nan != "skip":
         err = VALUE if spec.nan == "reject" else None
         # refused: one NaN entry; propagated: all NaN (one entry may be one no output reads)

@@ -89,8 +89,9 @@ def _schedule(*, epochs: Any = 1, lr: Any = 0.1, batch_size: Any = None,
 
 def digits(seed: int = 0, test_size: float = 0.25) -> Digits:
     """The 1797 bundled 8×8 digits, a stratified split drawn with ``random_state=seed``."""
-    _seed(seed)
-    require_number("test_size", test_size, low=0, high=1, low_open=True, high_open=True)
+    seed = _seed(seed)
+    test_size = require_number("test_size", test_size, low=0, high=1, low_open=True,
+                               high_open=True)
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
@@ -105,9 +106,8 @@ def digits(seed: int = 0, test_size: float = 0.25) -> Digits:
 
 def random_labels(n: int, seed: int, classes: int = DIGITS_CLASSES) -> torch.Tensor:
     """n labels uniform on {0, …, classes−1}, independent of the images (seeded)."""
-    require_int("n", n, low=1)
-    _seed(seed)
-    require_int("classes", classes, low=1)
+    n, seed = require_int("n", n, low=1), _seed(seed)
+    classes = require_int("classes", classes, low=1)
     g = torch.Generator().manual_seed(seed)
     return torch.randint(0, classes, (n,), generator=g)
 
@@ -260,10 +260,10 @@ def train_classifier(
     if not isinstance(optimiser, torch.optim.Optimizer):
         raise TypeError(f"optimiser must be a torch.optim.Optimizer, got "
                         f"{type(optimiser).__name__}")
-    require_int("epochs", epochs, low=0)
+    epochs = require_int("epochs", epochs, low=0)
     if batch_size is not None:
-        require_int("batch_size", batch_size, low=1)
-    _seed(seed)
+        batch_size = require_int("batch_size", batch_size, low=1)
+    seed = _seed(seed)
     if y_train is not None:
         if not isinstance(y_train, torch.Tensor):
             raise TypeError(f"y_train must be a torch tensor of labels, got "
@@ -277,6 +277,15 @@ def train_classifier(
     if progress is not None and not callable(getattr(progress, "update", None)):
         raise TypeError(f"progress must have an update(n) method (a tqdm bar), got "
                         f"{type(progress).__name__}")
+    param = next(model.parameters(), None)
+    for name in ("x_train", "x_test"):
+        t = getattr(data, name)
+        if not isinstance(t, torch.Tensor):
+            raise TypeError(f"data.{name} must be a torch tensor, got {type(t).__name__}")
+        require_device(f"data.{name}", t)
+        if param is not None and t.dtype != param.dtype:
+            raise TypeError(f"data.{name} must have the model's dtype {param.dtype}, got "
+                            f"{t.dtype}")
     x, y = data.x_train, data.y_train if y_train is None else y_train
     n = x.shape[0]
     g = torch.Generator().manual_seed(seed)

@@ -259,6 +259,9 @@ def same(a: Any, b: Any) -> bool:
     if isinstance(a, list | tuple):
         return (type(a) is type(b) and len(a) == len(b)
                 and all(same(x, y) for x, y in zip(a, b, strict=True)))
+    if hasattr(a, "__dataclass_fields__"):
+        return type(a) is type(b) and all(same(getattr(a, k), getattr(b, k))
+                                          for k in a.__dataclass_fields__)
     if isinstance(a, float) and isinstance(b, float) and np.isnan(a) and np.isnan(b):
         return True
     try:
@@ -343,7 +346,7 @@ def _number_corruptions(path: Path, spec: Num) -> list[Corruption]:
         out.append(Corruption(f"{lab}: None", path, lambda v, s: None, TYPE, n))
     if spec.integer:
         out[:2] = []  # nan/inf are floats: the float case below covers them
-        out.append(Corruption(f"{lab}: a float", path, lambda v, s: float(v) + 0.5, TYPE, n))
+        out.append(Corruption(f"{lab}: a float", path, lambda v, s: float(v or 1) + 0.5, TYPE, n))
     if spec.low is not None:
         below = spec.low if spec.low_open else spec.low - (1 if spec.integer else 1e-3)
         below = int(below) if spec.integer else below

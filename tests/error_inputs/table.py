@@ -6,6 +6,7 @@ from tests.error_inputs import (
     autodiff,
     batchnorm,
     conv,
+    experiments,
     fields,
     least_squares,
     modules,
@@ -16,7 +17,7 @@ from tests.error_inputs import (
 
 ENTRIES = [*softmax.ENTRIES, *least_squares.ENTRIES, *momentum.ENTRIES, *relu_net.ENTRIES,
            *modules.ENTRIES, *conv.ENTRIES, *batchnorm.ENTRIES, *fields.ENTRIES,
-           *autodiff.ENTRIES]
+           *autodiff.ENTRIES, *experiments.ENTRIES]
 
 # Entries whose current code fails its contract, each an xfail(strict=True) so that the fix
 # (on another branch) turns it into a failure that asks for the xfail to go.

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from impl._validate import Array, namespace, require_finite, require_number, require_values
+from impl._validate import Array, namespace, require_finite, require_values
 
 __all__ = [
     "hat",
@@ -35,7 +35,9 @@ __all__ = [
 
 
 def _threshold(s: float) -> float:
-    require_number("s", s, what="the threshold")  # kind first: TypeError for a non-number
+    if isinstance(s, bool | np.bool_) or not isinstance(s, int | float | np.integer |
+                                                        np.floating):
+        raise TypeError(f"s (the threshold) must be a real number, got {type(s).__name__}")
     s = float(s)
     if not s >= 0 or not np.isfinite(s):
         raise ValueError(f"s (the threshold) must be a finite number >= 0, got {s!r}")

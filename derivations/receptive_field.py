@@ -160,3 +160,22 @@ def vgg16_fields(n: int = 224) -> dict[int, tuple[sp.Expr, sp.Expr]]:
     """y_p ↦ (first, last) input row of the field of y_p[k, i, j] from the closed form,
     clipped per layer (columns: the same with j for i)."""
     return {q: clipped_per_layer(VGG16_AXES[:depth], n) for q, depth in VGG16_OUTPUTS.items()}
+
+_q, _nn = sp.Symbol("q", integer=True), sp.Symbol("n", integer=True, positive=True)
+PADDING_MODES = claim(
+    "receptive_field.padding_modes",
+    source=f"{SEED_000} Problem 4 (torch's padding_mode and dilation, beyond the seed)",
+    statement="Output row i of a layer with kernel k, stride s, padding p, dilation d reads the "
+    "input rows r(s i − p + d a), a = 0 … k − 1, where r(q) = q inside the input and outside "
+    "it: nothing (zeros), q mod n (circular), −q or 2(n−1) − q (reflect), the nearest edge row "
+    "(replicate); the field of a stack is this map composed layer by layer.",
+    formula=lambda: sp.Tuple(
+        sp.Eq(sp.Function("r_{circular}")(_q), sp.Mod(_q, _nn), evaluate=False),
+        sp.Eq(sp.Function("r_{reflect}")(_q),
+              sp.Piecewise((-_q, _q < 0), (2 * (_nn - 1) - _q, _q >= _nn), (_q, True)),
+              evaluate=False),
+        sp.Eq(sp.Function("r_{replicate}")(_q), sp.Min(sp.Max(_q, 0), _nn - 1),
+              evaluate=False),
+    ),
+    witnesses=("implementation", "autograd"),
+)

@@ -24,13 +24,22 @@ gradient to the first maximal entry (also a subgradient).
 
 The backward formulas are written by hand next to their forwards; nothing here calls an
 autograd engine.
+
+NaN and inf propagate through every op as they do in numpy and torch (ReLU included:
+ReLU(NaN) = NaN, and its backward passes the upstream gradient there, as torch's); an op
+refuses only what its formula cannot evaluate (Log of x ≤ 0, Divide by 0, Normalize of a
+zero row) and inputs of the wrong kind, dtype or shape, with the op and the argument named.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 from typing import Any
 
 import numpy as np
+
+from impl._validate import require_int
 
 __all__ = [
     "Add", "Divide", "Exp", "Expand", "Linear", "Log", "LogSoftmax", "MatMul", "Multiply",
@@ -52,12 +61,28 @@ def _as_value(value: Any, name: str = "value") -> np.ndarray:
     return value
 
 
-def _same_shape(op: str, a: np.ndarray, b: np.ndarray) -> None:
+def _same_shape(op: str, a: np.ndarray, b: np.ndarray, names: tuple[str, str] = ("a", "b")
+                ) -> None:
+    na, nb = names
     if a.shape != b.shape:
-        raise ValueError(f"{op}: input a has shape {a.shape} but input b has shape {b.shape}; "
-                         f"this op needs equal shapes")
+        raise ValueError(f"{op}: input {na} has shape {a.shape} but input {nb} has shape "
+                         f"{b.shape}; this op needs equal shapes")
     if a.dtype != b.dtype:
-        raise TypeError(f"{op}: inputs a and b must share a dtype, got {a.dtype} and {b.dtype}")
+        raise TypeError(f"{op}: inputs {na} and {nb} must share a dtype, got {a.dtype} and "
+                        f"{b.dtype}")
+
+
+def _rng(rng: Any) -> None:
+    if rng is not None and not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator or None, got {type(rng).__name__}")
+
+
+def _node_matrix(fn: str, name: str, x: Any) -> None:
+    if not isinstance(x, TensorNode):
+        raise TypeError(f"{fn}: {name} must be a TensorNode, got {type(x).__name__}")
+    if x.value.ndim != 2 or 0 in x.shape:
+        raise ValueError(f"{fn}: {name} must be a non-empty 2-D node (rows, classes), got "
+                         f"shape {x.shape}")
 
 
 def _matrix(op: str, name: str, x: np.ndarray) -> None:
@@ -164,6 +189,12 @@ class OpNode:
     """One application of an op: the op, its saved context, its input and output nodes."""
 
     def __init__(self, op: type[Op], context: dict, inputs: tuple[TensorNode, ...]) -> None:
+        if not (isinstance(op, type) and issubclass(op, Op)):
+            raise TypeError(f"op must be an Op subclass, got {op!r}")
+        if not isinstance(context, dict):
+            raise TypeError(f"context must be a dict, got {type(context).__name__}")
+        if not isinstance(inputs, tuple) or not all(isinstance(n, TensorNode) for n in inputs):
+            raise TypeError(f"inputs must be a tuple of TensorNodes, got {inputs!r}")
         self.op = op
         self.context = context
         self.inputs = inputs
@@ -186,11 +217,26 @@ class OpNode:
 
 
 class Op:
-    """An operation: static ``forward``/``backward`` on raw arrays; never instantiated."""
+    """An operation: static ``forward``/``backward`` on raw arrays; never instantiated.
+
+    Every subclass's ``forward`` and ``backward`` are wrapped once (``__init_subclass__``) so
+    that, called directly as the graph calls them, they check their arguments like the rest
+    of the library: each input a float32/float64 numpy array (named as in the signature),
+    ``goutput`` one of the output's shape and dtype.
+    """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "forward" in vars(cls):
+            cls.forward = staticmethod(_checked_forward(cls.__name__, vars(cls)["forward"]))
+        if "backward" in vars(cls):
+            cls.backward = staticmethod(_checked_backward(cls.__name__, vars(cls)["backward"]))
 
     @classmethod
     def do_forward(cls, *inputs: TensorNode, **kwargs: Any) -> TensorNode | list[TensorNode]:
         """Run ``forward`` on the inputs' values and wire the result into the graph."""
+        if cls is Op:
+            raise TypeError("Op is the abstract base: call do_forward on an op (Add, MatMul, …)")
         for k, node in enumerate(inputs):
             if not isinstance(node, TensorNode):
                 raise TypeError(f"{cls.__name__}: input {k} must be a TensorNode, got "
@@ -211,6 +257,45 @@ class Op:
     @staticmethod
     def backward(context: dict, goutput: np.ndarray) -> Any:
         raise NotImplementedError
+
+
+def _checked_forward(op: str, forward: Any) -> Any:
+    fn = forward.__func__ if isinstance(forward, staticmethod) else forward
+    names = [p.name for p in inspect.signature(fn).parameters.values()
+             if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD][1:]  # after context
+
+    @functools.wraps(fn)
+    def checked(context: dict, *inputs: Any, **kwargs: Any) -> Any:
+        if not isinstance(context, dict):
+            raise TypeError(f"{op}.forward: context must be a dict, got {type(context).__name__}")
+        if len(inputs) != len(names):
+            raise TypeError(f"{op}.forward takes {len(names)} input(s) {names}, got "
+                            f"{len(inputs)}")
+        arrays = [_as_value(v, f"{op}: {n}") for n, v in zip(names, inputs, strict=True)]
+        out = fn(context, *arrays, **kwargs)
+        first = out[0] if isinstance(out, tuple) else out
+        context["_out"] = (np.shape(first), np.asarray(first).dtype)
+        return out
+    return checked
+
+
+def _checked_backward(op: str, backward: Any) -> Any:
+    fn = backward.__func__ if isinstance(backward, staticmethod) else backward
+
+    @functools.wraps(fn)
+    def checked(context: dict, goutput: Any) -> Any:
+        if not isinstance(context, dict) or "_out" not in context:
+            raise ValueError(f"{op}.backward needs the context its forward filled")
+        goutput = _as_value(goutput, f"{op}: goutput")
+        shape, dtype = context["_out"]
+        if goutput.shape != shape:
+            raise ValueError(f"{op}: goutput has shape {goutput.shape} but the output has "
+                             f"shape {shape}")
+        if goutput.dtype != dtype:
+            raise TypeError(f"{op}: goutput must have the output's dtype {dtype}, got "
+                            f"{goutput.dtype}")
+        return fn(context, goutput)
+    return checked
 
 
 # ------------------------------------------------------------------ element-wise binary ops
@@ -261,9 +346,9 @@ class Divide(Op):
 
     @staticmethod
     def forward(context, x, y):
-        _same_shape("Divide", x, y)
+        _same_shape("Divide", x, y, ("x", "y"))
         if (y == 0).any():
-            raise ValueError("Divide: the divisor b has zero entries")
+            raise ValueError("Divide: the divisor y has zero entries")
         context["x"], context["y"] = x, y
         return x / y
 
@@ -326,7 +411,7 @@ class Log(Op):
     @staticmethod
     def forward(context, x):
         if (x <= 0).any():
-            raise ValueError(f"Log: the input must be positive, got min {x.min()!r}")
+            raise ValueError(f"Log: x must be positive, got min {x.min()!r}")
         context["x"] = x
         return np.log(x)
 
@@ -340,8 +425,8 @@ class ReLU(Op):
 
     @staticmethod
     def forward(context, x):
-        context["positive"] = x > 0
-        return np.where(context["positive"], x, np.zeros_like(x))
+        context["positive"] = ~(x <= 0)  # torch's threshold_backward: NaN passes the gradient
+        return np.maximum(x, np.zeros_like(x))  # np.maximum propagates NaN (np.where did not)
 
     @staticmethod
     def backward(context, go):
@@ -361,6 +446,9 @@ class MatMul(Op):
         if x.shape[1] != w.shape[0]:
             raise ValueError(f"MatMul: x has shape {x.shape} and w has shape {w.shape}; the "
                              f"columns of x must equal the rows of w")
+        if x.dtype != w.dtype:
+            raise TypeError(f"MatMul: inputs x and w must share a dtype, got {x.dtype} and "
+                            f"{w.dtype}")
         context["x"], context["w"] = x, w
         return x @ w
 
@@ -480,6 +568,7 @@ def log_softmax(x: TensorNode) -> TensorNode:
     """Log-softmax composed of ops (as vugrad's ``logsoftmax``): x − m − log Σ exp(x − m)
     with m the row max. x feeds both the subtraction and the row max: its gradient is the
     sum over both paths (the path through m contributes zero, up to rounding)."""
+    _node_matrix("log_softmax", "x", x)
     cols = x.shape[1]
     m = Expand.do_forward(RowMax.do_forward(x), repeats=cols)
     shifted = x - m
@@ -492,7 +581,11 @@ def cross_entropy(log_probs: TensorNode, targets: np.ndarray) -> TensorNode:
 
     ``targets`` (N, C): rows that are distributions (one-hot or soft); a constant, not a
     parameter."""
+    _node_matrix("cross_entropy", "log_probs", log_probs)
     t = _as_value(targets, "targets")
+    if t.dtype != log_probs.value.dtype:
+        raise TypeError(f"cross_entropy: targets and log_probs must share a dtype, got "
+                        f"{t.dtype} and {log_probs.value.dtype}")
     if t.shape != log_probs.shape:
         raise ValueError(f"cross_entropy: targets have shape {t.shape} but log_probs have "
                          f"shape {log_probs.shape}")
@@ -505,12 +598,17 @@ class Linear:
 
     def __init__(self, in_features: int, out_features: int, *,
                  rng: np.random.Generator | None = None) -> None:
+        require_int("in_features", in_features, low=1)
+        require_int("out_features", out_features, low=1)
+        _rng(rng)
         rng = rng if rng is not None else np.random.default_rng()
         scale = 1 / np.sqrt(in_features)
         self.weight = TensorNode(rng.uniform(-scale, scale, (in_features, out_features)))
         self.bias = TensorNode(np.zeros((1, out_features)))
 
     def __call__(self, x: TensorNode) -> TensorNode:
+        if not isinstance(x, TensorNode):
+            raise TypeError(f"Linear: x must be a TensorNode, got {type(x).__name__}")
         if x.value.ndim != 2 or x.shape[1] != self.weight.shape[0]:
             raise ValueError(f"Linear: input x has shape {x.shape}, but the weight has shape "
                              f"{self.weight.shape}: x must be (N, {self.weight.shape[0]})")
@@ -526,6 +624,12 @@ class ResidualMLP:
 
     def __init__(self, input_size: int, output_size: int, residual: bool, hidden_mult: int = 4,
                  *, rng: np.random.Generator | None = None) -> None:
+        require_int("input_size", input_size, low=1)
+        require_int("output_size", output_size, low=1)
+        require_int("hidden_mult", hidden_mult, low=1)
+        if not isinstance(residual, bool | np.bool_):
+            raise TypeError(f"residual must be a bool, got {type(residual).__name__}")
+        _rng(rng)
         hidden = hidden_mult * input_size
         self.layer1 = Linear(input_size, hidden, rng=rng)
         self.layer2 = Linear(hidden, hidden, rng=rng)

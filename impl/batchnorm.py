@@ -26,11 +26,20 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
-from impl._validate import Array, batch, namespace, require_same_kind
+from impl._validate import (
+    Array,
+    batch,
+    namespace,
+    require_device,
+    require_finite,
+    require_int,
+    require_number,
+    require_same_kind,
+    require_values,
+)
 
 __all__ = [
     "SeedNetwork",
@@ -44,28 +53,26 @@ __all__ = [
 
 
 def _eps(eps: Any) -> float:
-    if isinstance(eps, bool) or not (isinstance(eps, int | float) and np.isfinite(eps)
-                                     and eps > 0):
-        raise ValueError(f"eps must be a finite number > 0, got {eps!r}")
-    return float(eps)
+    return require_number("eps", eps, low=0, low_open=True)
 
 
-def _training_batch(x: Any) -> Array:
-    x = batch("x", x, layout="(N, C)")
+def _training_batch(x: Any, name: str = "x") -> Array:
+    x = batch(name, x, layout="(N, C)")
     if x.shape[0] < 2:
-        raise ValueError(f"x must hold a batch of N ≥ 2 rows in training mode (the batch "
+        raise ValueError(f"{name} must hold a batch of N ≥ 2 rows in training mode (the batch "
                          f"variance of one example is 0), got shape {tuple(x.shape)}")
     return x
 
 
-def _per_neuron(name: str, p: Any, x: Array) -> Array:
-    """gamma/beta (or an upstream-gradient row): shape (C,), same kind and dtype as x."""
+def _per_neuron(name: str, p: Any, x: Array, x_name: str = "x") -> Array:
+    """gamma/beta: shape (C,), same kind, dtype and device as x, finite."""
     c = x.shape[1]
-    if not isinstance(p, np.ndarray | torch.Tensor) or p.ndim != 1 or p.shape[0] != c:
-        shape = tuple(p.shape) if hasattr(p, "shape") else type(p).__name__
+    p = require_values(name, p)
+    require_same_kind(name, p, x_name, x)
+    if p.ndim != 1 or p.shape[0] != c:
         raise ValueError(f"{name} must have shape (C,) = ({c},), one entry per neuron, got "
-                         f"{shape}")
-    require_same_kind(name, p, "x", x)
+                         f"{tuple(p.shape)}")
+    require_finite(name, p)
     return p
 
 
@@ -106,8 +113,9 @@ def batchnorm_backward(
     """
     x = _training_batch(x)
     gamma = _per_neuron("gamma", gamma, x)
-    grad_y = batch("grad_y", grad_y, layout=f"(N, C) = {tuple(x.shape)}")
+    grad_y = require_values("grad_y", grad_y)
     require_same_kind("grad_y", grad_y, "x", x)
+    grad_y = batch("grad_y", grad_y, layout=f"(N, C) = {tuple(x.shape)}")
     if tuple(grad_y.shape) != tuple(x.shape):
         raise ValueError(f"grad_y must have the shape of x {tuple(x.shape)}, got "
                          f"{tuple(grad_y.shape)}")
@@ -125,6 +133,28 @@ def batchnorm_backward(
 _PAIRS = ((nn.Conv2d, nn.BatchNorm2d), (nn.Linear, nn.BatchNorm1d))
 
 
+def _check_foldable(layer: nn.Conv2d | nn.Linear, bn: nn.modules.batchnorm._BatchNorm) -> None:
+    """Devices first, then dtypes, then values: every tensor finite, σ² ≥ 0, σ² + ε > 0."""
+    named = [("layer.weight", layer.weight), ("layer.bias", layer.bias),
+             ("bn.weight", bn.weight), ("bn.bias", bn.bias),
+             ("bn.running_mean", bn.running_mean), ("bn.running_var", bn.running_var)]
+    named = [(n, t) for n, t in named if t is not None]
+    for n, t in named:
+        require_device(n, t)
+        if t.dtype != layer.weight.dtype:
+            raise TypeError(f"{n} and layer.weight must share a dtype, got {t.dtype} and "
+                            f"{layer.weight.dtype}")
+    for n, t in named:
+        require_finite(n, t.detach())
+    var = bn.running_var
+    if bool((var < 0).any()):
+        raise ValueError(f"bn.running_var must be ≥ 0 (a variance), got min {var.min().item()!r}")
+    eps = require_number("bn.eps", bn.eps, low=0)
+    if bool((var + eps <= 0).any()):
+        raise ValueError(f"bn.eps must be > 0 where bn.running_var is 0 (σ² + ε is a divisor), "
+                         f"got eps = {eps!r}")
+
+
 def fold_into_layer(layer: nn.Conv2d | nn.Linear, bn: nn.BatchNorm2d | nn.BatchNorm1d
                     ) -> nn.Conv2d | nn.Linear:
     r"""One layer equal to ``bn(layer(x))`` with ``bn`` in eval mode (running statistics).
@@ -132,6 +162,11 @@ def fold_into_layer(layer: nn.Conv2d | nn.Linear, bn: nn.BatchNorm2d | nn.BatchN
     :math:`W' = W\cdot\gamma/\sqrt{\sigma^2+\varepsilon}` row by row (per output channel),
     :math:`b' = (b-\mu)\gamma/\sqrt{\sigma^2+\varepsilon} + \beta` (b = 0 if the layer has none).
     """
+    if not isinstance(layer, nn.Conv2d | nn.Linear):
+        raise TypeError(f"layer must be an nn.Conv2d or an nn.Linear, got {type(layer).__name__}")
+    if not isinstance(bn, nn.modules.batchnorm._BatchNorm):
+        raise TypeError(f"bn must be an nn.BatchNorm1d or nn.BatchNorm2d, got "
+                        f"{type(bn).__name__}")
     if not any(isinstance(layer, a) and isinstance(bn, b) for a, b in _PAIRS):
         raise ValueError(f"can fold Conv2d→BatchNorm2d or Linear→BatchNorm1d, got "
                          f"{type(layer).__name__}→{type(bn).__name__}")
@@ -140,6 +175,7 @@ def fold_into_layer(layer: nn.Conv2d | nn.Linear, bn: nn.BatchNorm2d | nn.BatchN
         raise ValueError(f"bn has {bn.num_features} features but the layer has {out} outputs")
     if bn.running_mean is None or bn.running_var is None:
         raise ValueError("bn must track running statistics (track_running_stats=True)")
+    _check_foldable(layer, bn)
     with torch.no_grad():
         gamma = bn.weight if bn.affine else torch.ones_like(bn.running_var)
         beta = bn.bias if bn.affine else torch.zeros_like(bn.running_var)
@@ -186,6 +222,8 @@ def fold_batchnorm(model: nn.Module) -> nn.Module:
     removed. A BatchNorm that does not follow a foldable layer raises ``ValueError`` rather
     than being left behind silently. ``model`` itself is not modified.
     """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
     folded = copy.deepcopy(model)
     folded = _fold_sequential(folded) if isinstance(folded, nn.Sequential) else \
         _fold_children(folded)
@@ -207,6 +245,11 @@ class SeedNetwork(nn.Module):
     def __init__(self, channels: int = 16, size: int = 32, hidden: int = 32 * 32,
                  classes: int = 10, dtype: torch.dtype | None = None) -> None:
         super().__init__()
+        for name, v in (("channels", channels), ("size", size), ("hidden", hidden),
+                        ("classes", classes)):
+            require_int(name, v, low=1)
+        if dtype not in (None, torch.float32, torch.float64):
+            raise TypeError(f"dtype must be None, torch.float32 or torch.float64, got {dtype!r}")
         kw = {"dtype": dtype}
         self.conv1 = nn.Sequential(nn.Conv2d(3, channels, 3, padding=1, **kw),
                                    nn.BatchNorm2d(channels, **kw), nn.ReLU())
@@ -215,8 +258,17 @@ class SeedNetwork(nn.Module):
         self.fcl = nn.Sequential(nn.Linear(channels * size * size, hidden, **kw),
                                  nn.BatchNorm1d(hidden, **kw), nn.ReLU())
         self.fc2 = nn.Sequential(nn.Linear(hidden, classes, **kw), nn.ReLU())
+        self.size = size
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (N, 3, size, size) in the network's dtype; NaN propagates (as in any module)."""
+        x = require_values("x", x, kind="torch")
+        w = self.conv1[0].weight
+        if x.dtype != w.dtype:
+            raise TypeError(f"x must have the network's dtype {w.dtype}, got {x.dtype}")
+        if x.ndim != 4 or tuple(x.shape[1:]) != (3, self.size, self.size) or x.shape[0] == 0:
+            raise ValueError(f"x must have shape (N, 3, {self.size}, {self.size}) with N ≥ 1, "
+                             f"got {tuple(x.shape)}")
         x = self.conv2(self.conv1(x))
         return self.fc2(self.fcl(torch.flatten(x, 1)))
 

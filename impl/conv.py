@@ -35,6 +35,10 @@ gradient to **one** maximal entry of the window, the first in row-major order �
 ``max_pool2d`` convention (it returns one index per window). Where windows overlap the routed
 gradients add. At a tie this is a subgradient: any distribution of the window's gradient over
 its maximal entries is one.
+
+Inputs are CPU tensors of one dtype (float32 or float64); a tensor on another device (``meta``)
+or of another dtype is refused before any value is read. The convolutions are linear maps, so NaN
+and inf are not refused: they propagate to every output they reach, as in torch.
 """
 
 from __future__ import annotations
@@ -42,9 +46,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
-from impl._validate import require_array, require_ndim
+from impl._validate import require_int, require_ndim, require_same_kind, require_values
 
 __all__ = [
     "ACTIVATIONS",
@@ -71,7 +76,7 @@ __all__ = [
 def _tensor(name: str, x: object, ndim: int, layout: str) -> torch.Tensor:
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name} must be a torch tensor {layout}, got {type(x).__name__}")
-    require_array(name, x)
+    require_values(name, x, kind="torch")
     require_ndim(name, x, ndim, layout)
     if any(n == 0 for n in x.shape):
         raise ValueError(f"{name} must be non-empty with shape {layout}, got {tuple(x.shape)}")
@@ -79,8 +84,16 @@ def _tensor(name: str, x: object, ndim: int, layout: str) -> torch.Tensor:
 
 
 def _pair(name: str, v: int | Sequence[int], minimum: int) -> tuple[int, int]:
-    pair = (v, v) if isinstance(v, int) else tuple(v)
-    if len(pair) != 2 or not all(isinstance(t, int) for t in pair):
+    """An int or a pair of ints ≥ minimum: another kind is a TypeError, another length or a
+    smaller value a ValueError."""
+    ints = (int, np.integer)
+    if isinstance(v, bool | np.bool_) or not isinstance(v, (*ints, tuple, list, torch.Size)):
+        raise TypeError(f"{name} must be an int or a pair of ints, got {v!r}")
+    pair = (v, v) if isinstance(v, ints) else tuple(v)
+    if not all(isinstance(t, ints) and not isinstance(t, bool | np.bool_) for t in pair):
+        raise TypeError(f"{name} must be an int or a pair of ints, got {v!r}")
+    pair = (int(pair[0]), int(pair[1])) if len(pair) == 2 else pair
+    if len(pair) != 2:
         raise ValueError(f"{name} must be an int or a pair of ints, got {v!r}")
     if any(t < minimum for t in pair):
         what = "positive" if minimum == 1 else "non-negative"
@@ -115,7 +128,8 @@ def toeplitz(w: torch.Tensor, n: int) -> torch.Tensor:
     r"""The seed's :math:`\mathcal C_w`, (n − f + 1) × n: row i holds w in columns i … i+f−1."""
     w = _tensor("w", w, 1, "(f,)")
     f = w.shape[0]
-    if not isinstance(n, int) or n < f:
+    n = require_int("n", n, low=1)
+    if n < f:
         raise ValueError(f"n must be an int ≥ the filter length f = {f}, got {n!r}")
     c = w.new_zeros((n - f + 1, n))
     rows = torch.arange(n - f + 1)
@@ -126,10 +140,13 @@ def toeplitz(w: torch.Tensor, n: int) -> torch.Tensor:
 
 def correlate1d(y: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
     r"""Valid cross-correlation :math:`(\mathcal C_w y)_i = \sum_k w_k y_{i+k}` without C_w."""
+    y, w = _tensor("y", y, 1, "(n,)"), _tensor("w", w, 1, "(f,)")
+    require_same_kind("w", w, "y", y)
     f, n = w.shape[0], y.shape[0]
     if f > n:
         raise ValueError(f"w (length {f}) must not be longer than y (length {n})")
-    return y.contiguous().as_strided((n - f + 1, f), (y.stride(0), y.stride(0))) @ w
+    y = y.contiguous()  # a strided view becomes dense; the window strides are the dense one's
+    return y.as_strided((n - f + 1, f), (y.stride(0), y.stride(0))) @ w
 
 
 def full_convolve1d(v: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
@@ -137,6 +154,8 @@ def full_convolve1d(v: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
 
     The full correlation of v with the flipped w: pad v by f − 1 zeros on each side.
     """
+    v, w = _tensor("v", v, 1, "(m,)"), _tensor("w", w, 1, "(f,)")
+    require_same_kind("w", w, "v", v)
     f = w.shape[0]
     padded = torch.cat([v.new_zeros(f - 1), v, v.new_zeros(f - 1)])
     return correlate1d(padded, torch.flip(w, (0,)))
@@ -173,8 +192,11 @@ def conv1d_net_forward(
     shape). Returns (y_L, cache).
     """
     y = _tensor("y0", y0, 1, "(n,)")
-    if activation not in ACTIVATIONS:
+    if not isinstance(activation, str) or activation not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+    for name, seq in (("weights", weights), ("biases", biases)):
+        if not isinstance(seq, list | tuple):
+            raise TypeError(f"{name} must be a list of tensors, got {type(seq).__name__}")
     if len(weights) != len(biases) or not weights:
         raise ValueError(f"weights and biases must be non-empty lists of one length, got "
                          f"{len(weights)} and {len(biases)}")
@@ -182,6 +204,12 @@ def conv1d_net_forward(
     ys, zs = [y], []
     for ell, (w, b) in enumerate(zip(weights, biases, strict=True)):
         w = _tensor(f"weights[{ell}]", w, 1, "(f,)")
+        require_same_kind(f"weights[{ell}]", w, "y0", y0)
+        if not isinstance(b, torch.Tensor):
+            raise TypeError(f"biases[{ell}] must be a torch tensor of shape () or (1,), got "
+                            f"{type(b).__name__}")
+        require_values(f"biases[{ell}]", b, kind="torch")
+        require_same_kind(f"biases[{ell}]", b, "y0", y0)
         if b.numel() != 1:
             raise ValueError(f"biases[{ell}] must be a scalar, got shape {tuple(b.shape)}")
         if w.shape[0] > y.shape[0]:
@@ -203,7 +231,11 @@ def conv1d_net_backward(
     v_L = u; ∂/∂w_ℓ = correlation of y_{ℓ−1} with v_ℓ; ∂/∂b_ℓ = Σ v_ℓ;
     v_{ℓ−1} = full_convolution(v_ℓ, w_ℓ) ⊙ σ′(z_{ℓ−1}).
     """
+    if not isinstance(cache, ConvNet1dCache):
+        raise TypeError(f"cache must be the ConvNet1dCache returned by conv1d_net_forward, got "
+                        f"{type(cache).__name__}")
     u = _tensor("u", u, 1, "(n_L,)")
+    require_same_kind("u", u, "the forward's y0", cache.ys[0])
     if u.shape != cache.zs[-1].shape:
         raise ValueError(f"u must have the shape of y_L {tuple(cache.zs[-1].shape)}, got "
                          f"{tuple(u.shape)}")
@@ -228,6 +260,7 @@ def conv2d_output_size(
     padding: int | Sequence[int] = 0, dilation: int | Sequence[int] = 1,
 ) -> tuple[int, int]:
     """⌊(H + 2p − d(k − 1) − 1)/s⌋ + 1 per axis; ValueError if the kernel overhangs."""
+    input_hw, kernel_hw = _pair("input_hw", input_hw, 1), _pair("kernel_hw", kernel_hw, 1)
     s, p, d = _pair("stride", stride, 1), _pair("padding", padding, 0), _pair(
         "dilation", dilation, 1)
     out = []
@@ -241,34 +274,55 @@ def conv2d_output_size(
     return out[0], out[1]
 
 
-def _check_conv(x_shape: tuple[int, ...], w_shape: tuple[int, ...], stride, padding, dilation):
+def _shape(name: str, shape: object) -> tuple[int, ...]:
+    """input_shape / weight_shape: a sequence of four positive ints."""
+    if isinstance(shape, torch.Size):
+        shape = tuple(shape)
+    if not isinstance(shape, tuple | list) or not all(
+            isinstance(n, int) and not isinstance(n, bool) for n in shape):
+        raise TypeError(f"{name} must be a tuple of 4 ints, got {shape!r}")
+    if len(shape) != 4 or any(n < 1 for n in shape):
+        raise ValueError(f"{name} must be 4 positive ints, got {tuple(shape)}")
+    return tuple(shape)
+
+
+def _check_conv(x_shape: tuple[int, ...], w_shape: tuple[int, ...], stride, padding, dilation,
+                x_name: str = "input", w_name: str = "weight"):
     s, p, d = _pair("stride", stride, 1), _pair("padding", padding, 0), _pair(
         "dilation", dilation, 1)
     if len(x_shape) != 4:
-        raise ValueError(f"input must be 4-D (N, C_in, H, W), got shape {tuple(x_shape)}")
+        raise ValueError(f"{x_name} must be 4-D (N, C_in, H, W), got shape {tuple(x_shape)}")
     if len(w_shape) != 4:
-        raise ValueError(f"weight must be 4-D (C_out, C_in, k_h, k_w), got {tuple(w_shape)}")
+        raise ValueError(f"{w_name} must be 4-D (C_out, C_in, k_h, k_w), got "
+                         f"{tuple(w_shape)}")
     if x_shape[1] != w_shape[1]:
-        raise ValueError(f"weight has {w_shape[1]} input channels but input has {x_shape[1]} "
-                         f"(weight shape {tuple(w_shape)}, input shape {tuple(x_shape)})")
+        raise ValueError(f"{w_name} has {w_shape[1]} input channels but {x_name} has "
+                         f"{x_shape[1]} ({w_name} {tuple(w_shape)}, {x_name} {tuple(x_shape)})")
     out = conv2d_output_size(tuple(x_shape[2:]), tuple(w_shape[2:]), s, p, d)
     return s, p, d, out
 
 
-def _check_grad_output(grad_output: torch.Tensor, n: int, c_out: int, out: tuple[int, int]):
+def _check_grad_output(grad_output: torch.Tensor, n: int, c_out: int, out: tuple[int, int],
+                       ref_name: str, ref: torch.Tensor):
     _tensor("grad_output", grad_output, 4, "(N, C_out, H_out, W_out)")
+    require_same_kind("grad_output", grad_output, ref_name, ref)
     expected = (n, c_out, *out)
     if tuple(grad_output.shape) != expected:
         raise ValueError(f"grad_output must have shape {expected}, got "
                          f"{tuple(grad_output.shape)}")
 
 
-def conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None,
+def conv2d(input: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None,
            stride: int | Sequence[int] = 1, padding: int | Sequence[int] = 0,
            dilation: int | Sequence[int] = 1) -> torch.Tensor:
-    r"""Y[n,o,i,j] = b_o + Σ_{c,a,e} K[o,c,a,e] X̄[n,c, s i + d a, s j + d e]."""
-    x = _tensor("input", x, 4, "(N, C_in, H, W)")
+    r"""Y[n,o,i,j] = b_o + Σ_{c,a,e} K[o,c,a,e] X̄[n,c, s i + d a, s j + d e] (the signature of
+    ``torch.nn.functional.conv2d``)."""
+    x = _tensor("input", input, 4, "(N, C_in, H, W)")
     weight = _tensor("weight", weight, 4, "(C_out, C_in, k_h, k_w)")
+    require_same_kind("weight", weight, "input", x)
+    if bias is not None:
+        bias = _tensor("bias", bias, 1, "(C_out,)")
+        require_same_kind("bias", bias, "input", x)
     s, p, d, out = _check_conv(tuple(x.shape), tuple(weight.shape), stride, padding, dilation)
     win = _windows(_pad(x, p, p), out, tuple(weight.shape[2:]), s, d)
     y = torch.einsum("ncijae,ocae->noij", win, weight)
@@ -287,11 +341,12 @@ def conv2d_input_grad(input_shape: Sequence[int], weight: torch.Tensor,
     """∂L/∂X: the transposed convolution of the upstream gradient (same signature as
     ``torch.nn.grad.conv2d_input``)."""
     weight = _tensor("weight", weight, 4, "(C_out, C_in, k_h, k_w)")
-    s, p, d, out = _check_conv(tuple(input_shape), tuple(weight.shape), stride, padding,
-                               dilation)
+    input_shape = _shape("input_shape", input_shape)
+    s, p, d, out = _check_conv(input_shape, tuple(weight.shape), stride, padding, dilation,
+                               x_name="input_shape")
     n, c_in, H, W = input_shape
     c_out, _, kh, kw = weight.shape
-    _check_grad_output(grad_output, n, c_out, out)
+    _check_grad_output(grad_output, n, c_out, out, "weight", weight)
     # 1. zero insertion: s − 1 zeros between neighbouring upstream entries
     zh, zw = (out[0] - 1) * s[0] + 1, (out[1] - 1) * s[1] + 1
     uz = grad_output.new_zeros((n, c_out, zh, zw))
@@ -308,15 +363,17 @@ def conv2d_input_grad(input_shape: Sequence[int], weight: torch.Tensor,
     return padded[:, :, p[0]:p[0] + H, p[1]:p[1] + W]
 
 
-def conv2d_weight_grad(x: torch.Tensor, weight_shape: Sequence[int],
+def conv2d_weight_grad(input: torch.Tensor, weight_shape: Sequence[int],
                        grad_output: torch.Tensor, stride: int | Sequence[int] = 1,
                        padding: int | Sequence[int] = 0,
                        dilation: int | Sequence[int] = 1) -> torch.Tensor:
     """∂L/∂K[o,c,a,e] = Σ_{n,i,j} U[n,o,i,j] X̄[n,c, s i + d a, s j + d e]: the correlation of
     the padded input with U (same signature as ``torch.nn.grad.conv2d_weight``)."""
-    x = _tensor("input", x, 4, "(N, C_in, H, W)")
-    s, p, d, out = _check_conv(tuple(x.shape), tuple(weight_shape), stride, padding, dilation)
-    _check_grad_output(grad_output, x.shape[0], weight_shape[0], out)
+    x = _tensor("input", input, 4, "(N, C_in, H, W)")
+    weight_shape = _shape("weight_shape", weight_shape)
+    s, p, d, out = _check_conv(tuple(x.shape), weight_shape, stride, padding, dilation,
+                               w_name="weight_shape")
+    _check_grad_output(grad_output, x.shape[0], weight_shape[0], out, "input", x)
     # windows of X̄ with the *kernel* taps as the count (spacing d) and U's taps s apart
     win = _windows(_pad(x, p, p), tuple(weight_shape[2:]), out, d, s)
     return torch.einsum("ncaeij,noij->ocae", win, grad_output)
@@ -328,11 +385,14 @@ def conv2d_bias_grad(grad_output: torch.Tensor) -> torch.Tensor:
     return grad_output.sum(dim=(0, 2, 3))
 
 
-def conv2d_backward(x: torch.Tensor, weight: torch.Tensor, grad_output: torch.Tensor,
+def conv2d_backward(input: torch.Tensor, weight: torch.Tensor, grad_output: torch.Tensor,
                     stride: int | Sequence[int] = 1, padding: int | Sequence[int] = 0,
                     dilation: int | Sequence[int] = 1
                     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(∂L/∂X, ∂L/∂K, ∂L/∂b) for the upstream gradient ``grad_output``."""
+    x = _tensor("input", input, 4, "(N, C_in, H, W)")
+    weight = _tensor("weight", weight, 4, "(C_out, C_in, k_h, k_w)")
+    require_same_kind("weight", weight, "input", x)
     return (
         conv2d_input_grad(tuple(x.shape), weight, grad_output, stride, padding, dilation),
         conv2d_weight_grad(x, tuple(weight.shape), grad_output, stride, padding, dilation),
@@ -367,7 +427,7 @@ def max_pool2d_backward(x: torch.Tensor, grad_output: torch.Tensor,
     win, out = _pool_windows(x, kernel, stride)
     k, s = _pair("kernel", kernel, 1), _pair("stride", stride, 1)
     n, c = x.shape[:2]
-    _check_grad_output(grad_output, n, c, out)
+    _check_grad_output(grad_output, n, c, out, "input", x)
     flat = win.reshape(n, c, out[0], out[1], k[0] * k[1])
     top = flat.amax(dim=-1, keepdim=True)
     # the first position where the window attains its maximum (argmax's tie rule is not

@@ -20,6 +20,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from impl._validate import batch, require_int, require_same_kind, require_values
 from impl.batchnorm import _eps, _per_neuron, _training_batch, batchnorm_backward
 
 __all__ = [
@@ -30,25 +31,27 @@ __all__ = [
 
 
 def _check_input(input: Any, n_neurons: int | None) -> torch.Tensor:
-    if not isinstance(input, torch.Tensor):
-        raise TypeError(f"input must be a torch tensor, got {type(input).__name__}")
+    input = require_values("input", input, kind="torch")
     if input.ndim != 2:
         raise ValueError(f"input must be 2-D with shape (batch, n_neurons) = "
                          f"(N, {n_neurons or 'C'}), got shape {tuple(input.shape)}")
     if n_neurons is not None and input.shape[1] != n_neurons:
         raise ValueError(f"input must have n_neurons = {n_neurons} columns, got shape "
                          f"{tuple(input.shape)}")
-    return _training_batch(input)
+    return _training_batch(input, "input")
 
 
 def _n_neurons(n: Any) -> int:
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n_neurons must be a positive integer, got {n!r}")
-    return n
+    return require_int("n_neurons", n, low=1)
 
 
 class _BatchNormParameters(nn.Module):
-    """γ = 1, β = 0 of shape (n_neurons,) and ε, validated; shared by the two §3 modules."""
+    """γ = 1, β = 0 of shape (n_neurons,) and ε, validated; shared by the two §3 modules.
+
+    γ and β are made in the default dtype; ``forward`` uses them in the dtype of its input
+    (a differentiable cast), so float32 and float64 input both work and the output has the
+    input's dtype.
+    """
 
     def __init__(self, n_neurons: int, eps: float = 1e-5) -> None:
         super().__init__()
@@ -66,9 +69,10 @@ class CustomBatchNormAutograd(_BatchNormParameters):
 
     def forward(self, input: torch.Tensor) -> torch.Tensor:
         x = _check_input(input, self.n_neurons)
+        gamma, beta = self.gamma.to(x.dtype), self.beta.to(x.dtype)
         mu = x.mean(dim=0, keepdim=True)
         var = ((x - mu) ** 2).mean(dim=0, keepdim=True)
-        return self.gamma * (x - mu) / torch.sqrt(var + self.eps) + self.beta
+        return gamma * (x - mu) / torch.sqrt(var + self.eps) + beta
 
 
 class CustomBatchNormManualFunction(torch.autograd.Function):
@@ -85,7 +89,8 @@ class CustomBatchNormManualFunction(torch.autograd.Function):
     def forward(ctx: Any, input: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor,
                 eps: float = 1e-5) -> torch.Tensor:
         x = _check_input(input, None)
-        gamma, beta = _per_neuron("gamma", gamma, x), _per_neuron("beta", beta, x)
+        gamma = _per_neuron("gamma", gamma, x, "input")
+        beta = _per_neuron("beta", beta, x, "input")
         eps = _eps(eps)
         mu = x.mean(dim=0, keepdim=True)
         centred = x - mu
@@ -98,6 +103,8 @@ class CustomBatchNormManualFunction(torch.autograd.Function):
     def backward(ctx: Any, grad_output: torch.Tensor
                  ) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None, None]:
         x, gamma = ctx.saved_tensors
+        grad_output = batch("grad_output", grad_output, layout=f"(N, C) = {tuple(x.shape)}")
+        require_same_kind("grad_output", grad_output, "input", x)
         grad_x, grad_gamma, grad_beta = batchnorm_backward(x, gamma, grad_output, ctx.eps)
         need_x, need_gamma, need_beta = ctx.needs_input_grad[:3]
         return (grad_x if need_x else None, grad_gamma if need_gamma else None,
@@ -109,4 +116,5 @@ class CustomBatchNormManualModule(_BatchNormParameters):
 
     def forward(self, input: torch.Tensor) -> torch.Tensor:
         x = _check_input(input, self.n_neurons)
-        return CustomBatchNormManualFunction.apply(x, self.gamma, self.beta, self.eps)
+        return CustomBatchNormManualFunction.apply(x, self.gamma.to(x.dtype),
+                                                   self.beta.to(x.dtype), self.eps)

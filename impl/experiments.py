@@ -34,6 +34,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from impl._validate import require_device, require_int, require_number
+
 __all__ = [
     "DIGITS_CLASSES",
     "Digits",
@@ -75,8 +77,25 @@ class Digits:
     y_test: torch.Tensor
 
 
+def _seed(seed: Any) -> int:
+    return require_int("seed", seed, low=0)
+
+
+def _schedule(*, epochs: Any = 1, lr: Any = 0.1, batch_size: Any = None,
+              momentum: Any = 0.0) -> None:
+    """The training hyper-parameters, checked like torch.optim and the data loaders do."""
+    require_int("epochs", epochs, low=0)
+    require_number("lr", lr, low=0, low_open=True)
+    if batch_size is not None:
+        require_int("batch_size", batch_size, low=1)
+    require_number("momentum", momentum, low=0, high=1, high_open=True)
+
+
 def digits(seed: int = 0, test_size: float = 0.25) -> Digits:
     """The 1797 bundled 8×8 digits, a stratified split drawn with ``random_state=seed``."""
+    seed = _seed(seed)
+    test_size = require_number("test_size", test_size, low=0, high=1, low_open=True,
+                               high_open=True)
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
@@ -91,6 +110,8 @@ def digits(seed: int = 0, test_size: float = 0.25) -> Digits:
 
 def random_labels(n: int, seed: int, classes: int = DIGITS_CLASSES) -> torch.Tensor:
     """n labels uniform on {0, …, classes−1}, independent of the images (seeded)."""
+    n, seed = require_int("n", n, low=1), _seed(seed)
+    classes = require_int("classes", classes, low=1)
     g = torch.Generator().manual_seed(seed)
     return torch.randint(0, classes, (n,), generator=g)
 
@@ -110,7 +131,16 @@ def diabetes() -> tuple[np.ndarray, np.ndarray]:
 
 def mlp(sizes: Iterable[int], activation: Callable[[], nn.Module] = nn.ReLU) -> nn.Sequential:
     """Linear → activation → … → Linear (float32), default PyTorch initialisation."""
+    if isinstance(sizes, str | bytes) or not isinstance(sizes, Iterable):
+        raise TypeError(f"sizes must be a list of layer widths, got {type(sizes).__name__}")
     sizes = list(sizes)
+    if len(sizes) < 2:
+        raise ValueError(f"sizes must list at least an input and an output width, got {sizes}")
+    for k, n in enumerate(sizes):
+        require_int(f"sizes[{k}]", n, low=1)
+    if not callable(activation):
+        raise TypeError(f"activation must be a module class such as nn.ReLU, got "
+                        f"{activation!r}")
     layers: list[nn.Module] = []
     for i, (a, b) in enumerate(itertools.pairwise(sizes)):
         layers.append(nn.Linear(a, b, dtype=F32))
@@ -147,6 +177,8 @@ class TanhNet(nn.Module):
     def __init__(self, d_in: int = 64, width: int = 50, depth: int = 8,
                  d_out: int = DIGITS_CLASSES) -> None:
         super().__init__()
+        for name, v in (("d_in", d_in), ("width", width), ("depth", depth), ("d_out", d_out)):
+            require_int(name, v, low=1)
         sizes = [d_in] + [width] * depth + [d_out]
         self.linears = nn.ModuleList(
             nn.Linear(a, b, dtype=F32) for a, b in itertools.pairwise(sizes)
@@ -171,11 +203,15 @@ class TanhNet(nn.Module):
 def init_uniform(net: nn.Module, d: float | str) -> None:
     """Weights uniform on [−d, d] (``d="xavier"``: d = √(6/(fan_in + fan_out)) per layer, as
     the seed writes it), biases zero. Uses the global torch RNG (seed it first)."""
+    if not isinstance(net, nn.Module):
+        raise TypeError(f"net must be an nn.Module, got {type(net).__name__}")
+    if d != "xavier":
+        if isinstance(d, str):
+            raise ValueError(f"d must be a positive number or 'xavier', got {d!r}")
+        require_number("d", d, low=0, low_open=True, what="the half-width, or 'xavier'")
     for m in net.modules():
         if isinstance(m, nn.Linear):
             bound = math.sqrt(6.0 / (m.in_features + m.out_features)) if d == "xavier" else d
-            if not isinstance(bound, float | int) or bound <= 0:
-                raise ValueError(f"d must be a positive number or 'xavier', got {d!r}")
             nn.init.uniform_(m.weight, -float(bound), float(bound))
             nn.init.zeros_(m.bias)
 
@@ -217,7 +253,43 @@ def train_classifier(
     progress: Any = None,
 ) -> History:
     """Cross-entropy training; ``batch_size=None`` is full batch. Mini-batches are shuffled by
-    a generator seeded with ``seed``. Records train/test loss and accuracy after each epoch."""
+    a generator seeded with ``seed``. Records train/test loss and accuracy after each epoch.
+
+    ``epochs`` ≥ 0 (0 records the initial point only), ``batch_size`` ≥ 1 or None; every
+    argument is checked before the model is touched."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    if not isinstance(data, Digits):
+        raise TypeError(f"data must be a Digits split, got {type(data).__name__}")
+    if not isinstance(optimiser, torch.optim.Optimizer):
+        raise TypeError(f"optimiser must be a torch.optim.Optimizer, got "
+                        f"{type(optimiser).__name__}")
+    epochs = require_int("epochs", epochs, low=0)
+    if batch_size is not None:
+        batch_size = require_int("batch_size", batch_size, low=1)
+    seed = _seed(seed)
+    if y_train is not None:
+        if not isinstance(y_train, torch.Tensor):
+            raise TypeError(f"y_train must be a torch tensor of labels, got "
+                            f"{type(y_train).__name__}")
+        require_device("y_train", y_train)
+        if y_train.dtype != torch.int64:
+            raise TypeError(f"y_train must hold int64 labels, got {y_train.dtype}")
+        if tuple(y_train.shape) != (data.x_train.shape[0],):
+            raise ValueError(f"y_train must have shape (n_train,) = ({data.x_train.shape[0]},), "
+                             f"got {tuple(y_train.shape)}")
+    if progress is not None and not callable(getattr(progress, "update", None)):
+        raise TypeError(f"progress must have an update(n) method (a tqdm bar), got "
+                        f"{type(progress).__name__}")
+    param = next(model.parameters(), None)
+    for name in ("x_train", "x_test"):
+        t = getattr(data, name)
+        if not isinstance(t, torch.Tensor):
+            raise TypeError(f"data.{name} must be a torch tensor, got {type(t).__name__}")
+        require_device(f"data.{name}", t)
+        if param is not None and t.dtype != param.dtype:
+            raise TypeError(f"data.{name} must have the model's dtype {param.dtype}, got "
+                            f"{t.dtype}")
     x, y = data.x_train, data.y_train if y_train is None else y_train
     n = x.shape[0]
     g = torch.Generator().manual_seed(seed)
@@ -253,6 +325,10 @@ def memorisation_run(seed: int, *, random: bool, epochs: int = 150, hidden: int 
     """A 64-``hidden``-``hidden``-10 ReLU MLP trained full batch with Adam on ``n_train``
     digits, with the true labels or labels drawn uniformly at random (``seed``); tested on
     the held-out quarter of the digits (450 images) with their true labels."""
+    _seed(seed)
+    _schedule(epochs=epochs, lr=lr)
+    require_int("hidden", hidden, low=1)
+    require_int("n_train", n_train, low=1)
     full = digits(seed)
     if not 0 < n_train <= len(full.y_train):
         raise ValueError(f"n_train must be in 1..{len(full.y_train)}, got {n_train}")
@@ -287,6 +363,26 @@ class LayerGradients:
 
 def layer_gradients(net: TanhNet, x: torch.Tensor, y: torch.Tensor) -> LayerGradients:
     """Forward and backward the batch (mean cross-entropy) and collect the per-layer norms."""
+    if not isinstance(net, TanhNet):
+        raise TypeError(f"net must be a TanhNet, got {type(net).__name__}")
+    d_in = net.linears[0].in_features
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"x must be a torch tensor (N, {d_in}), got {type(x).__name__}")
+    require_device("x", x)
+    if x.dtype != net.linears[0].weight.dtype:
+        raise TypeError(f"x must have the network's dtype {net.linears[0].weight.dtype}, got "
+                        f"{x.dtype}")
+    if x.ndim != 2 or x.shape[1] != d_in or x.shape[0] == 0:
+        raise ValueError(f"x must have shape (N, {d_in}) with N ≥ 1, got {tuple(x.shape)}")
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError("x must be finite (no NaN or inf)")
+    if not isinstance(y, torch.Tensor):
+        raise TypeError(f"y must be a torch tensor of labels, got {type(y).__name__}")
+    require_device("y", y)
+    if y.dtype != torch.int64:
+        raise TypeError(f"y must hold int64 labels, got {y.dtype}")
+    if tuple(y.shape) != (x.shape[0],):
+        raise ValueError(f"y must have shape (N,) = ({x.shape[0]},), got {tuple(y.shape)}")
     net.zero_grad()
     logits, zs, ys = net.forward_trace(x)
     for a in ys:
@@ -314,6 +410,9 @@ def backprop_bound(g: LayerGradients) -> np.ndarray:
 
     The product is over the hidden weights A_2 … A_L (index 1 … L−1 of ``spectral``).
     """
+    if not isinstance(g, LayerGradients):
+        raise TypeError(f"g must be the LayerGradients of layer_gradients, got "
+                        f"{type(g).__name__}")
     depth = g.act_grad_norms.shape[0]
     out = np.empty_like(g.act_grad_norms)
     out[-1] = g.act_grad_norms[-1]
@@ -342,6 +441,12 @@ def tanh_net(seed: int, d: float | str) -> TanhNet:
 def init_run(seed: int, d: float | str, *, epochs: int = 20, lr: float = 0.01,
              batch_size: int = 32, progress: Any = None) -> History:
     """Seed 002 Q4 d): plain SGD (the seed's lr 0.01) in mini-batches on the digits."""
+    _seed(seed)
+    _schedule(epochs=epochs, lr=lr, batch_size=batch_size)
+    if d != "xavier":
+        if isinstance(d, str):
+            raise ValueError(f"d must be a positive number or 'xavier', got {d!r}")
+        require_number("d", d, low=0, low_open=True)
     net = tanh_net(seed, d)
     opt = torch.optim.SGD(net.parameters(), lr=lr)
     return train_classifier(net, digits(seed), opt, epochs=epochs, batch_size=batch_size,
@@ -364,7 +469,9 @@ def activation_run(seed: int, activation: str, *, epochs: int = 10, lr: float = 
                    batch_size: int = 32, progress: Any = None) -> History:
     """Seed 003 q9: vugrad's MLP (input → 4·input → output) with sigmoid or ReLU, SGD."""
     acts = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU}
-    if activation not in acts:
+    _seed(seed)
+    _schedule(epochs=epochs, lr=lr, batch_size=batch_size)
+    if not isinstance(activation, str) or activation not in acts:
         raise ValueError(f"activation must be 'sigmoid' or 'relu', got {activation!r}")
     act = acts[activation]
     torch.manual_seed(seed)
@@ -379,6 +486,12 @@ def residual_run(seed: int, residual: bool, *, epochs: int = 10, lr: float = 0.0
                  progress: Any = None) -> History:
     """Seed 003 q10: the three-layer sigmoid MLP with or without h₂ ← σ(W₂h₁) + h₁, trained
     with plain SGD or Adam."""
+    _seed(seed)
+    _schedule(epochs=epochs, lr=lr, batch_size=batch_size)
+    if not isinstance(residual, bool):
+        raise TypeError(f"residual must be a bool, got {type(residual).__name__}")
+    if optimiser not in ("sgd", "adam"):
+        raise ValueError(f"optimiser must be 'sgd' or 'adam', got {optimiser!r}")
     torch.manual_seed(seed)
     model = ResidualMLP(64, DIGITS_CLASSES, residual)
     opt = _optimiser(optimiser, model, lr)
@@ -390,6 +503,10 @@ def optimiser_run(seed: int, optimiser: str, *, lr: float, momentum: float = 0.0
                   epochs: int = 10, batch_size: int = 32, progress: Any = None) -> History:
     """Seed 003 q11–12: a 64-128-64-10 ReLU MLP (a small stand-in for the tutorial CNN)
     trained with ``"sgd"`` (with ``momentum``) or ``"adam"`` at ``lr``."""
+    _seed(seed)
+    _schedule(epochs=epochs, lr=lr, batch_size=batch_size, momentum=momentum)
+    if optimiser not in ("sgd", "adam"):
+        raise ValueError(f"optimiser must be 'sgd' or 'adam', got {optimiser!r}")
     torch.manual_seed(seed)
     model = mlp([64, 128, 64, DIGITS_CLASSES])
     opt = _optimiser(optimiser, model, lr, momentum)

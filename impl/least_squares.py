@@ -24,11 +24,13 @@ import torch
 from impl._validate import (
     Array,
     namespace,
-    require_array,
     require_finite,
+    require_int,
     require_ndim,
     require_nonempty,
+    require_number,
     require_same_kind,
+    require_values,
 )
 
 __all__ = [
@@ -43,7 +45,7 @@ __all__ = [
 
 
 def _design(X: Any) -> Array:
-    X = require_array("X", X)
+    X = require_values("X", X)
     require_ndim("X", X, 2, "(n, d)")
     require_nonempty("X", X, "(n, d)")
     require_finite("X", X)
@@ -51,7 +53,7 @@ def _design(X: Any) -> Array:
 
 
 def _vector(name: str, v: Any, length: int, layout: str, X: Array) -> Array:
-    v = require_array(name, v)
+    v = require_values(name, v)
     require_same_kind(name, v, "X", X)
     if tuple(v.shape) != (length,):
         raise ValueError(f"{name} must have shape {layout} = ({length},), got {tuple(v.shape)}")
@@ -59,26 +61,22 @@ def _vector(name: str, v: Any, length: int, layout: str, X: Array) -> Array:
     return v
 
 
-def _problem(X: Any, y: Any, w: Any = None, w_name: str = "w"):
+def _problem(X: Any, y: Any, *w: Any, w_name: str = "w"):
+    """(X, y) or, given w, (X, y, w), each checked (w=None is a wrong kind, not "no w")."""
     X = _design(X)
     n, d = X.shape
     y = _vector("y", y, n, "(n,)", X)
-    if w is None:
+    if not w:
         return X, y
-    return X, y, _vector(w_name, w, d, "(d,)", X)
+    return X, y, _vector(w_name, w[0], d, "(d,)", X)
 
 
 def _alpha(alpha: float) -> float:
-    alpha = float(alpha)
-    if not alpha > 0 or not np.isfinite(alpha):
-        raise ValueError(f"alpha (the step size) must be a finite number > 0, got {alpha!r}")
-    return alpha
+    return require_number("alpha", alpha, low=0, low_open=True, what="the step size")
 
 
 def _steps(k: int) -> int:
-    if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 0:
-        raise ValueError(f"k (the number of steps) must be an integer >= 0, got {k!r}")
-    return int(k)
+    return require_int("k", k, low=0, what="the number of steps")
 
 
 def _eye(X: Array) -> Array:
@@ -126,7 +124,7 @@ def least_squares_minimiser(X: Any, y: Any) -> Array:
 
 def gradient_descent(X: Any, y: Any, w0: Any, alpha: float, k: int) -> Array:
     r"""w₀ … w_k of :math:`w_{j+1} = w_j - \alpha X^\top(Xw_j - y)`; shape (k + 1, d)."""
-    X, y, w0 = _problem(X, y, w0, "w0")
+    X, y, w0 = _problem(X, y, w0, w_name="w0")
     alpha, k = _alpha(alpha), _steps(k)
     out = [w0]
     for _ in range(k):
@@ -142,7 +140,7 @@ def gd_iterate_closed_form(X: Any, y: Any, w0: Any, alpha: float, k: int) -> Arr
     The powers are accumulated one multiplication at a time (A^i b for i < k), and A^k w₀ by
     the library's matrix power.
     """
-    X, y, w0 = _problem(X, y, w0, "w0")
+    X, y, w0 = _problem(X, y, w0, w_name="w0")
     alpha, k = _alpha(alpha), _steps(k)
     A = _eye(X) - alpha * (X.T @ X)
     b = X.T @ y

@@ -23,6 +23,14 @@ from typing import Any
 import numpy as np
 import torch
 
+from impl._validate import (
+    require_device,
+    require_finite,
+    require_int,
+    require_number,
+    require_same_kind,
+    require_values,
+)
 from impl.modules import CrossEntropyModule, LinearModule, ReLUModule, SoftMaxModule
 
 __all__ = [
@@ -42,20 +50,27 @@ TANH_REGRESSION_KEYS = ("W1", "b1", "w2", "b2")
 
 def _as_float64(name: str, a: Any) -> np.ndarray:
     if isinstance(a, torch.Tensor):
-        a = a.detach().cpu().numpy()
-    if not isinstance(a, np.ndarray | np.floating | float | int):
+        require_device(name, a)  # before anything reads (or copies) its values
+        if a.is_complex():
+            raise TypeError(f"{name} must be a real array, got dtype {a.dtype}")
+        a = a.detach().numpy()
+    if isinstance(a, bool | np.bool_) or not isinstance(a, np.ndarray | np.floating | float |
+                                                        int | np.integer):
         raise TypeError(f"{name} must be a numpy array or a torch tensor, got {type(a).__name__}")
     a = np.asarray(a)
-    if a.dtype.kind not in "fiu":
-        raise TypeError(f"{name} must be a real array, got dtype {a.dtype}")
+    if a.dtype not in (np.float32, np.float64):
+        raise TypeError(f"{name} must be float32 or float64, got dtype {a.dtype}")
     a = a.astype(np.float64, copy=False)
     if not np.isfinite(a).all():
         raise ValueError(f"{name} must be finite (no NaN or inf)")
     return a
 
 
+_NO_Y = object()
+
+
 def _tanh_regression_inputs(
-    x: Any, params: dict[str, Any], y: Any = None
+    x: Any, params: dict[str, Any], y: Any = _NO_Y
 ) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray | None]:
     if not isinstance(params, dict):
         raise TypeError(f"params must be a dict with keys {TANH_REGRESSION_KEYS}, got "
@@ -82,7 +97,9 @@ def _tanh_regression_inputs(
                          f"shape {p['W1'].shape}, got shape {p['w2'].shape}")
     if p["b2"].size != 1:
         raise ValueError(f"params['b2'] must be a scalar (shape ()), got shape {p['b2'].shape}")
-    if y is not None:
+    if y is _NO_Y:
+        y = None
+    else:
         y = _as_float64("y", y)
         if y.shape != (x.shape[0],):
             raise ValueError(f"y must have shape (N,) = ({x.shape[0]},) to match x of shape "
@@ -118,9 +135,9 @@ def tanh_regression_backward(
         \partial J/\partial b_1 = \tfrac1N\sum_i g_i\,w_2\odot(1-(h^i)^2),\quad
         \partial J/\partial W_1 = \tfrac1N\sum_i g_i\,(w_2\odot(1-(h^i)^2))\,{x^i}^\top.
     """
-    x, p, y = _tanh_regression_inputs(x, params, y)
-    if loss not in ("mae", "mse"):
+    if not isinstance(loss, str) or loss not in ("mae", "mse"):
         raise ValueError(f"loss must be 'mae' or 'mse', got {loss!r}")
+    x, p, y = _tanh_regression_inputs(x, params, y)
     n = x.shape[0]
     hidden = np.tanh(x @ p["W1"].T + p["b1"])  # (N, H)
     y_hat = hidden @ p["w2"] + p["b2"].reshape(())
@@ -146,8 +163,10 @@ def sigmoid(x: Any) -> Any:
     r""":math:`\sigma(x) = 1/(1 + e^{-x})` (numpy array or torch tensor).
 
     Evaluated through :math:`e = e^{-|x|}` (σ = 1/(1 + e) for x ≥ 0, e/(1 + e) otherwise), so
-    nothing overflows for large |x|.
+    nothing overflows for large |x|. Elementwise, so NaN propagates (σ(NaN) = NaN) and
+    σ(±inf) = 1, 0.
     """
+    x = require_values("x", x)
     xp = _xp(x)
     e = xp.exp(-xp.abs(x))
     return xp.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
@@ -158,30 +177,50 @@ def sigmoid_prime(x: Any) -> Any:
 
     The seed's ``sigma_prime`` is σ(1 − σ); the second form is the same function without the
     cancellation in 1 − σ for large x (where σ rounds towards 1), so σ′ keeps full relative
-    accuracy in saturation, which Problem 2 is about.
+    accuracy in saturation, which Problem 2 is about. NaN propagates; σ′(±inf) = 0.
     """
+    x = require_values("x", x)
     xp = _xp(x)
     e = xp.exp(-xp.abs(x))
     return e / (1.0 + e) ** 2
 
 
 def _check_network(x: Any, a_list: list[Any], b_list: list[Any]) -> None:
+    """Kinds, dtypes and devices of every argument first, then shapes, then values."""
+    x = require_values("x", x)
+    for name, seq in (("a_list", a_list), ("b_list", b_list)):
+        if not isinstance(seq, list | tuple):
+            raise TypeError(f"{name} must be a list of arrays, got {type(seq).__name__}")
     if len(a_list) == 0 or len(a_list) != len(b_list):
-        raise ValueError(f"A_list and b_list must be non-empty and of equal length, got "
+        raise ValueError(f"a_list and b_list must be non-empty and of equal length, got "
                          f"{len(a_list)} and {len(b_list)}")
+    for name, seq in (("a_list", a_list), ("b_list", b_list)):
+        for k, t in enumerate(seq):
+            require_values(f"{name}[{k}]", t)
+            require_same_kind(f"{name}[{k}]", t, "x", x)
     if x.ndim != 2 or x.shape[1] != 1:
         raise ValueError(f"x must be a column of shape (n_0, 1), got shape {tuple(x.shape)}")
     rows = x.shape[0]
+    for name, seq in (("a_list", a_list), ("b_list", b_list)):
+        for k, t in enumerate(seq):
+            if 0 in tuple(t.shape):
+                raise ValueError(f"{name}[{k}] must be non-empty, got shape {tuple(t.shape)}")
+    if 0 in tuple(x.shape):
+        raise ValueError(f"x must be a non-empty column (n_0, 1), got shape {tuple(x.shape)}")
     for ell, (a, b) in enumerate(zip(a_list, b_list, strict=True), start=1):
         if a.ndim != 2 or a.shape[1] != rows:
             where = "x" if ell == 1 else f"y_{ell - 1}"
-            raise ValueError(f"A_list[{ell - 1}] (A_{ell}) must have shape (n_{ell}, {rows}) to "
+            raise ValueError(f"a_list[{ell - 1}] (A_{ell}) must have shape (n_{ell}, {rows}) to "
                              f"act on {where} of shape ({rows}, 1), got shape {tuple(a.shape)}")
         if tuple(b.shape) != (a.shape[0], 1):
             raise ValueError(f"b_list[{ell - 1}] (b_{ell}) must have shape ({a.shape[0]}, 1) to "
                              f"match A_{ell} of shape {tuple(a.shape)}, got shape "
                              f"{tuple(b.shape)}")
         rows = a.shape[0]
+    require_finite("x", x)
+    for name, seq in (("a_list", a_list), ("b_list", b_list)):
+        for k, t in enumerate(seq):
+            require_finite(f"{name}[{k}]", t)
 
 
 def sigmoid_mlp_forward(x: Any, a_list: list[Any], b_list: list[Any]) -> tuple[list, list]:
@@ -213,9 +252,12 @@ def sigmoid_mlp_backward(
     the shape of its parameter (db as a column, like b).
     """
     pre, ys = sigmoid_mlp_forward(x, a_list, b_list)
+    target = require_values("target", target)
+    require_same_kind("target", target, "x", x)
     if tuple(target.shape) != tuple(ys[-1].shape):
         raise ValueError(f"target must have the shape of y_L {tuple(ys[-1].shape)}, got shape "
                          f"{tuple(target.shape)}")
+    require_finite("target", target)
     _, db_rows = _backprop_rows((ys[-1] - target).T, pre, a_list)  # from ∂ℓ/∂y_L, a row
     return [(y @ db).T for y, db in zip(ys[:-1], db_rows, strict=True)], [db.T for db in db_rows]
 
@@ -267,6 +309,16 @@ class ModuleMLP:
 
     def __init__(self, n_inputs: int, n_hidden: list[int], n_classes: int, *,
                  weight_std: float = 1e-4, rng: np.random.Generator | None = None) -> None:
+        require_int("n_inputs", n_inputs, low=1)
+        require_int("n_classes", n_classes, low=1)
+        if not isinstance(n_hidden, list | tuple):
+            raise TypeError(f"n_hidden must be a list of widths, got {type(n_hidden).__name__}")
+        for k, h in enumerate(n_hidden):
+            require_int(f"n_hidden[{k}]", h, low=1)
+        require_number("weight_std", weight_std, low=0)
+        if rng is not None and not isinstance(rng, np.random.Generator):
+            raise TypeError(f"rng must be a numpy.random.Generator or None, got "
+                            f"{type(rng).__name__}")
         rng = np.random.default_rng(0) if rng is None else rng
         widths = [n_inputs, *n_hidden, n_classes]
         self.linears = []
@@ -294,16 +346,38 @@ class ModuleMLP:
         return dout
 
     def loss(self, x: np.ndarray, targets: np.ndarray) -> float:
-        return float(self.loss_module.forward(self.forward(x), targets))
+        probs = self.forward(x)
+        return float(self.loss_module.forward(probs, self._targets(targets, probs)))
 
     def loss_and_backward(self, x: np.ndarray, targets: np.ndarray) -> float:
         """Forward, loss, and the full backward pass (grads filled); returns the loss."""
         probs = self.forward(x)
+        targets = self._targets(targets, probs)
         loss = float(self.loss_module.forward(probs, targets))
         self.backward(self.loss_module.backward(probs, targets))
         return loss
 
+    @staticmethod
+    def _targets(targets: Any, probs: np.ndarray) -> np.ndarray:
+        """targets checked under their own name: (N, n_classes) rows of distributions."""
+        if not isinstance(targets, np.ndarray):
+            raise TypeError(f"targets must be a numpy array (one-hot rows), got "
+                            f"{type(targets).__name__}")
+        targets = require_values("targets", targets)
+        require_same_kind("targets", targets, "x", probs)
+        if targets.shape != probs.shape:
+            raise ValueError(f"targets must have shape (N, n_classes) = {probs.shape}, got "
+                             f"{targets.shape}")
+        require_finite("targets", targets)
+        tol = 1e-6 if targets.dtype == np.float32 else 1e-12
+        if (targets < 0).any() or (np.abs(targets.sum(axis=1) - 1) > tol * targets.shape[1]
+                                   ).any():
+            raise ValueError("targets rows must be probability distributions (one-hot)")
+        return targets
+
     def sgd_step(self, lr: float) -> None:
+        """W ← W − lr ∇W for every Linear (lr ≥ 0, finite, as torch.optim.SGD)."""
+        lr = require_number("lr", lr, low=0)
         for lin in self.linears:
             for key in ("weight", "bias"):
                 lin.params[key] = lin.params[key] - lr * lin.grads[key]

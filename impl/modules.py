@@ -9,6 +9,9 @@ float64 or float32 numpy arrays.
   for probabilities x and one-hot (or distribution) targets y; ``backward(x, y)`` →
   :math:`-y / (N x)`. Stateless: it depends on its arguments only, never on a previous
   ``forward`` (the practical calls it on a fresh instance).
+  It refuses only what leaves the loss undefined: NaN/inf anywhere, or x ≤ 0 where y > 0.
+  Values of x a little above 1 are accepted, because the practical's central-difference
+  check evaluates the loss at x ± 1e-5 (with one class, at x = 1.00001).
 
 Chained, the two backward passes give (s − y)/N, the claim ``cross_entropy.softmax_chain``.
 
@@ -25,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from impl._validate import batch, require_same_kind, require_same_shape
+from impl._validate import batch, require_int, require_number, require_same_kind, require_same_shape
 from impl.softmax import softmax, softmax_backward
 
 __all__ = ["CrossEntropyModule", "LinearModule", "ReLUModule", "SoftMaxModule"]
@@ -46,12 +49,13 @@ class SoftMaxModule:
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self._out = softmax(_numpy_batch("x", x))
-        return self._out
+        return self._out.copy()  # the cache stays private: the caller may write to its result
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         if self._out is None:
             raise ValueError("SoftMaxModule.backward needs the output of a forward call first")
         dout = _numpy_batch("dout", dout)
+        require_same_kind("dout", dout, "the forward input x", self._out)
         require_same_shape("dout", dout, "the forward output", self._out)
         return softmax_backward(self._out, dout)
 
@@ -64,13 +68,11 @@ class CrossEntropyModule:
         x, y = _numpy_batch("x", x), _numpy_batch("y", y)
         require_same_kind("y", y, "x", x)
         require_same_shape("y", y, "x", x)
-        if (x < 0).any() or (x > 1).any():
-            raise ValueError("x must hold probabilities in [0, 1]")
         tol = 1e-6 if y.dtype == np.float32 else 1e-12
         if (y < 0).any() or (np.abs(y.sum(axis=1) - 1) > tol * y.shape[1]).any():
             raise ValueError("y rows must be probability distributions (one-hot targets)")
-        if ((x == 0) & (y > 0)).any():
-            raise ValueError("x must be positive wherever y is: the loss is infinite there")
+        if ((x <= 0) & (y > 0)).any():
+            raise ValueError("x must be positive wherever y is: log x is undefined there")
         return x, y
 
     def forward(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -99,8 +101,11 @@ class LinearModule:
     def __init__(self, in_features: int, out_features: int, *, weight_std: float = 1e-4,
                  rng: np.random.Generator | None = None) -> None:
         for name, v in (("in_features", in_features), ("out_features", out_features)):
-            if not isinstance(v, int | np.integer) or isinstance(v, bool) or v < 1:
-                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+            require_int(name, v, low=1)
+        weight_std = require_number("weight_std", weight_std, low=0)
+        if rng is not None and not isinstance(rng, np.random.Generator):
+            raise TypeError(f"rng must be a numpy.random.Generator (np.random.default_rng(seed))"
+                            f" or None, got {type(rng).__name__}")
         rng = np.random.default_rng(0) if rng is None else rng
         self.in_features, self.out_features = int(in_features), int(out_features)
         self.params = {
@@ -129,7 +134,7 @@ class LinearModule:
         if x.shape[1] != self.in_features:
             raise ValueError(f"x must have shape (N, in_features) = (N, {self.in_features}) to "
                              f"match params['weight'] of shape {w.shape}, got shape {x.shape}")
-        self._x, self._w = x, w.copy()
+        self._x, self._w = x.copy(), w.copy()  # copies: the caller may change x afterwards
         return x @ w.T + b
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
@@ -154,13 +159,16 @@ class ReLUModule:
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = _numpy_batch("x", x)
-        self._mask = x > 0
+        self._mask, self._dtype = x > 0, x.dtype
         return np.where(self._mask, x, np.zeros((), dtype=x.dtype))
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         if self._mask is None:
             raise ValueError("ReLUModule.backward needs the input cached by a forward call first")
         dout = _numpy_batch("dout", dout)
+        if dout.dtype != self._dtype:
+            raise TypeError(f"dout and the forward input x must share a dtype, got {dout.dtype} "
+                            f"and {self._dtype}")
         if dout.shape != self._mask.shape:
             raise ValueError(f"dout must have the shape of the forward input "
                              f"{self._mask.shape}, got shape {dout.shape}")

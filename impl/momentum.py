@@ -30,7 +30,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from impl._validate import Array, require_array, require_finite, require_same_kind
+from impl._validate import (
+    Array,
+    require_finite,
+    require_number,
+    require_same_kind,
+    require_values,
+)
 
 __all__ = [
     "FormOneSGD",
@@ -46,12 +52,25 @@ __all__ = [
 
 
 def _hyper(alpha: float, beta: float) -> tuple[float, float]:
-    alpha, beta = float(alpha), float(beta)
-    if not alpha > 0 or not np.isfinite(alpha):
-        raise ValueError(f"alpha (the step size) must be a finite number > 0, got {alpha!r}")
-    if not 0 <= beta < 1:
-        raise ValueError(f"beta (the momentum) must lie in [0, 1), got {beta!r}")
+    """α > 0 and β ∈ [0, 1), finite, for the kernels and steppers (named alpha, beta)."""
+    alpha = require_number("alpha", alpha, low=0, low_open=True, what="the step size")
+    beta = require_number("beta", beta, low=0, high=1, high_open=True, what="the momentum")
     return alpha, beta
+
+
+def _optim_hyper(lr: Any, momentum: Any, where: str = "") -> tuple[float, float]:
+    """The optimisers' ``lr`` ≥ 0 and ``momentum`` ∈ [0, 1), as torch.optim checks them
+    (torch.optim.SGD: lr ≥ 0, momentum ≥ 0; β < 1 here because the forms' equivalence and
+    the closed form assume a convergent geometric sum)."""
+    lr = require_number(f"lr{where}", lr, low=0)
+    momentum = require_number(f"momentum{where}", momentum, low=0, high=1, high_open=True)
+    return lr, momentum
+
+
+def _point(name: str, x: Any) -> Array:
+    x = require_values(name, x)
+    require_finite(name, x)
+    return x
 
 
 def _copy(x: Array) -> Array:
@@ -59,7 +78,7 @@ def _copy(x: Array) -> Array:
 
 
 def _like(name: str, x: Any, ref: Array, ref_name: str = "theta") -> Array:
-    x = require_array(name, x)
+    x = require_values(name, x)
     require_same_kind(name, x, ref_name, ref)
     if tuple(x.shape) != tuple(ref.shape):
         raise ValueError(f"{name} must have the shape of {ref_name} {tuple(ref.shape)}, got "
@@ -73,14 +92,30 @@ def _like(name: str, x: Any, ref: Array, ref_name: str = "theta") -> Array:
 
 def momentum_form_one_step(theta: Array, theta_prev: Array, g: Array, alpha: float,
                            beta: float) -> Array:
-    r"""Form I: :math:`\theta_{k+1} = \theta_k - \alpha g_k + \beta(\theta_k - \theta_{k-1})`."""
+    r"""Form I: :math:`\theta_{k+1} = \theta_k - \alpha g_k + \beta(\theta_k - \theta_{k-1})`.
+
+    theta_prev and g have theta's shape, kind and dtype; all finite; α > 0, β ∈ [0, 1).
+    """
+    theta, alpha, beta = _point("theta", theta), *_hyper(alpha, beta)
+    theta_prev, g = _like("theta_prev", theta_prev, theta), _like("g", g, theta)
+    return _step_one(theta, theta_prev, g, alpha, beta)
+
+
+def _step_one(theta: Array, theta_prev: Array, g: Array, alpha: float, beta: float) -> Array:
     return theta - alpha * g + beta * (theta - theta_prev)
 
 
 def momentum_form_two_step(theta: Array, v: Array, g: Array, alpha: float,
                            beta: float) -> tuple[Array, Array]:
     r"""Form II: :math:`v_{k+1} = g_k + \beta v_k`, :math:`\theta_{k+1} = \theta_k - \alpha
-    v_{k+1}`; returns (θ_{k+1}, v_{k+1})."""
+    v_{k+1}`; returns (θ_{k+1}, v_{k+1}). v and g have theta's shape, kind and dtype."""
+    theta, alpha, beta = _point("theta", theta), *_hyper(alpha, beta)
+    v, g = _like("v", v, theta), _like("g", g, theta)
+    return _step_two(theta, v, g, alpha, beta)
+
+
+def _step_two(theta: Array, v: Array, g: Array, alpha: float, beta: float
+              ) -> tuple[Array, Array]:
     v_next = g + beta * v
     return theta - alpha * v_next, v_next
 
@@ -94,15 +129,14 @@ class MomentumFormOne:
     def __init__(self, theta0: Any, alpha: float, beta: float, *,
                  theta_prev: Any = None) -> None:
         self.alpha, self.beta = _hyper(alpha, beta)
-        theta0 = require_array("theta0", theta0)
-        require_finite("theta0", theta0)
+        theta0 = _point("theta0", theta0)
         self.theta = _copy(theta0)
         self.theta_prev = _copy(theta0 if theta_prev is None
                                 else _like("theta_prev", theta_prev, theta0, "theta0"))
 
     def step(self, g: Any) -> Array:
-        g = _like("g", g, self.theta)
-        nxt = momentum_form_one_step(self.theta, self.theta_prev, g, self.alpha, self.beta)
+        g = _like("g", g, self.theta, "theta (the current iterate, from theta0)")
+        nxt = _step_one(self.theta, self.theta_prev, g, self.alpha, self.beta)
         self.theta_prev, self.theta = self.theta, nxt
         return _copy(nxt)
 
@@ -112,25 +146,25 @@ class MomentumFormTwo:
 
     def __init__(self, theta0: Any, alpha: float, beta: float, *, v0: Any = None) -> None:
         self.alpha, self.beta = _hyper(alpha, beta)
-        theta0 = require_array("theta0", theta0)
-        require_finite("theta0", theta0)
+        theta0 = _point("theta0", theta0)
         self.theta = _copy(theta0)
         self.v = (theta0 * 0 if v0 is None else _copy(_like("v0", v0, theta0, "theta0")))
 
     def step(self, g: Any) -> Array:
-        g = _like("g", g, self.theta)
-        self.theta, self.v = momentum_form_two_step(self.theta, self.v, g, self.alpha,
-                                                    self.beta)
+        g = _like("g", g, self.theta, "theta (the current iterate, from theta0)")
+        self.theta, self.v = _step_two(self.theta, self.v, g, self.alpha, self.beta)
         return _copy(self.theta)
 
 
 def _sequence(theta0: Any, grads: Any) -> tuple[Array, Array]:
-    theta0 = require_array("theta0", theta0)
-    grads = require_array("grads", grads)
+    theta0 = require_values("theta0", theta0)
+    grads = require_values("grads", grads)
     require_same_kind("grads", grads, "theta0", theta0)
     if grads.ndim != theta0.ndim + 1 or tuple(grads.shape[1:]) != tuple(theta0.shape):
         raise ValueError(f"grads must have shape (k, *theta0.shape) = (k, "
                          f"{', '.join(map(str, theta0.shape))}), got {tuple(grads.shape)}")
+    require_finite("theta0", theta0)
+    require_finite("grads", grads)
     return theta0, grads
 
 
@@ -174,11 +208,21 @@ class _Momentum(torch.optim.Optimizer):
     """The loop over parameter groups; a subclass says how one parameter moves."""
 
     def __init__(self, params: Iterable[torch.Tensor], lr: float, momentum: float) -> None:
-        lr, momentum = _hyper(lr, momentum)
+        lr, momentum = _optim_hyper(lr, momentum)
         super().__init__(params, {"lr": lr, "momentum": momentum})
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """torch.optim's, then the group's own lr/momentum checked (a group may override
+        the defaults)."""
+        super().add_param_group(param_group)
+        group = self.param_groups[-1]
+        _optim_hyper(group["lr"], group["momentum"],
+                     f" (param group {len(self.param_groups) - 1})")
 
     @torch.no_grad()
     def step(self, closure: Any = None) -> None:  # type: ignore[override]
+        for k, group in enumerate(self.param_groups):  # a scheduler may have changed them
+            _optim_hyper(group["lr"], group["momentum"], f" (param group {k})")
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is not None:
@@ -196,7 +240,7 @@ class FormOneSGD(_Momentum):
     def _next(self, p, g, state, alpha, beta):
         prev = state.get("previous", p.clone())  # θ_{−1} = θ_0
         state["previous"] = p.clone()
-        return momentum_form_one_step(p, prev, g, alpha, beta)
+        return _step_one(p, prev, g, alpha, beta)
 
 
 class FormTwoSGD(_Momentum):
@@ -204,5 +248,5 @@ class FormTwoSGD(_Momentum):
 
     def _next(self, p, g, state, alpha, beta):
         v = state.get("velocity", torch.zeros_like(p))  # v_0 = 0
-        nxt, state["velocity"] = momentum_form_two_step(p, v, g, alpha, beta)
+        nxt, state["velocity"] = _step_two(p, v, g, alpha, beta)
         return nxt

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from impl._validate import Array, namespace, require_array, require_finite
+from impl._validate import Array, namespace, require_finite, require_values
 
 __all__ = [
     "hat",
@@ -35,10 +35,19 @@ __all__ = [
 
 
 def _threshold(s: float) -> float:
+    if isinstance(s, bool | np.bool_) or not isinstance(s, int | float | np.integer |
+                                                        np.floating):
+        raise TypeError(f"s (the threshold) must be a real number, got {type(s).__name__}")
     s = float(s)
     if not s >= 0 or not np.isfinite(s):
         raise ValueError(f"s (the threshold) must be a finite number >= 0, got {s!r}")
     return s
+
+
+def _dtype(dtype: Any) -> torch.dtype:
+    if dtype not in (torch.float32, torch.float64):
+        raise TypeError(f"dtype must be torch.float32 or torch.float64, got {dtype!r}")
+    return dtype
 
 
 def _linear(weight: list[list[float]], bias: list[float], dtype: torch.dtype) -> nn.Linear:
@@ -52,6 +61,7 @@ def _linear(weight: list[list[float]], bias: list[float], dtype: torch.dtype) ->
 
 def hat_network(dtype: torch.dtype = torch.float64) -> nn.Sequential:
     """Linear(1→2) [2; −2], [−1, 1] → ReLU → Linear(2→1) [−1, −1], [1] → ReLU."""
+    dtype = _dtype(dtype)
     return nn.Sequential(
         _linear([[2.0], [-2.0]], [-1.0, 1.0], dtype), nn.ReLU(),
         _linear([[-1.0, -1.0]], [1.0], dtype), nn.ReLU(),
@@ -60,7 +70,7 @@ def hat_network(dtype: torch.dtype = torch.float64) -> nn.Sequential:
 
 def soft_threshold_network(s: float, dtype: torch.dtype = torch.float64) -> nn.Sequential:
     """Linear(1→2) [1; −1], [−s, −s] → ReLU → Linear(2→1) [1, −1], [0]; s ≥ 0."""
-    s = _threshold(s)
+    s, dtype = _threshold(s), _dtype(dtype)
     return nn.Sequential(
         _linear([[1.0], [-1.0]], [-s, -s], dtype), nn.ReLU(),
         _linear([[1.0, -1.0]], [0.0], dtype),
@@ -68,12 +78,23 @@ def soft_threshold_network(s: float, dtype: torch.dtype = torch.float64) -> nn.S
 
 
 def network_forward(net: nn.Module, x: Any) -> torch.Tensor:
-    """Apply a scalar-to-scalar network to a 1-D batch x of shape (N,); returns shape (N,)."""
+    """Apply a scalar-to-scalar network to a 1-D batch x of shape (N,); returns shape (N,).
+
+    x must have the dtype of the network's parameters; NaN propagates through the network (as
+    it does through any torch module)."""
+    if not isinstance(net, nn.Module):
+        raise TypeError(f"net must be an nn.Module, got {type(net).__name__}")
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"x must be a torch tensor of shape (N,), got {type(x).__name__}")
-    x = require_array("x", x)
+    x = require_values("x", x)
+    param = next(net.parameters(), None)
+    if param is not None and (param.dtype != x.dtype or param.device != x.device):
+        raise TypeError(f"x must have the dtype and device of net's parameters ({param.dtype}, "
+                        f"{param.device}), got {x.dtype}, {x.device}")
     if x.ndim != 1:
         raise ValueError(f"x must be 1-D with shape (N,), got shape {tuple(x.shape)}")
+    if x.shape[0] == 0:
+        raise ValueError("x must hold at least one point, got shape (0,)")
     return net(x.unsqueeze(-1)).squeeze(-1)
 
 
@@ -81,7 +102,7 @@ def network_forward(net: nn.Module, x: Any) -> torch.Tensor:
 
 
 def _points(x: Any) -> Array:
-    x = require_array("x", x)
+    x = require_values("x", x)
     require_finite("x", x)
     return x
 

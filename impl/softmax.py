@@ -16,7 +16,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from impl._validate import Array, batch, namespace, require_same_kind, require_same_shape
+from impl._validate import (
+    Array,
+    batch,
+    namespace,
+    require_device,
+    require_number,
+    require_same_kind,
+    require_same_shape,
+)
 
 __all__ = [
     "cross_entropy",
@@ -102,6 +110,11 @@ def _targets(x: Array, target: Any) -> Array:
     if isinstance(target, torch.Tensor | np.ndarray) and target.dtype in (
         np.int64, np.int32, torch.int64, torch.int32
     ):
+        if isinstance(target, torch.Tensor) != (xp is torch):
+            raise TypeError(f"target and x must both be numpy arrays or both torch tensors, "
+                            f"got {type(target).__name__} and {type(x).__name__}")
+        if isinstance(target, torch.Tensor):
+            require_device("target", target)
         if tuple(target.shape) != (n,):
             raise ValueError(f"target labels must have shape (N,) = ({n},), got "
                              f"{tuple(target.shape)}")
@@ -144,11 +157,7 @@ def cross_entropy_backward(x: Array, target: Any) -> Array:
 
 
 def _beta(beta: Any) -> float:
-    if isinstance(beta, bool) or not (
-        isinstance(beta, int | float) and np.isfinite(beta) and beta > 0
-    ):
-        raise ValueError(f"beta must be a finite number > 0, got {beta!r}")
-    return float(beta)
+    return require_number("beta", beta, low=0, low_open=True)
 
 
 def true_softmax(x: Array, beta: float) -> Array:

@@ -492,9 +492,9 @@ BAD_INPUTS = [
                                                           np.zeros(3)),
      r"x must hold a batch of N ≥ 2 rows in training mode"),
     ("batch of one (module)", lambda: CustomBatchNormManualModule(3)(torch.zeros(1, 3)),
-     r"x must hold a batch of N ≥ 2 rows"),
+     r"input must hold a batch of N ≥ 2 rows"),
     ("batch of one (autograd module)", lambda: CustomBatchNormAutograd(3)(torch.zeros(1, 3)),
-     r"x must hold a batch of N ≥ 2 rows"),
+     r"input must hold a batch of N ≥ 2 rows"),
     ("1-D input (kernel)", lambda: K.batchnorm_forward(np.zeros(3), np.ones(3), np.zeros(3)),
      r"x must be 2-D with shape \(N, C\)"),
     ("3-D input (function)", lambda: CustomBatchNormManualFunction.apply(

@@ -132,6 +132,49 @@ def test_converted_network_at_ij_is_the_network_on_the_patch_at_S_ij(arch, extra
     check_equivalence(net1, (h0, w0), image)
 
 
+HEADS = {
+    "Softmax(dim=-1)": lambda width: nn.Softmax(dim=-1),
+    "LogSoftmax(dim=1)": lambda width: nn.LogSoftmax(dim=1),
+    "BatchNorm1d": lambda width: nn.BatchNorm1d(width),
+}
+
+
+@pytest.mark.claim("fully_conv.equivalence", kind="implementation")
+@given(arch=architectures(), head=st.sampled_from(sorted(HEADS)),
+       extra=st.tuples(st.integers(0, 3), st.integers(0, 3)), seed=st.integers(0, 2**32 - 1))
+def test_a_head_over_the_class_axis_is_converted_to_the_channel_axis(arch, head, extra, seed):
+    """A Softmax/LogSoftmax over the features, or a BatchNorm1d (eval mode, running
+    statistics), after the last linear layer: Net2 acts over the channel axis, so at every
+    position it gives Net1's answer on the patch (before the fix a Softmax(dim=-1) ran over
+    the width axis: all ones on the training size; a BatchNorm1d failed when called)."""
+    net1, (h0, w0), c_in = arch
+    width = [m for m in net1 if isinstance(m, nn.Linear)][-1].out_features
+    net1 = nn.Sequential(*net1, HEADS[head](width))
+    randomise(net1, seed)
+    g = torch.Generator().manual_seed(seed + 2)
+    for m in net1.modules():
+        if isinstance(m, nn.BatchNorm1d):
+            m.running_mean.copy_(torch.rand(width, generator=g) - 0.5)
+            m.running_var.copy_(torch.rand(width, generator=g) + 0.5)
+    net1.eval()
+    note(f"{net1}, training size {(h0, w0)}")
+    image = torch.rand((2, c_in, h0 + extra[0], w0 + extra[1]), generator=g) * 2 - 1
+    check_equivalence(net1, (h0, w0), image)
+
+
+@pytest.mark.claim("fully_conv.equivalence", kind="implementation")
+def test_the_issue_softmax_head_gives_the_network_answer():
+    """The issue's example: conv 1→2 (3×3), ReLU, Flatten, Linear(8, 3), Softmax(dim=-1) on a
+    1×4×4 input: Net2 gives Net1's probabilities (it gave [1, 1, 1])."""
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Flatten(), nn.Linear(8, 3),
+                        nn.Softmax(dim=-1))
+    x = torch.rand(1, 1, 4, 4)
+    with torch.no_grad():
+        got = fully_convolutional(net, (1, 4, 4))(x).flatten(1)
+        assert float((got - net(x)).abs().max()) <= ATOL, (got, net(x))
+
+
 def net1(widths=(64, 192, 384, 256, 256), hidden=4096, classes=10) -> nn.Sequential:
     """The seed's Net1 (PROBLEMS.md): 7×7 then four 3×3 convs, stride 1, no padding, ReLU;
     a 256×18×18 map; linear → hidden, ReLU, linear → hidden, ReLU, linear → classes."""
@@ -186,6 +229,16 @@ BAD = [
                  "input_size", id="mismatched-channels"),
     pytest.param(lambda: fully_convolutional(nn.Sequential(nn.Flatten(), nn.Linear(16, 1)),
                                              (1, 0, 4)), "input_size", id="empty-input"),
+    pytest.param(lambda: fully_convolutional(nn.Sequential(
+        nn.Conv2d(1, 2, 3), nn.Flatten(), nn.Linear(8, 3),
+        nn.BatchNorm1d(3, track_running_stats=False)), (1, 4, 4)), "BatchNorm1d",
+                 id="batchnorm1d-without-running-statistics"),
+    pytest.param(lambda: fully_convolutional(nn.Sequential(
+        nn.Conv2d(1, 2, 3), nn.Flatten(), nn.Linear(8, 3), nn.LayerNorm(3)), (1, 4, 4)),
+                 "LayerNorm", id="layernorm-after-flatten"),
+    pytest.param(lambda: fully_convolutional(nn.Sequential(
+        nn.Conv2d(1, 2, 3), nn.Flatten(), nn.Linear(8, 3), nn.Softmax(dim=0)), (1, 4, 4)),
+                 "Softmax", id="softmax-over-the-batch"),
 ]
 
 

@@ -415,3 +415,19 @@ def test_relu_module_passes_the_upstream_gradient_where_the_input_is_positive():
     assert (out >= 0).all()
     grad = relu.backward(np.array([[3.0, 5.0]]))
     assert grad.tolist() == [[3.0, 0.0]], grad
+
+
+@pytest.mark.claim("modules.linear_backward", kind="implementation")
+@given(case=linear_cases(dtype=np.float64))
+def test_linear_backward_is_the_vjp_at_the_forward_input_even_if_x_changes_later(case):
+    """∇W = doutᵀ x for the x that forward saw: writing to the caller's x between forward and
+    backward must not change it (forward kept a reference to x: in the issue's example the
+    weight gradient became 8 instead of 4)."""
+    x, w, b, dout = case
+    lin = linear_module(w, b)
+    x_seen = x.copy()
+    lin.forward(x)
+    x += 1.0  # the caller reuses its buffer
+    lin.backward(dout)
+    assert_close(lin.grads["weight"], dout.T @ x_seen, claim="modules.linear_backward",
+                 what="∇W after the caller changed x")

@@ -702,9 +702,9 @@ BAD_INPUTS = [
     ("Multiply of different shapes", lambda: _node(4) * _node(2, 2), ValueError,
      r"Multiply: input a has shape \(4,\) but input b has shape \(2, 2\)"),
     ("Divide of different shapes", lambda: _node(1, 3) / _node(3, 1), ValueError,
-     r"Divide: input a has shape \(1, 3\) but input b has shape \(3, 1\)"),
+     r"Divide: input x has shape \(1, 3\) but input y has shape \(3, 1\)"),
     ("Divide by zero", lambda: _node(2) / TensorNode(np.array([1.0, 0.0])), ValueError,
-     r"Divide: the divisor b has zero entries"),
+     r"Divide: the divisor y has zero entries"),
     ("float32 + float64", lambda: _node(2, dtype=np.float32) + _node(2), TypeError,
      r"Add: inputs a and b must share a dtype, got float32 and float64"),
     ("MatMul with inner sizes 3 ≠ 2", lambda: _node(2, 3) @ _node(2, 3), ValueError,
@@ -714,7 +714,7 @@ BAD_INPUTS = [
     ("Expand of a non-singleton axis", lambda: A.Expand.do_forward(_node(2, 2), repeats=3),
      ValueError, r"Expand: x must have a singleton axis dim=1, got shape \(2, 2\)"),
     ("Log of a non-positive input", lambda: A.Log.do_forward(TensorNode(np.array([1.0, 0.0]))),
-     ValueError, r"Log: the input must be positive"),
+     ValueError, r"Log: x must be positive"),
     ("Normalize with a zero row", lambda: A.Normalize.do_forward(
         TensorNode(np.array([[1.0, -1.0]]))), ValueError, r"Normalize: a row of x sums to zero"),
     ("backward on a non-scalar without ∇", lambda: (_node(2, 3) + _node(2, 3)).backward(),
@@ -811,3 +811,19 @@ def _positive_point(x: sp.MatrixBase) -> st.SearchStrategy:
     value = st.fractions(1, 5, max_denominator=4).map(lambda f: sp.Rational(f.numerator,
                                                                            f.denominator))
     return st.fixed_dictionaries({v: value for v in x})
+
+
+@pytest.mark.claim("ops.relu_gradient", kind="autograd")
+@given(x=hnp.arrays(np.float64, st.tuples(st.integers(1, 3), st.integers(1, 4)),
+                    elements=st.floats(-3, 3) | st.just(np.nan)))
+def test_relu_propagates_nan_as_torch_does(x):
+    """ReLU(NaN) = NaN (torch.relu's answer; np.where(x > 0, x, 0) turned it into 0), and the
+    backward passes the upstream gradient at NaN as torch's threshold_backward does (it zeroes
+    only where x ≤ 0); the other entries are unchanged."""
+    node = TensorNode(x)
+    y = A.ReLU.do_forward(node)
+    y.backward(np.ones_like(x))
+    t = torch.tensor(x, requires_grad=True)
+    torch.relu(t).backward(torch.ones_like(t))
+    np.testing.assert_array_equal(y.value, torch.relu(t).detach().numpy())  # NaN == NaN here
+    np.testing.assert_array_equal(node.grad, t.grad.numpy())

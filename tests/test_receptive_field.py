@@ -73,7 +73,7 @@ def structural_twin(model: nn.Sequential) -> nn.Sequential:
     for m in model.modules():
         if isinstance(m, nn.Conv2d):
             c = nn.Conv2d(m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding,
-                          bias=False)
+                          dilation=m.dilation, bias=False, padding_mode=m.padding_mode)
             with torch.no_grad():
                 c.weight.fill_(1.0)
             mods.append(c)
@@ -303,8 +303,11 @@ BAD = [
     pytest.param(lambda: K.input_region([(3, 1, -1)], 4, (0, 0)), "padding", id="padding<0"),
     pytest.param(lambda: K.input_region(nn.Sequential(nn.Linear(2, 2)), 4, (0, 0)), "Linear",
                  id="not-conv-or-pool"),
-    pytest.param(lambda: K.input_region(nn.Sequential(nn.Conv2d(1, 1, 3, dilation=2)), 9,
-                                        (0, 0)), "dilation", id="dilation"),
+    pytest.param(lambda: K.output_size([{"kernel": 3, "strides": 2}], 8), "strides",
+                 id="misspelt-key"),
+    pytest.param(lambda: K.output_size([{"kernal": 3}], 8), "kernal", id="misspelt-kernel"),
+    pytest.param(lambda: K.output_size([{"kernel": 3, "padding_mode": "wrap"}], 8),
+                 "padding_mode", id="unknown-padding-mode"),
 ]
 
 
@@ -313,3 +316,70 @@ BAD = [
 def test_bad_input_raises_value_error_naming_the_argument(call, names):
     with pytest.raises(ValueError, match=names):
         call()
+
+
+# ------------------------------------------------------- padding modes and dilation (torch's)
+
+
+@st.composite
+def moded_stacks(draw, *, max_layers: int = 3):
+    """(model, (H, W)): convolutions (1→1 channel) with a drawn padding_mode, dilation, stride
+    and padding, and average pools, on an input every layer fits (circular padding ≤ its
+    input, reflect padding < its input: torch's own limits)."""
+    depth = draw(st.integers(1, max_layers), label="depth")
+    specs = []
+    for _ in range(depth):
+        if draw(st.booleans(), label="pool"):
+            k = draw(st.integers(1, 3))
+            specs.append(("pool", k, draw(st.integers(1, 2)), draw(st.integers(0, k // 2)), 1,
+                          "zeros"))
+        else:
+            specs.append(("conv", draw(st.integers(1, 3)), draw(st.integers(1, 2)),
+                          draw(st.integers(0, 2)), draw(st.integers(1, 3)),
+                          draw(st.sampled_from(K.PADDING_MODES), label="padding_mode")))
+    n = 1  # walking back: the smallest input that leaves ≥ 1 output and satisfies the modes
+    for _kind, k, s, p, d, mode in reversed(specs):
+        n = max(1, (n - 1) * s + d * (k - 1) + 1 - 2 * p, p + 1 if mode == "reflect" else 1,
+                p if mode == "circular" else 1)
+    size = n + draw(st.integers(0, 4), label="extra")
+    mods = [nn.Conv2d(1, 1, k, s, p, dilation=d, padding_mode=mode) if kind == "conv"
+            else nn.AvgPool2d(k, s, p) for kind, k, s, p, d, mode in specs]
+    note(f"layers {specs}, input {size}")
+    return nn.Sequential(*mods), (size, size)
+
+
+@pytest.mark.claim("receptive_field.padding_modes", kind=("implementation", "autograd"))
+@given(stack=moded_stacks(), data=st.data())
+def test_input_support_honours_padding_mode_and_dilation(stack, data):
+    """The positions with a nonzero gradient of one output through the structural twin (all
+    weights positive, so no cancellation) are exactly input_support's, for zeros, circular,
+    reflect and replicate padding and any dilation: the field wraps (circular), mirrors
+    (reflect) or clamps (replicate) as torch pads."""
+    model, size = stack
+    out = K.output_size(model, size)
+    index = (data.draw(st.integers(0, out[0] - 1)), data.draw(st.integers(0, out[1] - 1)))
+    support = gradient_support(model, (1, 1, *size), index)
+    rows, cols = K.input_support(model, size, index)
+    assert np.array_equal(np.outer(rows, cols), support), (
+        f"claim receptive_field.padding_modes: input_support rows {np.flatnonzero(rows)}, "
+        f"cols {np.flatnonzero(cols)}; gradient support {np.argwhere(support).tolist()}")
+
+
+@pytest.mark.claim("receptive_field.padding_modes", kind="autograd")
+def test_circular_padding_field_of_the_corner_wraps_around():
+    """The issue's example: a 3×3 circular conv on 8×8 at (0, 0) reads rows and columns
+    7, 0, 1 (torch's gradient says so); the bounding box is the whole image."""
+    model = nn.Sequential(nn.Conv2d(1, 1, 3, padding=1, padding_mode="circular"))
+    support = gradient_support(model, (1, 1, 8, 8), (0, 0))
+    assert np.flatnonzero(support.any(1)).tolist() == [0, 1, 7]
+    rows, cols = K.input_support(model, (8, 8), (0, 0))
+    assert np.flatnonzero(rows).tolist() == [0, 1, 7] == np.flatnonzero(cols).tolist()
+    assert K.input_region(model, (8, 8), (0, 0)) == ((0, 7), (0, 7))
+
+
+@pytest.mark.claim("receptive_field.padding_modes", kind="implementation")
+def test_a_dilation_key_is_honoured():
+    """{"kernel": 3, "dilation": 2} reads rows 0, 2, 4 (it was dropped: rows 0 … 2)."""
+    rows, _ = K.input_support([{"kernel": 3, "dilation": 2}], (8, 8), (0, 0))
+    assert np.flatnonzero(rows).tolist() == [0, 2, 4]
+    assert K.output_size([{"kernel": 3, "dilation": 2}], (8, 8)) == (4, 4)

@@ -491,6 +491,37 @@ def test_cross_entropy_module_backward_matches_central_differences(data):
         f"differences by {err:.3g} (max |grad| {np.abs(analytic).max():.3g})")
 
 
+@pytest.mark.claim("cross_entropy.softmax_chain", kind="implementation")
+@given(c=st.integers(1, 10), data=st.data())
+def test_cross_entropy_module_passes_the_course_protocol_for_every_class_count(c, data):
+    """PROBLEMS.md 004: the practical perturbs the probabilities by ±1e-5 and takes central
+    differences. With one class the probability is 1 and the check evaluates the loss at
+    1.00001, which the module must accept (it refused values above 1). Here C = 1 … 10; the
+    truncation error of a central difference is ≤ h²/6·max|f‴| with f‴ = −2y/(N x³), and the
+    rounding error ≤ 2·eps·N·C·|f|/h; the bound is computed from the drawn point."""
+    n = data.draw(st.integers(1, 3), label="N")
+    x = K.softmax(data.draw(arrays((n, c), dtype=np.float64, min_value=-2, max_value=2),
+                            label="logits"))
+    y = data.draw(distributions(n, c, one_hot=True), label="y")
+    h = 1e-5
+    numeric = np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        plus, minus = x.copy(), x.copy()
+        plus[idx] += h
+        minus[idx] -= h
+        numeric[idx] = (CrossEntropyModule().forward(plus, y)
+                        - CrossEntropyModule().forward(minus, y)) / (2 * h)
+    analytic = CrossEntropyModule().backward(x, y)
+    x_min = (x - h).min()
+    f = CrossEntropyModule().forward(x, y)
+    eps = np.finfo(np.float64).eps  # each loss is a sum of N·C rounded terms
+    bound = h**2 / 6 * 2 / (n * x_min**3) + 2 * eps * n * c * max(abs(f), 1) / h
+    err = np.abs(numeric - analytic).max()
+    assert err <= bound, (
+        f"claim cross_entropy.softmax_chain: C = {c}: central differences differ from "
+        f"CrossEntropyModule.backward by {err:.3g} > {bound:.3g}")
+
+
 # ---------------------------------------------------------------------------- bad input
 
 _X = np.zeros((2, 3))
@@ -527,8 +558,8 @@ BAD_INPUTS = [
      r"needs the output of a forward call first"),
     ("module on a tensor", lambda: SoftMaxModule().forward(torch.zeros(2, 3)), TypeError,
      r"x must be a numpy array \(these are the numpy modules\)"),
-    ("probabilities outside [0, 1]", lambda: CrossEntropyModule().forward(_X + 2, np.eye(3)[:2]),
-     ValueError, r"x must hold probabilities"),
+    ("negative probability on the target", lambda: CrossEntropyModule().forward(
+        _X - 0.5, np.eye(3)[:2]), ValueError, r"x must be positive wherever y is"),
     ("zero probability on the target", lambda: CrossEntropyModule().backward(
         np.array([[0.0, 1.0]]), np.array([[1.0, 0.0]])), ValueError, r"x must be positive"),
 ]

@@ -1,0 +1,361 @@
+"""A small AST mutation tester for ``impl/``: plant one mutant at a time in a module, run the
+tests that reach the mutated function, and report the score and the survivors.
+
+    python tools/mutate.py softmax            # impl/softmax.py against its topic's tests
+    python tools/mutate.py conv --max 50      # the first 50 mutants only
+    python tools/mutate.py softmax --list     # the mutants, without running anything
+
+Mutants (one node each, never inside a docstring, an f-string, a ``raise`` statement's
+message or a type annotation): arithmetic operator swaps (+ −, × ÷, ** → ×, @ → ×, // → /),
+dropped terms (a ± b → a), a removed unary minus, comparison flips (< ≤, > ≥, == !=, in / not
+in), ``and``/``or`` swaps, numeric constants changed (an int n → n + 1, a float c → 2c, 0.0 →
+1.0), ``.T`` removed, and ``.T`` inserted on the left operand of ``@``.
+
+How it runs, in one process so that torch, sympy and the suite are imported once:
+
+1. the topic's tests run once under a profiler that records, for every test, which functions
+   of the module it calls (tests that fail unmutated are left out);
+2. for each mutant the module's source is rewritten, executed into the module object, and
+   every reference other loaded ``impl``/``tests`` modules hold to the module's old objects
+   is redirected to the new ones; then ``pytest -x`` runs only the tests that called the
+   mutated function (all of the topic's tests for module-level code), under the Hypothesis
+   profile ``mutation`` (20 derandomised examples, no deadline, no database); a mutant is
+   killed when a test fails or errors, or when it runs longer than ``--timeout`` seconds;
+3. the module is restored, and the next mutant planted.
+
+It writes ``<out>/<module>.json`` (every mutant, its status and the tests run) and prints the
+score and the survivors. Not part of CI: a module takes minutes (docs/mutation.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import copy
+import importlib
+import json
+import signal
+import sys
+import time
+import types
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# module -> its topic's tests (beyond tests/test_<module>.py when that exists), and the
+# error-input layer and the issue's examples filtered to the module
+TOPIC_TESTS: dict[str, list[str]] = {
+    "autodiff": ["tests/test_ops.py"],
+    "custom_batchnorm": ["tests/test_batchnorm.py"],
+    "modules": ["tests/test_modules.py", "tests/test_softmax.py"],
+    "mlp": ["tests/test_mlp.py", "tests/test_modules.py"],
+}
+
+
+@dataclass
+class Mutant:
+    index: int
+    line: int
+    col: int
+    kind: str
+    function: str  # the enclosing function ("<module>" at module level)
+    source_line: str
+    status: str = "pending"  # killed / survived / timeout / no-tests / error
+    tests: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+# ------------------------------------------------------------------ finding mutation sites
+
+_BINOP_SWAPS = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult,
+                ast.Pow: ast.Mult, ast.MatMult: ast.Mult, ast.FloorDiv: ast.Div}
+_CMP_SWAPS = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt,
+              ast.Eq: ast.NotEq, ast.NotEq: ast.Eq, ast.In: ast.NotIn, ast.NotIn: ast.In}
+
+
+def _parents(tree: ast.AST) -> dict[ast.AST, ast.AST]:
+    return {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+
+
+def _skipped(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:
+    """Inside a docstring, an f-string, a raise statement or an annotation: not mutated."""
+    child, p = node, parents.get(node)
+    while p is not None:
+        if isinstance(p, ast.JoinedStr | ast.Raise):
+            return True
+        if isinstance(p, ast.arg) and child is p.annotation:
+            return True
+        if isinstance(p, ast.FunctionDef | ast.AsyncFunctionDef) and child is p.returns:
+            return True
+        if isinstance(p, ast.AnnAssign) and child is p.annotation:
+            return True
+        if isinstance(p, ast.Expr) and isinstance(p.value, ast.Constant):  # docstrings
+            return True
+        child, p = p, parents.get(p)
+    return False
+
+
+def _sites(tree: ast.AST) -> list[tuple[int, str]]:
+    """(index of the node in ast.walk order, mutation kind) for every mutation site."""
+    parents = _parents(tree)
+    out: list[tuple[int, str]] = []
+    for k, node in enumerate(ast.walk(tree)):
+        if _skipped(node, parents):
+            continue
+        if isinstance(node, ast.BinOp):
+            if type(node.op) in _BINOP_SWAPS:
+                out.append((k, f"{type(node.op).__name__} → "
+                               f"{_BINOP_SWAPS[type(node.op)].__name__}"))
+            if isinstance(node.op, ast.Add | ast.Sub):
+                out.append((k, "drop the right term"))
+            if isinstance(node.op, ast.MatMult):
+                out.append((k, "insert .T on the left operand"))
+        elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            out.append((k, "remove unary minus"))
+        elif isinstance(node, ast.Compare) and len(node.ops) == 1 and type(
+                node.ops[0]) in _CMP_SWAPS:
+            out.append((k, f"{type(node.ops[0]).__name__} → "
+                           f"{_CMP_SWAPS[type(node.ops[0])].__name__}"))
+        elif isinstance(node, ast.BoolOp):
+            out.append((k, "and ↔ or"))
+        elif (isinstance(node, ast.Constant) and isinstance(node.value, int | float)
+              and not isinstance(node.value, bool)):
+            out.append((k, f"constant {node.value!r} changed"))
+        elif isinstance(node, ast.Attribute) and node.attr == "T" and isinstance(
+                node.ctx, ast.Load):
+            out.append((k, "remove .T"))
+    return out
+
+
+def _replace(parents: dict[ast.AST, ast.AST], old: ast.AST, new: ast.AST) -> None:
+    parent = parents[old]
+    for name, value in ast.iter_fields(parent):
+        if value is old:
+            setattr(parent, name, new)
+            return
+        if isinstance(value, list):
+            for i, v in enumerate(value):
+                if v is old:
+                    value[i] = new
+                    return
+    raise RuntimeError("node not found in its parent")
+
+
+def _apply(tree: ast.AST, index: int, kind: str) -> ast.AST:
+    tree = copy.deepcopy(tree)
+    node = list(ast.walk(tree))[index]
+    parents = _parents(tree)
+    if kind == "drop the right term":
+        _replace(parents, node, node.left)
+    elif kind == "insert .T on the left operand":
+        node.left = ast.Attribute(value=node.left, attr="T", ctx=ast.Load())
+    elif kind == "remove unary minus":
+        _replace(parents, node, node.operand)
+    elif kind == "remove .T":
+        _replace(parents, node, node.value)
+    elif kind == "and ↔ or":
+        node.op = ast.Or() if isinstance(node.op, ast.And) else ast.And()
+    elif kind.startswith("constant"):
+        v = node.value
+        node.value = v + 1 if isinstance(v, int) else (v * 2 if v != 0 else 1.0)
+    elif isinstance(node, ast.BinOp):
+        node.op = _BINOP_SWAPS[type(node.op)]()
+    elif isinstance(node, ast.Compare):
+        node.ops = [_CMP_SWAPS[type(node.ops[0])]()]
+    return ast.fix_missing_locations(tree)
+
+
+def _enclosing(tree: ast.AST, index: int) -> tuple[str, int, int]:
+    """(name, first line, last line) of the nearest enclosing def or lambda."""
+    node = list(ast.walk(tree))[index]
+    parents = _parents(tree)
+    p = parents.get(node)
+    while p is not None:
+        if isinstance(p, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            first = min([p.lineno] + [d.lineno for d in getattr(p, "decorator_list", [])])
+            return (p.name if not isinstance(p, ast.Lambda) else "<lambda>", first,
+                    p.end_lineno or p.lineno)
+        p = parents.get(p)
+    return "<module>", 0, 10**9
+
+
+def mutants(path: Path) -> tuple[ast.AST, list[Mutant]]:
+    src = path.read_text()
+    tree = ast.parse(src)
+    lines = src.splitlines()
+    nodes = list(ast.walk(tree))
+    out = []
+    for i, (k, kind) in enumerate(_sites(tree)):
+        node = nodes[k]
+        name, _, _ = _enclosing(tree, k)
+        out.append(Mutant(i, node.lineno, node.col_offset, kind, name,
+                          lines[node.lineno - 1].strip()))
+    return tree, out
+
+
+# ------------------------------------------------------------------ running the tests
+
+
+class _CallMap:
+    """A pytest plugin: which functions of the target file each test calls."""
+
+    def __init__(self, filename: str) -> None:
+        self.filename = filename
+        self.calls: dict[str, set[tuple[str, int]]] = {}
+        self.failed: set[str] = set()
+        self._current: set[tuple[str, int]] | None = None
+
+    def _profile(self, frame, event, arg):
+        if event == "call" and frame.f_code.co_filename == self.filename:
+            self._current.add((frame.f_code.co_name, frame.f_code.co_firstlineno))
+
+    def pytest_runtest_setup(self, item):
+        self._current = self.calls.setdefault(item.nodeid, set())
+        sys.setprofile(self._profile)
+
+    def pytest_runtest_teardown(self, item):
+        sys.setprofile(None)
+
+    def pytest_runtest_logreport(self, report):
+        if report.failed:
+            self.failed.add(report.nodeid)
+
+
+class _Timeout(Exception):
+    pass
+
+
+def _alarm(signum, frame):
+    raise _Timeout
+
+
+def _swap_in(module: types.ModuleType, code: types.CodeType) -> dict:
+    """Run the mutated code into module; redirect other modules' references. Returns what
+    restore() needs."""
+    old = dict(module.__dict__)
+    fresh: dict = {"__name__": module.__name__, "__file__": module.__file__,
+                   "__package__": module.__package__, "__builtins__": module.__builtins__}
+    exec(code, fresh)  # the point of the tool
+    module.__dict__.update(fresh)
+    old_to_new = {id(v): fresh[k] for k, v in old.items()
+                  if k in fresh and fresh[k] is not v and not k.startswith("__")}
+    patched = []
+    for name, mod in list(sys.modules.items()):
+        if mod is module or not name.startswith(("impl.", "tests.")):
+            continue
+        for attr, value in list(vars(mod).items()):
+            new = old_to_new.get(id(value))
+            if new is not None and any(value is v for v in old.values()):
+                patched.append((mod, attr, value))
+                setattr(mod, attr, new)
+    return {"old": old, "patched": patched}
+
+
+def _restore(module: types.ModuleType, state: dict) -> None:
+    module.__dict__.clear()
+    module.__dict__.update(state["old"])
+    for mod, attr, value in state["patched"]:
+        setattr(mod, attr, value)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python tools/mutate.py", description=__doc__.split(
+        "\n\n")[0])
+    ap.add_argument("module", help="an impl module name: softmax, conv, ...")
+    ap.add_argument("--max", type=int, default=None, help="only the first N mutants")
+    ap.add_argument("--timeout", type=float, default=60.0, help="seconds per mutant")
+    ap.add_argument("--list", action="store_true", help="list the mutants and stop")
+    ap.add_argument("--out", type=Path, default=ROOT / "docs" / "mutation",
+                    help="directory for <module>.json")
+    args = ap.parse_args(argv)
+
+    sys.path.insert(0, str(ROOT))
+    path = ROOT / "impl" / f"{args.module}.py"
+    tree, found = mutants(path)
+    if args.max is not None:
+        found = found[: args.max]
+    if args.list:
+        for m in found:
+            print(f"{m.index:4d} line {m.line:4d} {m.function:28s} {m.kind:28s} "
+                  f"{m.source_line[:60]}")
+        return 0
+
+    import pytest
+    from hypothesis import settings
+
+    settings.register_profile("mutation", max_examples=20, deadline=None, derandomize=True,
+                              database=None, print_blob=False)
+    module = importlib.import_module(f"impl.{args.module}")
+    files = TOPIC_TESTS.get(args.module, [f"tests/test_{args.module}.py"])
+    files = [f for f in files if (ROOT / f).exists()]
+    base = ["-q", "-p", "no:cacheprovider", "-m", "not slow", "--hypothesis-profile=mutation",
+            "--no-header", "-o", "addopts=", "-W", "ignore"]
+    calls = _CallMap(str(path))
+    t0 = time.time()
+    # the topic's files whole, the error-input layer's entries of this module, the issue's
+    # examples (-k applies to every file: keep everything outside test_error_inputs)
+    layer = ["tests/test_error_inputs.py", "tests/test_contracts.py",
+             "-k", f"not test_error_inputs or {args.module}"]
+    pytest.main([*files, *layer, *base], plugins=[calls])
+    print(f"baseline: {len(calls.calls)} tests in {time.time() - t0:.0f} s, "
+          f"{len(calls.failed)} failing (left out)", flush=True)
+    tests = {t: fns for t, fns in calls.calls.items() if t not in calls.failed}
+
+    signal.signal(signal.SIGALRM, _alarm)
+    for m in found:
+        k, kind = _sites(tree)[m.index]
+        _, first, last = _enclosing(tree, k)
+        if m.function == "<module>":
+            selected = sorted(tests)
+        else:
+            selected = sorted(t for t, fns in tests.items()
+                              if any(n == m.function and first <= line <= last
+                                     for n, line in fns))
+        m.tests = selected
+        if not selected:
+            m.status = "no-tests"
+            print(f"[{m.index}] line {m.line} {m.kind}: NO TESTS reach {m.function}", flush=True)
+            continue
+        mutated = _apply(tree, k, kind)
+        start = time.time()
+        try:
+            code = compile(mutated, str(path), "exec")
+            state = _swap_in(module, code)
+        except Exception as err:  # a mutant that does not even load is killed
+            m.status, m.seconds = "killed", time.time() - start
+            print(f"[{m.index}] line {m.line} {m.kind}: killed at import ({err})", flush=True)
+            continue
+        try:
+            signal.setitimer(signal.ITIMER_REAL, args.timeout)
+            code = pytest.main([*selected, *base, "-x"])
+            m.status = "killed" if code != 0 else "survived"
+        except _Timeout:
+            m.status = "timeout"
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            _restore(module, state)
+        m.seconds = time.time() - start
+        print(f"[{m.index}] line {m.line} {m.kind}: {m.status} ({len(selected)} tests, "
+              f"{m.seconds:.1f} s)", flush=True)
+
+    done = [m for m in found if m.status != "no-tests"]
+    killed = sum(m.status in ("killed", "timeout") for m in done)
+    score = killed / len(found) if found else 1.0
+    args.out.mkdir(parents=True, exist_ok=True)
+    report = {"module": args.module, "mutants": len(found), "killed": killed,
+              "no_tests": sum(m.status == "no-tests" for m in found),
+              "score": round(score, 4), "seconds": round(time.time() - t0),
+              "results": [asdict(m) for m in found]}
+    (args.out / f"{args.module}.json").write_text(json.dumps(report, indent=1,
+                                                             ensure_ascii=False))
+    print(f"\n{args.module}: {killed}/{len(found)} killed ({100 * score:.1f}%), "
+          f"{time.time() - t0:.0f} s")
+    for m in found:
+        if m.status in ("survived", "no-tests"):
+            print(f"  {m.status:9s} line {m.line:4d} {m.function}: {m.kind}: {m.source_line}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

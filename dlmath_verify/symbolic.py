@@ -120,6 +120,11 @@ def symbolically_zero(expr: sp.Expr, simplify_ops: int = 400) -> bool:
     return False
 
 
+@lru_cache(maxsize=4096)
+def _expands_to_zero(expr: sp.Expr) -> bool:
+    return sp.expand(expr) == 0
+
+
 def _no_floats(expr: sp.Expr) -> None:
     if expr.has(sp.Float):
         raise ExactnessError(
@@ -219,6 +224,11 @@ def rational_point(
 
 
 def _at(expr: sp.Expr, point: dict) -> sp.Expr:
+    """expr at the point; a symbol the point lacks (one that cancels in lhs − rhs, so no value
+    was drawn for it) takes the value 1/3."""
+    missing = expr.free_symbols - set(point)
+    if missing:
+        point = point | dict.fromkeys(missing, sp.Rational(1, 3))
     out = expr.xreplace(point)
     if out.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
         assume(False)  # the point is a pole of the expression; draw another
@@ -615,10 +625,10 @@ class _Prover:
         """Both sides smooth on the region: None when lhs − rhs vanishes there, else a
         counterexample. The exact evaluation at a point of the region always runs."""
         subs = _equalities(region) if region else {}
-        diff = sp.expand(lhs - rhs) if not subs else sp.expand((lhs - rhs).xreplace(subs))
-        if region and diff == 0:
+        diff = lhs - rhs if not subs else (lhs - rhs).xreplace(subs)
+        if region and _expands_to_zero(diff):
             return None  # the resolved sides expand to the same polynomial: nothing to evaluate
-        proven = symbolically_zero(diff)
+        proven = symbolically_zero(diff)  # cached per expression: the unexpanded one is the key
         counted = 0
         for attempt in range(max(1, self.points) if proven else _TRIES):
             point = self.in_region(region, self.point(attempt))
@@ -676,9 +686,8 @@ def _run(lhs: Any, rhs: Any, claim: str, data: Any, points: int, substitutions: 
     subs = dict(substitutions or {})
     left = [e.xreplace(subs) if subs else e for e in _entries(lhs)]
     right = [e.xreplace(subs) if subs else e for e in _entries(rhs)]
-    _differences(lhs, rhs)  # the shapes must agree
-    syms = _free(left + right, {})  # the sides' symbols, also those that cancel in lhs − rhs
-    strategy = point_strategy if point_strategy is not None else rational_point(syms)
+    diffs = [d.xreplace(subs) if subs else d for d in _differences(lhs, rhs)]
+    strategy = point_strategy if point_strategy is not None else rational_point(_free(diffs, {}))
     prover = _Prover(claim, data, strategy, points, heaviside_at_zero)
     for k, (a, b) in enumerate(zip(left, right, strict=True)):
         found = prover.entry(k, a, b)

@@ -32,3 +32,14 @@ def pytest_configure(config: pytest.Config) -> None:
         getattr(opt, "benchmark_only", False) or getattr(opt, "benchmark_enable", False)
     ):
         opt.benchmark_disable = True
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """A timing run (``--benchmark-only``) collects only the benchmarks: the rest are
+    deselected rather than skipped one by one, so the output is the benchmark tables."""
+    if not getattr(config.option, "benchmark_only", False):
+        return
+    keep = [item for item in items if "benchmark" in getattr(item, "fixturenames", ())]
+    if len(keep) < len(items):
+        config.hook.pytest_deselected(items=[item for item in items if item not in keep])
+        items[:] = keep

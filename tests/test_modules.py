@@ -417,7 +417,7 @@ def test_relu_module_passes_the_upstream_gradient_where_the_input_is_positive():
     assert grad.tolist() == [[3.0, 0.0]], grad
 
 
-@pytest.mark.claim("modules.linear_backward", kind="implementation")
+@pytest.mark.conventions  # this suite's modules copy what they cache; the practical's keep x
 @given(case=linear_cases(dtype=np.float64))
 def test_linear_backward_is_the_vjp_at_the_forward_input_even_if_x_changes_later(case):
     """∇W = doutᵀ x for the x that forward saw: writing to the caller's x between forward and

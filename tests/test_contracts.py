@@ -296,3 +296,53 @@ def test_messages_use_the_callers_names():
     raises(ValueError, r"^input must be 4-D", lambda: C.conv2d(torch.ones(2, 5, 5), _W))
     raises(TypeError, r"^targets must be a numpy array",
            lambda: ModuleMLP(2, [], 2).loss(np.zeros((1, 2)), [[1.0, 0.0]]))
+
+
+# ------------------------------------------------------------------ mutants killed (docs/mutation.md)
+
+
+def test_cross_entropy_module_ignores_x_where_the_target_is_zero():
+    """0·log x = 0 for every x where y = 0, zero and negative x included: only x ≤ 0 where
+    y > 0 leaves the loss undefined (mutants y > 0 → y ≥ 0 gave NaN here)."""
+    from impl.modules import CrossEntropyModule
+
+    x = np.array([[0.0, 1.0], [-0.5, 0.5]])
+    y = np.array([[0.0, 1.0], [0.0, 1.0]])
+    ce = CrossEntropyModule()
+    np.testing.assert_allclose(ce.forward(x, y), -np.log(0.5) / 2)
+    np.testing.assert_array_equal(ce.backward(x, y), [[0.0, -0.5], [0.0, -1.0]])
+
+
+@pytest.mark.parametrize(("y", "ok"), [
+    (np.array([[1.0 + 1.5e-12]]), False),  # |Σy − 1| > 1e-12·C with C = 1
+    (np.array([[0.25, 0.25, 0.25, 0.25 + 2e-12]]), True),  # ≤ 1e-12·C with C = 4
+    (np.array([[1.0 + 1.5e-6]], dtype=np.float32), False),  # float32: 1e-6·C
+    (np.array([[0.25, 0.25, 0.25, 0.25 + 2.5e-6]], dtype=np.float32), True),
+])
+def test_cross_entropy_module_target_tolerance_is_per_dtype_times_classes(y, ok):
+    """Target rows must sum to 1 within 1e-12·C (float64) or 1e-6·C (float32)."""
+    from impl.modules import CrossEntropyModule
+
+    x = np.full(y.shape, 0.5, dtype=y.dtype)
+    if ok:
+        CrossEntropyModule().forward(x, y)
+    else:
+        raises(ValueError, "y rows must be probability distributions",
+               lambda: CrossEntropyModule().forward(x, y))
+
+
+def test_linear_module_initialisation_is_the_practicals():
+    """W ~ N(0, 1e-4²) drawn from np.random.default_rng(0) unless rng is given, b = 0 (the
+    docstring's promise: construction is deterministic)."""
+    lin = LinearModule(3, 2)
+    np.testing.assert_array_equal(lin.params["weight"],
+                                  np.random.default_rng(0).normal(0.0, 1e-4, (2, 3)))
+    np.testing.assert_array_equal(lin.params["bias"], np.zeros(2))
+
+
+@pytest.mark.parametrize("bias", [np.zeros(3), [0.0, 0.0]])
+def test_linear_module_refuses_a_replaced_bias_of_the_wrong_kind_or_shape(bias):
+    lin = LinearModule(3, 2)
+    lin.params["bias"] = bias
+    raises(ValueError, r"params\['bias'\] must be a numpy array of shape \(out_features,\)",
+           lambda: lin.forward(np.zeros((1, 3))))

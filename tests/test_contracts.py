@@ -298,7 +298,7 @@ def test_messages_use_the_callers_names():
            lambda: ModuleMLP(2, [], 2).loss(np.zeros((1, 2)), [[1.0, 0.0]]))
 
 
-# ------------------------------------------------------------------ mutants killed (docs/mutation.md)
+# ---------------------------------------------------------- mutants killed (docs/mutation.md)
 
 
 def test_cross_entropy_module_ignores_x_where_the_target_is_zero():
@@ -346,3 +346,29 @@ def test_linear_module_refuses_a_replaced_bias_of_the_wrong_kind_or_shape(bias):
     lin.params["bias"] = bias
     raises(ValueError, r"params\['bias'\] must be a numpy array of shape \(out_features,\)",
            lambda: lin.forward(np.zeros((1, 3))))
+
+
+def test_fully_convolutional_refuses_exactly_what_it_cannot_convert():
+    """Each refusal says why (mutants of these checks fell through to a later, vaguer error)."""
+    conv = nn.Conv2d(1, 2, 3)
+    raises(ValueError, r"the Flatten must flatten dims 1 … −1", lambda: fully_convolutional(
+        nn.Sequential(conv, nn.Flatten(0), nn.Linear(8, 3)), (1, 4, 4)))
+    raises(ValueError, r"^input_size must be \(C, H, W\) of positive ints", lambda:
+           fully_convolutional(nn.Sequential(conv, nn.Flatten(), nn.Linear(8, 3)), (4, 4)))
+    raises(ValueError, r"^input_size must be \(C, H, W\) of positive ints", lambda:
+           fully_convolutional(nn.Sequential(conv, nn.Flatten(), nn.Linear(8, 3)), (1, 0, 4)))
+    # a 1×2 map: a Softmax/BatchNorm1d on the flattened map before any Linear is refused
+    for head in (nn.Softmax(dim=1), nn.BatchNorm1d(4)):
+        raises(ValueError, r"acts on the flattened map before any Linear layer", lambda head=head:
+               fully_convolutional(nn.Sequential(conv, nn.Flatten(), head, nn.Linear(4, 3)),
+                                   (1, 3, 4)))
+
+
+def test_fully_convolutional_keeps_a_head_on_a_one_by_one_map():
+    """On a 1×1 map the flattened features are the channels: a Softmax before the Linear
+    layer converts, and Net2 gives Net1's answer."""
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(1, 2, 4), nn.Flatten(), nn.Softmax(dim=1), nn.Linear(2, 3))
+    x = torch.rand(2, 1, 4, 4)
+    with torch.no_grad():
+        torch.testing.assert_close(fully_convolutional(net, (1, 4, 4))(x).flatten(1), net(x))

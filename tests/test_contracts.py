@@ -372,3 +372,16 @@ def test_fully_convolutional_keeps_a_head_on_a_one_by_one_map():
     x = torch.rand(2, 1, 4, 4)
     with torch.no_grad():
         torch.testing.assert_close(fully_convolutional(net, (1, 4, 4))(x).flatten(1), net(x))
+
+
+def test_custom_batchnorm_default_eps_is_the_practicals():
+    """eps = 1e-5 by default in the modules and the Function (004 §3: the interface)."""
+    x = torch.tensor([[0.0, 1.0], [0.004, 1.002], [0.001, 1.003]])  # σ² ≈ 1e-6: ε matters
+    g, b = torch.ones(2), torch.zeros(2)
+    want = CustomBatchNormManualFunction.apply(x, g, b, 1e-5)
+    assert torch.equal(CustomBatchNormManualFunction.apply(x, g, b), want)
+    from impl.custom_batchnorm import CustomBatchNormAutograd
+
+    for module in (CustomBatchNormAutograd(2), CustomBatchNormManualModule(2)):
+        assert module.eps == 1e-5
+        torch.testing.assert_close(module(x), want)

@@ -357,11 +357,12 @@ def test_fully_convolutional_refuses_exactly_what_it_cannot_convert():
            fully_convolutional(nn.Sequential(conv, nn.Flatten(), nn.Linear(8, 3)), (4, 4)))
     raises(ValueError, r"^input_size must be \(C, H, W\) of positive ints", lambda:
            fully_convolutional(nn.Sequential(conv, nn.Flatten(), nn.Linear(8, 3)), (1, 0, 4)))
-    # a 1×2 map: a Softmax/BatchNorm1d on the flattened map before any Linear is refused
-    for head in (nn.Softmax(dim=1), nn.BatchNorm1d(4)):
-        raises(ValueError, r"acts on the flattened map before any Linear layer", lambda head=head:
-               fully_convolutional(nn.Sequential(conv, nn.Flatten(), head, nn.Linear(4, 3)),
-                                   (1, 3, 4)))
+    # 1×2 and 2×1 maps: a Softmax/BatchNorm1d on the flattened map before any Linear is refused
+    for size in ((1, 3, 4), (1, 4, 3)):
+        for head in (nn.Softmax(dim=1), nn.BatchNorm1d(4)):
+            raises(ValueError, r"acts on the flattened map before any Linear layer",
+                   lambda head=head, size=size: fully_convolutional(
+                       nn.Sequential(conv, nn.Flatten(), head, nn.Linear(4, 3)), size))
 
 
 def test_fully_convolutional_keeps_a_head_on_a_one_by_one_map():

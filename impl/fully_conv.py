@@ -116,7 +116,7 @@ def fully_convolutional(network: nn.Sequential, input_size: Sequence[int]) -> nn
                 raise ValueError(f"network: BatchNorm1d layer {k} after the Flatten has "
                                  f"{m.num_features} features but receives "
                                  f"{c * h * w if first else c}")
-            if first and isinstance(m, nn.BatchNorm1d | _OVER_FEATURES) and h * w > 1:
+            if first and isinstance(m, (nn.BatchNorm1d, *_OVER_FEATURES)) and h * w > 1:
                 raise ValueError(f"network: {type(m).__name__} layer {k} acts on the flattened "
                                  f"map before any Linear layer; only a 1×1 map can be kept "
                                  f"as channels")

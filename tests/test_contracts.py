@@ -296,3 +296,93 @@ def test_messages_use_the_callers_names():
     raises(ValueError, r"^input must be 4-D", lambda: C.conv2d(torch.ones(2, 5, 5), _W))
     raises(TypeError, r"^targets must be a numpy array",
            lambda: ModuleMLP(2, [], 2).loss(np.zeros((1, 2)), [[1.0, 0.0]]))
+
+
+# ---------------------------------------------------------- mutants killed (docs/mutation.md)
+
+
+def test_cross_entropy_module_ignores_x_where_the_target_is_zero():
+    """0·log x = 0 for every x where y = 0, zero and negative x included: only x ≤ 0 where
+    y > 0 leaves the loss undefined (mutants y > 0 → y ≥ 0 gave NaN here)."""
+    from impl.modules import CrossEntropyModule
+
+    x = np.array([[0.0, 1.0], [-0.5, 0.5]])
+    y = np.array([[0.0, 1.0], [0.0, 1.0]])
+    ce = CrossEntropyModule()
+    np.testing.assert_allclose(ce.forward(x, y), -np.log(0.5) / 2)
+    np.testing.assert_array_equal(ce.backward(x, y), [[0.0, -0.5], [0.0, -1.0]])
+
+
+@pytest.mark.parametrize(("y", "ok"), [
+    (np.array([[1.0 + 1.5e-12]]), False),  # |Σy − 1| > 1e-12·C with C = 1
+    (np.array([[0.25, 0.25, 0.25, 0.25 + 2e-12]]), True),  # ≤ 1e-12·C with C = 4
+    (np.array([[1.0 + 1.5e-6]], dtype=np.float32), False),  # float32: 1e-6·C
+    (np.array([[0.25, 0.25, 0.25, 0.25 + 2.5e-6]], dtype=np.float32), True),
+])
+def test_cross_entropy_module_target_tolerance_is_per_dtype_times_classes(y, ok):
+    """Target rows must sum to 1 within 1e-12·C (float64) or 1e-6·C (float32)."""
+    from impl.modules import CrossEntropyModule
+
+    x = np.full(y.shape, 0.5, dtype=y.dtype)
+    if ok:
+        CrossEntropyModule().forward(x, y)
+    else:
+        raises(ValueError, "y rows must be probability distributions",
+               lambda: CrossEntropyModule().forward(x, y))
+
+
+def test_linear_module_initialisation_is_the_practicals():
+    """W ~ N(0, 1e-4²) drawn from np.random.default_rng(0) unless rng is given, b = 0 (the
+    docstring's promise: construction is deterministic)."""
+    lin = LinearModule(3, 2)
+    np.testing.assert_array_equal(lin.params["weight"],
+                                  np.random.default_rng(0).normal(0.0, 1e-4, (2, 3)))
+    np.testing.assert_array_equal(lin.params["bias"], np.zeros(2))
+
+
+@pytest.mark.parametrize("bias", [np.zeros(3), [0.0, 0.0]])
+def test_linear_module_refuses_a_replaced_bias_of_the_wrong_kind_or_shape(bias):
+    lin = LinearModule(3, 2)
+    lin.params["bias"] = bias
+    raises(ValueError, r"params\['bias'\] must be a numpy array of shape \(out_features,\)",
+           lambda: lin.forward(np.zeros((1, 3))))
+
+
+def test_fully_convolutional_refuses_exactly_what_it_cannot_convert():
+    """Each refusal says why (mutants of these checks fell through to a later, vaguer error)."""
+    conv = nn.Conv2d(1, 2, 3)
+    raises(ValueError, r"the Flatten must flatten dims 1 … −1", lambda: fully_convolutional(
+        nn.Sequential(conv, nn.Flatten(0), nn.Linear(8, 3)), (1, 4, 4)))
+    raises(ValueError, r"^input_size must be \(C, H, W\) of positive ints", lambda:
+           fully_convolutional(nn.Sequential(conv, nn.Flatten(), nn.Linear(8, 3)), (4, 4)))
+    raises(ValueError, r"^input_size must be \(C, H, W\) of positive ints", lambda:
+           fully_convolutional(nn.Sequential(conv, nn.Flatten(), nn.Linear(8, 3)), (1, 0, 4)))
+    # 1×2 and 2×1 maps: a Softmax/BatchNorm1d on the flattened map before any Linear is refused
+    for size in ((1, 3, 4), (1, 4, 3)):
+        for head in (nn.Softmax(dim=1), nn.BatchNorm1d(4)):
+            raises(ValueError, r"acts on the flattened map before any Linear layer",
+                   lambda head=head, size=size: fully_convolutional(
+                       nn.Sequential(conv, nn.Flatten(), head, nn.Linear(4, 3)), size))
+
+
+def test_fully_convolutional_keeps_a_head_on_a_one_by_one_map():
+    """On a 1×1 map the flattened features are the channels: a Softmax before the Linear
+    layer converts, and Net2 gives Net1's answer."""
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(1, 2, 4), nn.Flatten(), nn.Softmax(dim=1), nn.Linear(2, 3))
+    x = torch.rand(2, 1, 4, 4)
+    with torch.no_grad():
+        torch.testing.assert_close(fully_convolutional(net, (1, 4, 4))(x).flatten(1), net(x))
+
+
+def test_custom_batchnorm_default_eps_is_the_practicals():
+    """eps = 1e-5 by default in the modules and the Function (004 §3: the interface)."""
+    x = torch.tensor([[0.0, 1.0], [0.004, 1.002], [0.001, 1.003]])  # σ² ≈ 1e-6: ε matters
+    g, b = torch.ones(2), torch.zeros(2)
+    want = CustomBatchNormManualFunction.apply(x, g, b, 1e-5)
+    assert torch.equal(CustomBatchNormManualFunction.apply(x, g, b), want)
+    from impl.custom_batchnorm import CustomBatchNormAutograd
+
+    for module in (CustomBatchNormAutograd(2), CustomBatchNormManualModule(2)):
+        assert module.eps == 1e-5
+        torch.testing.assert_close(module(x), want)

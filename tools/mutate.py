@@ -15,9 +15,11 @@ How it runs, in one process so that torch, sympy and the suite are imported once
 
 1. the topic's tests run once under a profiler that records, for every test, which functions
    of the module it calls (tests that fail unmutated are left out);
-2. for each mutant the module's source is rewritten, executed into the module object, and
-   every reference other loaded ``impl``/``tests`` modules hold to the module's old objects
-   is redirected to the new ones; then ``pytest -x`` runs only the tests that called the
+2. for each mutant the module's source is rewritten and executed, and every existing function
+   of the module gets the mutated code object in place (so closures, dicts built at import
+   time and classes held elsewhere all run the mutant; constants are rebound in the module and
+   where other ``impl``/``tests`` modules imported them); then ``pytest -x`` runs only the
+   tests that called the
    mutated function (all of the topic's tests for module-level code), under the Hypothesis
    profile ``mutation`` (20 derandomised examples, no deadline, no database); a mutant is
    killed when a test fails or errors, or when it runs longer than ``--timeout`` seconds;
@@ -230,16 +232,77 @@ def _alarm(signum, frame):
     raise _Timeout
 
 
+def _functions(namespace: dict, filename: str) -> dict[tuple[str, int], types.FunctionType]:
+    """Every function of the target file reachable from a module namespace: module-level
+    functions, methods of its classes (static/class methods and properties unwrapped),
+    functions a decorator wrapped (``__wrapped__``) and functions held in module-level dicts,
+    lists and tuples; keyed by (qualified name, first line)."""
+    found: dict[tuple[str, int], types.FunctionType] = {}
+
+    def visit(obj: object, depth: int) -> None:
+        if isinstance(obj, staticmethod | classmethod):
+            obj = obj.__func__
+        if isinstance(obj, property):
+            for f in (obj.fget, obj.fset, obj.fdel):
+                visit(f, depth)
+            return
+        if isinstance(obj, types.FunctionType):
+            if obj.__code__.co_filename == filename:
+                found[(obj.__qualname__, obj.__code__.co_firstlineno)] = obj
+            wrapped = getattr(obj, "__wrapped__", None)
+            if wrapped is not None and depth < 3:
+                visit(wrapped, depth + 1)
+            for cell in obj.__closure__ or ():
+                try:
+                    inner = cell.cell_contents
+                except ValueError:
+                    continue
+                if isinstance(inner, types.FunctionType) and depth < 3:
+                    visit(inner, depth + 1)
+            return
+        if isinstance(obj, type) and depth < 2:
+            for v in vars(obj).values():
+                visit(v, depth + 1)
+            return
+        if isinstance(obj, dict) and depth < 2:
+            for v in obj.values():
+                visit(v, depth + 1)
+        elif isinstance(obj, list | tuple) and depth < 2:
+            for v in obj:
+                visit(v, depth + 1)
+
+    for value in list(namespace.values()):
+        visit(value, 0)
+    return found
+
+
 def _swap_in(module: types.ModuleType, code: types.CodeType) -> dict:
-    """Run the mutated code into module; redirect other modules' references. Returns what
-    restore() needs."""
+    """Run the mutated code, then give every existing function of the module the mutated
+    code object (in place, so that every reference — closures, dicts built at import time,
+    methods of classes other modules hold — runs the mutant); other names (constants) are
+    rebound in the module and in the impl/tests modules that imported them."""
     old = dict(module.__dict__)
     fresh: dict = {"__name__": module.__name__, "__file__": module.__file__,
                    "__package__": module.__package__, "__builtins__": module.__builtins__}
     exec(code, fresh)  # the point of the tool
-    module.__dict__.update(fresh)
-    old_to_new = {id(v): fresh[k] for k, v in old.items()
-                  if k in fresh and fresh[k] is not v and not k.startswith("__")}
+    filename = module.__file__
+    old_fns, new_fns = _functions(old, filename), _functions(fresh, filename)
+    recoded = []
+    for key, f in old_fns.items():
+        g = new_fns.get(key)
+        if g is None or g.__code__ is f.__code__:
+            continue
+        saved = (f, f.__code__, f.__defaults__, f.__kwdefaults__)
+        try:
+            f.__code__ = g.__code__
+        except ValueError:  # a different closure: fall back to rebinding below
+            continue
+        f.__defaults__, f.__kwdefaults__ = g.__defaults__, g.__kwdefaults__
+        recoded.append(saved)
+    rebound = {k: v for k, v in fresh.items() if not k.startswith("__") and not (
+        isinstance(old.get(k), types.FunctionType | type))}
+    module.__dict__.update(rebound)
+    old_to_new = {id(old[k]): v for k, v in rebound.items() if k in old and old[k] is not v}
     patched = []
     for name, mod in list(sys.modules.items()):
         if mod is module or not name.startswith(("impl.", "tests.")):
@@ -249,10 +312,12 @@ def _swap_in(module: types.ModuleType, code: types.CodeType) -> dict:
             if new is not None and any(value is v for v in old.values()):
                 patched.append((mod, attr, value))
                 setattr(mod, attr, new)
-    return {"old": old, "patched": patched}
+    return {"old": old, "patched": patched, "recoded": recoded}
 
 
 def _restore(module: types.ModuleType, state: dict) -> None:
+    for f, code, defaults, kwdefaults in state["recoded"]:
+        f.__code__, f.__defaults__, f.__kwdefaults__ = code, defaults, kwdefaults
     module.__dict__.clear()
     module.__dict__.update(state["old"])
     for mod, attr, value in state["patched"]:

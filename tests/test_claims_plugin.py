@@ -244,9 +244,12 @@ def test_only_non_witness_tests_report_no_claim_verified(project):
     result.stdout.no_fnmatch_line("*claims*=*")
 
 
-def test_a_timing_run_judges_no_claim(project):
-    # In a subprocess: in-process, pytest-benchmark's state from earlier sessions of the same
-    # worker can end the run before the summary (seen once under xdist in CI).
+def test_a_timing_run_judges_no_claim(project, monkeypatch):
+    # Under pytest-xdist (CI's -n 2) pytest-benchmark sees the worker's environment and turns
+    # --benchmark-disable on, which it refuses next to --benchmark-only: the inner run is a
+    # subprocess without the worker's variables.
+    for var in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
+        monkeypatch.delenv(var, raising=False)
     result = project.runpytest_subprocess("-p", "dlmath_verify.plugin", "-p", "no:cacheprovider",
                                           "--benchmark-only", "-rfEx")
     result.stdout.fnmatch_lines(["claims: not judged in a timing run"])

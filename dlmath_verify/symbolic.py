@@ -66,6 +66,8 @@ from hypothesis import strategies as st
 from sympy.core.relational import Relational
 from sympy.functions.elementary.piecewise import ExprCondPair
 from sympy.logic.boolalg import BooleanAtom, BooleanFunction
+from sympy.polys.domains import QQ
+from sympy.polys.rings import ring
 
 from dlmath_verify.checks import names_its_claim
 
@@ -169,6 +171,97 @@ def _algebraic_is_zero(c: sp.Expr) -> bool:
         return True
     x = sp.Dummy("x")
     return sp.minimal_polynomial(c, x) == x
+
+
+class _NotRational(Exception):
+    """The fast evaluation met something outside Q(T) (an algebraic number, a log, ...)."""
+
+
+_QT, _T = ring("T", QQ)
+
+
+def _rational_at(expr: sp.Expr, point: dict, memo: dict) -> Any:
+    """``expr`` at the point, as a rational number (a QQ element); _NotRational otherwise."""
+    num, den = _fraction_in_t(expr, point, memo, 1)
+    if num.degree() > 0 or den.degree() > 0:
+        raise _NotRational(expr)
+    return QQ(num.LC) / QQ(den.LC) if num else QQ(0)
+
+
+def _fraction_in_t(expr: sp.Expr, point: dict, memo: dict, q: int) -> tuple:
+    """``expr`` at the point as a pair (numerator, denominator) of polynomials in T with
+    rational coefficients, where exp(r) = T**(r·q). No gcd is taken: the pair is exact, and
+    the value is zero iff the numerator is the zero polynomial (T = e^{1/q} is transcendental).
+    A zero denominator is a pole of the expression as written (ZeroDivisionError)."""
+    key = (expr, q)
+    if key in memo:
+        return memo[key]
+    one = _QT.one
+    if expr.is_Symbol:
+        v = point.get(expr, _MISSING_VALUE)
+        if not getattr(v, "is_Rational", False):
+            raise _NotRational(v)
+        out = (_QT(QQ(int(v.p), int(v.q))), one)
+    elif expr.is_Rational:
+        out = (_QT(QQ(int(expr.p), int(expr.q))), one)
+    elif expr is sp.E or isinstance(expr, sp.exp):
+        r = QQ(1) if expr is sp.E else _rational_at(expr.args[0], point, memo)
+        k = r * q
+        if k.denominator != 1:
+            raise _NotRational(expr)  # q is not a common denominator (never with _exp_lcm)
+        k = int(k.numerator)
+        out = (_T**k, one) if k >= 0 else (one, _T ** (-k))
+    elif expr.is_Add:
+        num, den = _QT.zero, one
+        for a in expr.args:
+            n2, d2 = _fraction_in_t(a, point, memo, q)
+            num, den = (num * d2 + n2 * den, den * d2) if d2 != den else (num + n2, den)
+        out = (num, den)
+    elif expr.is_Mul:
+        num, den = one, one
+        for a in expr.args:
+            n2, d2 = _fraction_in_t(a, point, memo, q)
+            num, den = num * n2, den * d2
+        out = (num, den)
+    elif expr.is_Pow and expr.exp.is_Integer:
+        n, d = _fraction_in_t(expr.base, point, memo, q)
+        e = int(expr.exp)
+        if e < 0:
+            n, d, e = d, n, -e
+        out = (n**e, d**e)
+    else:
+        raise _NotRational(expr)
+    if not out[1]:
+        raise ZeroDivisionError(expr)
+    memo[key] = out
+    return out
+
+
+_MISSING_VALUE = sp.Rational(1, 3)  # as in _at: a symbol the point lacks
+
+
+def _exp_lcm(expr: sp.Expr, point: dict, memo: dict) -> int:
+    q = 1
+    for a in expr.atoms(sp.exp):
+        q = math.lcm(q, int(_rational_at(a.args[0], point, memo).denominator))
+    return q
+
+
+def _zero_at(expr: sp.Expr, point: dict) -> bool:
+    """Whether ``expr`` is exactly zero at the rational point: the same decision as
+    ``exact_value_is_zero(_at(expr, point))``, computed by evaluating the expression tree
+    directly in Q(T) (no sympy expression is built); anything outside Q(T) (algebraic numbers,
+    hyperbolic functions, logs) takes the general path. A pole draws another point."""
+    memo: dict = {}
+    try:
+        q = _exp_lcm(expr, point, memo)
+        num, _den = _fraction_in_t(expr, point, memo, q)
+    except _NotRational:
+        return exact_value_is_zero(_at(expr, point))
+    except ZeroDivisionError:
+        assume(False)  # the point is a pole of the expression; draw another
+        raise AssertionError("unreachable") from None
+    return not num
 
 
 def exact_value_is_zero(value: sp.Expr) -> bool:
@@ -632,11 +725,11 @@ class _Prover:
         counted = 0
         for attempt in range(max(1, self.points) if proven else _TRIES):
             point = self.in_region(region, self.point(attempt))
-            if not exact_value_is_zero(_at(lhs - rhs, point)):
+            if not _zero_at(lhs - rhs, point):
                 return self.counterexample(k, lhs, rhs, point, region)
             if proven:
                 continue
-            if exact_value_is_zero(_at(lhs, point)) and exact_value_is_zero(_at(rhs, point)):
+            if _zero_at(lhs, point) and _zero_at(rhs, point):
                 continue  # both sides vanish here: the point proves nothing
             counted += 1
             if counted >= self.points:

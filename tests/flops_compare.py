@@ -471,7 +471,8 @@ WHY = {
         "ptflops",
         "act_twice",
     ): "counted twice: the module hook and the patched F.relu/F.gelu its forward calls "
-    "(the double count of ptflops#139; count_functional=False avoids it)",
+    "(the mechanism of ptflops#139, a functional patch counting again what a module hook "
+    "counted; count_functional=False, ptflops PR #140, turns the patches off)",
     ("ptflops", "act_once"): "the module hook only (F.hardtanh is not patched)",
     ("ptflops", "pool_in"): "counted twice: the module hook and the patched F.*pool*",
     ("ptflops", "lstm_biases"): "rnn_flops",
@@ -480,7 +481,7 @@ WHY = {
         "ptflops",
         "lstm_hidden",
     ): "rnn_flops counts h' = o·tanh(c') as 3 per element ('final hadamard'): our 1 "
-    "multiplication, its tanh, and 1 more (no issue found)",
+    "multiplication, its tanh, and 1 more (no issue found; the hook came with ptflops PR #38)",
     ("thop", "attention_products"): "module hooks only",
     (
         "thop",

@@ -3,6 +3,9 @@
   dev       the default: quick, randomised, for the edit-test loop;
   ci        derandomised, no deadline, no example database: what CI selects, the same examples
             on every run;
+  quick     10 derandomised examples and no shrinking: a first look (grading a pile of
+            submissions: a failure is reported as found, not minimised), and what the suite's
+            own end-to-end runs of the plugin use;
   thorough  10x ci's examples, randomised, for a run before a release;
   nightly   as thorough, with a persistent example database in ``.hypothesis/nightly/`` under
             the rootdir (git-ignored): every night draws fresh examples (Hypothesis seeds each
@@ -23,7 +26,7 @@ import os
 from pathlib import Path
 
 import pytest
-from hypothesis import settings
+from hypothesis import Phase, settings
 from hypothesis.database import DirectoryBasedExampleDatabase
 
 NIGHTLY_DATABASE = Path(".hypothesis") / "nightly"
@@ -37,6 +40,9 @@ def _register_nightly(root: Path) -> None:
 settings.register_profile("dev", max_examples=25, deadline=None)
 settings.register_profile("ci", max_examples=40, deadline=None, derandomize=True,
                           database=None, print_blob=True)
+settings.register_profile("quick", max_examples=10, deadline=None, derandomize=True,
+                          database=None, print_blob=True,
+                          phases=[Phase.explicit, Phase.reuse, Phase.generate])
 settings.register_profile("thorough", max_examples=400, deadline=None)
 _register_nightly(Path.cwd())
 

@@ -261,7 +261,7 @@ def test_an_unknown_hypothesis_profile_is_a_usage_error_listing_the_profiles(pro
     result = run(project, "--hypothesis-profile=nightlly")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*unknown Hypothesis profile 'nightlly'*"
-                                 "registered profiles: ci, default, dev, nightly, thorough*"])
+                                 "registered profiles: ci, default, dev, nightly, quick, thorough*"])
     result.stdout.no_fnmatch_line("*INTERNALERROR*")
 
 

@@ -9,9 +9,10 @@ instructor would: each test grades a fixture of ``tests/grading/`` in a fresh py
 * the adapters: the seed's Jacobian signature ``(x, L, param_dict)`` and a vugrad-style
   library (``vugrad_style.py`` behind ``vugrad_adapter.py``) grade with no failed claim.
 
-Rendering and plumbing tests: no claim marker. Each test starts a pytest process (about 15 s
-of CPU: torch, sympy, the registry); the planted-bug runs but one, three of the usage errors
-and the adapter runs are marked slow.
+Rendering and plumbing tests: no claim marker. Each test starts a pytest process (about 5 s of
+CPU to import torch, sympy and the registry) under the ``quick`` profile (10 derandomised
+examples, no shrinking: a planted bug is found, not minimised); the planted-bug runs but one,
+three of the usage errors and the adapter runs are marked slow.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ def grade(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess, dict
     claims, junit = tmp_path / "claims.json", tmp_path / "junit.xml"
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", *args, "-q", "-p", "no:cacheprovider",
+         "--hypothesis-profile=quick",
          f"--claims-json={claims}", f"--junitxml={junit}"],
         cwd=ROOT, capture_output=True, text=True, timeout=1200)
     doc = json.loads(claims.read_text()) if claims.exists() else {}

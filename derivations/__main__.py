@@ -24,10 +24,8 @@ def main(argv: list[str]) -> int:
     topics = {c.id.split(".", 1)[0] for c in load_all().values()}
     unknown = [a for a in argv if not any(t.startswith(a) for t in topics)]
     if unknown:
-        print(
-            f"unknown topic {', '.join(unknown)}; topics: {', '.join(sorted(topics))}",
-            file=sys.stderr,
-        )
+        print(f"unknown topic {', '.join(unknown)}; topics: {', '.join(sorted(topics))}",
+              file=sys.stderr)
         return 2
     try:
         print(markdown_table(tuple(argv)))

@@ -88,7 +88,8 @@ MEAN_GRADIENT = claim(
     "∂L/∂μ = −Σ_i (∂L/∂x̂_i)/√(σ²+ε).",
     formula=lambda: sp.And(
         sp.Eq(sp.Sum(-2 * (_x[_i] - _mu), (_i, 1, _m)) / _m, 0),
-        sp.Eq(sp.Derivative(_L, _mu), -sp.Sum(sp.Derivative(_L, _xh[_i]), (_i, 1, _m)) / _sd),
+        sp.Eq(sp.Derivative(_L, _mu),
+              -sp.Sum(sp.Derivative(_L, _xh[_i]), (_i, 1, _m)) / _sd),
     ),
 )
 CHAIN = claim(
@@ -111,13 +112,8 @@ INPUT_GRADIENT = claim(
     statement="The seed's formula (5): ∂L/∂x_i = γ/(m√(σ²+ε)) (m g_i − Σ_j g_j − x̂_i Σ_j g_j x̂_j).",
     formula=lambda: sp.Eq(
         sp.Derivative(_L, _x[_i]),
-        GAMMA
-        / (_m * _sd)
-        * (
-            _m * _g[_i]
-            - sp.Sum(_g[_j], (_j, 1, _m))
-            - _xh[_i] * sp.Sum(_g[_j] * _xh[_j], (_j, 1, _m))
-        ),
+        GAMMA / (_m * _sd) * (_m * _g[_i] - sp.Sum(_g[_j], (_j, 1, _m))
+                              - _xh[_i] * sp.Sum(_g[_j] * _xh[_j], (_j, 1, _m))),
     ),
 )
 ISSUE_4 = "issue 4 (the suite's own statement, derived from (5))"
@@ -215,7 +211,7 @@ def loss(m: int) -> sp.Expr:
 
 def with_inverse_std(expr: sp.Basic, m: int) -> sp.Basic:
     """Replace σ²(x) + ε by r⁻² (r = 1/√(σ²+ε) > 0); assert no root of x survives."""
-    out = expr.xreplace({variance_plus_eps(m): R**-2})
+    out = expr.xreplace({variance_plus_eps(m): R ** -2})
     xs = set(inputs(m))
     left = [p for p in out.atoms(sp.Pow) if p.exp.is_integer is False and p.base.free_symbols & xs]
     if left:
@@ -291,15 +287,12 @@ def chain_rule_terms(m: int) -> tuple[sp.ImmutableMatrix, sp.ImmutableMatrix]:
     mu, var = mean(m), variance(m)
     sd = sp.sqrt(variance_plus_eps(m))
     dl_dxh = [g[i] * GAMMA for i in range(m)]
-    dl_dvar = (
-        sp.Add(*[dl_dxh[j] * (x[j] - mu) for j in range(m)])
-        * sp.Rational(-1, 2)
-        * (var + EPS) ** sp.Rational(-3, 2)
-    )
+    dl_dvar = sp.Add(*[dl_dxh[j] * (x[j] - mu) for j in range(m)]) * sp.Rational(-1, 2) * (
+        var + EPS) ** sp.Rational(-3, 2)
     dl_dmu = sp.Add(*[d * (-1) / sd for d in dl_dxh])  # (2)
-    seed_3 = sp.ImmutableMatrix(
-        [dl_dxh[i] / sd + dl_dvar * 2 * (x[i] - mu) / m + dl_dmu / m for i in range(m)]
-    )
+    seed_3 = sp.ImmutableMatrix([
+        dl_dxh[i] / sd + dl_dvar * 2 * (x[i] - mu) / m + dl_dmu / m for i in range(m)
+    ])
     return input_gradient(m)[0], seed_3
 
 
@@ -315,16 +308,15 @@ def input_gradient_projections(m: int) -> sp.ImmutableMatrix:
 def input_gradient_along_xhat(m: int) -> tuple[sp.Expr, sp.Expr]:
     """(Σ_i x̂_i ∂L/∂x_i by sympy, the corrected closed form γ ε (σ²+ε)^{-3/2} Σ_j g_j x̂_j)."""
     xh, g = normalised(m), upstream(m)
-    closed = (
-        GAMMA * EPS / sp.sqrt(variance_plus_eps(m)) ** 3 * sp.Add(*[g[j] * xh[j] for j in range(m)])
-    )
+    closed = GAMMA * EPS / sp.sqrt(variance_plus_eps(m)) ** 3 * sp.Add(
+        *[g[j] * xh[j] for j in range(m)])
     return input_gradient_projections(m)[1], closed
 
 
 def eps_in_terms_of_r(m: int) -> dict[sp.Symbol, sp.Expr]:
     """ε = r⁻² − σ²(x): the definition of r solved for ε, for identities that involve ε and r
     together (a substitution of equals, like ``with_inverse_std``)."""
-    return {EPS: R**-2 - variance(m)}
+    return {EPS: R ** -2 - variance(m)}
 
 
 @cache

@@ -78,14 +78,10 @@ RECURSION = claim(
     "matrix-matrix product), gives every ∂/∂w_ℓ and ∂/∂b_ℓ.",
     formula=lambda: sp.Eq(
         sp.Indexed("v_ell", sp.Symbol("j")),
-        sp.Sum(
-            sp.Indexed("v_ell+1", _i) * sp.Indexed("w_ell+1", sp.Symbol("j") - _i),
-            (_i, 0, sp.Symbol("n_ell+1") - 1),
-        )
-        * sp.Derivative(
-            sp.Function("sigma")(sp.Indexed("z_ell", sp.Symbol("j"))),
-            sp.Indexed("z_ell", sp.Symbol("j")),
-        ),
+        sp.Sum(sp.Indexed("v_ell+1", _i) * sp.Indexed("w_ell+1", sp.Symbol("j") - _i),
+               (_i, 0, sp.Symbol("n_ell+1") - 1))
+        * sp.Derivative(sp.Function("sigma")(sp.Indexed("z_ell", sp.Symbol("j"))),
+                        sp.Indexed("z_ell", sp.Symbol("j"))),
     ),
 )
 _X, _U, _K = sp.IndexedBase("X"), sp.IndexedBase("U"), sp.IndexedBase("K")
@@ -101,9 +97,8 @@ INPUT_GRAD_2D = claim(
     "fully with the flipped (dilated) kernel, crop the padding p.",
     formula=lambda: sp.Eq(
         sp.Derivative(sp.Symbol("L"), _X[_c, _h]),
-        sp.Sum(
-            _U[_o, (_h + _p - _d * _a) / _s] * _K[_o, _c, _a], (_o, 0, _Co - 1), (_a, 0, _kk - 1)
-        ),
+        sp.Sum(_U[_o, (_h + _p - _d * _a) / _s] * _K[_o, _c, _a], (_o, 0, _Co - 1),
+               (_a, 0, _kk - 1)),
     ),
 )
 WEIGHT_GRAD_2D = claim(
@@ -124,9 +119,8 @@ BIAS_GRAD_2D = claim(
     source=f"{SEED_001} Problem 4 (2-D form)",
     statement="The bias gradient of a 2-D convolution is the sum of the upstream gradient "
     "over batch and positions.",
-    formula=lambda: sp.Eq(
-        sp.Derivative(sp.Symbol("L"), sp.Indexed("b", _o)), sp.Sum(_U[_o, _h], (_h, 0, _Ho - 1))
-    ),
+    formula=lambda: sp.Eq(sp.Derivative(sp.Symbol("L"), sp.Indexed("b", _o)),
+                          sp.Sum(_U[_o, _h], (_h, 0, _Ho - 1))),
 )
 
 
@@ -153,9 +147,9 @@ def correlate(y: sp.ImmutableMatrix, w: sp.ImmutableMatrix) -> sp.ImmutableMatri
 def full_convolution(v: sp.ImmutableMatrix, w: sp.ImmutableMatrix) -> sp.ImmutableMatrix:
     """Full convolution from its definition: entry j is Σ_i v_i w_{j−i} (length m + f − 1)."""
     m, f = len(v), len(w)
-    return sp.ImmutableMatrix(
-        [sum(v[i] * w[j - i] for i in range(m) if 0 <= j - i < f) for j in range(m + f - 1)]
-    )
+    return sp.ImmutableMatrix([
+        sum(v[i] * w[j - i] for i in range(m) if 0 <= j - i < f) for j in range(m + f - 1)
+    ])
 
 
 @cache
@@ -241,9 +235,8 @@ def network_gradients(
         closed[2 * ell + 1] = sp.ImmutableMatrix([sum(v)])
         if ell > 0:
             back = full_convolution(v, ws[ell])  # v C_w, length n_{ℓ−1}
-            v = sp.ImmutableMatrix(
-                [back[j] * _sigma_prime(activation, zs[ell - 1][j]) for j in range(len(back))]
-            )
+            v = sp.ImmutableMatrix([back[j] * _sigma_prime(activation, zs[ell - 1][j])
+                                    for j in range(len(back))])
     return derived, closed
 
 
@@ -256,13 +249,8 @@ def _out_size(n: int, k: int, s: int, p: int, d: int) -> int:
 
 @cache
 def conv2d_gradients(
-    c_in: int,
-    c_out: int,
-    hw: tuple[int, int],
-    khw: tuple[int, int],
-    stride: tuple[int, int],
-    padding: tuple[int, int],
-    dilation: tuple[int, int],
+    c_in: int, c_out: int, hw: tuple[int, int], khw: tuple[int, int],
+    stride: tuple[int, int], padding: tuple[int, int], dilation: tuple[int, int],
 ) -> tuple[tuple, tuple]:
     r"""A 2-D convolution (one image) under a symbolic upstream gradient U.
 
@@ -291,12 +279,8 @@ def conv2d_gradients(
     for o in range(c_out):
         for i in range(Ho):
             for j in range(Wo):
-                out = b[o] + sum(
-                    K[o, c, a, e] * xbar(c, sh * i + dh * a, sw * j + dw * e)
-                    for c in range(c_in)
-                    for a in range(kh)
-                    for e in range(kw)
-                )
+                out = b[o] + sum(K[o, c, a, e] * xbar(c, sh * i + dh * a, sw * j + dw * e)
+                                 for c in range(c_in) for a in range(kh) for e in range(kw))
                 loss += U[o, i, j] * out
     derived = (
         sp.ImmutableMatrix([sp.diff(loss, x) for x in xs]),
@@ -318,29 +302,20 @@ def conv2d_gradients(
         return sum(
             uz(o, m - dh * (kh - 1) + dh * a, t - dw * (kw - 1) + dw * e)
             * K[o, c, kh - 1 - a, kw - 1 - e]  # the flipped kernel
-            for o in range(c_out)
-            for a in range(kh)
-            for e in range(kw)
+            for o in range(c_out) for a in range(kh) for e in range(kw)
         )
 
-    grad_x = sp.ImmutableMatrix(
-        [full(c, h + ph, w + pw) for c in range(c_in) for h in range(H) for w in range(W)]
-    )
+    grad_x = sp.ImmutableMatrix([full(c, h + ph, w + pw)
+                                 for c in range(c_in) for h in range(H) for w in range(W)])
     # Weight and bias gradients, built without the forward's tap indexing (s i + d a): the
     # correlation of X̄ with the zero-inserted upstream Uz (the stride lives in Uz's zeros),
     # read at kernel taps d apart, and the sum of Uz over its whole grid.
-    grad_k = sp.ImmutableMatrix(
-        [
-            sum(uz(o, m, t) * xbar(c, dh * a + m, dw * e + t) for m in range(Hz) for t in range(Wz))
-            for o in range(c_out)
-            for c in range(c_in)
-            for a in range(kh)
-            for e in range(kw)
-        ]
-    )
-    grad_b = sp.ImmutableMatrix(
-        [sum(uz(o, m, t) for m in range(Hz) for t in range(Wz)) for o in range(c_out)]
-    )
+    grad_k = sp.ImmutableMatrix([
+        sum(uz(o, m, t) * xbar(c, dh * a + m, dw * e + t) for m in range(Hz) for t in range(Wz))
+        for o in range(c_out) for c in range(c_in) for a in range(kh) for e in range(kw)
+    ])
+    grad_b = sp.ImmutableMatrix([sum(uz(o, m, t) for m in range(Hz) for t in range(Wz))
+                                 for o in range(c_out)])
     return derived, (grad_x, grad_k, grad_b)
 
 
@@ -356,18 +331,11 @@ MAX_POOL = claim(
     "(a subgradient: it sums to ∇Y[i, j] and sits on maximal entries); overlapping windows add.",
     formula=lambda: sp.Eq(
         sp.Derivative(sp.Symbol("L"), sp.Indexed("X", sp.Symbol("r"), sp.Symbol("q"))),
-        sp.Sum(
-            sp.Indexed(r"\nabla Y", _i, sp.Symbol("j"))
-            * sp.Function(r"\mathbb{1}")(
-                sp.Eq(
-                    sp.Tuple(sp.Symbol("r"), sp.Symbol("q")),
-                    sp.Function(r"\operatorname{argmax}_{w_{ij}}")(sp.Symbol("X")),
-                )
-            ),
-            (_i, 0, sp.Symbol("H_out") - 1),
-            (sp.Symbol("j"), 0, sp.Symbol("W_out") - 1),
-        ),
-    ),
+        sp.Sum(sp.Indexed(r"\nabla Y", _i, sp.Symbol("j"))
+               * sp.Function(r"\mathbb{1}")(sp.Eq(sp.Tuple(sp.Symbol("r"), sp.Symbol("q")),
+                                                  sp.Function(r"\operatorname{argmax}_{w_{ij}}")
+                                                  (sp.Symbol("X")))),
+               (_i, 0, sp.Symbol("H_out") - 1), (sp.Symbol("j"), 0, sp.Symbol("W_out") - 1))),
     witnesses=("symbolic", "implementation", "autograd"),
 )
 
@@ -375,19 +343,15 @@ MAX_POOL = claim(
 def _pool_windows(h: int, w: int, k: tuple[int, int], s: int):
     xs = sp.ImmutableMatrix(h, w, lambda r, q: sp.Symbol(f"x{r}_{q}", real=True))
     ho, wo = (h - k[0]) // s + 1, (w - k[1]) // s + 1
-    windows = {
-        (i, j): [(s * i + a, s * j + e) for a in range(k[0]) for e in range(k[1])]
-        for i in range(ho)
-        for j in range(wo)
-    }  # row-major order inside each window
+    windows = {(i, j): [(s * i + a, s * j + e) for a in range(k[0]) for e in range(k[1])]
+               for i in range(ho) for j in range(wo)}  # row-major order inside each window
     us = {ij: sp.Symbol(f"u{ij[0]}_{ij[1]}", real=True) for ij in windows}
     return xs, windows, us
 
 
 @cache
-def max_pool_gradient(
-    h: int, w: int, k: tuple[int, int], s: int
-) -> tuple[sp.ImmutableMatrix, sp.ImmutableMatrix]:
+def max_pool_gradient(h: int, w: int, k: tuple[int, int], s: int
+                      ) -> tuple[sp.ImmutableMatrix, sp.ImmutableMatrix]:
     """(sympy's ∂L/∂X of L = Σ_ij u_ij·Max(window_ij), the strict-argmax closed form
     Σ_ij u_ij·[X[r, q] beats every other entry of window_ij]), flattened in C-order.
 
@@ -397,13 +361,9 @@ def max_pool_gradient(
     derived = sp.ImmutableMatrix([sp.diff(loss, x) for x in xs])
 
     def closed(p: tuple[int, int]) -> sp.Expr:
-        return sp.Add(
-            *[
-                sp.Piecewise((us[ij], sp.And(*[xs[p] > xs[o] for o in win if o != p])), (0, True))
-                for ij, win in windows.items()
-                if p in win
-            ]
-        )
+        return sp.Add(*[sp.Piecewise((us[ij], sp.And(*[xs[p] > xs[o] for o in win if o != p])),
+                                     (0, True))
+                        for ij, win in windows.items() if p in win])
 
     return derived, sp.ImmutableMatrix([closed((r, q)) for r in range(h) for q in range(w)])
 
@@ -419,18 +379,14 @@ def max_pool_first_argmax(h: int, w: int, k: tuple[int, int], s: int) -> list[tu
         vals = [xs[p] for p in win]
 
         def first(t: int, vals=vals, u=us[ij]) -> sp.Expr:
-            wins = [vals[t] > vals[l] for l in range(t)] + [
-                vals[t] >= vals[l] for l in range(t + 1, len(vals))
-            ]
+            wins = [vals[t] > vals[l] for l in range(t)] + [vals[t] >= vals[l]
+                                                            for l in range(t + 1, len(vals))]
             return sp.Piecewise((u, sp.And(*wins)), (0, True))
 
         g = [first(t) for t in range(len(vals))]
         top = sp.Max(*vals)
         pairs.append((sp.ImmutableMatrix([[sp.Add(*g)]]), sp.ImmutableMatrix([[us[ij]]])))
-        pairs.append(
-            (
-                sp.ImmutableMatrix([[gt * (top - v) for gt, v in zip(g, vals, strict=True)]]),
-                sp.zeros(1, len(vals)),
-            )
-        )
+        pairs.append((sp.ImmutableMatrix([[gt * (top - v) for gt, v in zip(g, vals,
+                                                                             strict=True)]]),
+                      sp.zeros(1, len(vals))))
     return pairs

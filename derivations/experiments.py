@@ -82,22 +82,15 @@ SGD_GRID_RANGES = {
 # 003 q12, seeds 0–4: largest fall of test accuracy between consecutive epochs 2–10,
 # (Adam lr 1e-3, SGD lr 0.01 momentum 0.9).
 ADAM_DROPS: dict[int, tuple[float, float]] = {
-    0: (0.0156, 0.0089),
-    1: (0.0022, 0.0000),
-    2: (0.0067, 0.0067),
-    3: (0.0067, 0.0178),
+    0: (0.0156, 0.0089), 1: (0.0022, 0.0000), 2: (0.0067, 0.0067), 3: (0.0067, 0.0178),
     4: (0.0022, 0.0044),
 }
 
-_DIGITS_MLP = (
-    "a 64-128-64-10 ReLU MLP on scikit-learn's 8×8 digits (1,347 training, 450 "
-    "test images, no download), SGD batch 32, 10 epochs, float32, one thread"
-)
-_TUTORIAL_CNN = (
-    "the PyTorch 60-minute-tutorial CNN (conv 3→6→16, linear 400-120-84-10) on "
-    "CIFAR-10 (50,000 training, 10,000 test 32×32 colour images), 10 epochs, "
-    "batch sizes 8/32/64, its Figures 3–6"
-)
+_DIGITS_MLP = ("a 64-128-64-10 ReLU MLP on scikit-learn's 8×8 digits (1,347 training, 450 "
+               "test images, no download), SGD batch 32, 10 epochs, float32, one thread")
+_TUTORIAL_CNN = ("the PyTorch 60-minute-tutorial CNN (conv 3→6→16, linear 400-120-84-10) on "
+                 "CIFAR-10 (50,000 training, 10,000 test 32×32 colour images), 10 epochs, "
+                 "batch sizes 8/32/64, its Figures 3–6")
 
 
 def _pairs(table: dict, which: int) -> str:
@@ -191,9 +184,8 @@ SMALL_INIT_STALLS = claim(
     source=f"{SEED_002} Q4 d)",
     statement="d ∈ {0.01, 0.1}: after 10 epochs of SGD (lr 0.01, batch 32) the training "
     "accuracy is ≤ 0.15 (chance is 0.10) and the loss is within 0.01 of log 10; seeds 0, 1.",
-    formula=lambda: sp.And(
-        sp.Le(_acc("train"), _R(15, 100)), sp.Le(sp.Abs(_loss("train") - sp.log(10)), _R(1, 100))
-    ),
+    formula=lambda: sp.And(sp.Le(_acc("train"), _R(15, 100)),
+                           sp.Le(sp.Abs(_loss("train") - sp.log(10)), _R(1, 100))),
 )
 LARGE_INIT_SATURATES = claim(
     "experiments.large_init_saturates",
@@ -203,12 +195,8 @@ LARGE_INIT_SATURATES = claim(
     "the initial loss exceeds 3·log 10, the weight gradients grow towards the input (fitted "
     "factor ≥ 1.5 per layer: explosion, not vanishing, despite the saturation), and after 10 "
     "epochs training accuracy is ≤ 0.3; seeds 0, 1.",
-    formula=lambda: sp.And(
-        sp.Ge(sp.Symbol("s"), _R(1, 2)),
-        sp.Ge(sp.Symbol("r"), _R(3, 2)),
-        sp.Ge(_loss("0"), 3 * sp.log(10)),
-        sp.Le(_acc("train"), _R(3, 10)),
-    ),
+    formula=lambda: sp.And(sp.Ge(sp.Symbol("s"), _R(1, 2)), sp.Ge(sp.Symbol("r"), _R(3, 2)),
+                           sp.Ge(_loss("0"), 3 * sp.log(10)), sp.Le(_acc("train"), _R(3, 10))),
 )
 XAVIER_TRAINS = claim(
     "experiments.xavier_keeps_norms_and_trains",
@@ -217,7 +205,8 @@ XAVIER_TRAINS = claim(
     statement="Xavier initialisation: the weight-gradient norms of all 9 layers lie within a "
     "factor 3 of each other, and after 10 epochs of the same SGD the test accuracy is ≥ 0.75; "
     "seeds 0, 1.",
-    formula=lambda: sp.And(sp.Le(_spread, 3), sp.Ge(_acc("test"), _R(3, 4))),
+    formula=lambda: sp.And(sp.Le(_spread, 3),
+                           sp.Ge(_acc("test"), _R(3, 4))),
 )
 
 # --------------------------------------------------- 3. seed 003 questions 9–12 at this scale
@@ -238,10 +227,8 @@ RELU_HIGHER_LOSS = claim(
         seed="vugrad's MLP (input → 4·input → output) on the assignment's data; data, learning "
         "rate and epochs are not stated; its Figure 1",
         figures="training loss ReLU vs sigmoid before any update: "
-        + _pairs(ACTIVATION_LOSSES, 0)
-        + "; after the first epoch: "
-        + _pairs(ACTIVATION_LOSSES, 1)
-        + " (ReLU lower in every seed under both readings)",
+        + _pairs(ACTIVATION_LOSSES, 0) + "; after the first epoch: "
+        + _pairs(ACTIVATION_LOSSES, 1) + " (ReLU lower in every seed under both readings)",
     ),
     witnesses=("experiment",),
 )
@@ -251,10 +238,8 @@ RELU_FASTER = claim(
     source=f"{SEED_003} question 9 (what holds at this scale)",
     statement="Same MLP (64-256-10), SGD lr 0.1, batch 32: after one epoch ReLU's training "
     "accuracy exceeds sigmoid's by ≥ 0.2 and its training loss is lower by ≥ 0.5; seeds 0, 1, 2.",
-    formula=lambda: sp.And(
-        sp.Ge(_acc("relu") - _acc("sigmoid"), _R(1, 5)),
-        sp.Ge(_loss("sigmoid") - _loss("relu"), _R(1, 2)),
-    ),
+    formula=lambda: sp.And(sp.Ge(_acc("relu") - _acc("sigmoid"), _R(1, 5)),
+                           sp.Ge(_loss("sigmoid") - _loss("relu"), _R(1, 2))),
 )
 RESIDUAL_LOWER_START = claim(
     "experiments.residual_lower_initial_loss",
@@ -265,16 +250,12 @@ RESIDUAL_LOWER_START = claim(
     formula=lambda: sp.Lt(_loss("res"), _loss("plain")),
     verdict="reading-dependent",
     readings=(
-        (
-            "our reading: 'at the beginning' = before any update (epoch 0); the residual net "
-            "starts higher, loss residual vs plain " + _pairs(RESIDUAL_LOSSES, 0),
-            "not-reproduced",
-        ),
-        (
-            "our reading: 'at the beginning' = after the first epoch; the residual net is lower, "
-            "loss residual vs plain " + _pairs(RESIDUAL_LOSSES, 1),
-            "holds",
-        ),
+        ("our reading: 'at the beginning' = before any update (epoch 0); the residual net "
+         "starts higher, loss residual vs plain " + _pairs(RESIDUAL_LOSSES, 0),
+         "not-reproduced"),
+        ("our reading: 'at the beginning' = after the first epoch; the residual net is lower, "
+         "loss residual vs plain " + _pairs(RESIDUAL_LOSSES, 1),
+         "holds"),
     ),
     witnesses=("experiment",),
 )
@@ -286,11 +267,9 @@ RESIDUAL_BETTER = claim(
     "(before any update) with a higher loss than the plain one, is lower after the first "
     "epoch, and ends 10 epochs with a training loss lower by ≥ 0.02 ('gently improves'); "
     "seeds 0, 1, 2.",
-    formula=lambda: sp.And(
-        sp.Gt(_loss("res,0"), _loss("plain,0")),
-        sp.Lt(_loss("res,1"), _loss("plain,1")),
-        sp.Ge(_loss("plain,10") - _loss("res,10"), _R(2, 100)),
-    ),
+    formula=lambda: sp.And(sp.Gt(_loss("res,0"), _loss("plain,0")),
+                           sp.Lt(_loss("res,1"), _loss("plain,1")),
+                           sp.Ge(_loss("plain,10") - _loss("res,10"), _R(2, 100))),
 )
 SGD_LR_WORST = claim(
     "experiments.sgd_largest_lr_worst",
@@ -306,11 +285,8 @@ SGD_LR_WORST = claim(
         figures="after 10 epochs, the two lr-0.01 runs: training loss {:.3f}–{:.3f}, test "
         "accuracy {:.3f}–{:.3f}; the four runs with lr ≤ 0.001: loss {:.3f}–{:.3f}, test "
         "accuracy {:.3f}–{:.3f}".format(
-            *SGD_GRID_RANGES["lr 0.01"]["loss"],
-            *SGD_GRID_RANGES["lr 0.01"]["test_acc"],
-            *SGD_GRID_RANGES["lr ≤ 0.001"]["loss"],
-            *SGD_GRID_RANGES["lr ≤ 0.001"]["test_acc"],
-        ),
+            *SGD_GRID_RANGES["lr 0.01"]["loss"], *SGD_GRID_RANGES["lr 0.01"]["test_acc"],
+            *SGD_GRID_RANGES["lr ≤ 0.001"]["loss"], *SGD_GRID_RANGES["lr ≤ 0.001"]["test_acc"]),
     ),
     witnesses=("experiment",),
 )
@@ -329,9 +305,8 @@ MOMENTUM_HELPS = claim(
     source=f"{SEED_003} question 11",
     statement="At the small learning rate 0.0005 the higher momentum (0.95 vs 0.9) gives lower "
     "training loss (by ≥ 0.03) and higher test accuracy after 10 epochs; seeds 0, 1, 2.",
-    formula=lambda: sp.And(
-        sp.Ge(_loss("0.9") - _loss("0.95"), _R(3, 100)), sp.Gt(_acc("0.95"), _acc("0.9"))
-    ),
+    formula=lambda: sp.And(sp.Ge(_loss("0.9") - _loss("0.95"), _R(3, 100)),
+                           sp.Gt(_acc("0.95"), _acc("0.9"))),
 )
 ADAM_FASTER = claim(
     "experiments.adam_faster_at_default_lr",
@@ -351,13 +326,11 @@ ADAM_UNSTABLE = claim(
     formula=lambda: sp.Gt(sp.Symbol(r"\Delta_{Adam}"), sp.Symbol(r"\Delta_{SGD}")),
     verdict="not-reproduced",
     evidence=Evidence(
-        ours=_DIGITS_MLP.replace(
-            "SGD batch 32", "Adam lr 1e-3 vs SGD lr 0.01 momentum 0.9, batch 32"
-        )
-        + ", seeds 0–4",
+        ours=_DIGITS_MLP.replace("SGD batch 32", "Adam lr 1e-3 vs SGD lr 0.01 momentum 0.9, "
+                                 "batch 32") + ", seeds 0–4",
         seed=_TUTORIAL_CNN.replace("its Figures 3–6", "its Figure 6 (Adam vs SGD)"),
-        figures="largest test-accuracy drop, Adam vs SGD: "
-        + ", ".join(f"seed {s}: {a:.4f} vs {g:.4f}" for s, (a, g) in ADAM_DROPS.items()),
+        figures="largest test-accuracy drop, Adam vs SGD: " + ", ".join(
+            f"seed {s}: {a:.4f} vs {g:.4f}" for s, (a, g) in ADAM_DROPS.items()),
     ),
     witnesses=("experiment",),
 )
@@ -367,9 +340,8 @@ ADAM_STABLE = claim(
     source=f"{SEED_003} question 12 (what holds at this scale)",
     statement="Adam (lr 1e-3) never loses more than 0.03 test accuracy between consecutive "
     "epochs 2–10 and ends with test accuracy ≥ 0.93; seeds 0–4.",
-    formula=lambda: sp.And(
-        sp.Le(sp.Symbol(r"\Delta_{Adam}"), _R(3, 100)), sp.Ge(_acc("test"), _R(93, 100))
-    ),
+    formula=lambda: sp.And(sp.Le(sp.Symbol(r"\Delta_{Adam}"), _R(3, 100)),
+                           sp.Ge(_acc("test"), _R(93, 100))),
 )
 
 # ------------------------------------- 4. the seed-002 Q1 regressor with hand gradients
@@ -391,10 +363,8 @@ REGRESSION_TWIN = claim(
     statement="The same run with torch autograd (float64) computing the gradients: parameters "
     "and loss agree with the hand-gradient run at every one of the 200 steps within the "
     "float64 tolerance grown by the step count.",
-    formula=lambda: sp.Le(
-        sp.Abs(sp.Symbol(r"\theta_t^{hand}") - sp.Symbol(r"\theta_t^{auto}")),
-        sp.Symbol(r"\epsilon_{64}") * sp.Symbol("t"),
-    ),
+    formula=lambda: sp.Le(sp.Abs(sp.Symbol(r"\theta_t^{hand}") - sp.Symbol(r"\theta_t^{auto}")),
+                          sp.Symbol(r"\epsilon_{64}") * sp.Symbol("t")),
 )
 
 
@@ -408,11 +378,9 @@ NUMPY_DEEP_MAX_LOGIT = {0: 0.0783, 1: 0.0763, 2: 0.0567}
 # 001 P3 in float32, seeds 0–2: (max, mean) |folded − original| over 16 random images.
 FOLD32_DIFFERENCES = {0: (2.98e-8, 4.14e-9), 1: (4.10e-8, 2.58e-9), 2: (2.70e-8, 3.10e-9)}
 
-_NUMPY_MLP = (
-    "the numpy MLP of impl.modules (hidden layers of 100, ReLU, softmax, "
-    "cross-entropy, hand backward) on scikit-learn's 8×8 digits (1,347 training, "
-    "450 test images), plain SGD lr 0.5, batch 200, 300 steps, float64, seeds 0–2"
-)
+_NUMPY_MLP = ("the numpy MLP of impl.modules (hidden layers of 100, ReLU, softmax, "
+              "cross-entropy, hand backward) on scikit-learn's 8×8 digits (1,347 training, "
+              "450 test images), plain SGD lr 0.5, batch 200, 300 steps, float64, seeds 0–2")
 
 NUMPY_DEEP_STICKS = claim(
     "experiments.numpy_mlp_several_layers_stick_at_chance",
@@ -422,11 +390,9 @@ NUMPY_DEEP_STICKS = claim(
     "sticks at accuracy 0.1 unless the std is raised: 3 hidden layers at std 1e-4 end within "
     "0.02 of 0.1 (test accuracy), while 1 hidden layer at std 1e-4 and 3 hidden layers at "
     "std 0.1 reach ≥ 0.9; lr 0.5, batch 200, 300 steps on the digits, seeds 0–2.",
-    formula=lambda: sp.And(
-        sp.Le(sp.Abs(_acc("3,10^{-4}") - _R(1, 10)), _R(2, 100)),
-        sp.Ge(_acc("1,10^{-4}"), _R(9, 10)),
-        sp.Ge(_acc("3,10^{-1}"), _R(9, 10)),
-    ),
+    formula=lambda: sp.And(sp.Le(sp.Abs(_acc("3,10^{-4}") - _R(1, 10)), _R(2, 100)),
+                           sp.Ge(_acc("1,10^{-4}"), _R(9, 10)),
+                           sp.Ge(_acc("3,10^{-1}"), _R(9, 10))),
     witnesses=("experiment",),
 )
 NUMPY_INSTABILITY = claim(
@@ -442,8 +408,7 @@ NUMPY_INSTABILITY = claim(
         seed="the practical's numpy MLP on CIFAR-10 (defaults: one hidden layer of 100, lr "
         "2e-3, batch 200, 1500 steps); the number of layers and the raised std are not stated",
         figures="no NaN or inf in any forward or backward pass; largest |logit| after 300 "
-        "steps "
-        + ", ".join(f"seed {k}: {v}" for k, v in NUMPY_DEEP_MAX_LOGIT.items())
+        "steps " + ", ".join(f"seed {k}: {v}" for k, v in NUMPY_DEEP_MAX_LOGIT.items())
         + " (a vanishing signal, not an overflow or a loss of precision)",
     ),
     witnesses=("experiment",),
@@ -469,17 +434,13 @@ FOLD32 = claim(
     formula=lambda: sp.Lt(sp.Symbol(r"\Delta_{32}"), sp.Rational(1, 10**8)),
     verdict="reading-dependent",
     readings=(
-        (
-            "our reading: the maximum absolute difference of the outputs (the problem's 1e-8 "
-            "criterion); measured "
-            + ", ".join(f"seed {k}: {v[0]:.2e}" for k, v in FOLD32_DIFFERENCES.items()),
-            "not-reproduced",
-        ),
-        (
-            "our reading: the mean absolute difference of the outputs; measured "
-            + ", ".join(f"seed {k}: {v[1]:.2e}" for k, v in FOLD32_DIFFERENCES.items()),
-            "holds",
-        ),
+        ("our reading: the maximum absolute difference of the outputs (the problem's 1e-8 "
+         "criterion); measured " + ", ".join(f"seed {k}: {v[0]:.2e}" for k, v in
+                                              FOLD32_DIFFERENCES.items()),
+         "not-reproduced"),
+        ("our reading: the mean absolute difference of the outputs; measured "
+         + ", ".join(f"seed {k}: {v[1]:.2e}" for k, v in FOLD32_DIFFERENCES.items()),
+         "holds"),
     ),
     witnesses=("experiment",),
 )

@@ -160,13 +160,8 @@ ALEXNET_SHAPE_FLOW = (
     ("linear", (1000,)),
 )
 #: the seed's own terms (p, k, l, n) for p·k²·l²·n, and (p, q) for p·q
-ALEXNET_SEED_CONV_TERMS = (
-    (3, 11, 55, 64),
-    (64, 5, 27, 192),
-    (192, 3, 13, 384),
-    (384, 3, 13, 256),
-    (256, 3, 13, 256),
-)
+ALEXNET_SEED_CONV_TERMS = ((3, 11, 55, 64), (64, 5, 27, 192), (192, 3, 13, 384),
+                           (384, 3, 13, 256), (256, 3, 13, 256))
 ALEXNET_SEED_LINEAR_TERMS = ((9216, 4096), (4096, 4096), (4096, 1000))
 ALEXNET_SEED_CONV_TOTAL = 655_566_528
 ALEXNET_SEED_LINEAR_TOTAL = 58_621_952
@@ -180,13 +175,8 @@ ALEXNET_CONV = claim(
     statement="AlexNet at 3×227×227: the convolutions cost 655,566,528 multiply-adds "
     "(Σ p·k²·l²·n).",
     formula=lambda: sp.Eq(
-        sp.Add(
-            *[
-                sp.Mul(*map(sp.Integer, (pp, kk**2, ll**2, nn)), evaluate=False)
-                for pp, kk, ll, nn in ALEXNET_SEED_CONV_TERMS
-            ],
-            evaluate=False,
-        ),
+        sp.Add(*[sp.Mul(*map(sp.Integer, (pp, kk**2, ll**2, nn)), evaluate=False)
+                 for pp, kk, ll, nn in ALEXNET_SEED_CONV_TERMS], evaluate=False),
         ALEXNET_SEED_CONV_TOTAL,
         evaluate=False,
     ),
@@ -197,13 +187,8 @@ ALEXNET_LINEAR = claim(
     source=f"{SEED_001} Problem 2",
     statement="AlexNet: the linear layers cost 58,621,952 multiply-adds (Σ p·q).",
     formula=lambda: sp.Eq(
-        sp.Add(
-            *[
-                sp.Mul(sp.Integer(a), sp.Integer(b), evaluate=False)
-                for a, b in ALEXNET_SEED_LINEAR_TERMS
-            ],
-            evaluate=False,
-        ),
+        sp.Add(*[sp.Mul(sp.Integer(a), sp.Integer(b), evaluate=False)
+                 for a, b in ALEXNET_SEED_LINEAR_TERMS], evaluate=False),
         ALEXNET_SEED_LINEAR_TOTAL,
         evaluate=False,
     ),
@@ -215,8 +200,7 @@ ALEXNET_RATIO = claim(
     statement="Linear layers are not compute-heavy: their multiply-adds are under 1/10 of "
     "the convolutions' (ratio ≈ 0.0894), although they hold ≈ 96% of the parameters.",
     formula=lambda: sp.Lt(
-        sp.Rational(ALEXNET_SEED_LINEAR_TOTAL, ALEXNET_SEED_CONV_TOTAL),
-        sp.Rational(1, 10),
+        sp.Rational(ALEXNET_SEED_LINEAR_TOTAL, ALEXNET_SEED_CONV_TOTAL), sp.Rational(1, 10),
         evaluate=False,
     ),
 )
@@ -238,13 +222,10 @@ SEED_BOTTLENECK_LAYERS = {
     ),
 }
 SEED_BOTTLENECK_TOTALS = {
-    "I": {
-        "params": 1_088_924,
-        "adds": 1_114_636_288,
-        "mults": 1_114_636_288,
-        "activations": 421_888,
-    },
-    "II": {"params": 345_692, "adds": 353_370_112, "mults": 353_370_112, "activations": 618_496},
+    "I": {"params": 1_088_924, "adds": 1_114_636_288, "mults": 1_114_636_288,
+          "activations": 421_888},
+    "II": {"params": 345_692, "adds": 353_370_112, "mults": 353_370_112,
+           "activations": 618_496},
 }
 
 _FIELDS = ("params", "mults", "adds", "activations")
@@ -298,38 +279,29 @@ def _require_sizes(**sizes: int) -> None:
             raise ValueError(f"{name} must be ≥ {minimum}, got {v}")
 
 
-def conv_output_size(
-    length: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1
-) -> int:
+def conv_output_size(length: int, kernel: int, stride: int = 1, padding: int = 0,
+                     dilation: int = 1) -> int:
     """The output length along one axis, from ``OUTPUT_SIZE``; ValueError when below 1."""
-    _require_sizes(length=length, kernel=kernel, stride=stride, padding=padding, dilation=dilation)
+    _require_sizes(length=length, kernel=kernel, stride=stride, padding=padding,
+                   dilation=dilation)
     out = OUTPUT_SIZE.subs({n: length, k: kernel, s: stride, pad: padding, d: dilation})
     if out < 1:
-        raise ValueError(
-            f"kernel {kernel} (dilation {dilation}) does not fit an axis of "
-            f"length {length} with padding {padding}: output length {out}"
-        )
+        raise ValueError(f"kernel {kernel} (dilation {dilation}) does not fit an axis of "
+                         f"length {length} with padding {padding}: output length {out}")
     return int(out)
 
 
-def conv_output_size_by_enumeration(
-    length: int, kernel: int, stride: int, padding: int, dilation: int
-) -> int:
+def conv_output_size_by_enumeration(length: int, kernel: int, stride: int, padding: int,
+                                    dilation: int) -> int:
     """Count the window positions one by one: starts 0, s, 2s, … of the padded axis whose last
     tap s·i + d(k−1) still lies inside it."""
     padded = length + 2 * padding
-    return sum(1 for start in range(0, padded, stride) if start + dilation * (kernel - 1) < padded)
+    return sum(1 for start in range(0, padded, stride) if start + dilation * (kernel - 1)
+               < padded)
 
 
-def conv_counts(
-    c_in: int,
-    c_out: int,
-    kernel: tuple[int, ...],
-    out_size: tuple[int, ...],
-    *,
-    groups: int = 1,
-    bias: bool = True,
-) -> dict[str, int]:
+def conv_counts(c_in: int, c_out: int, kernel: tuple[int, ...], out_size: tuple[int, ...],
+                *, groups: int = 1, bias: bool = True) -> dict[str, int]:
     """The closed forms ``CONV`` at these sizes (1-D: a kernel and output of one axis)."""
     if len(kernel) != len(out_size) or len(kernel) not in (1, 2):
         raise ValueError(f"kernel {kernel} and out_size {out_size} must both have 1 or 2 axes")
@@ -340,22 +312,13 @@ def conv_counts(
         raise ValueError(f"groups={groups} must divide c_in={c_in} and c_out={c_out}")
     kh, kw = (*kernel, 1)[:2] if len(kernel) == 1 else kernel
     ho, wo = (*out_size, 1)[:2] if len(out_size) == 1 else out_size
-    subs = {
-        C_in: c_in,
-        C_out: c_out,
-        g: groups,
-        k_h: kh,
-        k_w: kw,
-        H_o: ho,
-        W_o: wo,
-        beta: int(bias),
-    }
+    subs = {C_in: c_in, C_out: c_out, g: groups, k_h: kh, k_w: kw, H_o: ho, W_o: wo,
+            beta: int(bias)}
     return {f: int(CONV[f].subs(subs)) for f in _FIELDS}
 
 
-def linear_counts(
-    in_features: int, out_features: int, *, bias: bool = True, positions: int = 1
-) -> dict[str, int]:
+def linear_counts(in_features: int, out_features: int, *, bias: bool = True,
+                  positions: int = 1) -> dict[str, int]:
     """The closed forms ``LINEAR`` at these sizes, times ``positions`` (leading axes)."""
     _require_sizes(in_features=in_features, out_features=out_features, positions=positions)
     subs = {p: in_features, q: out_features, beta: int(bias)}
@@ -363,26 +326,22 @@ def linear_counts(
     return {f: v if f == "params" else v * positions for f, v in out.items()}
 
 
-def pool_counts(
-    kind: str, channels: int, kernel: tuple[int, ...], out_size: tuple[int, ...]
-) -> dict[str, int]:
+def pool_counts(kind: str, channels: int, kernel: tuple[int, ...],
+                out_size: tuple[int, ...]) -> dict[str, int]:
     """Pooling conventions: max → nothing; avg → k−1 additions and 1 multiplication/output."""
     outputs = channels * prod(out_size)
     if kind == "max":
         return dict.fromkeys(_FIELDS, 0)
     if kind == "avg":
-        return {
-            "params": 0,
-            "mults": outputs,
-            "adds": outputs * (prod(kernel) - 1),
-            "activations": 0,
-        }
+        return {"params": 0, "mults": outputs, "adds": outputs * (prod(kernel) - 1),
+                "activations": 0}
     raise ValueError(f"pool kind must be 'max' or 'avg', got {kind!r}")
 
 
 def batchnorm_counts(channels: int, numel: int, *, affine: bool = True) -> dict[str, int]:
     """BatchNorm as an inference-time affine map: 1 × and 1 + per element, 2C parameters."""
-    return {"params": 2 * channels * int(affine), "mults": numel, "adds": numel, "activations": 0}
+    return {"params": 2 * channels * int(affine), "mults": numel, "adds": numel,
+            "activations": 0}
 
 
 def activation_counts(numel: int) -> dict[str, int]:
@@ -391,17 +350,10 @@ def activation_counts(numel: int) -> dict[str, int]:
 
 
 @cache
-def conv_counts_by_enumeration(
-    c_in: int,
-    c_out: int,
-    kernel: tuple[int, ...],
-    in_size: tuple[int, ...],
-    stride: int = 1,
-    padding: int = 0,
-    dilation: int = 1,
-    groups: int = 1,
-    bias: bool = True,
-) -> dict[str, int]:
+def conv_counts_by_enumeration(c_in: int, c_out: int, kernel: tuple[int, ...],
+                               in_size: tuple[int, ...], stride: int = 1, padding: int = 0,
+                               dilation: int = 1, groups: int = 1,
+                               bias: bool = True) -> dict[str, int]:
     """Write every output of the convolution as a sympy sum and count its terms.
 
     Each input position (padded ones included, as ordinary positions with their own symbol),
@@ -411,16 +363,11 @@ def conv_counts_by_enumeration(
     """
     axes = len(kernel)
     padded = tuple(m + 2 * padding for m in in_size)
-    outs = [
-        conv_output_size_by_enumeration(m, kk, stride, padding, dilation)
-        for m, kk in zip(in_size, kernel, strict=True)
-    ]
+    outs = [conv_output_size_by_enumeration(m, kk, stride, padding, dilation)
+            for m, kk in zip(in_size, kernel, strict=True)]
     per_group_in, per_group_out = c_in // groups, c_out // groups
-    x = {
-        (c, *pos): sp.Symbol(f"x_{c}_{'_'.join(map(str, pos))}")
-        for c in range(c_in)
-        for pos in product(*map(range, padded))
-    }
+    x = {(c, *pos): sp.Symbol(f"x_{c}_{'_'.join(map(str, pos))}")
+         for c in range(c_in) for pos in product(*map(range, padded))}
     mults = adds = activations = 0
     used: set[sp.Symbol] = set()
     for o in range(c_out):
@@ -443,9 +390,8 @@ def conv_counts_by_enumeration(
 
 
 @cache
-def linear_counts_by_enumeration(
-    in_features: int, out_features: int, bias: bool = True
-) -> dict[str, int]:
+def linear_counts_by_enumeration(in_features: int, out_features: int,
+                                 bias: bool = True) -> dict[str, int]:
     """y_j = Σ_i W_ji x_i (+ b_j) written out in sympy, terms counted as for the conv."""
     x = sp.symbols(f"x0:{in_features}")
     mults = adds = 0
@@ -461,7 +407,6 @@ def linear_counts_by_enumeration(
 
 
 # ----- the bottleneck modules as PROBLEMS.md states them
-
 
 #: (branch, layers): each layer ("conv", C_in, C_out, k) or ("maxpool", k)
 def bottleneck_spec(module: str, one_by_one: int = 128) -> tuple:
@@ -513,12 +458,8 @@ def bottleneck_totals_table(one_by_one: int) -> dict[str, dict[str, int]]:
 
 def alexnet_seed_conv_operations() -> int:
     """The seed's Σ p·k²·l²·n, with its own terms, through the formula ``SEED_CONV_OPS``."""
-    return int(
-        sum(
-            SEED_CONV_OPS.subs({C_in: a, k: b, l: c, C_out: e})
-            for a, b, c, e in ALEXNET_SEED_CONV_TERMS
-        )
-    )
+    return int(sum(SEED_CONV_OPS.subs({C_in: a, k: b, l: c, C_out: e})
+                   for a, b, c, e in ALEXNET_SEED_CONV_TERMS))
 
 
 def alexnet_seed_linear_operations() -> int:
@@ -552,40 +493,27 @@ def _sum(*costs: dict[str, sp.Expr]) -> dict[str, sp.Expr]:
 #: B batched products (n × k)(k × m), plus a bias (β = 1) added to each output
 MATMUL = _cost(macs=B_ * n_ * k * m_, mults=B_ * n_ * k * m_, adds=B_ * n_ * m_ * (k - 1 + beta))
 #: an N-D convolution: output channels C_out, Πo = O output positions, kernel volume K
-CONV_ND = _cost(
-    macs=C_out * O_vol * C_in / g * K_vol,
-    mults=C_out * O_vol * C_in / g * K_vol,
-    adds=C_out * O_vol * (C_in / g * K_vol - 1 + beta),
-)
+CONV_ND = _cost(macs=C_out * O_vol * C_in / g * K_vol, mults=C_out * O_vol * C_in / g * K_vol,
+                adds=C_out * O_vol * (C_in / g * K_vol - 1 + beta))
 #: a transposed convolution: every input element (C_in·I) times (C_out/g)·K taps, each product
 #: scatter-added into a zero-initialised output, then the bias on each of C_out·O outputs
-CONV_T = _cost(
-    macs=C_in * I_vol * C_out / g * K_vol,
-    mults=C_in * I_vol * C_out / g * K_vol,
-    adds=C_in * I_vol * C_out / g * K_vol + beta * C_out * O_vol,
-)
-ELEMENTWISE = {
-    "add": _cost(adds=N_el),
-    "mul": _cost(mults=N_el),
-    "function": _cost(other=N_el),
-    "select": _cost(),
-}
+CONV_T = _cost(macs=C_in * I_vol * C_out / g * K_vol, mults=C_in * I_vol * C_out / g * K_vol,
+               adds=C_in * I_vol * C_out / g * K_vol + beta * C_out * O_vol)
+ELEMENTWISE = {"add": _cost(adds=N_el), "mul": _cost(mults=N_el),
+               "function": _cost(other=N_el), "select": _cost()}
 SOFTMAX = _cost(adds=rows_ * (2 * n_ - 1), other=2 * rows_ * n_)
 LOG_SOFTMAX = _cost(adds=rows_ * (3 * n_ - 1), other=rows_ * (n_ + 1))
 #: R groups of n values: mean, centre, variance, +ε, rsqrt, scale; then weight (ω), bias (β)
-NORMALISE = _cost(
-    adds=rows_ * (3 * n_ + beta * n_), mults=rows_ * (2 * n_ + 2 + omega * n_), other=rows_
-)
+NORMALISE = _cost(adds=rows_ * (3 * n_ + beta * n_), mults=rows_ * (2 * n_ + 2 + omega * n_),
+                  other=rows_)
 BATCHNORM_INFERENCE = _cost(mults=N_el, adds=N_el)
 #: a mean of n values per output (a global average pool), N outputs
 MEAN = _cost(adds=N_el * (n_ - 1), mults=N_el)
 
 
 def matmul_cost(batch: int, rows: int, inner: int, cols: int, bias: bool) -> dict[str, int]:
-    return {
-        f: int(MATMUL[f].subs({B_: batch, n_: rows, k: inner, m_: cols, beta: int(bias)}))
-        for f in OPS
-    }
+    return {f: int(MATMUL[f].subs({B_: batch, n_: rows, k: inner, m_: cols, beta: int(bias)}))
+            for f in OPS}
 
 
 def attention_formula(scalings: int) -> dict[str, sp.Expr]:
@@ -603,24 +531,13 @@ def encoder_layer_formula() -> dict[str, sp.Expr]:
     width E with H heads of width d = E/H and feed-forward width F, as the sum of its
     operations' rules: in-projection, attention (SDPA math), out-projection, residual,
     LayerNorm, Linear, ReLU, Linear, residual, LayerNorm."""
-
     def linear(positions, fan_in, fan_out):
-        return {
-            f: MATMUL[f].subs({B_: 1, n_: positions, k: fan_in, m_: fan_out, beta: 1}) for f in OPS
-        }
-
+        return {f: MATMUL[f].subs({B_: 1, n_: positions, k: fan_in, m_: fan_out, beta: 1})
+                for f in OPS}
     attn = {f: attention_formula(2)[f].subs({B_: H_, S_: L_}).subs(d_, E_ / H_) for f in OPS}
     norm = {f: NORMALISE[f].subs({rows_: 2 * L_, n_: E_, beta: 1, omega: 1}) for f in OPS}
-    return _sum(
-        linear(L_, E_, 3 * E_),
-        attn,
-        linear(L_, E_, E_),
-        _cost(adds=2 * L_ * E_),
-        norm,
-        linear(L_, E_, F_),
-        _cost(other=L_ * F_),
-        linear(L_, F_, E_),
-    )
+    return _sum(linear(L_, E_, 3 * E_), attn, linear(L_, E_, E_), _cost(adds=2 * L_ * E_),
+                norm, linear(L_, E_, F_), _cost(other=L_ * F_), linear(L_, F_, E_))
 
 
 #: the issue's closed form of the products of an encoder layer
@@ -631,10 +548,8 @@ def lstm_cell_formula(fan_in: sp.Expr) -> dict[str, sp.Expr]:
     """One LSTM step of one sequence, hidden width H: gates = W_ih x + b_ih + W_hh h + b_hh
     (two products of 4H outputs, β biases, one gate sum), σ on three gates and tanh on one,
     c' = f⊙c + i⊙g, h' = o⊙tanh(c')."""
-
     def gates(inner):
         return {f: MATMUL[f].subs({B_: 1, n_: 1, k: inner, m_: 4 * H_}) for f in OPS}
-
     cell = _cost(adds=4 * H_ + H_, mults=3 * H_, other=4 * H_ + H_)
     return _sum(gates(fan_in), gates(H_), cell)
 
@@ -657,7 +572,8 @@ LSTM_MACS = 4 * T_ * H_ * (I_in + H_) + 8 * (Lam - 1) * T_ * H_**2
 
 
 @cache
-def matmul_counts_by_enumeration(rows: int, inner: int, cols: int, bias: bool) -> dict[str, int]:
+def matmul_counts_by_enumeration(rows: int, inner: int, cols: int,
+                                 bias: bool) -> dict[str, int]:
     """sympy's own matrix product A·B (+ C) of distinct symbols, every entry's terms counted:
     products are the Mul terms, additions the terms minus one."""
     a = sp.Matrix(rows, inner, lambda i, j: sp.Symbol(f"a_{i}_{j}"))
@@ -675,12 +591,12 @@ def matmul_counts_by_enumeration(rows: int, inner: int, cols: int, bias: bool) -
 
 MATMUL_CLAIM = claim(
     "flops.matmul_counts",
-    source=f"issue 16 (operator-level counting); the product convention of {SEED_001} Problem 2",
+    source="issue 16 (operator-level counting); the product convention of "
+    f"{SEED_001} Problem 2",
     statement="B products (n×k)(k×m) cost Bnkm multiply-adds and multiplications and "
     "Bnm(k − 1 + β) additions (β = 1 when a bias is added, as addmm/baddbmm do).",
-    formula=lambda: sp.Eq(
-        sp.Matrix([sp.Symbol("MACs"), _A]), sp.Matrix([MATMUL["macs"], MATMUL["adds"]])
-    ),
+    formula=lambda: sp.Eq(sp.Matrix([sp.Symbol("MACs"), _A]),
+                          sp.Matrix([MATMUL["macs"], MATMUL["adds"]])),
     witnesses=("symbolic", "implementation"),
 )
 CONV_ND_CLAIM = claim(
@@ -690,10 +606,8 @@ CONV_ND_CLAIM = claim(
     "C_out·O·(C_in/g)·K multiply-adds and C_out·O·((C_in/g)·K − 1 + β) additions, O the "
     "output positions and K the kernel volume; transposed: C_in·I·(C_out/g)·K products, each "
     "scatter-added, plus β·C_out·O.",
-    formula=lambda: sp.Eq(
-        sp.Matrix([sp.Symbol("MACs"), sp.Symbol("MACs_T")]),
-        sp.Matrix([CONV_ND["macs"], CONV_T["macs"]]),
-    ),
+    formula=lambda: sp.Eq(sp.Matrix([sp.Symbol("MACs"), sp.Symbol("MACs_T")]),
+                          sp.Matrix([CONV_ND["macs"], CONV_T["macs"]])),
     witnesses=("symbolic", "implementation"),
 )
 ELEMENTWISE_CLAIM = claim(
@@ -711,9 +625,8 @@ SOFTMAX_CLAIM = claim(
     statement="Softmax over R rows of n: n subtractions of the row max, n exp, n − 1 "
     "additions, n divisions per row; log-softmax: 2n subtractions, n − 1 additions, n exp, "
     "one log.",
-    formula=lambda: sp.Eq(
-        sp.Matrix([_A, sp.Symbol("O")]), sp.Matrix([SOFTMAX["adds"], SOFTMAX["other"]])
-    ),
+    formula=lambda: sp.Eq(sp.Matrix([_A, sp.Symbol("O")]),
+                          sp.Matrix([SOFTMAX["adds"], SOFTMAX["other"]])),
     witnesses=("implementation",),
 )
 NORMALISE_CLAIM = claim(
@@ -722,10 +635,8 @@ NORMALISE_CLAIM = claim(
     statement="Layer/group norm (and batch norm on batch statistics) over R groups of n "
     "values: R(3n + βn) additions, R(2n + 2 + ωn) multiplications, R square roots; batch "
     "norm on running statistics: 1 multiplication and 1 addition per element.",
-    formula=lambda: sp.Eq(
-        sp.Matrix([_A, _M, sp.Symbol("O")]),
-        sp.Matrix([NORMALISE[f] for f in ("adds", "mults", "other")]),
-    ),
+    formula=lambda: sp.Eq(sp.Matrix([_A, _M, sp.Symbol("O")]),
+                          sp.Matrix([NORMALISE[f] for f in ("adds", "mults", "other")])),
     witnesses=("implementation",),
 )
 ATTENTION_CLAIM = claim(
@@ -768,29 +679,14 @@ ZOO_CLAIM = claim(
 )
 
 
-def conv_nd_counts(
-    c_in: int,
-    c_out: int,
-    kernel: tuple[int, ...],
-    out_size: tuple[int, ...],
-    *,
-    groups: int = 1,
-    bias: bool = True,
-    transposed: bool = False,
-    in_size: tuple[int, ...] = (),
-) -> dict[str, int]:
+def conv_nd_counts(c_in: int, c_out: int, kernel: tuple[int, ...], out_size: tuple[int, ...],
+                   *, groups: int = 1, bias: bool = True, transposed: bool = False,
+                   in_size: tuple[int, ...] = ()) -> dict[str, int]:
     """``CONV_ND`` (or ``CONV_T`` with ``in_size``) at these sizes, any number of axes."""
     _require_sizes(c_in=c_in, c_out=c_out, groups=groups)
     if c_in % groups or c_out % groups:
         raise ValueError(f"groups={groups} must divide c_in={c_in} and c_out={c_out}")
     formula = CONV_T if transposed else CONV_ND
-    subs = {
-        C_in: c_in,
-        C_out: c_out,
-        g: groups,
-        K_vol: prod(kernel),
-        O_vol: prod(out_size),
-        I_vol: prod(in_size),
-        beta: int(bias),
-    }
+    subs = {C_in: c_in, C_out: c_out, g: groups, K_vol: prod(kernel), O_vol: prod(out_size),
+            I_vol: prod(in_size), beta: int(bias)}
     return {f: int(formula[f].subs(subs)) for f in OPS}

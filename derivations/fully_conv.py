@@ -51,21 +51,19 @@ EQUIVALENCE = claim(
 
 
 @cache
-def linear_vs_conv(
-    c: int, h: int, w: int, out: int
-) -> tuple[sp.ImmutableMatrix, sp.ImmutableMatrix]:
+def linear_vs_conv(c: int, h: int, w: int, out: int) -> tuple[sp.ImmutableMatrix,
+                                                               sp.ImmutableMatrix]:
     """(W · flatten(X), the h×w convolution of X with W reshaped to (out, c, h, w), at its one
     output position), both from their definitions."""
     xs = sp.symbols(f"x0:{c * h * w}", real=True)
     ws = sp.symbols(f"w0:{out * c * h * w}", real=True)
     W = sp.ImmutableMatrix(out, c * h * w, ws)
     X = sp.Array(xs, (c, h, w))
-    flat = sp.ImmutableMatrix([X[ci, a, e] for ci in range(c) for a in range(h) for e in range(w)])
+    flat = sp.ImmutableMatrix([X[ci, a, e] for ci in range(c) for a in range(h)
+                               for e in range(w)])
     K = sp.Array(ws, (out, c, h, w))  # the reshape, C-order
-    conv = sp.ImmutableMatrix(
-        [
-            sum(K[o, ci, a, e] * X[ci, a, e] for ci in range(c) for a in range(h) for e in range(w))
-            for o in range(out)
-        ]
-    )
+    conv = sp.ImmutableMatrix([
+        sum(K[o, ci, a, e] * X[ci, a, e] for ci in range(c) for a in range(h) for e in range(w))
+        for o in range(out)
+    ])
     return W * flat, conv

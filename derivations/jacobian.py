@@ -110,8 +110,8 @@ CHAIN_RULE = claim(
     "jacobian.chain_rule",
     source=f"{SEED_002} Problem 2, exercises 4–5 (notebook 2.(a), 2.(b))",
     statement="The Jacobian of the tanh network is W_F diag(s_L) W_L ⋯ W_2 diag(s_1) W_1 with "
-    "s_i = 1 − tanh²(z_i); reverse mode multiplies it from the left, forward mode "
-    "from the right.",
+              "s_i = 1 − tanh²(z_i); reverse mode multiplies it from the left, forward mode "
+              "from the right.",
     formula=lambda: sp.Eq(
         sp.Symbol(r"\frac{\partial f}{\partial x}"),
         sp.Symbol(r"W_F \operatorname{diag}(s_L) W_L \cdots W_2 \operatorname{diag}(s_1) W_1"),
@@ -136,18 +136,16 @@ DENSE_DIAG_COST = claim(
     "jacobian.dense_diag_cost",
     source=f"{SEED_002} notebook 2.(a), 2.(b) (the seed's method)",
     statement="Multiplying by dense diagonal matrices, as the seed's kernels do, costs "
-    "C_diag,rev and C_diag,fwd (forward: K³ per layer for W_i·Diag(s)).",
-    formula=lambda: sp.Tuple(
-        sp.Eq(sp.Symbol("C_{diag,rev}"), DENSE_DIAG_REVERSE),
-        sp.Eq(sp.Symbol("C_{diag,fwd}"), DENSE_DIAG_FORWARD),
-    ),
+              "C_diag,rev and C_diag,fwd (forward: K³ per layer for W_i·Diag(s)).",
+    formula=lambda: sp.Tuple(sp.Eq(sp.Symbol("C_{diag,rev}"), DENSE_DIAG_REVERSE),
+                             sp.Eq(sp.Symbol("C_{diag,fwd}"), DENSE_DIAG_FORWARD)),
     witnesses=("implementation",),
 )
 CROSSOVER = claim(
     "jacobian.crossover",
     source=f"{SEED_002} Problem 2, exercise 7",
     statement="C_fwd − C_rev = (L−1)K²(D − P): forward mode is cheaper exactly when D < P, "
-    "reverse when D > P; they tie at D = P or L = 1. The primal is common to both.",
+              "reverse when D > P; they tie at D = P or L = 1. The primal is common to both.",
     formula=lambda: sp.Eq(FORWARD - REVERSE, (L - 1) * K**2 * (D - P)),
     witnesses=("symbolic",),
 )
@@ -155,10 +153,10 @@ EX7_ORDERS_AS_WRITTEN = claim(
     "jacobian.ex7_orders_as_written",
     source=f"{SEED_002} Problem 2, exercise 7",
     statement="'Backward results in M² multiply operations and forward results in M³', "
-    "read in the seed's own setting of (b) and (c): D = K = M, P = 1 and the depths "
-    "L ∈ {3, 5, 10} of its benchmark (notebook 2.(c)). Holds there (C_rev = 2LM², "
-    "C_fwd = (L−1)M³ + (L+1)M²); L = 1, where both are 2M², is outside the seed's "
-    "statement.",
+              "read in the seed's own setting of (b) and (c): D = K = M, P = 1 and the depths "
+              "L ∈ {3, 5, 10} of its benchmark (notebook 2.(c)). Holds there (C_rev = 2LM², "
+              "C_fwd = (L−1)M³ + (L+1)M²); L = 1, where both are 2M², is outside the seed's "
+              "statement.",
     formula=lambda: sp.Tuple(
         sp.Eq(sp.Symbol(r"\deg_M C_{rev}(M, M, 1, L)"), 2),
         sp.Eq(sp.Symbol(r"\deg_M C_{fwd}(M, M, 1, L)"), 3),
@@ -170,7 +168,7 @@ EX7_ORDERS = claim(
     "jacobian.ex7_orders",
     source=f"{SEED_002} Problem 2, exercise 7 (corrected)",
     statement="With D = K = M and P = 1: reverse mode costs exactly 2LM² and forward mode "
-    "(L−1)M³ + (L+1)M²; so M² against M³ for L ≥ 2, but both M² (2M²) at L = 1.",
+              "(L−1)M³ + (L+1)M²; so M² against M³ for L ≥ 2, but both M² (2M²) at L = 1.",
     formula=lambda: sp.Tuple(
         sp.Eq(REVERSE.subs({D: M, K: M, P: 1}), 2 * L * M**2),
         sp.Eq(FORWARD.subs({D: M, K: M, P: 1}), (L - 1) * M**3 + (L + 1) * M**2),
@@ -181,8 +179,8 @@ EX7_PRIMAL_AS_WRITTEN = claim(
     "jacobian.ex7_primal_explains_small_case_as_written",
     source=f"{SEED_002} Problem 2, exercise 7",
     statement="At D = 2, K = 30, P = 10 'the difference is not much and forward could be "
-    "faster, due backward need to perform a forward pass at first': reverse costs "
-    "forward's products plus the primal.",
+              "faster, due backward need to perform a forward pass at first': reverse costs "
+              "forward's products plus the primal.",
     formula=lambda: sp.Eq(REVERSE - FORWARD, PRIMAL),
     verdict="refuted",
     corrected_by="jacobian.crossover",
@@ -299,21 +297,17 @@ def reverse_cost_per_layer(widths: tuple) -> sp.Expr:
     """C_rev = primal + Σ_{i=2}^{L} P K_i K_(i−1) + P K_1 D, written out (not from a
     bracketing)."""
     layers, p = len(widths) - 2, widths[-1]
-    return sp.expand(
-        primal_cost(widths)
-        + sum(p * widths[i] * widths[i - 1] for i in range(2, layers + 1))
-        + p * widths[1] * widths[0]
-    )
+    return sp.expand(primal_cost(widths) + sum(p * widths[i] * widths[i - 1]
+                                               for i in range(2, layers + 1))
+                     + p * widths[1] * widths[0])
 
 
 def forward_cost_per_layer(widths: tuple) -> sp.Expr:
     """C_fwd = primal + Σ_{i=2}^{L} K_i K_(i−1) D + P K_L D, written out."""
     layers, d = len(widths) - 2, widths[0]
-    return sp.expand(
-        primal_cost(widths)
-        + sum(widths[i] * widths[i - 1] * d for i in range(2, layers + 1))
-        + widths[-1] * widths[-2] * d
-    )
+    return sp.expand(primal_cost(widths) + sum(widths[i] * widths[i - 1] * d
+                                               for i in range(2, layers + 1))
+                     + widths[-1] * widths[-2] * d)
 
 
 @cache
@@ -331,32 +325,30 @@ PER_LAYER_COST = claim(
     "jacobian.per_layer_cost",
     source=f"{SEED_002} Problem 2 (d) convention, per-layer widths (our generalisation)",
     statement="With W_1: K_1×D, W_i: K_i×K_(i−1), W_F: P×K_L, reverse mode costs "
-    "Σ K_iK_(i−1) + Σ_{i≥2} P K_i K_(i−1) + P K_1 D and forward mode "
-    "Σ K_iK_(i−1) + Σ_{i≥2} K_i K_(i−1) D + P K_L D multiply-adds; the left-deep "
-    "and right-deep bracketings of the chain; C_rev, C_fwd at K_i = K.",
+              "Σ K_iK_(i−1) + Σ_{i≥2} P K_i K_(i−1) + P K_1 D and forward mode "
+              "Σ K_iK_(i−1) + Σ_{i≥2} K_i K_(i−1) D + P K_L D multiply-adds; the left-deep "
+              "and right-deep bracketings of the chain; C_rev, C_fwd at K_i = K.",
     formula=lambda: sp.Tuple(
         sp.Eq(sp.Symbol("C_{rev}(L=3)"), reverse_cost_per_layer(widths_symbols(3))),
-        sp.Eq(sp.Symbol("C_{fwd}(L=3)"), forward_cost_per_layer(widths_symbols(3))),
-    ),
+        sp.Eq(sp.Symbol("C_{fwd}(L=3)"), forward_cost_per_layer(widths_symbols(3)))),
     witnesses=("symbolic", "implementation"),
 )
 OPTIMAL_ORDER = claim(
     "jacobian.optimal_order",
     source=f"{SEED_002} Problem 2 (d) convention, per-layer widths (our generalisation; "
-    "the matrix-chain problem)",
+           "the matrix-chain problem)",
     statement="The matrix-chain dynamic programme (impl accumulation_plan) returns a "
-    "bracketing of W_F D_L W_L ⋯ D_1 W_1 whose cost is the minimum over all "
-    "Catalan(L) bracketings, hence never above reverse or forward mode.",
-    formula=lambda: sp.Eq(
-        sp.Symbol("C_{opt}"), sp.Symbol(r"\min_{b \in \mathcal{B}(W_F, W_L, \dots, W_1)} C(b)")
-    ),
+              "bracketing of W_F D_L W_L ⋯ D_1 W_1 whose cost is the minimum over all "
+              "Catalan(L) bracketings, hence never above reverse or forward mode.",
+    formula=lambda: sp.Eq(sp.Symbol("C_{opt}"),
+                          sp.Symbol(r"\min_{b \in \mathcal{B}(W_F, W_L, \dots, W_1)} C(b)")),
     witnesses=("symbolic", "implementation"),
 )
 OPTIMAL_JACOBIAN = claim(
     "jacobian.optimal_jacobian",
     source=f"{SEED_002} Problem 2, exercises 4–5 (any bracketing of the chain)",
     statement="Accumulating the chain in the optimal bracketing, each diag(s_i) folded into "
-    "its product as a row or column scaling, gives the Jacobian: jacobian_optimal "
-    "equals torch.func.jacrev for any per-layer widths.",
+              "its product as a row or column scaling, gives the Jacobian: jacobian_optimal "
+              "equals torch.func.jacrev for any per-layer widths.",
     witnesses=("autograd",),
 )

@@ -41,18 +41,11 @@ _w, _w0 = sp.MatrixSymbol("w", _d, 1), sp.MatrixSymbol("w_0", _d, 1)
 _k, _i = sp.symbols("k i", integer=True, nonnegative=True)
 _A = sp.Identity(_d) - alpha * _X.T * _X
 # sympy cannot add a matrix-valued Sum to a MatAdd; the sum is rendered as one named vector
-_GEOMETRIC = sp.MatrixSymbol(
-    r"\sum_{i=0}^{k-1} \left(\mathbb{I} - \alpha X^{T} X\right)^{i} "
-    r"X^{T} y",
-    _d,
-    1,
-)
+_GEOMETRIC = sp.MatrixSymbol(r"\sum_{i=0}^{k-1} \left(\mathbb{I} - \alpha X^{T} X\right)^{i} "
+                             r"X^{T} y", _d, 1)
 _lam_max = sp.Symbol(r"\lambda_{\max}", positive=True)
-_w_star, _w_k, _w_2 = (
-    sp.MatrixSymbol(r"w^\star", _d, 1),
-    sp.MatrixSymbol("w_k", _d, 1),
-    sp.MatrixSymbol("w_2", _d, 1),
-)
+_w_star, _w_k, _w_2 = (sp.MatrixSymbol(r"w^\star", _d, 1), sp.MatrixSymbol("w_k", _d, 1),
+                       sp.MatrixSymbol("w_2", _d, 1))
 
 
 def _loss(X, w, y):
@@ -64,9 +57,8 @@ GRADIENT = claim(
     witnesses=("symbolic", "autograd"),
     source=f"{SEED_002} Q5 (Exercise 15)",
     statement="∇_w ½‖Xw − y‖² = Xᵀ(Xw − y).",
-    formula=lambda: sp.Eq(
-        sp.Derivative(_loss(_X, _w, _y), _w), _X.T * (_X * _w - _y), evaluate=False
-    ),
+    formula=lambda: sp.Eq(sp.Derivative(_loss(_X, _w, _y), _w), _X.T * (_X * _w - _y),
+                          evaluate=False),
 )
 MINIMISER = claim(
     "least_squares.minimiser",
@@ -81,14 +73,16 @@ FIRST_ITERATES = claim(
     witnesses=("symbolic", "implementation"),
     source=f"{SEED_002} Q5 (Exercise 16)",
     statement="w₁ = (I − αXᵀX)w₀ + αXᵀy and w₂ = (I − αXᵀX)²w₀ + (I − αXᵀX)αXᵀy + αXᵀy.",
-    formula=lambda: sp.Eq(_w_2, _A**2 * _w0 + _A * alpha * _X.T * _y + alpha * _X.T * _y),
+    formula=lambda: sp.Eq(_w_2,
+                          _A**2 * _w0 + _A * alpha * _X.T * _y + alpha * _X.T * _y),
 )
 ITERATE_CLOSED_FORM = claim(
     "least_squares.iterate_closed_form",
     witnesses=("symbolic", "implementation"),
     source=f"{SEED_002} Q5 (Exercise 17)",
     statement="w_k = (I − αXᵀX)^k w₀ + α Σ_{i<k} (I − αXᵀX)^i Xᵀy, by induction on k.",
-    formula=lambda: sp.Eq(_w_k, sp.MatPow(_A, _k) * _w0 + alpha * _GEOMETRIC),
+    formula=lambda: sp.Eq(_w_k, sp.MatPow(_A, _k) * _w0
+                          + alpha * _GEOMETRIC),
 )
 CONVERGES = claim(
     "least_squares.converges_iff_step_below_two_over_lambda_max",
@@ -96,7 +90,8 @@ CONVERGES = claim(
     source=f"{SEED_002} Q5 (Exercise 18)",
     statement="w_k − w* = (I − αXᵀX)^k (w₀ − w*), so GD converges to the minimiser for every w₀ "
     "iff 0 < α < 2/λ_max(XᵀX), and diverges for generic w₀ when α > 2/λ_max.",
-    formula=lambda: sp.Eq(_w_k - _w_star, sp.MatPow(_A, _k) * (_w0 - _w_star)),
+    formula=lambda: sp.Eq(_w_k - _w_star,
+                          sp.MatPow(_A, _k) * (_w0 - _w_star)),
 )
 SPECTRAL_RADIUS = claim(
     "least_squares.spectral_radius_below_one",
@@ -104,9 +99,8 @@ SPECTRAL_RADIUS = claim(
     source=f"{SEED_002} Q5 (Exercise 18, corrected)",
     statement="For XᵀX positive definite: ρ(I − αXᵀX) = max_i |1 − αλ_i| < 1 ⟺ "
     "0 < α < 2/λ_max; then Σ_i (I − αXᵀX)^i = (αXᵀX)⁻¹ (Neumann series).",
-    formula=lambda: sp.Equivalent(
-        sp.Lt(sp.Abs(1 - alpha * lam), 1), sp.And(sp.Lt(0, alpha), sp.Lt(alpha, 2 / lam))
-    ),
+    formula=lambda: sp.Equivalent(sp.Lt(sp.Abs(1 - alpha * lam), 1),
+                                  sp.And(sp.Lt(0, alpha), sp.Lt(alpha, 2 / lam))),
 )
 POSITIVE_DEFINITE = claim(
     "least_squares.iteration_matrix_positive_definite",
@@ -115,9 +109,8 @@ POSITIVE_DEFINITE = claim(
     statement="As written in the seed: 0 < α < 2/λ_max implies I − αXᵀX is positive definite "
     "(false for every α in (1/λ_max, 2/λ_max)).",
     # I − αXᵀX ≻ 0 ⟺ its smallest eigenvalue 1 − αλ_max is positive
-    formula=lambda: sp.Implies(
-        sp.And(sp.Lt(0, alpha), sp.Lt(alpha, 2 / _lam_max)), sp.Gt(1 - alpha * _lam_max, 0)
-    ),
+    formula=lambda: sp.Implies(sp.And(sp.Lt(0, alpha), sp.Lt(alpha, 2 / _lam_max)),
+                               sp.Gt(1 - alpha * _lam_max, 0)),
     verdict="refuted",
     corrected_by="least_squares.spectral_radius_below_one",
 )
@@ -172,9 +165,8 @@ def weights(d: int) -> sp.ImmutableMatrix:
 
 
 @cache
-def explicit_loss(
-    n: int, d: int
-) -> tuple[sp.ImmutableMatrix, sp.ImmutableMatrix, sp.ImmutableMatrix, sp.Expr]:
+def explicit_loss(n: int, d: int) -> tuple[sp.ImmutableMatrix, sp.ImmutableMatrix,
+                                           sp.ImmutableMatrix, sp.Expr]:
     """(X, w, r = Xw − y, ½‖r‖²) for the explicit n×d problem."""
     X, y, _ = problem(n, d)
     w = weights(d)
@@ -232,10 +224,8 @@ def seed_first_iterates(n: int, d: int) -> tuple[sp.ImmutableMatrix, sp.Immutabl
     """The seed's w₁ = (I − αXᵀX)w₀ + αXᵀy and w₂ = A²w₀ + Aα Xᵀy + αXᵀy."""
     X, y, w0 = problem(n, d)
     A, b = iteration_matrix(X), X.T * y
-    return (
-        sp.ImmutableMatrix(A * w0 + alpha * b),
-        sp.ImmutableMatrix(A**2 * w0 + A * alpha * b + alpha * b),
-    )
+    return (sp.ImmutableMatrix(A * w0 + alpha * b),
+            sp.ImmutableMatrix(A**2 * w0 + A * alpha * b + alpha * b))
 
 
 @cache
@@ -295,8 +285,7 @@ def telescoping(d: int, k: int) -> tuple[sp.ImmutableMatrix, sp.ImmutableMatrix]
     for i in range(k):
         total += A**i
     return sp.ImmutableMatrix(sp.expand(alpha * M * total)), sp.ImmutableMatrix(
-        sp.expand(sp.eye(d) - A**k)
-    )
+        sp.expand(sp.eye(d) - A**k))
 
 
 @cache

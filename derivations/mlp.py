@@ -49,7 +49,6 @@ def _d(num: str, den: str) -> sp.Derivative:
     """∂num/∂den, unevaluated, for rendering."""
     return sp.Derivative(sp.Symbol(num), sp.Symbol(den))
 
-
 SIGMOID_BACKPROP = claim(
     "mlp.sigmoid_backprop",
     witnesses=("symbolic", "implementation", "autograd"),
@@ -90,14 +89,10 @@ SIGMOID_SLOPE = claim(
     statement="σ′ = σ(1 − σ) and 1/4 − σ′ = (σ − 1/2)², so 0 < σ′ ≤ 1/4, with equality only "
     "at 0; and σ′(z) ≤ e^{−|z|}.",
     formula=lambda: sp.And(
-        sp.Eq(
-            sp.Derivative(_sig(sp.Symbol("z")), sp.Symbol("z")),
-            _sig(sp.Symbol("z")) * (1 - _sig(sp.Symbol("z"))),
-        ),
-        sp.Eq(
-            sp.Rational(1, 4) - _sig(sp.Symbol("z")) * (1 - _sig(sp.Symbol("z"))),
-            (_sig(sp.Symbol("z")) - sp.Rational(1, 2)) ** 2,
-        ),
+        sp.Eq(sp.Derivative(_sig(sp.Symbol("z")), sp.Symbol("z")),
+              _sig(sp.Symbol("z")) * (1 - _sig(sp.Symbol("z")))),
+        sp.Eq(sp.Rational(1, 4) - _sig(sp.Symbol("z")) * (1 - _sig(sp.Symbol("z"))),
+              (_sig(sp.Symbol("z")) - sp.Rational(1, 2)) ** 2),
     ),
 )
 BIAS_BOUND = claim(
@@ -107,8 +102,7 @@ BIAS_BOUND = claim(
     statement="For a hidden layer i < L: ∂y_L/∂b_i = (∂y_L/∂y_i) diag(σ′(ỹ_i)), hence "
     "‖∂y_L/∂b_i‖ ≤ ‖∂y_L/∂y_i‖·(1/4) (Frobenius and spectral norms).",
     formula=lambda: sp.Le(
-        _norm(_d("y_L", "b_i")),
-        _norm(_d("y_L", "y_i")) / 4,
+        _norm(_d("y_L", "b_i")), _norm(_d("y_L", "y_i")) / 4,
     ),
 )
 JACOBIAN_BOUND = claim(
@@ -130,12 +124,8 @@ SMALL_WEIGHT = claim(
     "‖∂y_L/∂A_i‖_F ≤ t·B_i‖y_{i−1}‖ (scalar y_L), with B_i = ¼‖A_L‖₂∏_{i<k<L}(‖A_k‖₂/4) "
     "computed from the unscaled weights; both → 0 as t → 0.",
     formula=lambda: sp.Eq(
-        sp.Limit(
-            _norm(_d("y_L", "b_i")).subs(sp.Symbol("A_j"), sp.Symbol("t") * sp.Symbol("A_j")),
-            sp.Symbol("t"),
-            0,
-        ),
-        0,
+        sp.Limit(_norm(_d("y_L", "b_i")).subs(sp.Symbol("A_j"), sp.Symbol("t") * sp.Symbol("A_j")),
+                 sp.Symbol("t"), 0), 0
     ),
 )
 SATURATION = claim(
@@ -145,7 +135,9 @@ SATURATION = claim(
     statement="If every pre-activation of a hidden layer j saturates, m = min_k|ỹ_{j,k}| → ∞, "
     "then for i ≤ j: ‖∂y_L/∂b_i‖₂ ≤ e^{−m}·‖A_L‖₂∏_{j<k<L}(‖A_k‖₂/4)·∏_{i<k≤j}(‖A_k‖₂/4) → 0 "
     "(σ′(z) ≤ e^{−|z|}).",
-    formula=lambda: sp.Eq(sp.Limit(_norm(_d("y_L", "b_i")), sp.Symbol("s"), sp.oo), 0),
+    formula=lambda: sp.Eq(
+        sp.Limit(_norm(_d("y_L", "b_i")), sp.Symbol("s"), sp.oo), 0
+    ),
 )
 
 
@@ -163,8 +155,7 @@ TANH_W1 = claim(
     statement="J = (1/N)Σ|ŷ^i − y^i|, ŷ = w₂ᵀ tanh(W₁x + b₁) + b₂: ∂J/∂W₁ = (1/N)Σ sign(ŷ^i − y^i)"
     " (w₂ ⊙ (1 − tanh(b₁ + W₁x^i)²)) x^{iᵀ} (where every ŷ^i ≠ y^i).",
     formula=lambda: _tanh_formula(
-        "W_1", _avg(_s_i * sp.Symbol("w_2") * (1 - _h_i**2) * sp.Symbol("x^{i T}"))
-    ),
+        "W_1", _avg(_s_i * sp.Symbol("w_2") * (1 - _h_i**2) * sp.Symbol("x^{i T}"))),
 )
 TANH_W2 = claim(
     "mlp.tanh_regression_grad_w2",
@@ -231,9 +222,8 @@ def sigmoid_network(widths: tuple[int, ...]) -> dict:
     target = sp.ImmutableMatrix(sp.symbols(f"Y0:{widths[-1]}", real=True))
     a_list, b_list, pre, ys = [], [], [], [x]
     for ell in range(1, depth + 1):
-        a = sp.ImmutableMatrix(
-            widths[ell], widths[ell - 1], lambda i, j, e=ell: sp.Symbol(f"A{e}_{i}_{j}", real=True)
-        )
+        a = sp.ImmutableMatrix(widths[ell], widths[ell - 1],
+                               lambda i, j, e=ell: sp.Symbol(f"A{e}_{i}_{j}", real=True))
         b = sp.ImmutableMatrix(sp.symbols(f"b{ell}_0:{widths[ell]}", real=True))
         z = sp.ImmutableMatrix(a * ys[-1] + b)
         a_list.append(a)
@@ -256,26 +246,22 @@ def sigmoid_backprop(widths: tuple[int, ...]) -> tuple[list, list]:
     loss = net["loss"]
     derived: list = []
     for a, b in zip(net["A"], net["b"], strict=True):
-        derived.append(
-            sp.ImmutableMatrix(a.shape[0], a.shape[1], lambda i, j, a=a: sp.diff(loss, a[i, j]))
-        )
+        derived.append(sp.ImmutableMatrix(a.shape[0], a.shape[1],
+                                          lambda i, j, a=a: sp.diff(loss, a[i, j])))
         derived.append(sp.ImmutableMatrix([sp.diff(loss, bi) for bi in b]))
     # The seed's Option 3, with σ′(z) = σ(z)(1 − σ(z)) evaluated at the pre-activation.
     closed: list = [None] * (2 * depth)
     dy = (net["ys"][-1] - net["Y"]).T
     for ell in reversed(range(depth)):
         z = net["pre"][ell]
-        slope = (
-            z.applyfunc(lambda v: _sigmoid(v) * (1 - _sigmoid(v)))
-            if ell < depth - 1
+        slope = z.applyfunc(lambda v: _sigmoid(v) * (1 - _sigmoid(v))) if ell < depth - 1 \
             else sp.ones(*z.shape)
-        )
         db = sp.ImmutableMatrix(dy * sp.diag(*slope))
         closed[2 * ell] = sp.ImmutableMatrix((net["ys"][ell] * db).T)
         closed[2 * ell + 1] = sp.ImmutableMatrix(db.T)
         dy = db * net["A"][ell]
     replaced = exp_atoms_as_symbols(*derived, *closed)
-    return list(replaced[: 2 * depth]), list(replaced[2 * depth :])
+    return list(replaced[: 2 * depth]), list(replaced[2 * depth:])
 
 
 @cache
@@ -298,9 +284,8 @@ def tanh_regression(n: int, d: int, h: int, loss: str = "mae") -> tuple[dict, di
     b1 = sp.ImmutableMatrix(sp.symbols(f"b0:{h}", real=True))
     w2 = sp.ImmutableMatrix(sp.symbols(f"w0:{h}", real=True))
     b2 = sp.Symbol("c", real=True)
-    xs = [
-        sp.ImmutableMatrix([sp.Symbol(f"x{i}_{j}", real=True) for j in range(d)]) for i in range(n)
-    ]
+    xs = [sp.ImmutableMatrix([sp.Symbol(f"x{i}_{j}", real=True) for j in range(d)])
+          for i in range(n)]
     ys = sp.symbols(f"y0:{n}", real=True)
     signs = sp.symbols(f"s0:{n}", real=True)
     hidden = [sp.ImmutableMatrix(w1 * x + b1).applyfunc(sp.tanh) for x in xs]
@@ -312,10 +297,9 @@ def tanh_regression(n: int, d: int, h: int, loss: str = "mae") -> tuple[dict, di
         j_loss = sp.Add(*[ri**2 for ri in r]) / (2 * n)
         g = r
     params = {"W1": w1, "b1": b1, "w2": w2, "b2": sp.ImmutableMatrix([b2])}
-    derived = {
-        k: sp.ImmutableMatrix(v.shape[0], v.shape[1], lambda i, j, v=v: sp.diff(j_loss, v[i, j]))
-        for k, v in params.items()
-    }
+    derived = {k: sp.ImmutableMatrix(v.shape[0], v.shape[1],
+                                      lambda i, j, v=v: sp.diff(j_loss, v[i, j]))
+               for k, v in params.items()}
     if loss == "mae":
         sign_map = {}
         for ri, si in zip(r, signs, strict=True):
@@ -328,15 +312,10 @@ def tanh_regression(n: int, d: int, h: int, loss: str = "mae") -> tuple[dict, di
     one = sp.ones(h, 1)
     slope = [one - hid.applyfunc(lambda t: t**2) for hid in hidden]
     closed = {
-        "W1": sum(
-            (g[i] * sp.matrix_multiply_elementwise(w2, slope[i]) * xs[i].T for i in range(n)),
-            sp.zeros(h, d),
-        )
-        / n,
-        "b1": sum(
-            (g[i] * sp.matrix_multiply_elementwise(w2, slope[i]) for i in range(n)), sp.zeros(h, 1)
-        )
-        / n,
+        "W1": sum((g[i] * sp.matrix_multiply_elementwise(w2, slope[i]) * xs[i].T
+                   for i in range(n)), sp.zeros(h, d)) / n,
+        "b1": sum((g[i] * sp.matrix_multiply_elementwise(w2, slope[i]) for i in range(n)),
+                  sp.zeros(h, 1)) / n,
         "w2": sum((g[i] * hidden[i] for i in range(n)), sp.zeros(h, 1)) / n,
         "b2": sp.ImmutableMatrix([sp.Add(*g) / n]),
     }
@@ -366,9 +345,6 @@ def sigmoid_layer_step(n_out: int, n_in: int, last: bool) -> tuple[list, list]:
     ]
     slope = sp.ones(n_out, 1) if last else z.applyfunc(lambda v: _sigmoid(v) * (1 - _sigmoid(v)))
     db = delta * sp.diag(*slope)
-    closed = [
-        sp.ImmutableMatrix((y_prev * db).T),
-        sp.ImmutableMatrix(db.T),
-        sp.ImmutableMatrix(db * a),
-    ]
+    closed = [sp.ImmutableMatrix((y_prev * db).T), sp.ImmutableMatrix(db.T),
+              sp.ImmutableMatrix(db * a)]
     return derived, closed

@@ -34,7 +34,9 @@ LINEAR_WEIGHT = claim(
     witnesses=("symbolic", "implementation", "autograd"),
     source=f"{SEED_004} §1.1 a (linear module, ∂x̃/∂W)",
     statement="∂x̃_q/∂W_ij = δ_qi x_j: the q-th slice is zero except row q, which holds xᵀ.",
-    formula=lambda: sp.Eq(sp.Derivative(_xt[_q], _W[_i, _j]), sp.KroneckerDelta(_q, _i) * _x[_j]),
+    formula=lambda: sp.Eq(
+        sp.Derivative(_xt[_q], _W[_i, _j]), sp.KroneckerDelta(_q, _i) * _x[_j]
+    ),
 )
 LINEAR_BIAS = claim(
     "modules.linear_bias_jacobian",
@@ -53,11 +55,10 @@ LINEAR_BIAS_SEED = claim(
     formula=lambda: sp.Eq(sp.Derivative(_xt[_i], _b[_j]), 1),
     verdict="reading-dependent",
     readings=(
-        (
-            "our reading: 𝟏 is the n×n all-ones matrix (as bold 1 is a column of ones in §1.2 b 1)",
-            "refuted",
-        ),
-        ("our reading: 𝟏 is the n×n identity (as §1.2 b 5's ∂L/∂x̃ · 𝟏 = ∂L/∂x̃ requires)", "holds"),
+        ("our reading: 𝟏 is the n×n all-ones matrix (as bold 1 is a column of ones in §1.2 b 1)",
+         "refuted"),
+        ("our reading: 𝟏 is the n×n identity (as §1.2 b 5's ∂L/∂x̃ · 𝟏 = ∂L/∂x̃ requires)",
+         "holds"),
     ),
     witnesses=("symbolic",),
 )
@@ -102,11 +103,8 @@ def _backward_formula() -> sp.Basic:
     return sp.And(
         sp.Eq(sp.Derivative(loss, x), g * w, evaluate=False),
         sp.Eq(sp.Derivative(loss, w), g.T * x, evaluate=False),
-        sp.Eq(
-            sp.Derivative(loss, sp.Indexed("b", _i)),
-            sp.Sum(sp.Indexed("G", nn, _i), (nn, 1, n)),
-            evaluate=False,
-        ),
+        sp.Eq(sp.Derivative(loss, sp.Indexed("b", _i)),
+              sp.Sum(sp.Indexed("G", nn, _i), (nn, 1, n)), evaluate=False),
     )
 
 
@@ -199,7 +197,9 @@ def relu_jacobian(n: int) -> tuple[sp.ImmutableMatrix, sp.ImmutableMatrix]:
     xt = sp.ImmutableMatrix(sp.symbols(f"xt0:{n}", real=True))
     y = sp.ImmutableMatrix([sp.Max(0, v) for v in xt])
     derived = sp.ImmutableMatrix(y.jacobian(xt))
-    closed = sp.ImmutableMatrix(sp.diag(*[sp.Piecewise((1, v > 0), (0, True)) for v in xt]))
+    closed = sp.ImmutableMatrix(
+        sp.diag(*[sp.Piecewise((1, v > 0), (0, True)) for v in xt])
+    )
     return derived, closed
 
 
@@ -210,9 +210,8 @@ RELU_BACKWARD_PROSE = claim(
     "smaller than 0, and … to 1 if the output … is greater than 0'. False: it passes the "
     "upstream gradient through (∂L/∂x̃_i = ∂L/∂x_i, not 1) where the *input* x̃_i > 0, and "
     "the output max(0, x̃) is never below 0 (at x̃ = (2, −1), upstream (3, 5): (3, 0)).",
-    formula=lambda: sp.Eq(
-        sp.Derivative(sp.Symbol("L"), _xt[_i]), sp.Piecewise((1, sp.Max(0, _xt[_i]) > 0), (0, True))
-    ),
+    formula=lambda: sp.Eq(sp.Derivative(sp.Symbol("L"), _xt[_i]),
+                          sp.Piecewise((1, sp.Max(0, _xt[_i]) > 0), (0, True))),
     verdict="refuted",
     corrected_by="modules.relu_jacobian",
     witnesses=("symbolic", "implementation"),

@@ -32,12 +32,8 @@ alpha, beta = sp.symbols("alpha beta", real=True)
 
 # Index-notation symbols used only to render the statements.
 _k, _i, _j = sp.symbols("k i j", integer=True, nonnegative=True)
-_theta, _ttheta, _g, _v = (
-    sp.IndexedBase(r"\theta"),
-    sp.IndexedBase(r"\tilde{\theta}"),
-    sp.IndexedBase("g"),
-    sp.IndexedBase("v"),
-)
+_theta, _ttheta, _g, _v = (sp.IndexedBase(r"\theta"), sp.IndexedBase(r"\tilde{\theta}"),
+                           sp.IndexedBase("g"), sp.IndexedBase("v"))
 
 FORMS_AGREE = claim(
     "momentum.forms_agree",
@@ -53,9 +49,8 @@ INDUCTION_STEP = claim(
     source=f"{SEED_000} Problem 3 (induction step)",
     statement="If θ̃_{k−1} = θ_{k−1} and θ̃_k = θ_k then αv_k = αg_{k−1} − β(θ_{k−1} − θ_{k−2}) "
     "and θ̃_{k+1} = θ_{k+1}.",
-    formula=lambda: sp.Eq(
-        alpha * _v[_k], alpha * _g[_k - 1] - beta * (_theta[_k - 1] - _theta[_k - 2])
-    ),
+    formula=lambda: sp.Eq(alpha * _v[_k],
+                          alpha * _g[_k - 1] - beta * (_theta[_k - 1] - _theta[_k - 2])),
 )
 CLOSED_FORM = claim(
     "momentum.closed_form",
@@ -64,8 +59,8 @@ CLOSED_FORM = claim(
     statement="θ_k = θ₀ − α Σ_{j<k} (Σ_{i≤k−1−j} βⁱ) g_j for both forms.",
     formula=lambda: sp.Eq(
         _theta[_k],
-        _theta[0]
-        - alpha * sp.Sum(sp.Sum(beta**_i, (_i, 0, _k - 1 - _j)) * _g[_j], (_j, 0, _k - 1)),
+        _theta[0] - alpha * sp.Sum(sp.Sum(beta**_i, (_i, 0, _k - 1 - _j)) * _g[_j],
+                                   (_j, 0, _k - 1)),
     ),
 )
 TORCH_SGD = claim(
@@ -107,9 +102,8 @@ def gradient(j: int, n: int) -> sp.ImmutableMatrix:
 
 
 @cache
-def form_one(
-    k: int, n: int, theta_minus_one: sp.ImmutableMatrix | None = None
-) -> tuple[sp.ImmutableMatrix, ...]:
+def form_one(k: int, n: int, theta_minus_one: sp.ImmutableMatrix | None = None
+             ) -> tuple[sp.ImmutableMatrix, ...]:
     r"""Form I iterates (θ_0, …, θ_k); θ_{−1} = θ_0 unless ``theta_minus_one`` is given."""
     prev = theta0(n) if theta_minus_one is None else theta_minus_one
     out = [theta0(n)]
@@ -122,9 +116,8 @@ def form_one(
 
 
 @cache
-def form_two(
-    k: int, n: int, v0: sp.ImmutableMatrix | None = None
-) -> tuple[tuple[sp.ImmutableMatrix, ...], tuple[sp.ImmutableMatrix, ...]]:
+def form_two(k: int, n: int, v0: sp.ImmutableMatrix | None = None
+             ) -> tuple[tuple[sp.ImmutableMatrix, ...], tuple[sp.ImmutableMatrix, ...]]:
     r"""Form II: ((θ̃_0, …, θ̃_k), (v_0, …, v_k)); v_0 = 0 unless ``v0`` is given."""
     v = [sp.ImmutableMatrix(sp.zeros(n, 1)) if v0 is None else v0]
     th = [theta0(n)]
@@ -179,10 +172,8 @@ def induction_step(n: int) -> dict[str, tuple[sp.ImmutableMatrix, sp.ImmutableMa
     ttheta_next = theta_k - alpha * g_k - beta * alpha_v_k  # θ̃_k − αg_k − β(αv_k)
     return {
         "alpha_v_k": (sp.ImmutableMatrix(alpha_v_k), sp.ImmutableMatrix(seed_alpha_v_k)),
-        "next_iterate": (
-            sp.ImmutableMatrix(sp.expand(ttheta_next)),
-            sp.ImmutableMatrix(sp.expand(theta_next)),
-        ),
+        "next_iterate": (sp.ImmutableMatrix(sp.expand(ttheta_next)),
+                         sp.ImmutableMatrix(sp.expand(theta_next))),
     }
 
 

@@ -90,10 +90,8 @@ def matmul_formula(n=_nd, f=_fd, m=_md) -> tuple[sp.Eq, sp.Eq]:
     (``matmul_gradient``) and compare."""
     x, w = sp.MatrixSymbol("X", n, f), sp.MatrixSymbol("W", f, m)
     gy = sp.MatrixSymbol(r"\nabla Y", n, m)
-    return (
-        sp.Eq(sp.MatrixSymbol(r"\nabla X", n, f), gy * w.T),
-        sp.Eq(sp.MatrixSymbol(r"\nabla W", f, m), x.T * gy),
-    )
+    return (sp.Eq(sp.MatrixSymbol(r"\nabla X", n, f), gy * w.T),
+            sp.Eq(sp.MatrixSymbol(r"\nabla W", f, m), x.T * gy))
 
 
 MATMUL = claim(
@@ -125,9 +123,8 @@ SUM = claim(
     witnesses=("symbolic", "implementation", "autograd"),
     source=f"{SEED} (Sum)",
     statement="s = Σ_ij X_ij: ∇X = ∇s · 1 (every entry gets the scalar upstream gradient).",
-    formula=lambda: sp.Eq(
-        sp.Derivative(sp.Sum(_x[_i, _j], (_i, 1, _n), (_j, 1, _k)), _x[_i, _j]), 1
-    ),
+    formula=lambda: sp.Eq(sp.Derivative(sp.Sum(_x[_i, _j], (_i, 1, _n), (_j, 1, _k)),
+                                        _x[_i, _j]), 1),
 )
 ROW_SUM = claim(
     "ops.row_sum_gradient",
@@ -142,11 +139,9 @@ ROW_MAX = claim(
     source=f"{SEED} (RowMax, used by log-softmax)",
     statement="y_i = max_j X_ij: ∇X_ij = ∇y_i [j = argmax_j X_ij] where the maximum is unique "
     "(on ties the library routes the gradient to the first maximal entry, a subgradient).",
-    formula=lambda: sp.Eq(
-        sp.Indexed(r"\nabla X", _i, _j),
-        sp.Indexed(r"\nabla y", _i)
-        * sp.KroneckerDelta(_j, sp.Symbol(r"\operatorname{argmax}_j X_{ij}")),
-    ),
+    formula=lambda: sp.Eq(sp.Indexed(r"\nabla X", _i, _j),
+                          sp.Indexed(r"\nabla y", _i)
+                          * sp.KroneckerDelta(_j, sp.Symbol(r"\operatorname{argmax}_j X_{ij}"))),
 )
 ROW_MAX_TIES = claim(
     "ops.row_max_ties",
@@ -157,15 +152,9 @@ ROW_MAX_TIES = claim(
     "maximal entries.",
     formula=lambda: sp.And(
         sp.Eq(sp.Sum(sp.Indexed(r"\nabla X", _i, _j), (_j, 1, _n)), sp.Indexed(r"\nabla y", _i)),
-        sp.Eq(
-            sp.Indexed(r"\nabla X", _i, _j)
-            * (
-                sp.Function(r"\max_l")(sp.Indexed("X", _i, sp.Symbol("l")))
-                - sp.Indexed("X", _i, _j)
-            ),
-            0,
-        ),
-    ),
+        sp.Eq(sp.Indexed(r"\nabla X", _i, _j)
+              * (sp.Function(r"\max_l")(sp.Indexed("X", _i, sp.Symbol("l")))
+                 - sp.Indexed("X", _i, _j)), 0)),
     witnesses=("symbolic", "implementation", "autograd"),
 )
 RELU_KINK = claim(
@@ -173,9 +162,8 @@ RELU_KINK = claim(
     source=f"{SEED} Q9 (np.where(input > 0, 1, 0)); the library's kink convention",
     statement="At x = 0 ReLU's gradient is 0 (the library, the seed's np.where(input > 0, 1, "
     "0), torch.relu): a subgradient, between the one-sided derivatives 0 and 1.",
-    formula=lambda: sp.Eq(
-        sp.Subs(sp.Derivative(sp.Max(_x[_i], 0), _x[_i]), _x[_i], 0), sp.Heaviside(0, 0)
-    ),
+    formula=lambda: sp.Eq(sp.Subs(sp.Derivative(sp.Max(_x[_i], 0), _x[_i]), _x[_i], 0),
+                          sp.Heaviside(0, 0)),
     witnesses=("symbolic", "implementation", "autograd"),
 )
 NORMALIZE_AS_WRITTEN = claim(
@@ -184,10 +172,9 @@ NORMALIZE_AS_WRITTEN = claim(
     source=f"{SEED} Q8 (second line of the derivation)",
     statement="The seed's middle step ∇x_ij = −Σ_l ∇y_il x_il/s_i² + ∇y_ij/s_i² (s_i the row "
     "sum): the last term must be ∇y_ij/s_i (the seed's next line has it right).",
-    formula=lambda: sp.Eq(
-        sp.Indexed(r"\nabla x", _i, _j),
-        -sp.Sum(_gy[_i, _k] * _x[_i, _k], (_k, 1, _n)) / _s[_i] ** 2 + _gy[_i, _j] / _s[_i] ** 2,
-    ),
+    formula=lambda: sp.Eq(sp.Indexed(r"\nabla x", _i, _j),
+                          -sp.Sum(_gy[_i, _k] * _x[_i, _k], (_k, 1, _n)) / _s[_i]**2
+                          + _gy[_i, _j] / _s[_i]**2),
     verdict="refuted",
     corrected_by="ops.normalize_gradient",
 )
@@ -197,9 +184,8 @@ NORMALIZE = claim(
     source=f"{SEED} Q8",
     statement="Y = X / rowsum(X) (inputs positive): ∇X = ∇Y/s − rowsum(∇Y ⊙ X/s²), s the row "
     "sums (broadcast along the row).",
-    formula=lambda: sp.Eq(
-        _gX, _gY / sp.Symbol("s") - _rowsum(_odot(_gY, _X / sp.Symbol("s") ** 2))
-    ),
+    formula=lambda: sp.Eq(_gX, _gY / sp.Symbol("s")
+                          - _rowsum(_odot(_gY, _X / sp.Symbol("s") ** 2))),
 )
 LOG_SOFTMAX = claim(
     "ops.log_softmax_gradient",
@@ -223,11 +209,9 @@ ACCUMULATION = claim(
     source=f"{SEED} Q5 4), Q7 (multivariate chain rule)",
     statement="A node used by several ops gets the sum of the gradients along every path: "
     "for Z = f(X) ⊙ g(X), ∇X = ∇Z ⊙ g(X) ⊙ f′(X) + ∇Z ⊙ f(X) ⊙ g′(X); for Z = A + A, ∇A = 2∇Z.",
-    formula=lambda: sp.Eq(
-        sp.Derivative(_f(_X) * sp.Function("g")(_X), _X),
-        sp.Function("g")(_X) * sp.Derivative(_f(_X), _X)
-        + _f(_X) * sp.Derivative(sp.Function("g")(_X), _X),
-    ),
+    formula=lambda: sp.Eq(sp.Derivative(_f(_X) * sp.Function("g")(_X), _X),
+                          sp.Function("g")(_X) * sp.Derivative(_f(_X), _X)
+                          + _f(_X) * sp.Derivative(sp.Function("g")(_X), _X)),
 )
 GRAPH = claim(
     "ops.graph_structure",
@@ -246,14 +230,10 @@ def residual_block_formula(batch=_bd, width=_wd) -> tuple[sp.Eq, sp.Eq, sp.Eq]:
     h, w = sp.MatrixSymbol("H_1", batch, width), sp.MatrixSymbol("W", width, width)
     gh2 = sp.MatrixSymbol(r"\nabla H_2", batch, width)
     local = sp.HadamardProduct(gh2, sp.MatrixSymbol(r"\sigma'(A)", batch, width))
-    return (
-        sp.Eq(sp.MatrixSymbol(r"\nabla H_1", batch, width), local * w.T + gh2),
-        sp.Eq(sp.MatrixSymbol(r"\nabla W", width, width), h.T * local),
-        sp.Eq(
-            sp.MatrixSymbol(r"\nabla b", 1, width),
-            sp.MatrixSymbol(r"\mathbf{1}", batch, 1).T * local,
-        ),
-    )
+    return (sp.Eq(sp.MatrixSymbol(r"\nabla H_1", batch, width), local * w.T + gh2),
+            sp.Eq(sp.MatrixSymbol(r"\nabla W", width, width), h.T * local),
+            sp.Eq(sp.MatrixSymbol(r"\nabla b", 1, width),
+                  sp.MatrixSymbol(r"\mathbf{1}", batch, 1).T * local))
 
 
 RESIDUAL_BLOCK = claim(
@@ -280,7 +260,8 @@ RESIDUAL_MLP = claim(
 def matrix(name: str, rows: int, cols: int, positive: bool = False) -> sp.ImmutableMatrix:
     """A rows×cols matrix of real symbols ``{name}{i}_{j}`` (positive ones when asked)."""
     kw = {"positive": True} if positive else {}
-    return sp.ImmutableMatrix(rows, cols, lambda i, j: sp.Symbol(f"{name}{i}_{j}", real=True, **kw))
+    return sp.ImmutableMatrix(rows, cols,
+                              lambda i, j: sp.Symbol(f"{name}{i}_{j}", real=True, **kw))
 
 
 def vjp(output: sp.MatrixBase, wrt: sp.MatrixBase, upstream: sp.MatrixBase) -> sp.ImmutableMatrix:
@@ -338,10 +319,8 @@ def divide_gradient(m: int, n: int) -> Pairs:
     """Seed Q1: ∇X = ∇Z ⊙ 1/Y, ∇Y = −∇Z ⊙ X/Y² (inputs named a = X, b = Y)."""
     a, b, u = matrix("a", m, n), matrix("b", m, n), matrix("u", m, n)
     z = sp.ImmutableMatrix(m, n, lambda i, j: a[i, j] / b[i, j])
-    return [
-        (vjp(z, a, u), _had(u, _map(lambda y: 1 / y, b))),
-        (vjp(z, b, u), -_had(u, sp.ImmutableMatrix(m, n, lambda i, j: a[i, j] / b[i, j] ** 2))),
-    ]
+    return [(vjp(z, a, u), _had(u, _map(lambda y: 1 / y, b))),
+            (vjp(z, b, u), -_had(u, sp.ImmutableMatrix(m, n, lambda i, j: a[i, j] / b[i, j]**2)))]
 
 
 def sigmoid(x: sp.Expr) -> sp.Expr:
@@ -386,10 +365,8 @@ def matmul_gradient(n: int, f: int, m: int) -> Pairs:
     """Seed Q3: Y = XW with X n×f, W f×m: ∇X = ∇Y Wᵀ, ∇W = Xᵀ ∇Y (inputs named x, w)."""
     x, w, u = matrix("x", n, f), matrix("w", f, m), matrix("u", n, m)
     y = x * w
-    return [
-        (vjp(y, x, u), sp.ImmutableMatrix(u * w.T)),
-        (vjp(y, w, u), sp.ImmutableMatrix(x.T * u)),
-    ]
+    return [(vjp(y, x, u), sp.ImmutableMatrix(u * w.T)),
+            (vjp(y, w, u), sp.ImmutableMatrix(x.T * u))]
 
 
 @cache
@@ -408,7 +385,7 @@ def expand_gradient_as_written(n: int, k: int) -> tuple[sp.ImmutableMatrix, sp.I
     column (every column of ∇Y equals ∇x, i.e. ∇x broadcast to k columns equals ∇Y) it is
     false. Returns (sympy's ∇x broadcast to k columns, ∇Y).
     """
-    ((derived, _),) = expand_gradient(n, k)
+    (derived, _), = expand_gradient(n, k)
     return _broadcast_columns(derived, k), matrix("u", n, k)
 
 
@@ -447,15 +424,15 @@ def row_max_first_argmax(n: int) -> Pairs:
     x, u = matrix("x", 1, n), matrix("u", 1, 1)[0, 0]
 
     def first(j: int) -> sp.Expr:
-        wins = [x[0, j] > x[0, l] for l in range(j)] + [x[0, j] >= x[0, l] for l in range(j + 1, n)]
+        wins = [x[0, j] > x[0, l] for l in range(j)] + [x[0, j] >= x[0, l]
+                                                        for l in range(j + 1, n)]
         return sp.Piecewise((u, sp.And(*wins)), (0, True))
 
     g = [first(j) for j in range(n)]
     top = sp.Max(*x.row(0))
-    return [
-        (sp.ImmutableMatrix([[sp.Add(*g)]]), sp.ImmutableMatrix([[u]])),
-        (sp.ImmutableMatrix([[gj * (top - x[0, j]) for j, gj in enumerate(g)]]), sp.zeros(1, n)),
-    ]
+    return [(sp.ImmutableMatrix([[sp.Add(*g)]]), sp.ImmutableMatrix([[u]])),
+            (sp.ImmutableMatrix([[gj * (top - x[0, j]) for j, gj in enumerate(g)]]),
+             sp.zeros(1, n))]
 
 
 def _normalize(x: sp.MatrixBase) -> tuple[sp.ImmutableMatrix, sp.ImmutableMatrix]:
@@ -474,9 +451,8 @@ def normalize_gradient(m: int, n: int) -> Pairs:
 
 
 @cache
-def normalize_intermediate_as_written(
-    m: int, n: int
-) -> tuple[sp.ImmutableMatrix, sp.ImmutableMatrix]:
+def normalize_intermediate_as_written(m: int, n: int) -> tuple[sp.ImmutableMatrix,
+                                                                 sp.ImmutableMatrix]:
     """Seed Q8, second line: −Σ_l ∇y_il x_il/s² + ∇y_ij/s² (against sympy's ∇X)."""
     x, u = matrix("x", m, n, positive=True), matrix("u", m, n)
     y, s = _normalize(x)
@@ -510,11 +486,8 @@ def cross_entropy_gradient(m: int, n: int) -> Pairs:
     """
     x = matrix("x", m, n)
     free = matrix("t", m, n)
-    t = sp.ImmutableMatrix(
-        m,
-        n,
-        lambda i, j: free[i, j] if j < n - 1 else 1 - sp.Add(*[free[i, l] for l in range(n - 1)]),
-    )
+    t = sp.ImmutableMatrix(m, n, lambda i, j: free[i, j] if j < n - 1
+                           else 1 - sp.Add(*[free[i, l] for l in range(n - 1)]))
     lse = _row_sums(_map(sp.exp, x))
     log_s = sp.ImmutableMatrix(m, n, lambda i, j: x[i, j] - sp.log(lse[i, 0]))
     loss = sp.ImmutableMatrix([[-sp.Add(*_had(t, log_s)) / m]])
@@ -543,21 +516,11 @@ def self_add_gradient(m: int, n: int) -> Pairs:
 @cache
 def residual_block_parts(batch: int, width: int) -> dict[str, sp.ImmutableMatrix]:
     """The matrices of the residual block: h, w, b, u (= ∇H₂), a = H₁W + 1bᵀ, σ′(A)."""
-    h, w, b, u = (
-        matrix("h", batch, width),
-        matrix("w", width, width),
-        matrix("b", 1, width),
-        matrix("u", batch, width),
-    )
+    h, w, b, u = (matrix("h", batch, width), matrix("w", width, width), matrix("b", 1, width),
+                  matrix("u", batch, width))
     a = sp.ImmutableMatrix(h * w + sp.ones(batch, 1) * b)
-    return {
-        "h": h,
-        "w": w,
-        "b": b,
-        "u": u,
-        "a": a,
-        "sigma_prime": _map(lambda ai: sigmoid(ai) * (1 - sigmoid(ai)), a),
-    }
+    return {"h": h, "w": w, "b": b, "u": u, "a": a,
+            "sigma_prime": _map(lambda ai: sigmoid(ai) * (1 - sigmoid(ai)), a)}
 
 
 @cache
@@ -581,10 +544,9 @@ MATMUL_ENTRY = claim(
     source=f"{SEED} Q3 (corrected)",
     statement="For Y = XW with X n×f and W f×m: y_ij = Σ_{r=1}^{f} x_ir w_rj, row i of X "
     "times column j of W.",
-    formula=lambda: sp.Eq(
-        sp.Indexed("y", _i, _j),
-        sp.Sum(sp.Indexed("x", _i, _k) * sp.Indexed("w", _k, _j), (_k, 1, sp.Symbol("f"))),
-    ),
+    formula=lambda: sp.Eq(sp.Indexed("y", _i, _j),
+                          sp.Sum(sp.Indexed("x", _i, _k) * sp.Indexed("w", _k, _j),
+                                 (_k, 1, sp.Symbol("f")))),
     witnesses=("symbolic",),
 )
 MATMUL_ENTRY_WORDS = claim(
@@ -592,10 +554,9 @@ MATMUL_ENTRY_WORDS = claim(
     source=f"{SEED} Q3 ('the result of multiplying column i of W and row j of X')",
     statement="y_ij is column i of W times row j of X. False: that product is Σ_r w_ri x_jr "
     "= y_ji (and exists only for i ≤ m, j ≤ n); y_ij is row i of X times column j of W.",
-    formula=lambda: sp.Eq(
-        sp.Indexed("y", _i, _j),
-        sp.Sum(sp.Indexed("w", _k, _i) * sp.Indexed("x", _j, _k), (_k, 1, sp.Symbol("f"))),
-    ),
+    formula=lambda: sp.Eq(sp.Indexed("y", _i, _j),
+                          sp.Sum(sp.Indexed("w", _k, _i) * sp.Indexed("x", _j, _k),
+                                 (_k, 1, sp.Symbol("f")))),
     verdict="refuted",
     corrected_by="ops.matmul_entry",
     witnesses=("symbolic",),
@@ -605,10 +566,9 @@ MATMUL_ENTRY_RANGE = claim(
     source=f"{SEED} Q3 (y_ij = Σ_{{r=1}}^n x_ir w_rj)",
     statement="y_ij = Σ_{r=1}^{n} x_ir w_rj for X n×f. False: r runs over the f columns of X; "
     "with n < f terms are dropped (n = 1, f = 2), with n > f the sum leaves X.",
-    formula=lambda: sp.Eq(
-        sp.Indexed("y", _i, _j),
-        sp.Sum(sp.Indexed("x", _i, _k) * sp.Indexed("w", _k, _j), (_k, 1, _n)),
-    ),
+    formula=lambda: sp.Eq(sp.Indexed("y", _i, _j),
+                          sp.Sum(sp.Indexed("x", _i, _k) * sp.Indexed("w", _k, _j),
+                                 (_k, 1, _n))),
     verdict="refuted",
     corrected_by="ops.matmul_entry",
     witnesses=("symbolic",),
@@ -618,12 +578,10 @@ NORMALIZE_PARTIALS = claim(
     source=f"{SEED} Q8 (the case split, corrected)",
     statement="y_kl = x_kl / s_k, s_k = Σ_l x_kl: ∂y_kl/∂x_ij = δ_ik (δ_jl s_k − x_kl)/s_k², "
     "zero exactly when i ≠ k (whatever j and l).",
-    formula=lambda: sp.Eq(
-        sp.Derivative(sp.Indexed("y", _k, sp.Symbol("l")), _x[_i, _j]),
-        sp.KroneckerDelta(_i, _k)
-        * (sp.KroneckerDelta(_j, sp.Symbol("l")) * _s[_k] - _x[_k, sp.Symbol("l")])
-        / _s[_k] ** 2,
-    ),
+    formula=lambda: sp.Eq(sp.Derivative(sp.Indexed("y", _k, sp.Symbol("l")), _x[_i, _j]),
+                          sp.KroneckerDelta(_i, _k)
+                          * (sp.KroneckerDelta(_j, sp.Symbol("l")) * _s[_k]
+                             - _x[_k, sp.Symbol("l")]) / _s[_k] ** 2),
     witnesses=("symbolic",),
 )
 NORMALIZE_CASES = claim(
@@ -640,9 +598,8 @@ NORMALIZE_CASES = claim(
 
 
 @cache
-def matmul_entry(
-    n: int, f: int, m: int
-) -> tuple[sp.ImmutableMatrix, sp.ImmutableMatrix, sp.ImmutableMatrix]:
+def matmul_entry(n: int, f: int, m: int) -> tuple[sp.ImmutableMatrix, sp.ImmutableMatrix,
+                                                  sp.ImmutableMatrix]:
     """(Y = XW, X (n×f), W (f×m)) with real symbols."""
     x, w = matrix("x", n, f), matrix("w", f, m)
     return sp.ImmutableMatrix(x * w), x, w
@@ -666,20 +623,17 @@ def normalize_partials(m: int, n: int) -> tuple[dict, dict, sp.ImmutableMatrix]:
     """{(k, l, i, j): ∂y_kl/∂x_ij by sympy}, {(k, l, i, j): δ_ik(δ_jl s_k − x_kl)/s_k²}, X."""
     x = matrix("x", m, n, positive=True)
     y, s = _normalize(x)
-    idx = [(k, l, i, j) for k in range(m) for l in range(n) for i in range(m) for j in range(n)]
+    idx = [(k, l, i, j) for k in range(m) for l in range(n) for i in range(m)
+           for j in range(n)]
     derived = {t: sp.diff(y[t[0], t[1]], x[t[2], t[3]]) for t in idx}
-    closed = {
-        (k, l, i, j): (
-            sp.Integer(0) if i != k else ((s[k, 0] if j == l else 0) - x[k, l]) / s[k, 0] ** 2
-        )
-        for k, l, i, j in idx
-    }
+    closed = {(k, l, i, j): (sp.Integer(0) if i != k else
+                             ((s[k, 0] if j == l else 0) - x[k, l]) / s[k, 0] ** 2)
+              for k, l, i, j in idx}
     return derived, closed, x
 
 
-def normalize_case_as_written(
-    x: sp.MatrixBase, k: int, l: int, i: int, j: int, comma: str
-) -> sp.Expr | None:
+def normalize_case_as_written(x: sp.MatrixBase, k: int, l: int, i: int, j: int,
+                              comma: str) -> sp.Expr | None:
     """Seed Q8's case split at (k, l, i, j), its comma in '0 if i ≠ k, j ≠ l' read as
     ``"and"`` or ``"or"``; ``None`` where no case applies."""
     s = sum(x[k, c] for c in range(x.shape[1]))

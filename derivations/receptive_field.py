@@ -64,9 +64,8 @@ CLIP_AT_END = claim(
     "clipped once to the image.",
     formula=lambda: sp.Eq(
         sp.Symbol(r"\mathrm{support}(i)"),
-        sp.Interval(
-            sp.Max(0, sp.Function("a_0")(i)), sp.Min(sp.Symbol("n") - 1, sp.Function("b_0")(i))
-        ),
+        sp.Interval(sp.Max(0, sp.Function("a_0")(i)),
+                    sp.Min(sp.Symbol("n") - 1, sp.Function("b_0")(i))),
         evaluate=False,
     ),
     verdict="refuted",
@@ -82,10 +81,9 @@ CLIP_PER_LAYER = claim(
     "of the influencing positions, and 2-D fields are products of the row and column fields.",
     formula=lambda: sp.Eq(
         sp.Tuple(sp.Indexed("a", _l - 1), sp.Indexed("b", _l - 1)),
-        sp.Tuple(
-            sp.Max(0, _s[_l] * sp.Indexed("a", _l) - _p[_l]),
-            sp.Min(sp.Indexed("n", _l - 1) - 1, _s[_l] * sp.Indexed("b", _l) - _p[_l] + _k[_l] - 1),
-        ),
+        sp.Tuple(sp.Max(0, _s[_l] * sp.Indexed("a", _l) - _p[_l]),
+                 sp.Min(sp.Indexed("n", _l - 1) - 1,
+                        _s[_l] * sp.Indexed("b", _l) - _p[_l] + _k[_l] - 1)),
     ),
 )
 VGG16 = claim(
@@ -94,16 +92,11 @@ VGG16 = claim(
     source=f"{SEED_000} Problem 4 (left blank in the seed)",
     statement="VGG16 on 224×224: y1[k,i,j] sees rows i−2…i+2, y2 rows 2i−2…2i+3, y3 rows "
     "4i−6…4i+9 (columns likewise in j), all channels, clipped to 0…223.",
-    formula=lambda: sp.Tuple(
-        *[
-            sp.Eq(sp.Symbol(f"y_{q}"), sp.Interval(sp.Max(0, lo), sp.Min(223, hi)), evaluate=False)
-            for q, (lo, hi) in (
-                (1, (i - 2, i + 2)),
-                (2, (2 * i - 2, 2 * i + 3)),
-                (3, (4 * i - 6, 4 * i + 9)),
-            )
-        ]
-    ),
+    formula=lambda: sp.Tuple(*[
+        sp.Eq(sp.Symbol(f"y_{q}"), sp.Interval(sp.Max(0, lo), sp.Min(223, hi)), evaluate=False)
+        for q, (lo, hi) in ((1, (i - 2, i + 2)), (2, (2 * i - 2, 2 * i + 3)),
+                            (3, (4 * i - 6, 4 * i + 9)))
+    ]),
 )
 
 # One axis of a layer: (kernel, stride, padding).
@@ -168,7 +161,6 @@ def vgg16_fields(n: int = 224) -> dict[int, tuple[sp.Expr, sp.Expr]]:
     clipped per layer (columns: the same with j for i)."""
     return {q: clipped_per_layer(VGG16_AXES[:depth], n) for q, depth in VGG16_OUTPUTS.items()}
 
-
 _q, _nn = sp.Symbol("q", integer=True), sp.Symbol("n", integer=True, positive=True)
 PADDING_MODES = claim(
     "receptive_field.padding_modes",
@@ -179,12 +171,11 @@ PADDING_MODES = claim(
     "(replicate); the field of a stack is this map composed layer by layer.",
     formula=lambda: sp.Tuple(
         sp.Eq(sp.Function("r_{circular}")(_q), sp.Mod(_q, _nn), evaluate=False),
-        sp.Eq(
-            sp.Function("r_{reflect}")(_q),
-            sp.Piecewise((-_q, _q < 0), (2 * (_nn - 1) - _q, _q >= _nn), (_q, True)),
-            evaluate=False,
-        ),
-        sp.Eq(sp.Function("r_{replicate}")(_q), sp.Min(sp.Max(_q, 0), _nn - 1), evaluate=False),
+        sp.Eq(sp.Function("r_{reflect}")(_q),
+              sp.Piecewise((-_q, _q < 0), (2 * (_nn - 1) - _q, _q >= _nn), (_q, True)),
+              evaluate=False),
+        sp.Eq(sp.Function("r_{replicate}")(_q), sp.Min(sp.Max(_q, 0), _nn - 1),
+              evaluate=False),
     ),
     witnesses=("implementation", "autograd"),
 )

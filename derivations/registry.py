@@ -41,10 +41,8 @@ def _verdict(c: Claim) -> str:
         text += "<br>" + "<br>".join(f"{_cell(r)}: {v}" for r, v in readings)
     evidence = getattr(c, "evidence", None)
     if evidence:
-        text += (
-            f"<br>our setting: {_cell(evidence.ours)}<br>the seed's: {_cell(evidence.seed)}"
-            f"<br>measured: {_cell(evidence.figures)}"
-        )
+        text += (f"<br>our setting: {_cell(evidence.ours)}<br>the seed's: {_cell(evidence.seed)}"
+                 f"<br>measured: {_cell(evidence.figures)}")
     return text
 
 
@@ -65,19 +63,13 @@ def markdown_table(topics: tuple[str, ...] = ()) -> str:
         t = c.id.split(".", 1)[0]
         if t != topic:
             topic = t
-            out += [
-                "",
-                f"## {t}",
-                "",
-                "| claim | statement | formula | witnesses | verdict | source |",
-                "|---|---|---|---|---|---|",
-            ]
+            out += ["", f"## {t}", "",
+                    "| claim | statement | formula | witnesses | verdict | source |",
+                    "|---|---|---|---|---|---|"]
         formula = f"${_cell(c.latex())}$" if c.formula is not None else ""
         kinds = ", ".join(c.witnesses) if c.witnesses else ""
-        out.append(
-            f"| `{c.id}` | {_cell(c.statement)} | {formula} | {kinds} | {_verdict(c)} "
-            f"| {_cell(c.source)} |"
-        )
+        out.append(f"| `{c.id}` | {_cell(c.statement)} | {formula} | {kinds} | {_verdict(c)} "
+                   f"| {_cell(c.source)} |")
     return "\n".join(out).strip("\n")
 
 

@@ -67,9 +67,8 @@ HAT = claim(
     source=f"{SEED_002} Q3 (Exercise 8)",
     statement="ReLU(−ReLU(2x − 1) − ReLU(1 − 2x) + 1) is the hat function: 2x on [0, ½], "
     "2(1 − x) on [½, 1], 0 elsewhere.",
-    formula=lambda: sp.Eq(
-        sp.Symbol(r"\mathrm{ReLU}(-\mathrm{ReLU}(2x-1)-\mathrm{ReLU}(1-2x)+1)"), HAT_TARGET
-    ),
+    formula=lambda: sp.Eq(sp.Symbol(r"\mathrm{ReLU}(-\mathrm{ReLU}(2x-1)-\mathrm{ReLU}(1-2x)+1)"),
+                          HAT_TARGET),
 )
 SOFT = claim(
     "relu_net.soft_threshold",

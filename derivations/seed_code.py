@@ -52,9 +52,8 @@ Q1_MAE = claim(
     statement="Exercise 3 minimises the loss the question defines, J = (1/N) Σ|ŷ_n − y_n|. "
     "False: it uses MSELoss, (1/N) Σ(ŷ_n − y_n)², a different function with a different "
     "gradient (at residuals (1, 3): losses 2 and 5, gradients (1/2, 1/2) and (1, 3)).",
-    formula=lambda: sp.Eq(
-        sp.Sum(sp.Abs(_r[_n]), (_n, 1, _N)) / _N, sp.Sum(_r[_n] ** 2, (_n, 1, _N)) / _N
-    ),
+    formula=lambda: sp.Eq(sp.Sum(sp.Abs(_r[_n]), (_n, 1, _N)) / _N,
+                          sp.Sum(_r[_n] ** 2, (_n, 1, _N)) / _N),
     verdict="refuted",
     corrected_by="seed_code.q1_training_as_intended",
     witnesses=("symbolic", "implementation"),
@@ -91,9 +90,8 @@ Q1_FIXED = claim(
     "scheduler stepped by the name it is bound to; the split taken first and only its "
     "training part loaded — every parameter trains, the loss is mean|ŷ − y|, and no "
     "validation row is trained on.",
-    formula=lambda: sp.Eq(
-        sp.Derivative(sp.Sum(sp.Abs(_r[_n]), (_n, 1, _N)) / _N, _r[_k]), sp.sign(_r[_k]) / _N
-    ),
+    formula=lambda: sp.Eq(sp.Derivative(sp.Sum(sp.Abs(_r[_n]), (_n, 1, _N)) / _N, _r[_k]),
+                          sp.sign(_r[_k]) / _N),
     witnesses=("symbolic", "implementation"),
 )
 

@@ -48,41 +48,20 @@ _PROP_CEX = "counterexamples"
 
 # "impl-independent": grading mode only (--impl, dlmath_verify._grading): a claim whose
 # witnesses in this run are symbolic only or never reach the graded code.
-_STATUS_ORDER = (
-    "failed",
-    "partial",
-    "verified",
-    "refuted-as-expected",
-    "not-reproduced",
-    "reading-dependent",
-    "impl-independent",
-)
-_VERDICT_STATUS = {
-    "holds": "verified",
-    "refuted": "refuted-as-expected",
-    "not-reproduced": "not-reproduced",
-    "reading-dependent": "reading-dependent",
-}
+_STATUS_ORDER = ("failed", "partial", "verified", "refuted-as-expected", "not-reproduced",
+                 "reading-dependent", "impl-independent")
+_VERDICT_STATUS = {"holds": "verified", "refuted": "refuted-as-expected",
+                   "not-reproduced": "not-reproduced", "reading-dependent": "reading-dependent"}
 _MESSAGE_LINES = 6
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("dlmath-verify", "claims (dlmath_verify)")
-    group.addoption(
-        "--claims-json",
-        default=None,
-        metavar="PATH",
-        help="write each registered claim's status in this run as JSON to PATH",
-    )
-    group.addoption(
-        "--claim",
-        action="append",
-        default=[],
-        dest="claim_ids",
-        metavar="ID",
-        help="run only the witnesses of this claim (repeatable; an exact id, or an "
-        "id prefix such as 'batchnorm.')",
-    )
+    group.addoption("--claims-json", default=None, metavar="PATH",
+                    help="write each registered claim's status in this run as JSON to PATH")
+    group.addoption("--claim", action="append", default=[], dest="claim_ids", metavar="ID",
+                    help="run only the witnesses of this claim (repeatable; an exact id, or an "
+                         "id prefix such as 'batchnorm.')")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -90,13 +69,11 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "claim(*ids, kind=...): the registered claims this test is a witness for; kind is one "
         f"of {', '.join(WITNESS_KINDS)} or a tuple of them (required). Select with "
-        "--claim ID, or with -m \"claim(kind='symbolic')\"",
-    )
+        "--claim ID, or with -m \"claim(kind='symbolic')\"")
     config.addinivalue_line(
         "markers",
         "conventions: checks this project's own conventions (error wording, validation, "
-        "private arguments), not mathematics; deselected when grading another implementation",
-    )
+        "private arguments), not mathematics; deselected when grading another implementation")
     config.pluginmanager.register(_ClaimsRun(config), "dlmath-claims-run")
 
 
@@ -140,19 +117,14 @@ def _marker_problems(item: pytest.Item) -> list[str]:
             if cid not in REGISTRY:
                 close = difflib.get_close_matches(str(cid), list(REGISTRY), n=3, cutoff=0.6)
                 hint = f" (close: {', '.join(close)})" if close else ""
-                problems.append(
-                    f"{item.nodeid} names claim {cid!r}, which is not in the registry{hint}"
-                )
+                problems.append(f"{item.nodeid} names claim {cid!r}, which is not in the "
+                                f"registry{hint}")
         if "kind" not in mark.kwargs:
-            problems.append(
-                f"{item.nodeid}: @pytest.mark.claim{mark.args!r} declares no kind= "
-                f"(one of {', '.join(WITNESS_KINDS)}, or a tuple of them)"
-            )
+            problems.append(f"{item.nodeid}: @pytest.mark.claim{mark.args!r} declares no kind= "
+                            f"(one of {', '.join(WITNESS_KINDS)}, or a tuple of them)")
         elif _kinds(mark.kwargs["kind"]) is None:
-            problems.append(
-                f"{item.nodeid}: kind={mark.kwargs['kind']!r} is not one of "
-                f"{', '.join(WITNESS_KINDS)} (or a non-empty tuple of them)"
-            )
+            problems.append(f"{item.nodeid}: kind={mark.kwargs['kind']!r} is not one of "
+                            f"{', '.join(WITNESS_KINDS)} (or a non-empty tuple of them)")
     return problems
 
 
@@ -171,8 +143,7 @@ def _selected_claims(values: list[str]) -> set[str]:
             raise pytest.UsageError(
                 f"--claim {value}: no registered claim has this id or starts with it. "
                 + (f"Close matches: {', '.join(close)}. " if close else "")
-                + f"Topics: {' '.join(topics)}"
-            )
+                + f"Topics: {' '.join(topics)}")
         selected |= matched
     return selected
 
@@ -274,10 +245,8 @@ def claim_status(cid: str, rec: _Record, *, independent: tuple[str, ...] = ()) -
     c = REGISTRY[cid]
     required = c.witnesses
     if required is None:
-        return (
-            "partial (the claim declares no witnesses=; ran: "
-            f"{', '.join(sorted(rec.passed)) or 'none'})"
-        )
+        return ("partial (the claim declares no witnesses=; ran: "
+                f"{', '.join(sorted(rec.passed)) or 'none'})")
     if independent and any(k not in independent for k in required):
         required = tuple(k for k in required if k not in independent)
     done = [k for k in required if rec.passed.get(k)]
@@ -289,10 +258,8 @@ def claim_status(cid: str, rec: _Record, *, independent: tuple[str, ...] = ()) -
     # next to "0 of 2 witness kinds ran" reads as a contradiction.
     extra = sorted(k for k in rec.passed if rec.passed[k] and k not in c.witnesses)
     also = f"; also passed, not required: {', '.join(extra)}" if extra else ""
-    return (
-        f"partial ({len(done)} of {len(required)} witness kinds ran: "
-        f"{', '.join(done) or 'none'}; missing {', '.join(missing)}{also})"
-    )
+    return (f"partial ({len(done)} of {len(required)} witness kinds ran: "
+            f"{', '.join(done) or 'none'}; missing {', '.join(missing)}{also})")
 
 
 class _ClaimsRun:
@@ -305,9 +272,8 @@ class _ClaimsRun:
 
     # -- collection
     @pytest.hookimpl(tryfirst=True)
-    def pytest_collection_modifyitems(
-        self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
-    ) -> None:
+    def pytest_collection_modifyitems(self, session: pytest.Session, config: pytest.Config,
+                                      items: list[pytest.Item]) -> None:
         try:
             problems = [p for item in items for p in _marker_problems(item)]
             if problems:
@@ -322,11 +288,8 @@ class _ClaimsRun:
                 raise
             # A pytest-xdist worker cannot end the run with a usage error (the controller
             # reports a crash); a failed collection report stops the run with the message.
-            config.hook.pytest_collectreport(
-                report=pytest.CollectReport(
-                    nodeid="", outcome="failed", longrepr=f"ERROR: {e}", result=[]
-                )
-            )
+            config.hook.pytest_collectreport(report=pytest.CollectReport(
+                nodeid="", outcome="failed", longrepr=f"ERROR: {e}", result=[]))
             items[:] = []
 
     def _check_required_kinds(self, items: list[pytest.Item]) -> None:
@@ -338,14 +301,11 @@ class _ClaimsRun:
         for cid, c in sorted(REGISTRY.items()):
             lacking = [k for k in c.witnesses or () if k not in provided[cid]]
             if lacking:
-                missing.append(
-                    f"claim {cid} requires witness kind(s) {', '.join(lacking)}, "
-                    f"which no collected test provides"
-                )
+                missing.append(f"claim {cid} requires witness kind(s) {', '.join(lacking)}, "
+                               f"which no collected test provides")
         if missing:
-            raise pytest.UsageError(
-                "claims without the witnesses they require:\n  " + "\n  ".join(missing)
-            )
+            raise pytest.UsageError("claims without the witnesses they require:\n  "
+                                    + "\n  ".join(missing))
 
     @staticmethod
     def _expand_for_mark_expressions(items: list[pytest.Item]) -> None:
@@ -373,7 +333,8 @@ class _ClaimsRun:
         report = yield
         kinds = witness_kinds(item)
         if kinds:
-            report.user_properties.append((_PROP_WITNESS, [[c, list(k)] for c, k in kinds.items()]))
+            report.user_properties.append((_PROP_WITNESS, [[c, list(k)] for c, k in
+                                                           kinds.items()]))
             if report.failed:
                 exc = call.excinfo.value if call.excinfo is not None else None
                 found = blame(exc, list(kinds))
@@ -404,16 +365,14 @@ class _ClaimsRun:
                 for k in kinds:
                     rec.passed[k] += 1
         if report.failed:
-            found = props.get(
-                _PROP_BLAME, {"claims": [c for c, _ in witnessed], "outside": [], "messages": {}}
-            )
+            found = props.get(_PROP_BLAME, {"claims": [c for c, _ in witnessed], "outside": [],
+                                            "messages": {}})
             blamed = set(found["claims"])
             for cid in found["claims"]:
                 rec = self.records[cid]
                 rec.ran.add(report.nodeid)
-                rec.failures.append(
-                    (report.nodeid, found["messages"].get(cid, ""), cid in found["outside"])
-                )
+                rec.failures.append((report.nodeid, found["messages"].get(cid, ""),
+                                     cid in found["outside"]))
             for cid, _ in witnessed:
                 if cid not in blamed:
                     self.records[cid].inconclusive.add(report.nodeid)
@@ -445,10 +404,8 @@ class _ClaimsRun:
                 "corrected_by": c.corrected_by,
             }
             if rec.failures:
-                row["failures"] = [
-                    {"test": n, "message": m, "outside_claim_assertions": o}
-                    for n, m, o in rec.failures
-                ]
+                row["failures"] = [{"test": n, "message": m, "outside_claim_assertions": o}
+                                   for n, m, o in rec.failures]
             if rec.inconclusive:
                 row["inconclusive_tests"] = sorted(rec.inconclusive)
             readings = getattr(c, "readings", None)
@@ -460,9 +417,8 @@ class _ClaimsRun:
             out.append(row)
         return out
 
-    def pytest_terminal_summary(
-        self, terminalreporter: Any, exitstatus: int, config: pytest.Config
-    ) -> None:
+    def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int,
+                                config: pytest.Config) -> None:
         if config is not self.config or exitstatus == pytest.ExitCode.USAGE_ERROR:
             return
         tr = terminalreporter
@@ -489,29 +445,20 @@ class _ClaimsRun:
         for r in sorted(judged, key=lambda r: (_STATUS_ORDER.index(r["status"]), r["id"])):
             self._write_row(tr, r)
         counts = {s: sum(1 for r in judged if r["status"] == s) for s in _STATUS_ORDER}
-        tr.write_line(
-            ", ".join(f"{n} {s}" for s, n in counts.items() if n)
-            + f"; {len(rows) - len(judged)} not-run"
-        )
+        tr.write_line(", ".join(f"{n} {s}" for s, n in counts.items() if n)
+                      + f"; {len(rows) - len(judged)} not-run")
 
     @staticmethod
     def _write_row(tr: Any, r: dict[str, Any]) -> None:
         status, pad = r["status"], " " * 22
         bad = status == "failed"
-        tr.write_line(
-            f"{status:<21} {r['id']:<44} {r['tests']:>3} test(s)  [{r['source']}]",
-            red=bad,
-            yellow=status == "partial",
-            green=not bad and status != "partial",
-        )
+        tr.write_line(f"{status:<21} {r['id']:<44} {r['tests']:>3} test(s)  [{r['source']}]",
+                      red=bad, yellow=status == "partial", green=not bad and status != "partial")
         if status == "partial":
-            tr.write_line(pad + r["detail"][len("partial ") :])
+            tr.write_line(pad + r["detail"][len("partial "):])
         for fail in r.get("failures", [])[:3]:
-            where = (
-                "failure outside any claim-named assertion: blamed on the test's claims"
-                if fail["outside_claim_assertions"]
-                else "failing assertion"
-            )
+            where = ("failure outside any claim-named assertion: blamed on the test's claims"
+                     if fail["outside_claim_assertions"] else "failing assertion")
             first = fail["message"].splitlines()[0] if fail["message"] else ""
             tr.write_line(f"{pad}{where}: {fail['test']}")
             if first:

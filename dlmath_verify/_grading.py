@@ -60,11 +60,9 @@ def _adapt_jacobian(target: types.ModuleType) -> dict[str, Any]:
     for name in ("jacobian_reverse", "jacobian_forward"):
         fn = getattr(target, name)
         try:
-            params = [
-                p
-                for p in inspect.signature(fn).parameters.values()
-                if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-            ]
+            params = [p for p in inspect.signature(fn).parameters.values()
+                      if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY,
+                                                             p.POSITIONAL_OR_KEYWORD)]
         except (TypeError, ValueError):
             params = []
         out[name] = _seed_signature(fn) if len(params) == 3 else fn
@@ -81,7 +79,8 @@ def _seed_signature(fn: Callable[..., Any]) -> Callable[..., Any]:
             return fn(x, None, params)  # let the seed's code fail on a bad argument itself
         layers = sum(1 for k in params if k[:1] == "W" and k[1:].isdigit())
         xt = torch.from_numpy(x) if numpy_in else x
-        pt = {k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v for k, v in params.items()}
+        pt = {k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v
+              for k, v in params.items()}
         j = fn(xt, layers, pt)
         return j.detach().cpu().numpy() if numpy_in else j
 
@@ -107,191 +106,158 @@ class Contract:
         return f"impl.{self.name}"
 
 
-CONTRACTS: dict[str, Contract] = {
-    c.name: c
-    for c in (
-        Contract(
-            "modules",
-            "004_a5042f8004da492f.txt §1.2 (the practical's numpy modules)",
-            {
-                "LinearModule": (
-                    "LinearModule(in_features, out_features); params/grads: dicts with 'weight' "
-                    "(out, in) and 'bias' (out,); forward(x (N, in)) -> x W^T + b, reading "
-                    "params['weight'] and params['bias'] afresh on every call (the tests replace "
-                    "or perturb them in place) and caching x; backward(dout (N, out)) -> dx "
-                    "(N, in), filling grads['weight'] = dout^T x and grads['bias'] = sum_n dout_n"
-                ),
-                "ReLUModule": (
-                    "ReLUModule(); forward(x (N, C)) -> max(0, x), caching what "
-                    "backward needs; backward(dout) -> dout * 1(x > 0) (0 at x = 0)"
-                ),
-                "SoftMaxModule": (
-                    "SoftMaxModule(); forward(x (N, C)) -> row softmax, caching it; "
-                    "backward(dout) -> dx, the VJP of the row softmax"
-                ),
-                "CrossEntropyModule": (
-                    "CrossEntropyModule(); forward(x, y) -> batch mean of -sum_i y_i log x_i for "
-                    "probabilities x (N, C) and one-hot y (N, C); backward(x, y) -> -y / (N x), "
-                    "called on a fresh instance (no state from forward)"
-                ),
-            },
-            notes=(
-                "numpy float64 arrays (float32 where a test draws it; the result must keep "
-                "the dtype to within float32's tolerance)",
-                "the suite builds ModuleMLP from these four classes through this interface only",
-            ),
-        ),
-        Contract(
-            "custom_batchnorm",
-            "004_a5042f8004da492f.txt §3 (the practical's batch norm)",
-            {
-                "CustomBatchNormAutograd": (
-                    "CustomBatchNormAutograd(n_neurons, eps=1e-5): nn.Module, forward(input "
-                    "(N, n_neurons)) -> gamma (x - mu)/sqrt(var + eps) + beta, batch statistics, "
-                    "biased variance; gamma (ones), beta (zeros) parameters; backward by autograd"
-                ),
-                "CustomBatchNormManualFunction": (
-                    "torch.autograd.Function: forward(ctx, input (N, C), gamma (C,), beta (C,), "
-                    "eps=1e-5) -> y; backward(ctx, grad_output) -> (dx, dgamma, dbeta, None) by "
-                    "hand; gradcheck runs on it in float64"
-                ),
-                "CustomBatchNormManualModule": (
-                    "CustomBatchNormManualModule(n_neurons, eps=1e-5): nn.Module applying "
-                    "CustomBatchNormManualFunction with its own gamma (ones) and beta (zeros)"
-                ),
-            },
-        ),
-        Contract(
-            "jacobian",
-            "002_f6a45d0186751a72.txt Q2 (a)-(b)",
-            {
-                "jacobian_reverse": (
-                    "jacobian_reverse(x (D,), params) -> J (P, D) of f(x) = W_F tanh(W_L ... "
-                    "tanh(W_1 x)) by reverse mode; params a dict 'W1' (K, D), 'W2'...'WL' (K, K), "
-                    "'WF' (P, K); torch tensors (float64/float32) or numpy arrays, J in the same "
-                    "kind and dtype, detached. The seed's signature (x, L, param_dict) is "
-                    "accepted through an adapter (torch inputs)"
-                ),
-                "jacobian_forward": "jacobian_forward(x, params): the same J by forward mode",
-            },
-            adapt=_adapt_jacobian,
-        ),
-        Contract(
-            "softmax",
-            "004_a5042f8004da492f.txt §1.1; 001_d80f36ddf3b5193b.txt Problem 1",
-            {
-                "softmax": "softmax(x (..., C)) -> row softmax over the last axis; numpy or torch, "
-                "float64/float32 kept; stable for huge logits",
-                "softmax_backward": "softmax_backward(s, grad_s) -> s * (grad_s - <grad_s, s>) "
-                "(s the softmax output)",
-                "softmax_jacobian": "softmax_jacobian(x (C,)) -> diag(s) - s s^T (C, C)",
-                "log_softmax": "log_softmax(x) -> x - logsumexp(x) over the last axis",
-                "log_softmax_backward": "log_softmax_backward(log_s, grad) -> grad - exp(log_s) "
-                "sum(grad)",
-                "cross_entropy": "cross_entropy(x logits (N, C), target (N,) labels or (N, C) "
-                "distribution) -> batch mean of -log softmax at the targets",
-                "cross_entropy_backward": "cross_entropy_backward(x, target) -> (softmax(x) - T)/N",
-                "true_softmax": "true_softmax(x, beta) -> softmax(beta x)",
-                "true_softmax_gradient": "true_softmax_gradient(x, beta) -> the gradient of "
-                "(1/beta) log sum exp(beta x)",
-            },
-        ),
-        Contract(
-            "batchnorm",
-            "004_a5042f8004da492f.txt §3.2 a; 001_d80f36ddf3b5193b.txt Problem 3",
-            {
-                "batchnorm_statistics": "batchnorm_statistics(x (N, C), eps) -> (mu, var, x_hat), "
-                "biased variance, numpy or torch",
-                "batchnorm_forward": "batchnorm_forward(x (N, C), gamma (C,), beta (C,), eps) -> y",
-                "batchnorm_backward": "batchnorm_backward(x, gamma, grad_y, eps) -> (dx, dgamma, "
-                "dbeta), formula (5)",
-                "fold_into_layer": "fold_into_layer(layer nn.Linear|nn.Conv2d, bn nn.BatchNorm1d|"
-                "2d in eval mode) -> a new layer equal to bn(layer(x))",
-                "fold_batchnorm": "fold_batchnorm(model nn.Sequential-like) -> a copy with every "
-                "BN after a Linear/Conv2d folded into it",
-            },
-        ),
-        Contract(
-            "conv",
-            "001_d80f36ddf3b5193b.txt Problem 4 (and conv2d backprop)",
-            {
-                "toeplitz": "toeplitz(w (f,), n) -> C_w ((n - f + 1), n)",
-                "conv1d_net_forward": "conv1d_net_forward(y0 (n,), weights [(f_l,)], biases "
-                "[() or (1,)], activation='tanh') -> (y_L, cache)",
-                "conv1d_net_backward": "conv1d_net_backward(cache, u) -> ([d/dw_l], [d/db_l]) of "
-                "u . y_L",
-                "conv2d": "conv2d(x (N, C_in, H, W), weight (C_out, C_in, kh, kw), bias=None, "
-                "stride=1, padding=0, dilation=1) -> y, as torch's conv2d",
-                "conv2d_input_grad": "conv2d_input_grad(input_shape, weight, grad_output, stride, "
-                "padding, dilation) -> dx (as torch.nn.grad.conv2d_input)",
-                "conv2d_weight_grad": "conv2d_weight_grad(x, weight_shape, grad_output, stride, "
-                "padding, dilation) -> dK (as torch.nn.grad.conv2d_weight)",
-                "conv2d_backward": "conv2d_backward(x, weight, grad_output, stride, padding, "
-                "dilation) -> (dx, dK, db)",
-            },
-        ),
-        Contract(
-            "momentum",
-            "000_44446893528eed8a.txt Problem 3",
-            {
-                "MomentumFormOne": "MomentumFormOne(theta0, alpha, beta); step(g) -> theta_{k+1} "
-                "= theta_k - alpha g + beta (theta_k - theta_{k-1}), theta_{-1} "
-                "= theta_0",
-                "MomentumFormTwo": "MomentumFormTwo(theta0, alpha, beta); step(g): v = g + beta v "
-                "(v_0 = 0), theta = theta - alpha v; returns theta",
-                "form_one_iterates": "form_one_iterates(theta0, grads (k, ...), alpha, beta) -> "
-                "theta_0..theta_k stacked (k + 1, ...)",
-                "form_two_iterates": "form_two_iterates(theta0, grads, alpha, beta) -> the same "
-                "for Form II",
-                "closed_form_iterate": "closed_form_iterate(theta0, grads, alpha, beta) -> theta_k",
-                "FormOneSGD": "FormOneSGD(params, lr, momentum): torch.optim.Optimizer, Form I",
-                "FormTwoSGD": "FormTwoSGD(params, lr, momentum): torch.optim.Optimizer, Form II",
-            },
-        ),
-        Contract(
-            "autodiff",
-            "003_6e09f081ee206780.txt (a vugrad-style reverse-mode library)",
-            {
-                "TensorNode": (
-                    "TensorNode(value float32/float64 ndarray): .value, .grad (zeros until "
-                    "backward), .source (the OpNode that made it, None for a leaf), .shape; "
-                    "+ - * / @ build Add/Subtract/Multiply/Divide/MatMul nodes; "
-                    ".backward(goutput=None) backpropagates goutput (of the node's shape; "
-                    "None only for a scalar) into every node's .grad; leaves accumulate"
-                ),
-                "OpNode": "the graph node of one op application: .op (the Op class), .inputs "
-                "(the TensorNodes), .outputs (list)",
-                "Add": "the Op class behind +: c.source.op is Add",
-                "Sigmoid": "Op; Sigmoid.do_forward(x) -> TensorNode",
-                "Tanh": "Op; Tanh.do_forward(x)",
-                "Exp": "Op; Exp.do_forward(x)",
-                "Log": "Op; Log.do_forward(x), x > 0",
-                "ReLU": "Op; ReLU.do_forward(x), gradient 0 at x = 0",
-                "Expand": "Op; Expand.do_forward(x, repeats=k, dim=1) repeats the singleton axis "
-                "dim k times",
-                "Sum": "Op; Sum.do_forward(x) -> scalar sum",
-                "RowSum": "Op; RowSum.do_forward(x (m, n)) -> (m, 1)",
-                "RowMax": "Op; RowMax.do_forward(x (m, n)) -> (m, 1), gradient to the arg max",
-                "Normalize": "Op; Normalize.do_forward(x) -> x / row sums (003 Q8)",
-                "LogSoftmax": "Op; LogSoftmax.do_forward(x) -> row log-softmax (fused)",
-                "log_softmax": "log_softmax(x node) -> row log-softmax composed of ops",
-                "cross_entropy": "cross_entropy(log_probs node (N, C), targets ndarray (N, C)) -> "
-                "scalar node -(1/N) sum T * log_probs",
-                "ResidualMLP": (
-                    "ResidualMLP(input_size, output_size, residual, hidden_mult, rng=...): "
-                    "callable on a node x (N, d) -> log-probabilities; h1 = sigmoid(x W1 + b1), "
-                    "h2 = sigmoid(h1 W2 + b2) (+ h1 if residual), out = log_softmax(h2 W3 + b3); "
-                    "parameters() -> [W1, b1, W2, b2, W3, b3] nodes with writable .value, "
-                    "W (in, out), b (1, out)"
-                ),
-            },
-            notes=(
-                "a library with other names or conventions is graded through an adapter file "
-                "that exports these names (docs/grading.md, 'The autodiff adapter protocol')",
-            ),
-        ),
-    )
-}
+CONTRACTS: dict[str, Contract] = {c.name: c for c in (
+    Contract(
+        "modules", "004_a5042f8004da492f.txt §1.2 (the practical's numpy modules)",
+        {
+            "LinearModule": (
+                "LinearModule(in_features, out_features); params/grads: dicts with 'weight' "
+                "(out, in) and 'bias' (out,); forward(x (N, in)) -> x W^T + b, reading "
+                "params['weight'] and params['bias'] afresh on every call (the tests replace "
+                "or perturb them in place) and caching x; backward(dout (N, out)) -> dx (N, in),"
+                " filling grads['weight'] = dout^T x and grads['bias'] = sum_n dout_n"),
+            "ReLUModule": ("ReLUModule(); forward(x (N, C)) -> max(0, x), caching what "
+                           "backward needs; backward(dout) -> dout * 1(x > 0) (0 at x = 0)"),
+            "SoftMaxModule": ("SoftMaxModule(); forward(x (N, C)) -> row softmax, caching it; "
+                              "backward(dout) -> dx, the VJP of the row softmax"),
+            "CrossEntropyModule": (
+                "CrossEntropyModule(); forward(x, y) -> batch mean of -sum_i y_i log x_i for "
+                "probabilities x (N, C) and one-hot y (N, C); backward(x, y) -> -y / (N x), "
+                "called on a fresh instance (no state from forward)"),
+        },
+        notes=("numpy float64 arrays (float32 where a test draws it; the result must keep "
+               "the dtype to within float32's tolerance)",
+               "the suite builds ModuleMLP from these four classes through this interface "
+               "only")),
+    Contract(
+        "custom_batchnorm", "004_a5042f8004da492f.txt §3 (the practical's batch norm)",
+        {
+            "CustomBatchNormAutograd": (
+                "CustomBatchNormAutograd(n_neurons, eps=1e-5): nn.Module, forward(input "
+                "(N, n_neurons)) -> gamma (x - mu)/sqrt(var + eps) + beta, batch statistics, "
+                "biased variance; gamma (ones), beta (zeros) parameters; backward by autograd"),
+            "CustomBatchNormManualFunction": (
+                "torch.autograd.Function: forward(ctx, input (N, C), gamma (C,), beta (C,), "
+                "eps=1e-5) -> y; backward(ctx, grad_output) -> (dx, dgamma, dbeta, None) by "
+                "hand; gradcheck runs on it in float64"),
+            "CustomBatchNormManualModule": (
+                "CustomBatchNormManualModule(n_neurons, eps=1e-5): nn.Module applying "
+                "CustomBatchNormManualFunction with its own gamma (ones) and beta (zeros)"),
+        }),
+    Contract(
+        "jacobian", "002_f6a45d0186751a72.txt Q2 (a)-(b)",
+        {
+            "jacobian_reverse": (
+                "jacobian_reverse(x (D,), params) -> J (P, D) of f(x) = W_F tanh(W_L ... "
+                "tanh(W_1 x)) by reverse mode; params a dict 'W1' (K, D), 'W2'...'WL' (K, K), "
+                "'WF' (P, K); torch tensors (float64/float32) or numpy arrays, J in the same "
+                "kind and dtype, detached. The seed's signature (x, L, param_dict) is "
+                "accepted through an adapter (torch inputs)"),
+            "jacobian_forward": "jacobian_forward(x, params): the same J by forward mode",
+        },
+        adapt=_adapt_jacobian),
+    Contract(
+        "softmax", "004_a5042f8004da492f.txt §1.1; 001_d80f36ddf3b5193b.txt Problem 1",
+        {
+            "softmax": "softmax(x (..., C)) -> row softmax over the last axis; numpy or torch, "
+                       "float64/float32 kept; stable for huge logits",
+            "softmax_backward": "softmax_backward(s, grad_s) -> s * (grad_s - <grad_s, s>) "
+                                "(s the softmax output)",
+            "softmax_jacobian": "softmax_jacobian(x (C,)) -> diag(s) - s s^T (C, C)",
+            "log_softmax": "log_softmax(x) -> x - logsumexp(x) over the last axis",
+            "log_softmax_backward": "log_softmax_backward(log_s, grad) -> grad - exp(log_s) "
+                                    "sum(grad)",
+            "cross_entropy": "cross_entropy(x logits (N, C), target (N,) labels or (N, C) "
+                             "distribution) -> batch mean of -log softmax at the targets",
+            "cross_entropy_backward": "cross_entropy_backward(x, target) -> (softmax(x) - "
+                                      "T)/N",
+            "true_softmax": "true_softmax(x, beta) -> softmax(beta x)",
+            "true_softmax_gradient": "true_softmax_gradient(x, beta) -> the gradient of "
+                                     "(1/beta) log sum exp(beta x)",
+        }),
+    Contract(
+        "batchnorm", "004_a5042f8004da492f.txt §3.2 a; 001_d80f36ddf3b5193b.txt Problem 3",
+        {
+            "batchnorm_statistics": "batchnorm_statistics(x (N, C), eps) -> (mu, var, x_hat), "
+                                    "biased variance, numpy or torch",
+            "batchnorm_forward": "batchnorm_forward(x (N, C), gamma (C,), beta (C,), eps) -> y",
+            "batchnorm_backward": "batchnorm_backward(x, gamma, grad_y, eps) -> (dx, dgamma, "
+                                  "dbeta), formula (5)",
+            "fold_into_layer": "fold_into_layer(layer nn.Linear|nn.Conv2d, bn nn.BatchNorm1d|"
+                               "2d in eval mode) -> a new layer equal to bn(layer(x))",
+            "fold_batchnorm": "fold_batchnorm(model nn.Sequential-like) -> a copy with every "
+                              "BN after a Linear/Conv2d folded into it",
+        }),
+    Contract(
+        "conv", "001_d80f36ddf3b5193b.txt Problem 4 (and conv2d backprop)",
+        {
+            "toeplitz": "toeplitz(w (f,), n) -> C_w ((n - f + 1), n)",
+            "conv1d_net_forward": "conv1d_net_forward(y0 (n,), weights [(f_l,)], biases "
+                                  "[() or (1,)], activation='tanh') -> (y_L, cache)",
+            "conv1d_net_backward": "conv1d_net_backward(cache, u) -> ([d/dw_l], [d/db_l]) of "
+                                   "u . y_L",
+            "conv2d": "conv2d(x (N, C_in, H, W), weight (C_out, C_in, kh, kw), bias=None, "
+                      "stride=1, padding=0, dilation=1) -> y, as torch's conv2d",
+            "conv2d_input_grad": "conv2d_input_grad(input_shape, weight, grad_output, stride, "
+                                 "padding, dilation) -> dx (as torch.nn.grad.conv2d_input)",
+            "conv2d_weight_grad": "conv2d_weight_grad(x, weight_shape, grad_output, stride, "
+                                  "padding, dilation) -> dK (as torch.nn.grad.conv2d_weight)",
+            "conv2d_backward": "conv2d_backward(x, weight, grad_output, stride, padding, "
+                               "dilation) -> (dx, dK, db)",
+        }),
+    Contract(
+        "momentum", "000_44446893528eed8a.txt Problem 3",
+        {
+            "MomentumFormOne": "MomentumFormOne(theta0, alpha, beta); step(g) -> theta_{k+1} "
+                               "= theta_k - alpha g + beta (theta_k - theta_{k-1}), theta_{-1} "
+                               "= theta_0",
+            "MomentumFormTwo": "MomentumFormTwo(theta0, alpha, beta); step(g): v = g + beta v "
+                               "(v_0 = 0), theta = theta - alpha v; returns theta",
+            "form_one_iterates": "form_one_iterates(theta0, grads (k, ...), alpha, beta) -> "
+                                 "theta_0..theta_k stacked (k + 1, ...)",
+            "form_two_iterates": "form_two_iterates(theta0, grads, alpha, beta) -> the same "
+                                 "for Form II",
+            "closed_form_iterate": "closed_form_iterate(theta0, grads, alpha, beta) -> theta_k",
+            "FormOneSGD": "FormOneSGD(params, lr, momentum): torch.optim.Optimizer, Form I",
+            "FormTwoSGD": "FormTwoSGD(params, lr, momentum): torch.optim.Optimizer, Form II",
+        }),
+    Contract(
+        "autodiff", "003_6e09f081ee206780.txt (a vugrad-style reverse-mode library)",
+        {
+            "TensorNode": (
+                "TensorNode(value float32/float64 ndarray): .value, .grad (zeros until "
+                "backward), .source (the OpNode that made it, None for a leaf), .shape; "
+                "+ - * / @ build Add/Subtract/Multiply/Divide/MatMul nodes; "
+                ".backward(goutput=None) backpropagates goutput (of the node's shape; "
+                "None only for a scalar) into every node's .grad; leaves accumulate"),
+            "OpNode": "the graph node of one op application: .op (the Op class), .inputs "
+                      "(the TensorNodes), .outputs (list)",
+            "Add": "the Op class behind +: c.source.op is Add",
+            "Sigmoid": "Op; Sigmoid.do_forward(x) -> TensorNode",
+            "Tanh": "Op; Tanh.do_forward(x)",
+            "Exp": "Op; Exp.do_forward(x)",
+            "Log": "Op; Log.do_forward(x), x > 0",
+            "ReLU": "Op; ReLU.do_forward(x), gradient 0 at x = 0",
+            "Expand": "Op; Expand.do_forward(x, repeats=k, dim=1) repeats the singleton axis "
+                      "dim k times",
+            "Sum": "Op; Sum.do_forward(x) -> scalar sum",
+            "RowSum": "Op; RowSum.do_forward(x (m, n)) -> (m, 1)",
+            "RowMax": "Op; RowMax.do_forward(x (m, n)) -> (m, 1), gradient to the arg max",
+            "Normalize": "Op; Normalize.do_forward(x) -> x / row sums (003 Q8)",
+            "LogSoftmax": "Op; LogSoftmax.do_forward(x) -> row log-softmax (fused)",
+            "log_softmax": "log_softmax(x node) -> row log-softmax composed of ops",
+            "cross_entropy": "cross_entropy(log_probs node (N, C), targets ndarray (N, C)) -> "
+                             "scalar node -(1/N) sum T * log_probs",
+            "ResidualMLP": (
+                "ResidualMLP(input_size, output_size, residual, hidden_mult, rng=...): "
+                "callable on a node x (N, d) -> log-probabilities; h1 = sigmoid(x W1 + b1), "
+                "h2 = sigmoid(h1 W2 + b2) (+ h1 if residual), out = log_softmax(h2 W3 + b3); "
+                "parameters() -> [W1, b1, W2, b2, W3, b3] nodes with writable .value, "
+                "W (in, out), b (1, out)"),
+        },
+        notes=("a library with other names or conventions is graded through an adapter file "
+               "that exports these names (docs/grading.md, 'The autodiff adapter protocol')",)),
+)}
 
 
 # ------------------------------------------------------------------------------ loading
@@ -311,34 +277,23 @@ class Graded:
     def describe(self) -> str:
         file = self.file or "(no file)"
         digest = f"sha256 {self.sha256[:12]}" if self.sha256 else "no hash"
-        return (
-            f"impl.{self.name} = {self.target!s} (module {self.module_name}, file {file}, {digest})"
-        )
+        return (f"impl.{self.name} = {self.target!s} (module {self.module_name}, file {file}, "
+                f"{digest})")
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "contract": f"impl.{self.name}",
-            "target": self.target,
-            "module": self.module_name,
-            "file": self.file,
-            "sha256": self.sha256,
-        }
+        return {"name": self.name, "contract": f"impl.{self.name}", "target": self.target,
+                "module": self.module_name, "file": self.file, "sha256": self.sha256}
 
 
 def _parse(spec: str) -> tuple[str, str]:
     name, sep, target = spec.partition("=")
     name, target = name.strip(), target.strip()
     if not sep or not name or not target:
-        raise pytest.UsageError(
-            f"--impl {spec!r}: expected NAME=TARGET (TARGET a .py file or "
-            f"an importable module), e.g. --impl modules=student/modules.py"
-        )
+        raise pytest.UsageError(f"--impl {spec!r}: expected NAME=TARGET (TARGET a .py file or "
+                                f"an importable module), e.g. --impl modules=student/modules.py")
     if name not in CONTRACTS:
-        raise pytest.UsageError(
-            f"--impl {spec!r}: unknown NAME {name!r}; the contracts are "
-            f"{', '.join(sorted(CONTRACTS))}"
-        )
+        raise pytest.UsageError(f"--impl {spec!r}: unknown NAME {name!r}; the contracts are "
+                                f"{', '.join(sorted(CONTRACTS))}")
     return name, target
 
 
@@ -358,19 +313,16 @@ def _load_target(name: str, target: str, rootdir: Path) -> types.ModuleType:
             spec.loader.exec_module(module)
         except Exception as exc:
             del sys.modules[mod_name]
-            raise pytest.UsageError(
-                f"--impl {name}={target}: importing {str(path)!r} raised "
-                f"{type(exc).__name__}: {exc}"
-            ) from exc
+            raise pytest.UsageError(f"--impl {name}={target}: importing {str(path)!r} raised "
+                                    f"{type(exc).__name__}: {exc}") from exc
         finally:
             sys.path.remove(str(path.parent))
         return module
     try:
         return importlib.import_module(target)
     except ImportError as exc:
-        raise pytest.UsageError(
-            f"--impl {name}={target}: module {target!r} cannot be imported ({exc})"
-        ) from exc
+        raise pytest.UsageError(f"--impl {name}={target}: module {target!r} cannot be "
+                                f"imported ({exc})") from exc
 
 
 def _sha256(path: str | None) -> str | None:
@@ -385,22 +337,15 @@ _STATE_KEY = pytest.StashKey[dict]()
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("dlmath-verify grading")
     group.addoption(
-        "--impl",
-        action="append",
-        default=[],
-        metavar="NAME=TARGET",
+        "--impl", action="append", default=[], metavar="NAME=TARGET",
         help="grade another implementation of impl.NAME (a .py file or an importable module) "
-        f"for the whole session; repeatable. Contracts: {', '.join(sorted(CONTRACTS))} "
-        "(docs/grading.md)",
-    )
+             f"for the whole session; repeatable. Contracts: {', '.join(sorted(CONTRACTS))} "
+             "(docs/grading.md)")
     group.addoption(
-        "--impl-select",
-        choices=("dependent", "files", "all"),
-        default="dependent",
+        "--impl-select", choices=("dependent", "files", "all"), default="dependent",
         help="under --impl, run the tests that reach the graded names (dependent, the "
-        "default), every test of the files holding such a test (files), or every test "
-        "(all); tests marked 'conventions' are deselected in each case",
-    )
+             "default), every test of the files holding such a test (files), or every test "
+             "(all); tests marked 'conventions' are deselected in each case")
 
 
 def _impl_submodules() -> dict[str, types.ModuleType]:
@@ -433,12 +378,12 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(
                 f"--impl {name}={target}: {getattr(loaded, '__file__', target)} lacks "
                 f"{', '.join(missing)} of the contract impl.{name} (needs "
-                f"{', '.join(contract.names)}; see docs/grading.md)"
-            )
+                f"{', '.join(contract.names)}; see docs/grading.md)")
         ours = importlib.import_module(contract.module)
         objects = contract.adapt(loaded) if contract.adapt else {}
         wrapper = types.ModuleType(contract.module, f"impl.{name} graded: {target}")
-        wrapper.__dict__.update({k: v for k, v in vars(ours).items() if not k.startswith("__")})
+        wrapper.__dict__.update({k: v for k, v in vars(ours).items()
+                                 if not k.startswith("__")})
         for n in contract.names:
             setattr(wrapper, n, objects.get(n, getattr(loaded, n)))
         file = getattr(loaded, "__file__", None)
@@ -457,12 +402,8 @@ def pytest_configure(config: pytest.Config) -> None:
         sys.modules[mod] = wrapper
         setattr(impl, mod.split(".", 1)[1], wrapper)
     config.stash[_STATE_KEY] = {
-        "graded": graded,
-        "saved_modules": saved_modules,
-        "saved_attrs": saved_attrs,
-        "deselected": {},
-        "depends": {},
-        "kinds": {},
+        "graded": graded, "saved_modules": saved_modules, "saved_attrs": saved_attrs,
+        "deselected": {}, "depends": {}, "kinds": {},
     }
 
 
@@ -604,7 +545,8 @@ class _Dependencies:
         defs, imports = info
         stack = stack | {key}
         if name in imports:
-            result = self._ref(*imports[name], stack) if self._is_local(imports[name][0]) else False
+            result = self._ref(*imports[name], stack) if self._is_local(imports[name][0]) \
+                else False
         elif name in defs:
             result = any(self._node(module, n, stack) for n in defs[name])
         else:
@@ -619,18 +561,16 @@ class _Dependencies:
         defs, imports = info
         bases = set()  # Name nodes that stand for a module in ``K.attr``: followed as K.attr
         for sub in ast.walk(node):
-            if (
-                isinstance(sub, ast.Attribute)
-                and isinstance(sub.value, ast.Name)
-                and sub.value.id in imports
-            ):
+            if isinstance(sub, ast.Attribute) and isinstance(sub.value, ast.Name) and \
+                    sub.value.id in imports:
                 mod = self._module_alias(imports[sub.value.id])
                 if mod is not None:
                     bases.add(id(sub.value))
                     if self._ref(mod, sub.attr, stack):
                         return True
         for sub in ast.walk(node):
-            if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load) and id(sub) not in bases:
+            if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load) and \
+                    id(sub) not in bases:
                 if sub.id in imports or sub.id in defs:
                     if self._name(module, sub.id, stack):
                         return True
@@ -655,11 +595,8 @@ class _Dependencies:
             return True
         if any(self._node(module, n, frozenset()) for n in nodes):
             return True
-        return any(
-            self._name(module, f, frozenset())
-            for f in getattr(item, "fixturenames", ())
-            if f in defs
-        )
+        return any(self._name(module, f, frozenset()) for f in getattr(item, "fixturenames", ())
+                   if f in defs)
 
 
 def _imports_graded(path: Path, graded_modules: set[str], seen: set[str] | None = None) -> bool:
@@ -685,12 +622,8 @@ def _imports_graded(path: Path, graded_modules: set[str], seen: set[str] | None 
             spec = importlib.util.find_spec(name)
         except (ImportError, ValueError):
             continue
-        if (
-            spec
-            and spec.origin
-            and spec.origin.endswith(".py")
-            and _imports_graded(Path(spec.origin), graded_modules, seen)
-        ):
+        if spec and spec.origin and spec.origin.endswith(".py") and \
+                _imports_graded(Path(spec.origin), graded_modules, seen):
             return True
     return False
 
@@ -723,8 +656,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     keep, conventions, independent = [], [], []
     for item in items:
         if (select == "dependent" and not depends[item.nodeid]) or (
-            select == "files" and item.path not in files
-        ):
+                select == "files" and item.path not in files):
             independent.append(item)
         elif item.get_closest_marker("conventions") is not None:
             conventions.append(item)
@@ -733,12 +665,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if conventions or independent:
         config.hook.pytest_deselected(items=conventions + independent)
         items[:] = keep
-    state["deselected"] = {
-        "conventions": len(conventions),
-        "independent": len(independent),
-        "select": select,
-        "kept": len(keep),
-    }
+    state["deselected"] = {"conventions": len(conventions), "independent": len(independent),
+                           "select": select, "kept": len(keep)}
 
 
 def pytest_report_header(config: pytest.Config) -> list[str] | None:
@@ -746,9 +674,8 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
     return [f"grading {x.describe()}" for x in g.values()] or None
 
 
-def pytest_report_collectionfinish(
-    config: pytest.Config, start_path, startdir=None, items=()
-) -> list[str] | None:
+def pytest_report_collectionfinish(config: pytest.Config, start_path, startdir=None,
+                                   items=()) -> list[str] | None:
     state = config.stash.get(_STATE_KEY, None)
     if not state or not state["deselected"]:
         return None
@@ -758,20 +685,15 @@ def pytest_report_collectionfinish(
 def _deselection_line(state: dict) -> str:
     d = state["deselected"]
     names = ", ".join(f"impl.{n}" for n in state["graded"])
-    what = {
-        "dependent": f"do not reach {names}",
-        "files": f"are in files that never reach {names}",
-        "all": "",
-    }[d["select"]]
+    what = {"dependent": f"do not reach {names}", "files": f"are in files that never reach "
+            f"{names}", "all": ""}[d["select"]]
     line = f"grading: {d['kept']} test(s) selected; deselected "
     if d["select"] != "all":
         line += f"{d['independent']} that {what} (--impl-select={d['select']}) and "
     if state.get("ignored_files"):
         line += f"the tests of {state['ignored_files']} file(s) that never import it and "
-    return line + (
-        f"{d['conventions']} 'conventions' test(s) (this project's own error "
-        f"wording, validation, private arguments)"
-    )
+    return line + (f"{d['conventions']} 'conventions' test(s) (this project's own error "
+                   f"wording, validation, private arguments)")
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -806,20 +728,15 @@ def grading_header(config: pytest.Config) -> list[str]:
     lines = [f"graded: {g.describe()}" for g in state["graded"].values()]
     if state["deselected"]:
         lines.append(_deselection_line(state))
-    lines.append(
-        f"{INDEPENDENT}: {INDEPENDENT_MEANING} (its witnesses in this run are "
-        f"symbolic only or never reach the graded names)"
-    )
-    lines.append(
-        "verified: every required witness kind other than symbolic passed against the "
-        "graded implementation (the sympy proofs do not depend on it)"
-    )
+    lines.append(f"{INDEPENDENT}: {INDEPENDENT_MEANING} (its witnesses in this run are "
+                 f"symbolic only or never reach the graded names)")
+    lines.append("verified: every required witness kind other than symbolic passed against the "
+                 "graded implementation (the sympy proofs do not depend on it)")
     return lines
 
 
-def grading_status(
-    config: pytest.Config, cid: str, nodeids: Iterable[str], status: str | None
-) -> str | None:
+def grading_status(config: pytest.Config, cid: str, nodeids: Iterable[str],
+                   status: str | None) -> str | None:
     """The claim's status under ``--impl``: ``impl-independent`` in place of a passing status
     when none of its witnesses in this run reached the graded implementation (by reading
     their source) or every witness that ran is symbolic only; a failure stays a failure."""
@@ -839,8 +756,6 @@ def grading_json(config: pytest.Config) -> dict[str, Any] | None:
     state = config.stash.get(_STATE_KEY, None)
     if not state:
         return None
-    return {
-        "implementations": [g.as_json() for g in state["graded"].values()],
-        "deselected": state["deselected"],
-        "statuses": {INDEPENDENT: INDEPENDENT_MEANING},
-    }
+    return {"implementations": [g.as_json() for g in state["graded"].values()],
+            "deselected": state["deselected"],
+            "statuses": {INDEPENDENT: INDEPENDENT_MEANING}}

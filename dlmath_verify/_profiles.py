@@ -30,19 +30,13 @@ NIGHTLY_DATABASE = Path(".hypothesis") / "nightly"
 
 
 def _register_nightly(root: Path) -> None:
-    settings.register_profile(
-        "nightly",
-        max_examples=400,
-        deadline=None,
-        print_blob=True,
-        database=DirectoryBasedExampleDatabase(root / NIGHTLY_DATABASE),
-    )
+    settings.register_profile("nightly", max_examples=400, deadline=None, print_blob=True,
+                              database=DirectoryBasedExampleDatabase(root / NIGHTLY_DATABASE))
 
 
 settings.register_profile("dev", max_examples=25, deadline=None)
-settings.register_profile(
-    "ci", max_examples=40, deadline=None, derandomize=True, database=None, print_blob=True
-)
+settings.register_profile("ci", max_examples=40, deadline=None, derandomize=True,
+                          database=None, print_blob=True)
 settings.register_profile("thorough", max_examples=400, deadline=None)
 _register_nightly(Path.cwd())
 
@@ -56,8 +50,7 @@ def _check_profile(name: str, where: str) -> None:
     if name not in registered_profiles():
         raise pytest.UsageError(
             f"{where}: unknown Hypothesis profile {name!r}; registered profiles: "
-            f"{', '.join(registered_profiles())}"
-        )
+            f"{', '.join(registered_profiles())}")
 
 
 _ENV_PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "dev")

@@ -56,7 +56,8 @@ _PACKAGE = Path(__file__).resolve().parent
 CHECKS = ("autograd", "dot_product", "jacobian")
 DEFAULT_SIDES = (1, 5)  # the range of a named dimension that ``dims`` does not mention
 _NAME = re.compile(r"[A-Za-z_]\w*\Z")
-_NUMPY_DTYPES = {torch.float64: np.float64, torch.float32: np.float32, torch.float16: np.float16}
+_NUMPY_DTYPES = {torch.float64: np.float64, torch.float32: np.float32,
+                 torch.float16: np.float16}
 
 ShapeSpec = str | Sequence[int | str]
 
@@ -102,22 +103,9 @@ def check_backward(
     largest difference with its index and both values; its notes list the drawn arguments.
     """
     __tracebackhide__ = True
-    names, n_inputs = _validate(
-        forward_reference,
-        backward,
-        inputs,
-        claim,
-        dtypes,
-        backend,
-        checks,
-        dims,
-        bounds,
-        growth,
-        check_dtype,
-        jacobian_max_entries,
-        device,
-        settings,
-    )
+    names, n_inputs = _validate(forward_reference, backward, inputs, claim, dtypes, backend,
+                                checks, dims, bounds, growth, check_dtype,
+                                jacobian_max_entries, device, settings)
     dims = dict(dims or {})
     lo, hi = bounds
     device = torch.device(device)
@@ -125,7 +113,6 @@ def check_backward(
     @given(data=st.data())
     def check_backward_example(data: st.DataObject) -> None:
         __tracebackhide__ = True
-
         def names_for(n: int) -> list[str]:
             known = names if n_inputs is not None else _parameter_names(forward_reference, n)
             return known or [f"input{k}" for k in range(n)]
@@ -134,10 +121,8 @@ def check_backward(
         arg_names = names_for(len(xs))
         out = _reference_output(forward_reference, xs)
         u = _values(data, tuple(out.shape), -1.0, 1.0, "grad_output")
-        v = [
-            _values(data, tuple(x.shape), -1.0, 1.0, f"direction for {nm}")
-            for x, nm in zip(xs, arg_names, strict=True)
-        ]
+        v = [_values(data, tuple(x.shape), -1.0, 1.0, f"direction for {nm}")
+             for x, nm in zip(xs, arg_names, strict=True)]
         factor = float(growth(*xs) if callable(growth) else growth)
         for dtype in dtypes:
             context = _summary(dtype, arg_names, xs, out, claim)
@@ -145,25 +130,11 @@ def check_backward(
                 with warnings.catch_warnings():
                     # torch.func's internals call the deprecated torch.jit.script: not the
                     # user's concern, and an error under a project's `-W error`.
-                    warnings.filterwarnings(
-                        "ignore", "`torch.jit.script` is deprecated", DeprecationWarning
-                    )
-                    _check_one_dtype(
-                        forward_reference,
-                        backward,
-                        xs,
-                        u,
-                        v,
-                        dtype,
-                        device,
-                        backend,
-                        arg_names,
-                        claim,
-                        checks,
-                        factor,
-                        check_dtype,
-                        jacobian_max_entries,
-                    )
+                    warnings.filterwarnings("ignore", "`torch.jit.script` is deprecated",
+                                            DeprecationWarning)
+                    _check_one_dtype(forward_reference, backward, xs, u, v, dtype, device,
+                                     backend, arg_names, claim, checks, factor, check_dtype,
+                                     jacobian_max_entries)
             except Exception as e:
                 e.add_note(context)
                 raise
@@ -174,31 +145,19 @@ def check_backward(
         # explain phase (it traces every line of torch while re-running the failure).
         active = Settings.default
         settings = Settings(
-            parent=active,
-            deadline=None,
-            print_blob=False,  # the blob replays the inner test
+            parent=active, deadline=None, print_blob=False,  # the blob replays the inner test
             phases=[ph for ph in active.phases if ph is not Phase.explain],
-            suppress_health_check=[
-                *active.suppress_health_check,
-                HealthCheck.too_slow,
-                HealthCheck.data_too_large,
-            ],
-        )
+            suppress_health_check=[*active.suppress_health_check, HealthCheck.too_slow,
+                                   HealthCheck.data_too_large])
     test = settings(check_backward_example)
     # A database key of its own per kernel, so that one kernel's failures are not replayed
     # into another's (every call shares this function's source).
-    key = repr(
-        (
-            getattr(forward_reference, "__module__", ""),
-            getattr(forward_reference, "__qualname__", repr(forward_reference)),
-            getattr(backward, "__qualname__", repr(backward)),
-            claim,
-            None if isinstance(inputs, st.SearchStrategy) else inputs,
-        )
-    )
+    key = repr((getattr(forward_reference, "__module__", ""),
+                getattr(forward_reference, "__qualname__", repr(forward_reference)),
+                getattr(backward, "__qualname__", repr(backward)), claim,
+                None if isinstance(inputs, st.SearchStrategy) else inputs))
     test.hypothesis.inner_test._hypothesis_internal_add_digest = hashlib.sha256(
-        key.encode()
-    ).digest()
+        key.encode()).digest()
     try:
         test()
     except AssertionError as e:
@@ -222,22 +181,8 @@ def _raised_by_a_check(e: BaseException) -> bool:
 # ---------------------------------------------------------------- one dtype, three witnesses
 
 
-def _check_one_dtype(
-    forward,
-    backward,
-    xs,
-    u,
-    v,
-    dtype,
-    device,
-    backend,
-    names,
-    claim,
-    checks,
-    growth,
-    check_dtype,
-    jacobian_max_entries,
-):
+def _check_one_dtype(forward, backward, xs, u, v, dtype, device, backend, names, claim, checks,
+                     growth, check_dtype, jacobian_max_entries):
     __tracebackhide__ = True
     xs_d = [x.to(dtype) for x in xs]
     xs_t = [x.double() for x in xs_d]  # the truth's inputs: the rounded values, in float64
@@ -247,27 +192,18 @@ def _check_one_dtype(
 
     def hand(grad_output_d):
         __tracebackhide__ = True
-        return _call_backward(
-            backward, grad_output_d, xs_d, dtype, device, backend, names, check_dtype
-        )
+        return _call_backward(backward, grad_output_d, xs_d, dtype, device, backend, names,
+                              check_dtype)
 
     grads = hand(u_d)
     if "autograd" in checks:
         req = [x.clone().requires_grad_(True) for x in xs_t]
-        truth = torch.autograd.grad(
-            forward(*req), req, u_d.double(), allow_unused=True, materialize_grads=True
-        )
+        truth = torch.autograd.grad(forward(*req), req, u_d.double(), allow_unused=True,
+                                    materialize_grads=True)
         for g, t, nm in zip(grads, truth, names, strict=True):
-            assert_close(
-                g,
-                t,
-                claim=claim,
-                dtype=dtype,
-                check_dtype=False,
-                growth=growth,
-                what=f"∂/∂{nm} for a random grad_output, hand backward vs autograd "
-                f"of the reference, {tag}",
-            )
+            assert_close(g, t, claim=claim, dtype=dtype, check_dtype=False, growth=growth,
+                         what=f"∂/∂{nm} for a random grad_output, hand backward vs autograd "
+                              f"of the reference, {tag}")
     if "dot_product" in checks:
         assert_vjp(forward, lambda _u: grads, xs_t, u_d, v_t, claim=claim, growth=growth)
     n_out = u.numel()
@@ -277,29 +213,17 @@ def _check_one_dtype(
         for i in range(n_out):
             e = torch.zeros(n_out, dtype=dtype)
             e[i] = 1
-            rows.append(
-                torch.cat(
-                    [
-                        torch.as_tensor(to_numpy(g), dtype=torch.float64).reshape(-1)
-                        for g in hand(e.reshape(u.shape))
-                    ]
-                )
-            )
+            rows.append(torch.cat([torch.as_tensor(to_numpy(g), dtype=torch.float64)
+                                   .reshape(-1) for g in hand(e.reshape(u.shape))]))
         j_hand = torch.stack(rows)
         j_true = _forward_mode_jacobian(forward, xs_t, n_out)
         start = 0
         for nm, size in zip(names, sizes, strict=True):
             block = slice(start, start + size)
-            assert_close(
-                j_hand[:, block].to(dtype),
-                j_true[:, block],
-                claim=claim,
-                dtype=dtype,
-                check_dtype=False,
-                growth=growth,
-                what=f"full Jacobian of the output (rows) w.r.t. {nm} (columns), "
-                f"hand backward of unit grad_outputs vs forward mode, {tag}",
-            )
+            assert_close(j_hand[:, block].to(dtype), j_true[:, block], claim=claim,
+                         dtype=dtype, check_dtype=False, growth=growth,
+                         what=f"full Jacobian of the output (rows) w.r.t. {nm} (columns), "
+                              f"hand backward of unit grad_outputs vs forward mode, {tag}")
             start += size
 
 
@@ -339,28 +263,21 @@ def _call_backward(backward, grad_output, xs_d, dtype, device, backend, names, c
     if not isinstance(grads, tuple | list):
         grads = (grads,)
     if len(grads) != len(xs_d):
-        raise AssertionError(
-            f"backward returned {len(grads)} gradient(s), expected one per "
-            f"input: {len(xs_d)} ({', '.join(names)})"
-        )
+        raise AssertionError(f"backward returned {len(grads)} gradient(s), expected one per "
+                             f"input: {len(xs_d)} ({', '.join(names)})")
     out = []
     for g, x, nm in zip(grads, xs_d, names, strict=True):
         if not isinstance(g, torch.Tensor | np.ndarray | float | int):
-            raise AssertionError(
-                f"backward returned a {type(g).__name__} as the gradient "
-                f"for {nm}; expected a torch tensor or numpy array"
-            )
+            raise AssertionError(f"backward returned a {type(g).__name__} as the gradient "
+                                 f"for {nm}; expected a torch tensor or numpy array")
         shape = tuple(g.shape) if hasattr(g, "shape") else ()
         if shape != tuple(x.shape):
-            raise AssertionError(
-                f"the gradient for {nm} has shape {shape}, the input {tuple(x.shape)}"
-            )
+            raise AssertionError(f"the gradient for {nm} has shape {shape}, the input "
+                                 f"{tuple(x.shape)}")
         g_dtype = g.dtype if hasattr(g, "dtype") else None
         if check_dtype and _as_torch_dtype(g_dtype) != dtype:
-            raise AssertionError(
-                f"the gradient for {nm} has dtype {g_dtype}, the input "
-                f"{dtype} (pass check_dtype=False to allow it)"
-            )
+            raise AssertionError(f"the gradient for {nm} has dtype {g_dtype}, the input "
+                                 f"{dtype} (pass check_dtype=False to allow it)")
         out.append(g)
     return tuple(out)
 
@@ -379,9 +296,8 @@ def _as_torch_dtype(dtype: Any) -> torch.dtype | None:
 
 def _values(data, shape, lo, hi, label) -> torch.Tensor:
     elements = st.floats(lo, hi, allow_nan=False, allow_infinity=False, allow_subnormal=False)
-    return torch.from_numpy(
-        data.draw(hnp.arrays(np.float64, shape, elements=elements), label=label)
-    )
+    return torch.from_numpy(data.draw(hnp.arrays(np.float64, shape, elements=elements),
+                                      label=label))
 
 
 def _draw_inputs(data, inputs, dims, lo, hi, names_for) -> list[torch.Tensor]:
@@ -391,28 +307,20 @@ def _draw_inputs(data, inputs, dims, lo, hi, names_for) -> list[torch.Tensor]:
         if isinstance(drawn, torch.Tensor | np.ndarray):
             drawn = (drawn,)
         if not isinstance(drawn, tuple | list) or not drawn:
-            raise TypeError(
-                f"inputs: the strategy must draw a tuple of shapes or of "
-                f"arrays/tensors, drew {type(drawn).__name__}"
-            )
+            raise TypeError(f"inputs: the strategy must draw a tuple of shapes or of "
+                            f"arrays/tensors, drew {type(drawn).__name__}")
         if all(isinstance(d, tuple) and all(isinstance(s, int) for s in d) for d in drawn):
-            return [
-                _values(data, d, lo, hi, nm)
-                for d, nm in zip(drawn, names_for(len(drawn)), strict=True)
-            ]
+            return [_values(data, d, lo, hi, nm)
+                    for d, nm in zip(drawn, names_for(len(drawn)), strict=True)]
         xs = []
         for k, d in enumerate(drawn):
             if not isinstance(d, torch.Tensor | np.ndarray):
-                raise TypeError(
-                    f"inputs: the strategy drew a {type(d).__name__} as input "
-                    f"{k}; expected a shape tuple, a numpy array or a tensor"
-                )
+                raise TypeError(f"inputs: the strategy drew a {type(d).__name__} as input "
+                                f"{k}; expected a shape tuple, a numpy array or a tensor")
             t = torch.as_tensor(d).detach().cpu()
             if not t.is_floating_point():
-                raise TypeError(
-                    f"inputs: the strategy drew input {k} of dtype {t.dtype}; "
-                    f"expected floating values"
-                )
+                raise TypeError(f"inputs: the strategy drew input {k} of dtype {t.dtype}; "
+                                f"expected floating values")
             xs.append(t.double())
         return xs
     sides: dict[str, int] = {}
@@ -428,9 +336,8 @@ def _draw_inputs(data, inputs, dims, lo, hi, names_for) -> list[torch.Tensor]:
             shape.append(side)
         shapes.append(tuple(shape))
     note(f"shapes {shapes}" + (f" with {sides}" if sides else ""))
-    return [
-        _values(data, s, lo, hi, nm) for s, nm in zip(shapes, names_for(len(shapes)), strict=True)
-    ]
+    return [_values(data, s, lo, hi, nm)
+            for s, nm in zip(shapes, names_for(len(shapes)), strict=True)]
 
 
 def _sides(spec: ShapeSpec) -> list[int | str]:
@@ -443,46 +350,27 @@ def _reference_output(forward, xs) -> torch.Tensor:
     __tracebackhide__ = True
     out = forward(*[x.clone() for x in xs])
     if not isinstance(out, torch.Tensor) or not out.is_floating_point():
-        raise TypeError(
-            f"forward_reference must return one floating torch tensor, returned "
-            f"{type(out).__name__}"
-            + (f" of dtype {out.dtype}" if isinstance(out, torch.Tensor) else "")
-        )
+        raise TypeError(f"forward_reference must return one floating torch tensor, returned "
+                        f"{type(out).__name__}"
+                        + (f" of dtype {out.dtype}" if isinstance(out, torch.Tensor) else ""))
     return out.detach()
 
 
 def _summary(dtype, names, xs, out, claim) -> str:
     parts = []
     for nm, x in zip(names, xs, strict=True):
-        rng = f" in [{float(x.min()):.4g}, {float(x.max()):.4g}]" if x.numel() else ""
+        rng = (f" in [{float(x.min()):.4g}, {float(x.max()):.4g}]" if x.numel() else "")
         parts.append(f"{nm} {tuple(x.shape)}{rng}")
     head = f"check_backward{f' (claim {claim})' if claim else ''}"
-    return (
-        f"{head}: dtype {str(dtype).removeprefix('torch.')}; inputs "
-        + ", ".join(parts)
-        + f"; output {tuple(out.shape)}"
-    )
+    return (f"{head}: dtype {str(dtype).removeprefix('torch.')}; inputs "
+            + ", ".join(parts) + f"; output {tuple(out.shape)}")
 
 
 # ---------------------------------------------------------------- argument validation
 
 
-def _validate(
-    forward,
-    backward,
-    inputs,
-    claim,
-    dtypes,
-    backend,
-    checks,
-    dims,
-    bounds,
-    growth,
-    check_dtype,
-    jacobian_max_entries,
-    device,
-    settings,
-):
+def _validate(forward, backward, inputs, claim, dtypes, backend, checks, dims, bounds, growth,
+              check_dtype, jacobian_max_entries, device, settings):
     if not callable(forward):
         raise TypeError(f"forward_reference must be callable, got {type(forward).__name__}")
     if not callable(backward):
@@ -490,28 +378,21 @@ def _validate(
     n_inputs = None
     if not isinstance(inputs, st.SearchStrategy):
         if isinstance(inputs, str) or not isinstance(inputs, Sequence):
-            raise TypeError(
-                "inputs must be a sequence of shapes (one per input; a shape is a "
-                "tuple of ints and dimension names, or a string like 'n d') or a "
-                f"Hypothesis strategy, got {type(inputs).__name__}"
-            )
+            raise TypeError("inputs must be a sequence of shapes (one per input; a shape is a "
+                            "tuple of ints and dimension names, or a string like 'n d') or a "
+                            f"Hypothesis strategy, got {type(inputs).__name__}")
         if not inputs:
             raise ValueError("inputs must describe at least one input tensor, got none")
         for k, spec in enumerate(inputs):
             if not isinstance(spec, str | Sequence):
-                raise TypeError(
-                    f"inputs[{k}] must be a shape (tuple of ints and names, or a "
-                    f"string), got {type(spec).__name__}"
-                )
+                raise TypeError(f"inputs[{k}] must be a shape (tuple of ints and names, or a "
+                                f"string), got {type(spec).__name__}")
             for side in _sides(spec):
                 ok = (isinstance(side, int) and not isinstance(side, bool) and side >= 0) or (
-                    isinstance(side, str) and _NAME.match(side)
-                )
+                    isinstance(side, str) and _NAME.match(side))
                 if not ok:
-                    raise ValueError(
-                        f"inputs[{k}] = {spec!r}: each side must be an int >= 0 "
-                        f"or a dimension name, got {side!r}"
-                    )
+                    raise ValueError(f"inputs[{k}] = {spec!r}: each side must be an int >= 0 "
+                                     f"or a dimension name, got {side!r}")
         n_inputs = len(inputs)
     if claim is not None and not isinstance(claim, str):
         raise TypeError(f"claim must be a string or None, got {type(claim).__name__}")
@@ -519,52 +400,39 @@ def _validate(
         raise TypeError(f"dtypes must be a non-empty sequence of torch dtypes, got {dtypes!r}")
     for d in dtypes:
         if d not in TOLERANCES:
-            raise ValueError(
-                f"dtypes: {d!r} has no row in the tolerance table; expected some "
-                f"of {list(TOLERANCES)}"
-            )
+            raise ValueError(f"dtypes: {d!r} has no row in the tolerance table; expected some "
+                             f"of {list(TOLERANCES)}")
     if backend not in ("torch", "numpy"):
         raise ValueError(f"backend must be 'torch' or 'numpy', got {backend!r}")
     if backend == "numpy" and torch.bfloat16 in dtypes:
-        raise ValueError(
-            "dtypes: numpy has no bfloat16; with backend='numpy' use float64, float32 or float16"
-        )
+        raise ValueError("dtypes: numpy has no bfloat16; with backend='numpy' use float64, "
+                         "float32 or float16")
     if isinstance(checks, str) or not set(checks) <= set(CHECKS) or not checks:
         raise ValueError(f"checks must be a non-empty subset of {CHECKS}, got {checks!r}")
     if dims is not None:
         if not isinstance(dims, Mapping):
-            raise TypeError(
-                f"dims must map dimension names to (min, max), got {type(dims).__name__}"
-            )
+            raise TypeError(f"dims must map dimension names to (min, max), got "
+                            f"{type(dims).__name__}")
         for name, rng in dims.items():
             if not (isinstance(name, str) and _NAME.match(name)):
                 raise ValueError(f"dims: {name!r} is not a dimension name")
-            if not (
-                isinstance(rng, tuple)
-                and len(rng) == 2
-                and all(isinstance(r, int) for r in rng)
-                and 0 <= rng[0] <= rng[1]
-            ):
-                raise ValueError(
-                    f"dims[{name!r}] must be (min, max) with 0 <= min <= max, got {rng!r}"
-                )
-    if not (
-        isinstance(bounds, tuple)
-        and len(bounds) == 2
-        and all(isinstance(b, int | float) and math.isfinite(b) for b in bounds)
-        and bounds[0] < bounds[1]
-    ):
+            if not (isinstance(rng, tuple) and len(rng) == 2
+                    and all(isinstance(r, int) for r in rng) and 0 <= rng[0] <= rng[1]):
+                raise ValueError(f"dims[{name!r}] must be (min, max) with 0 <= min <= max, "
+                                 f"got {rng!r}")
+    if not (isinstance(bounds, tuple) and len(bounds) == 2
+            and all(isinstance(b, int | float) and math.isfinite(b) for b in bounds)
+            and bounds[0] < bounds[1]):
         raise ValueError(f"bounds must be (min, max), finite with min < max, got {bounds!r}")
-    if not callable(growth) and not (
-        isinstance(growth, int | float) and growth > 0 and math.isfinite(growth)
-    ):
-        raise ValueError(
-            f"growth must be a positive number or a function of the inputs, got {growth!r}"
-        )
+    if not callable(growth) and not (isinstance(growth, int | float) and growth > 0
+                                     and math.isfinite(growth)):
+        raise ValueError(f"growth must be a positive number or a function of the inputs, got "
+                         f"{growth!r}")
     if not isinstance(check_dtype, bool):
         raise TypeError(f"check_dtype must be True or False, got {check_dtype!r}")
     if not isinstance(jacobian_max_entries, int) or jacobian_max_entries < 0:
-        raise ValueError(f"jacobian_max_entries must be an int >= 0, got {jacobian_max_entries!r}")
+        raise ValueError(f"jacobian_max_entries must be an int >= 0, got "
+                         f"{jacobian_max_entries!r}")
     try:
         dev = torch.device(device)
     except (RuntimeError, TypeError) as e:
@@ -572,9 +440,8 @@ def _validate(
     if backend == "numpy" and dev.type != "cpu":
         raise ValueError(f"device: backend='numpy' runs on the CPU, got {device!r}")
     if settings is not None and not isinstance(settings, Settings):
-        raise TypeError(
-            f"settings must be a hypothesis.settings object or None, got {type(settings).__name__}"
-        )
+        raise TypeError(f"settings must be a hypothesis.settings object or None, got "
+                        f"{type(settings).__name__}")
     names = _parameter_names(forward, n_inputs)
     return names, n_inputs
 
@@ -590,11 +457,9 @@ def _parameter_names(forward, n_inputs) -> list[str] | None:
     positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     required = [p for p in positional if p.default is p.empty]
     if n_inputs is not None and not len(required) <= n_inputs <= len(positional):
-        raise TypeError(
-            f"forward_reference takes {len(positional)} positional argument(s) "
-            f"({', '.join(p.name for p in positional)}) but inputs gives {n_inputs} "
-            f"tensor(s)"
-        )
+        raise TypeError(f"forward_reference takes {len(positional)} positional argument(s) "
+                        f"({', '.join(p.name for p in positional)}) but inputs gives {n_inputs} "
+                        f"tensor(s)")
     if n_inputs is None:
         return None
     return [p.name for p in positional[:n_inputs]]

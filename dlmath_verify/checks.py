@@ -89,11 +89,8 @@ valid inputs are drawn instead) or checked in float64, never asserted at the loo
 #: the largest allowed error, as a fraction of the magnitude checked, that is still a check
 MEANINGFUL_FRACTION = 0.1
 
-_NUMPY_TO_TORCH = {
-    np.dtype(np.float64): torch.float64,
-    np.dtype(np.float32): torch.float32,
-    np.dtype(np.float16): torch.float16,
-}
+_NUMPY_TO_TORCH = {np.dtype(np.float64): torch.float64, np.dtype(np.float32): torch.float32,
+                   np.dtype(np.float16): torch.float16}
 
 
 def _torch_dtype(dtype: Any) -> torch.dtype:
@@ -111,7 +108,8 @@ class VacuousToleranceError(ValueError):
     """An assertion would allow an error larger than the policy's fraction of its magnitude."""
 
 
-def allowed_error(expected: Any, *, dtype: Any = None, growth: float = 1.0) -> tuple[float, float]:
+def allowed_error(expected: Any, *, dtype: Any = None, growth: float = 1.0) -> tuple[float,
+                                                                                       float]:
     """(the largest error ``assert_close`` would allow on ``expected``, the magnitude checked
     max |expected|), for the table row of ``dtype`` (default: expected's dtype)."""
     e = to_numpy(expected).astype(np.float64)
@@ -120,24 +118,16 @@ def allowed_error(expected: Any, *, dtype: Any = None, growth: float = 1.0) -> t
     return tol.atol * growth + tol.rtol * growth * scale, scale
 
 
-def is_meaningful(
-    expected: Any, *, dtype: Any = None, growth: float = 1.0, fraction: float = MEANINGFUL_FRACTION
-) -> bool:
+def is_meaningful(expected: Any, *, dtype: Any = None, growth: float = 1.0,
+                  fraction: float = MEANINGFUL_FRACTION) -> bool:
     """True when the comparison with ``expected`` at this tolerance could fail (the policy
     of ``TOLERANCES``)."""
     allowed, scale = allowed_error(expected, dtype=dtype, growth=growth)
     return allowed <= fraction * scale
 
 
-def require_meaningful(
-    expected: Any,
-    *,
-    claim: str,
-    what: str = "",
-    dtype: Any = None,
-    growth: float = 1.0,
-    fraction: float = MEANINGFUL_FRACTION,
-) -> None:
+def require_meaningful(expected: Any, *, claim: str, what: str = "", dtype: Any = None,
+                       growth: float = 1.0, fraction: float = MEANINGFUL_FRACTION) -> None:
     """Refuse (``VacuousToleranceError``) an assertion whose allowed error exceeds ``fraction``
     of the magnitude it checks: exclude the draw with a reason, or check it in float64."""
     allowed, scale = allowed_error(expected, dtype=dtype, growth=growth)
@@ -145,8 +135,7 @@ def require_meaningful(
         raise VacuousToleranceError(
             f"claim {claim}{f' ({what})' if what else ''}: the allowed error {allowed:.3g} "
             f"exceeds {fraction:.0%} of the magnitude checked (max |expected| = {scale:.3g}); "
-            "the assertion could not fail: draw inputs where it can, or check in float64"
-        )
+            "the assertion could not fail: draw inputs where it can, or check in float64")
 
 
 def to_numpy(x: Any) -> np.ndarray:
@@ -244,22 +233,18 @@ def assert_vjp(
     if not isinstance(grads, tuple | list):
         grads = (grads,)
     if len(grads) != len(v):
-        raise AssertionError(f"{prefix}backward returned {len(grads)} gradients, expected {len(v)}")
+        raise AssertionError(f"{prefix}backward returned {len(grads)} gradients, "
+                             f"expected {len(v)}")
     for k, (g, vk) in enumerate(zip(grads, v, strict=True)):
         if tuple(to_numpy(g).shape) != tuple(vk.shape):
-            raise AssertionError(
-                f"{prefix}gradient {k} has shape "
-                f"{tuple(to_numpy(g).shape)}, input has {tuple(vk.shape)}"
-            )
+            raise AssertionError(f"{prefix}gradient {k} has shape "
+                                 f"{tuple(to_numpy(g).shape)}, input has {tuple(vk.shape)}")
     lhs = float((u.double() * jv.double()).sum())
-    terms = [
-        to_numpy(g).astype(np.float64) * to_numpy(vk).astype(np.float64)
-        for g, vk in zip(grads, v, strict=True)
-    ]
+    terms = [to_numpy(g).astype(np.float64) * to_numpy(vk).astype(np.float64)
+             for g, vk in zip(grads, v, strict=True)]
     rhs = float(sum(t.sum() for t in terms))
     scale = float((u.double().abs() * jv.double().abs()).sum()) + float(
-        sum(np.abs(t).sum() for t in terms)
-    )
+        sum(np.abs(t).sum() for t in terms))
     tol = tolerance(u.dtype)
     allowed = growth * (tol.atol + tol.rtol * scale)
     if not abs(lhs - rhs) <= allowed:

@@ -33,17 +33,8 @@ from typing import Literal
 
 import sympy as sp
 
-__all__ = [
-    "COUNTEREXAMPLE_KINDS",
-    "READING_VERDICTS",
-    "REGISTRY",
-    "VERDICTS",
-    "WITNESS_KINDS",
-    "Claim",
-    "Evidence",
-    "Verdict",
-    "claim",
-]
+__all__ = ["COUNTEREXAMPLE_KINDS", "READING_VERDICTS", "REGISTRY", "VERDICTS", "WITNESS_KINDS",
+           "Claim", "Evidence", "Verdict", "claim"]
 
 Verdict = Literal["holds", "refuted", "not-reproduced", "reading-dependent"]
 VERDICTS: tuple[str, ...] = ("holds", "refuted", "not-reproduced", "reading-dependent")
@@ -121,45 +112,32 @@ def claim(
         witnesses = tuple(witnesses)
         unknown = [k for k in witnesses if k not in WITNESS_KINDS]
         if unknown or not witnesses:
-            raise ValueError(
-                f"claim {id!r}: witnesses must be a non-empty tuple of "
-                f"{WITNESS_KINDS}, got {witnesses!r}"
-            )
+            raise ValueError(f"claim {id!r}: witnesses must be a non-empty tuple of "
+                             f"{WITNESS_KINDS}, got {witnesses!r}")
     if verdict == "refuted" and corrected_by is None:
         raise ValueError(f"refuted claim {id!r} must name the claim that corrects it")
     if verdict != "refuted" and corrected_by is not None:
-        raise ValueError(
-            f"claim {id!r}: corrected_by belongs to a refuted claim, not to a {verdict!r} one"
-        )
-    if (
-        verdict == "refuted"
-        and witnesses is not None
-        and not set(witnesses) & set(COUNTEREXAMPLE_KINDS)
-    ):
-        raise ValueError(
-            f"refuted claim {id!r} needs a witness that produces an exact "
-            f"counterexample ({' or '.join(COUNTEREXAMPLE_KINDS)}), got "
-            f"{witnesses!r}; an experiment that does not reproduce is "
-            f"'not-reproduced'"
-        )
+        raise ValueError(f"claim {id!r}: corrected_by belongs to a refuted claim, not to a "
+                         f"{verdict!r} one")
+    if verdict == "refuted" and witnesses is not None and not set(witnesses) & set(
+            COUNTEREXAMPLE_KINDS):
+        raise ValueError(f"refuted claim {id!r} needs a witness that produces an exact "
+                         f"counterexample ({' or '.join(COUNTEREXAMPLE_KINDS)}), got "
+                         f"{witnesses!r}; an experiment that does not reproduce is "
+                         f"'not-reproduced'")
     if (verdict == "not-reproduced") != (evidence is not None):
-        raise ValueError(
-            f"claim {id!r}: evidence= (our setting, the seed's, the figures) is "
-            f"required for a 'not-reproduced' verdict and only for it"
-        )
+        raise ValueError(f"claim {id!r}: evidence= (our setting, the seed's, the figures) is "
+                         f"required for a 'not-reproduced' verdict and only for it")
     if evidence is not None and not isinstance(evidence, Evidence):
-        raise TypeError(
-            f"claim {id!r}: evidence must be an Evidence(ours=, seed=, figures=), "
-            f"got {type(evidence).__name__}"
-        )
+        raise TypeError(f"claim {id!r}: evidence must be an Evidence(ours=, seed=, figures=), "
+                        f"got {type(evidence).__name__}")
     if (verdict == "reading-dependent") != (readings is not None):
-        raise ValueError(
-            f"claim {id!r}: readings= (each reading with its verdict) is required "
-            f"for a 'reading-dependent' verdict and only for it"
-        )
+        raise ValueError(f"claim {id!r}: readings= (each reading with its verdict) is required "
+                         f"for a 'reading-dependent' verdict and only for it")
     if readings is not None:
         readings = _check_readings(id, readings)
-    c = Claim(id, source, statement, formula, verdict, corrected_by, witnesses, evidence, readings)
+    c = Claim(id, source, statement, formula, verdict, corrected_by, witnesses, evidence,
+              readings)
     REGISTRY[id] = c
     return c
 
@@ -169,23 +147,16 @@ def _check_readings(id: str, readings: object) -> tuple[tuple[str, str], ...]:
     try:
         pairs = tuple((r, v) for r, v in readings)  # type: ignore[union-attr]
     except (TypeError, ValueError):
-        raise TypeError(
-            f"claim {id!r}: readings must be a tuple of (reading, verdict) pairs, got {readings!r}"
-        ) from None
+        raise TypeError(f"claim {id!r}: readings must be a tuple of (reading, verdict) pairs, "
+                        f"got {readings!r}") from None
     for text, verdict in pairs:
         if not isinstance(text, str) or not _READING_OWNER.match(text):
-            raise ValueError(
-                f"claim {id!r}: reading {text!r} must say whose it is: "
-                f"'seed (<where the seed makes it>): ...' or 'our reading: ...'"
-            )
+            raise ValueError(f"claim {id!r}: reading {text!r} must say whose it is: "
+                             f"'seed (<where the seed makes it>): ...' or 'our reading: ...'")
         if verdict not in READING_VERDICTS:
-            raise ValueError(
-                f"claim {id!r}: the verdict of reading {text!r} must be one of "
-                f"{READING_VERDICTS}, got {verdict!r}"
-            )
+            raise ValueError(f"claim {id!r}: the verdict of reading {text!r} must be one of "
+                             f"{READING_VERDICTS}, got {verdict!r}")
     if len({v for _, v in pairs}) < 2:
-        raise ValueError(
-            f"claim {id!r}: a reading-dependent claim needs readings with "
-            f"different verdicts, got {pairs!r}"
-        )
+        raise ValueError(f"claim {id!r}: a reading-dependent claim needs readings with "
+                         f"different verdicts, got {pairs!r}")
     return pairs

@@ -80,9 +80,8 @@ def tensor_shapes(
     *, min_dims: int = 0, max_dims: int = 4, min_side: int = 1, max_side: int = 5
 ) -> st.SearchStrategy[tuple[int, ...]]:
     """A shape of any rank in [min_dims, max_dims], each side in [min_side, max_side]."""
-    return hnp.array_shapes(
-        min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side
-    )
+    return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side,
+                            max_side=max_side)
 
 
 _NUMPY_OF = {torch.float64: np.float64, torch.float32: np.float32, torch.float16: np.float16}
@@ -115,18 +114,14 @@ def tensors(
     if isinstance(device, st.SearchStrategy):
         device = draw(device, label=f"{label} device")
     if dtype not in _NUMPY_OF and dtype != torch.bfloat16:
-        raise ValueError(
-            f"dtype must be torch.float64, float32, float16 or bfloat16, got {dtype!r}"
-        )
+        raise ValueError(f"dtype must be torch.float64, float32, float16 or bfloat16, "
+                         f"got {dtype!r}")
     np_dtype = _NUMPY_OF.get(dtype, np.float32)
-    values = draw(
-        arrays(tuple(shape), dtype=np_dtype, min_value=min_value, max_value=max_value), label=label
-    )
+    values = draw(arrays(tuple(shape), dtype=np_dtype, min_value=min_value,
+                         max_value=max_value), label=label)
     t = torch.from_numpy(np.ascontiguousarray(values)).to(dtype=dtype, device=device)
-    note(
-        f"{label}: shape {tuple(t.shape)}, {t.dtype}, {t.device}"
-        + (f", values in [{float(t.min()):.4g}, {float(t.max()):.4g}]" if t.numel() else "")
-    )
+    note(f"{label}: shape {tuple(t.shape)}, {t.dtype}, {t.device}"
+         + (f", values in [{float(t.min()):.4g}, {float(t.max()):.4g}]" if t.numel() else ""))
     return t
 
 
@@ -141,7 +136,9 @@ def arrays(
 ) -> np.ndarray:
     """A numpy array of the given shape with finite values in [min_value, max_value]."""
     width = {np.dtype(np.float32): 32, np.dtype(np.float16): 16}.get(np.dtype(dtype), 64)
-    elements = st.floats(min_value, max_value, allow_nan=False, allow_infinity=False, width=width)
+    elements = st.floats(
+        min_value, max_value, allow_nan=False, allow_infinity=False, width=width
+    )
     return draw(hnp.arrays(dtype, shape, elements=elements))
 
 
@@ -158,16 +155,14 @@ def matrices(
     max_value: float = 10.0,
 ) -> np.ndarray:
     """A 2-D array: shape drawn first, then the values."""
-    shape = draw(
-        batch_shapes(min_rows=min_rows, max_rows=max_rows, min_cols=min_cols, max_cols=max_cols)
-    )
+    shape = draw(batch_shapes(min_rows=min_rows, max_rows=max_rows,
+                              min_cols=min_cols, max_cols=max_cols))
     return draw(arrays(shape, dtype=dtype, min_value=min_value, max_value=max_value))
 
 
 @st.composite
-def distributions(
-    draw: st.DrawFn, rows: int, cols: int, *, one_hot: bool = False, dtype: type = np.float64
-) -> np.ndarray:
+def distributions(draw: st.DrawFn, rows: int, cols: int, *, one_hot: bool = False,
+                  dtype: type = np.float64) -> np.ndarray:
     """Rows that are probability distributions (nonnegative, summing to one).
 
     Weights are drawn as small integers and normalised, so each row sums to one up to one
@@ -177,7 +172,7 @@ def distributions(
         idx = draw(labels(rows, cols))
         return np.eye(cols, dtype=dtype)[idx]
     w = draw(hnp.arrays(np.int64, (rows, cols), elements=st.integers(0, 20)))
-    w[:, 0] += w.sum(axis=1) == 0  # no all-zero row
+    w[:, 0] += (w.sum(axis=1) == 0)  # no all-zero row
     return (w / w.sum(axis=1, keepdims=True)).astype(dtype)
 
 
@@ -195,9 +190,8 @@ def as_torch(x: np.ndarray) -> torch.Tensor:
 
 
 @st.composite
-def conv1d_stacks(
-    draw: st.DrawFn, *, max_depth: int = 4, max_n: int = 12
-) -> tuple[int, tuple[int, ...]]:
+def conv1d_stacks(draw: st.DrawFn, *, max_depth: int = 4, max_n: int = 12
+                  ) -> tuple[int, tuple[int, ...]]:
     """(n0, filters): a deep 1-D conv net (no padding, stride 1) whose lengths stay ≥ 1
     (n_ℓ = n_{ℓ−1} − f_ℓ + 1)."""
     n0 = draw(st.integers(1, max_n), label="n0")
@@ -224,9 +218,8 @@ def conv2d_geometry(draw: st.DrawFn, kind: str, *, max_hw: int = 7):
     """
     if kind not in CONV2D_KINDS:
         raise ValueError(f"kind must be one of {CONV2D_KINDS}, got {kind!r}")
-    n, c_in, c_out = (
-        draw(st.integers(1, m), label=lab) for m, lab in ((2, "N"), (3, "C_in"), (3, "C_out"))
-    )
+    n, c_in, c_out = (draw(st.integers(1, m), label=lab)
+                      for m, lab in ((2, "N"), (3, "C_in"), (3, "C_out")))
     hw, khw, s, p, d = [], [], [], [], []
     for _ax in range(2):
         k = 1 if kind == "one_by_one" else draw(st.integers(1, 4), label="k")
@@ -257,9 +250,8 @@ def conv2d_output_hw(hw, khw, s, p, d) -> tuple[int, int]:
 
 
 @st.composite
-def batchnorm_batches(
-    draw: st.DrawFn, *, dtype=np.float64, max_rows: int = 6, max_cols: int = 5, min_rows: int = 2
-) -> np.ndarray:
+def batchnorm_batches(draw: st.DrawFn, *, dtype=np.float64, max_rows: int = 6,
+                      max_cols: int = 5, min_rows: int = 2) -> np.ndarray:
     """A (N, C) batch: shape, then unit values, then a per-batch scale and offset.
 
     Scale in {1e-3, 1, 1e3} and offset in {0, ±100} exercise the normalisation itself.
@@ -276,13 +268,9 @@ BATCHNORM_EPSILONS = st.sampled_from([1e-5, 1e-3, 0.1])
 
 
 @st.composite
-def batchnorm_problems(
-    draw: st.DrawFn,
-    *,
-    dtype=np.float64,
-    epsilons: st.SearchStrategy[float] = BATCHNORM_EPSILONS,
-    **kw,
-) -> tuple[np.ndarray, ...]:
+def batchnorm_problems(draw: st.DrawFn, *, dtype=np.float64,
+                       epsilons: st.SearchStrategy[float] = BATCHNORM_EPSILONS,
+                       **kw) -> tuple[np.ndarray, ...]:
     """(x, γ, β, g, ε): a batch (``batchnorm_batches(**kw)``), affine parameters, an upstream
     gradient and the ε of the variance."""
     x = draw(batchnorm_batches(dtype=dtype, **kw))

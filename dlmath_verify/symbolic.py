@@ -144,8 +144,7 @@ def decidable(expr: sp.Basic) -> bool:
         if isinstance(node, sp.Pow):
             if not node.exp.is_Rational:
                 raise ExactnessError(
-                    f"cannot decide {node}: a power with a non-rational exponent (write exp)"
-                )
+                    f"cannot decide {node}: a power with a non-rational exponent (write exp)")
             continue
         if isinstance(node, _PIECEWISE):
             piecewise = True
@@ -156,8 +155,7 @@ def decidable(expr: sp.Basic) -> bool:
         raise ExactnessError(
             f"cannot decide an identity containing {name} ({node}): only rational functions of "
             "exp with algebraic coefficients, and Piecewise/Max/Min/Abs/Heaviside/sign of them "
-            "with linear conditions, are decided exactly"
-        )
+            "with linear conditions, are decided exactly")
     return piecewise
 
 
@@ -271,8 +269,7 @@ def _linear(g: sp.Expr) -> tuple[tuple[tuple[sp.Symbol, Fraction], ...], Fractio
         else:
             raise ExactnessError(
                 f"cannot decide the sign of {g}: the condition is not linear in the symbols "
-                f"(term {term}); only linear conditions with rational coefficients are split"
-            )
+                f"(term {term}); only linear conditions with rational coefficients are split")
     items = tuple(sorted(((s, a) for s, a in coeffs.items() if a != 0), key=lambda p: p[0].name))
     return items, const
 
@@ -334,10 +331,8 @@ def _region_point(region: tuple, prefer: tuple = ()) -> tuple | None:
             for w, x in a.items():
                 p, n = count.get(w, (0, 0))
                 count[w] = (p + 1, n) if x > 0 else (p, n + 1)
-        v = min(
-            sorted(count, key=lambda s: s.name),
-            key=lambda w: count[w][0] * count[w][1] - count[w][0] - count[w][1],
-        )
+        v = min(sorted(count, key=lambda s: s.name),
+                key=lambda w: count[w][0] * count[w][1] - count[w][0] - count[w][1])
         pos, neg, rest = [], [], []
         for con in cons:
             av = con[0].get(v, 0)
@@ -380,17 +375,15 @@ def _region_point(region: tuple, prefer: tuple = ()) -> tuple | None:
         lo_strict = hi_strict = False
         for a, c, k in pos + neg:
             av = a[v]
-            bound = -(c + sum((x * val(w) for w, x in a.items() if w is not v), Fraction(0))) / av
+            bound = -(c + sum((x * val(w) for w, x in a.items() if w is not v),
+                              Fraction(0))) / av
             if av > 0 and (lo is None or bound > lo or (bound == lo and k == ">")):
                 lo, lo_strict = bound, k == ">"
             if av < 0 and (hi is None or bound < hi or (bound == hi and k == ">")):
                 hi, hi_strict = bound, k == ">"
         p = pref.get(v)
-        fits = (
-            p is not None
-            and (lo is None or p > lo or (p == lo and not lo_strict))
-            and (hi is None or p < hi or (p == hi and not hi_strict))
-        )
+        fits = p is not None and (lo is None or p > lo or (p == lo and not lo_strict)) and (
+            hi is None or p < hi or (p == hi and not hi_strict))
         if fits:
             point[v] = p
         elif lo is not None and hi is not None:
@@ -434,11 +427,8 @@ def _signs(region: tuple, g: sp.Expr) -> frozenset[int]:
         return frozenset()
     here = dict(point)
     found = {_sign_at(items, const, here)} if all(s in here for s, _ in items) else set()
-    extra = {
-        -1: (tuple((s, -a) for s, a in items), -const, ">"),
-        0: (items, const, "="),
-        1: (items, const, ">"),
-    }
+    extra = {-1: (tuple((s, -a) for s, a in items), -const, ">"), 0: (items, const, "="),
+             1: (items, const, ">")}
     for s in candidates - found:
         if _feasible((*region, extra[s])):
             found.add(s)
@@ -447,11 +437,8 @@ def _signs(region: tuple, g: sp.Expr) -> frozenset[int]:
 
 def _split(region: tuple, g: sp.Expr) -> list[tuple]:
     items, const = _linear(g)
-    parts = [
-        (*region, (tuple((s, -a) for s, a in items), -const, ">")),
-        (*region, (items, const, "=")),
-        (*region, (items, const, ">")),
-    ]
+    parts = [(*region, (tuple((s, -a) for s, a in items), -const, ">")),
+             (*region, (items, const, "=")), (*region, (items, const, ">"))]
     return [p for p in parts if _feasible(p)]
 
 
@@ -461,14 +448,8 @@ class _Undecided(Exception):
         self.g = g
 
 
-_RELATIONS = {
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-    "==": operator.eq,
-    "!=": operator.ne,
-}
+_RELATIONS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+              "==": operator.eq, "!=": operator.ne}
 
 
 class _Resolver:
@@ -547,8 +528,7 @@ class _Resolver:
                 if self.h0 is None:
                     raise ExactnessError(
                         f"{e} at its breakpoint {a} = 0: sympy's value there ({e.args[1]}) is a "
-                        "convention, not a derivative; state it with heaviside_at_zero="
-                    )
+                        "convention, not a derivative; state it with heaviside_at_zero=")
                 return sp.sympify(self.h0)
             return sp.Integer(1 if s > 0 else 0)
         return e.func(*args)
@@ -576,20 +556,15 @@ def _base_region(exprs: list[sp.Expr]) -> tuple:
 def _describe(region: tuple) -> str:
     parts = []
     for items, c, k in region:
-        g = sp.Add(
-            *[sp.Rational(a.numerator, a.denominator) * s for s, a in items],
-            sp.Rational(c.numerator, c.denominator),
-        )
+        g = sp.Add(*[sp.Rational(a.numerator, a.denominator) * s for s, a in items],
+                   sp.Rational(c.numerator, c.denominator))
         parts.append(f"{g} {'==' if k == '=' else k} 0")
     return " and ".join(parts) if parts else "everywhere"
 
 
 def _as_prefer(point: dict) -> tuple:
-    return tuple(
-        sorted(
-            ((s, _fraction(v)) for s, v in point.items() if v.is_Rational), key=lambda p: p[0].name
-        )
-    )
+    return tuple(sorted(((s, _fraction(v)) for s, v in point.items() if v.is_Rational),
+                        key=lambda p: p[0].name))
 
 
 def _equalities(region: tuple) -> dict:
@@ -598,10 +573,8 @@ def _equalities(region: tuple) -> dict:
     for items, c, k in region:
         if k != "=":
             continue
-        g = sp.Add(
-            *[sp.Rational(a.numerator, a.denominator) * s for s, a in items],
-            sp.Rational(c.numerator, c.denominator),
-        ).xreplace(subs)
+        g = sp.Add(*[sp.Rational(a.numerator, a.denominator) * s for s, a in items],
+                   sp.Rational(c.numerator, c.denominator)).xreplace(subs)
         g = sp.expand(g)
         free = sorted(g.free_symbols, key=lambda s: s.name)
         if not free:
@@ -632,17 +605,14 @@ class _Prover:
         ordered = sorted(self.drawn[k].items(), key=lambda p: p[0].name)
         return {s: v + sp.Rational(i + k, 3) for i, (s, v) in enumerate(ordered)}
 
-    def counterexample(
-        self, k: int, lhs: sp.Expr, rhs: sp.Expr, point: dict, region: tuple | None
-    ) -> str:
+    def counterexample(self, k: int, lhs: sp.Expr, rhs: sp.Expr, point: dict,
+                       region: tuple | None) -> str:
         left, right = _at(lhs, point), _at(rhs, point)
         where = f" on the region {_describe(region)}" if region else ""
-        return (
-            f"identity fails at entry {k}{where} at the exact rational point "
-            f"{ {str(s): str(v) for s, v in sorted(point.items(), key=str)} }: "
-            f"derived (lhs) = {sp.N(left, 17)}, claimed (rhs) = {sp.N(right, 17)}, "
-            f"lhs − rhs = {sp.N(left - right, 17)} (exactly nonzero)"
-        )
+        return (f"identity fails at entry {k}{where} at the exact rational point "
+                f"{ {str(s): str(v) for s, v in sorted(point.items(), key=str)} }: "
+                f"derived (lhs) = {sp.N(left, 17)}, claimed (rhs) = {sp.N(right, 17)}, "
+                f"lhs − rhs = {sp.N(left - right, 17)} (exactly nonzero)")
 
     def in_region(self, region: tuple | None, prefer: dict) -> dict:
         if not region:
@@ -676,8 +646,7 @@ class _Prover:
                 raise ExactnessError(
                     f"claim {self.claim}: entry {k}: the symbolic step did not show lhs − rhs = "
                     f"0{' on ' + _describe(region) if region else ''}, and both sides vanish at "
-                    f"every point drawn ({_TRIES}): nothing is decided"
-                )
+                    f"every point drawn ({_TRIES}): nothing is decided")
             if self.method == "symbolic":
                 self.method = "exact"
         return None
@@ -692,10 +661,8 @@ class _Prover:
             region = stack.pop()
             visited += 1
             if visited > _MAX_REGIONS:
-                raise ExactnessError(
-                    f"claim {self.claim}: entry {k} needs more than "
-                    f"{_MAX_REGIONS} regions; refused rather than truncated"
-                )
+                raise ExactnessError(f"claim {self.claim}: entry {k} needs more than "
+                                     f"{_MAX_REGIONS} regions; refused rather than truncated")
             resolver = _Resolver(region, self.h0)
             try:
                 left, right = resolver.expr(lhs), resolver.expr(rhs)
@@ -705,14 +672,8 @@ class _Prover:
             loose = next((c for c in region if c[2] == ">="), None)
             if loose is not None:  # split g ≥ 0 into g > 0 and g = 0: each part has interior
                 rest = tuple(c for c in region if c is not loose)
-                stack.extend(
-                    p
-                    for p in (
-                        (*rest, (loose[0], loose[1], ">")),
-                        (*rest, (loose[0], loose[1], "=")),
-                    )
-                    if _feasible(p)
-                )
+                stack.extend(p for p in ((*rest, (loose[0], loose[1], ">")),
+                                         (*rest, (loose[0], loose[1], "="))) if _feasible(p))
                 continue
             found = self.leaf(k, left, right, region)
             if found:
@@ -720,16 +681,8 @@ class _Prover:
         return None
 
 
-def _run(
-    lhs: Any,
-    rhs: Any,
-    claim: str,
-    data: Any,
-    points: int,
-    substitutions: dict | None,
-    point_strategy: Any,
-    heaviside_at_zero: Any,
-) -> tuple[str | None, str]:
+def _run(lhs: Any, rhs: Any, claim: str, data: Any, points: int, substitutions: dict | None,
+         point_strategy: Any, heaviside_at_zero: Any) -> tuple[str | None, str]:
     subs = dict(substitutions or {})
     left = [e.xreplace(subs) if subs else e for e in _entries(lhs)]
     right = [e.xreplace(subs) if subs else e for e in _entries(rhs)]
@@ -765,9 +718,8 @@ def prove_identity(
     ``heaviside_at_zero`` states the convention at a Heaviside breakpoint (e.g. 0: ReLU'(0) = 0).
     Raises ``AssertionError`` with an exact counterexample, or :class:`ExactnessError`.
     """
-    found, method = _run(
-        lhs, rhs, claim, data, points, substitutions, point_strategy, heaviside_at_zero
-    )
+    found, method = _run(lhs, rhs, claim, data, points, substitutions, point_strategy,
+                         heaviside_at_zero)
     if found:
         raise AssertionError(f"claim {claim}: {found}")
     note(f"{claim}: proven ({method})")
@@ -790,16 +742,17 @@ def refute_identity(
     The claim as written must not canonicalise to zero (nor be proven by cases), and must fail
     exactly at a rational point (for a piecewise identity, a point of a region where it fails).
     """
-    diffs = [d.xreplace(substitutions) if substitutions else d for d in _differences(lhs, rhs)]
+    diffs = [d.xreplace(substitutions) if substitutions else d
+             for d in _differences(lhs, rhs)]
     piecewise = any(decidable(d) for d in diffs)
     if not piecewise and all(symbolically_zero(d) for d in diffs):
         raise AssertionError(f"claim {claim} was expected to be false but sympy proves it")
-    found, method = _run(lhs, rhs, claim, data, 1, substitutions, point_strategy, heaviside_at_zero)
+    found, method = _run(lhs, rhs, claim, data, 1, substitutions, point_strategy,
+                         heaviside_at_zero)
     if found:
         return found
     if piecewise:
-        raise AssertionError(
-            f"claim {claim} was expected to be false but sympy proves it ({method})"
-        )
+        raise AssertionError(f"claim {claim} was expected to be false but sympy proves it "
+                             f"({method})")
     assume(False)  # this point happens to satisfy the false identity: draw another
     raise AssertionError("unreachable")

@@ -29,10 +29,8 @@ _TORCH_FLOAT = (torch.float32, torch.float64)
 def require_device(name: str, x: torch.Tensor) -> None:
     """A tensor the kernels read must hold values on the CPU (``meta`` holds none)."""
     if x.device.type != "cpu":
-        raise ValueError(
-            f"{name} must be a CPU tensor (the kernel reads its values), got "
-            f"device {x.device.type!r}"
-        )
+        raise ValueError(f"{name} must be a CPU tensor (the kernel reads its values), got "
+                         f"device {x.device.type!r}")
 
 
 def require_array(name: str, x: Any, *, kind: str | None = None) -> Array:
@@ -47,8 +45,7 @@ def require_array(name: str, x: Any, *, kind: str | None = None) -> Array:
             raise TypeError(f"{name} must be float32 or float64, got {x.dtype}")
         return x
     what = {"numpy": "a numpy array", "torch": "a torch tensor"}.get(
-        kind or "", "a numpy array or a torch tensor"
-    )
+        kind or "", "a numpy array or a torch tensor")
     raise TypeError(f"{name} must be {what}, got {type(x).__name__}")
 
 
@@ -68,14 +65,14 @@ def namespace(x: Array) -> Any:
 
 def require_ndim(name: str, x: Array, ndim: int, layout: str) -> None:
     if x.ndim != ndim:
-        raise ValueError(f"{name} must be {ndim}-D with shape {layout}, got shape {tuple(x.shape)}")
+        raise ValueError(f"{name} must be {ndim}-D with shape {layout}, got shape "
+                         f"{tuple(x.shape)}")
 
 
 def require_nonempty(name: str, x: Array, layout: str) -> None:
     if any(d == 0 for d in x.shape):
-        raise ValueError(
-            f"{name} must be non-empty with shape {layout}, got shape {tuple(x.shape)}"
-        )
+        raise ValueError(f"{name} must be non-empty with shape {layout}, got shape "
+                         f"{tuple(x.shape)}")
 
 
 def require_finite(name: str, x: Array) -> None:
@@ -90,30 +87,26 @@ def require_finite(name: str, x: Array) -> None:
 
 def require_same_shape(name: str, x: Array, other_name: str, other: Array) -> None:
     if tuple(x.shape) != tuple(other.shape):
-        raise ValueError(
-            f"{name} must have the shape of {other_name} {tuple(other.shape)}, got {tuple(x.shape)}"
-        )
+        raise ValueError(f"{name} must have the shape of {other_name} {tuple(other.shape)}, "
+                         f"got {tuple(x.shape)}")
 
 
-def require_same_kind(
-    name: str, x: Array, other_name: str, other: Array, error: type[Exception] = TypeError
-) -> None:
+def require_same_kind(name: str, x: Array, other_name: str, other: Array,
+                      error: type[Exception] = TypeError) -> None:
     """x and other are both numpy or both torch, share a dtype and (torch) a device.
 
     Raises ``error`` (``TypeError`` unless a kernel's contract asks for ``ValueError``)
     naming both arguments.
     """
     if isinstance(x, torch.Tensor) != isinstance(other, torch.Tensor):
-        raise error(
-            f"{name} and {other_name} must both be numpy arrays or both torch "
-            f"tensors, got {type(x).__name__} and {type(other).__name__}"
-        )
+        raise error(f"{name} and {other_name} must both be numpy arrays or both torch "
+                    f"tensors, got {type(x).__name__} and {type(other).__name__}")
     if x.dtype != other.dtype:
-        raise error(f"{name} and {other_name} must share a dtype, got {x.dtype} and {other.dtype}")
+        raise error(f"{name} and {other_name} must share a dtype, got {x.dtype} and "
+                    f"{other.dtype}")
     if isinstance(x, torch.Tensor) and x.device != other.device:
-        raise error(
-            f"{name} and {other_name} must be on one device, got {x.device} and {other.device}"
-        )
+        raise error(f"{name} and {other_name} must be on one device, got {x.device} and "
+                    f"{other.device}")
 
 
 def batch(name: str, x: Any, *, layout: str = "(N, C)", kind: str | None = None) -> Array:
@@ -125,22 +118,15 @@ def batch(name: str, x: Any, *, layout: str = "(N, C)", kind: str | None = None)
     return x
 
 
-def require_number(
-    name: str,
-    v: Any,
-    *,
-    low: float | None = None,
-    high: float | None = None,
-    low_open: bool = False,
-    high_open: bool = False,
-    what: str = "",
-) -> float:
+def require_number(name: str, v: Any, *, low: float | None = None, high: float | None = None,
+                   low_open: bool = False, high_open: bool = False, what: str = "") -> float:
     """A real, finite number (Python or numpy scalar, not bool) in the given range.
 
     Wrong kind → ``TypeError``; NaN, inf or out of range → ``ValueError``, naming ``name``.
     """
     label = f"{name} ({what})" if what else name
-    if isinstance(v, bool | np.bool_) or not isinstance(v, int | float | np.integer | np.floating):
+    if isinstance(v, bool | np.bool_) or not isinstance(v, int | float | np.integer |
+                                                           np.floating):
         raise TypeError(f"{label} must be a real number, got {type(v).__name__} {v!r}")
     f = float(v)
     lo = "" if low is None else f"{'>' if low_open else '≥'} {low}"

@@ -42,29 +42,9 @@ import numpy as np
 from impl._validate import require_int
 
 __all__ = [
-    "Add",
-    "Divide",
-    "Exp",
-    "Expand",
-    "Linear",
-    "Log",
-    "LogSoftmax",
-    "MatMul",
-    "Multiply",
-    "Normalize",
-    "Op",
-    "OpNode",
-    "ReLU",
-    "ResidualMLP",
-    "RowMax",
-    "RowSum",
-    "Sigmoid",
-    "Subtract",
-    "Sum",
-    "Tanh",
-    "TensorNode",
-    "cross_entropy",
-    "log_softmax",
+    "Add", "Divide", "Exp", "Expand", "Linear", "Log", "LogSoftmax", "MatMul", "Multiply",
+    "Normalize", "Op", "OpNode", "ReLU", "ResidualMLP", "RowMax", "RowSum", "Sigmoid", "Subtract",
+    "Sum", "Tanh", "TensorNode", "cross_entropy", "log_softmax",
 ]
 
 _FLOATS = (np.float32, np.float64)
@@ -74,25 +54,22 @@ def _as_value(value: Any, name: str = "value") -> np.ndarray:
     if isinstance(value, float):
         return np.asarray(value, dtype=np.float64)
     if not isinstance(value, np.ndarray):
-        raise TypeError(
-            f"{name} must be a numpy array (or a Python float), got {type(value).__name__}"
-        )
+        raise TypeError(f"{name} must be a numpy array (or a Python float), got "
+                        f"{type(value).__name__}")
     if value.dtype not in _FLOATS:
         raise TypeError(f"{name} must be float32 or float64, got {value.dtype}")
     return value
 
 
-def _same_shape(op: str, a: np.ndarray, b: np.ndarray, names: tuple[str, str] = ("a", "b")) -> None:
+def _same_shape(op: str, a: np.ndarray, b: np.ndarray, names: tuple[str, str] = ("a", "b")
+                ) -> None:
     na, nb = names
     if a.shape != b.shape:
-        raise ValueError(
-            f"{op}: input {na} has shape {a.shape} but input {nb} has shape "
-            f"{b.shape}; this op needs equal shapes"
-        )
+        raise ValueError(f"{op}: input {na} has shape {a.shape} but input {nb} has shape "
+                         f"{b.shape}; this op needs equal shapes")
     if a.dtype != b.dtype:
-        raise TypeError(
-            f"{op}: inputs {na} and {nb} must share a dtype, got {a.dtype} and {b.dtype}"
-        )
+        raise TypeError(f"{op}: inputs {na} and {nb} must share a dtype, got {a.dtype} and "
+                        f"{b.dtype}")
 
 
 def _rng(rng: Any) -> None:
@@ -104,9 +81,8 @@ def _node_matrix(fn: str, name: str, x: Any) -> None:
     if not isinstance(x, TensorNode):
         raise TypeError(f"{fn}: {name} must be a TensorNode, got {type(x).__name__}")
     if x.value.ndim != 2 or 0 in x.shape:
-        raise ValueError(
-            f"{fn}: {name} must be a non-empty 2-D node (rows, classes), got shape {x.shape}"
-        )
+        raise ValueError(f"{fn}: {name} must be a non-empty 2-D node (rows, classes), got "
+                         f"shape {x.shape}")
 
 
 def _matrix(op: str, name: str, x: np.ndarray) -> None:
@@ -192,15 +168,13 @@ class TensorNode:
             if self.value.size != 1:
                 raise ValueError(
                     f"backward() without an output gradient needs a scalar node (one element), "
-                    f"but this node has shape {self.shape}; pass goutput of shape {self.shape}"
-                )
+                    f"but this node has shape {self.shape}; pass goutput of shape {self.shape}")
             seed = np.ones_like(self.value)
         else:
             seed = _as_value(goutput, "goutput")
             if seed.shape != self.shape:
-                raise ValueError(
-                    f"goutput has shape {seed.shape} but the node has shape {self.shape}"
-                )
+                raise ValueError(f"goutput has shape {seed.shape} but the node has shape "
+                                 f"{self.shape}")
             seed = seed.astype(self.value.dtype, copy=True)
         order = self._op_nodes()
         for opnode in order:  # intermediate gradients start from zero on every call
@@ -233,16 +207,12 @@ class OpNode:
         if not isinstance(ginputs, tuple):
             ginputs = (ginputs,)
         if len(ginputs) != len(self.inputs):
-            raise RuntimeError(
-                f"{self.op.__name__}.backward returned {len(ginputs)} gradients "
-                f"for {len(self.inputs)} inputs"
-            )
+            raise RuntimeError(f"{self.op.__name__}.backward returned {len(ginputs)} gradients "
+                               f"for {len(self.inputs)} inputs")
         for k, (node, grad) in enumerate(zip(self.inputs, ginputs, strict=True)):
             if grad.shape != node.shape:
-                raise RuntimeError(
-                    f"{self.op.__name__}.backward: gradient {k} has shape "
-                    f"{grad.shape}, its input has shape {node.shape}"
-                )
+                raise RuntimeError(f"{self.op.__name__}.backward: gradient {k} has shape "
+                                   f"{grad.shape}, its input has shape {node.shape}")
             node.grad = node.grad + grad  # accumulate over every path
 
 
@@ -269,9 +239,8 @@ class Op:
             raise TypeError("Op is the abstract base: call do_forward on an op (Add, MatMul, …)")
         for k, node in enumerate(inputs):
             if not isinstance(node, TensorNode):
-                raise TypeError(
-                    f"{cls.__name__}: input {k} must be a TensorNode, got {type(node).__name__}"
-                )
+                raise TypeError(f"{cls.__name__}: input {k} must be a TensorNode, got "
+                                f"{type(node).__name__}")
         context: dict = {}
         raw = cls.forward(context, *[node.value for node in inputs], **kwargs)
         if not isinstance(raw, tuple):
@@ -292,24 +261,21 @@ class Op:
 
 def _checked_forward(op: str, forward: Any) -> Any:
     fn = forward.__func__ if isinstance(forward, staticmethod) else forward
-    names = [
-        p.name
-        for p in inspect.signature(fn).parameters.values()
-        if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
-    ][1:]  # after context
+    names = [p.name for p in inspect.signature(fn).parameters.values()
+             if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD][1:]  # after context
 
     @functools.wraps(fn)
     def checked(context: dict, *inputs: Any, **kwargs: Any) -> Any:
         if not isinstance(context, dict):
             raise TypeError(f"{op}.forward: context must be a dict, got {type(context).__name__}")
         if len(inputs) != len(names):
-            raise TypeError(f"{op}.forward takes {len(names)} input(s) {names}, got {len(inputs)}")
+            raise TypeError(f"{op}.forward takes {len(names)} input(s) {names}, got "
+                            f"{len(inputs)}")
         arrays = [_as_value(v, f"{op}: {n}") for n, v in zip(names, inputs, strict=True)]
         out = fn(context, *arrays, **kwargs)
         first = out[0] if isinstance(out, tuple) else out
         context["_out"] = (np.shape(first), np.asarray(first).dtype)
         return out
-
     return checked
 
 
@@ -323,15 +289,12 @@ def _checked_backward(op: str, backward: Any) -> Any:
         goutput = _as_value(goutput, f"{op}: goutput")
         shape, dtype = context["_out"]
         if goutput.shape != shape:
-            raise ValueError(
-                f"{op}: goutput has shape {goutput.shape} but the output has shape {shape}"
-            )
+            raise ValueError(f"{op}: goutput has shape {goutput.shape} but the output has "
+                             f"shape {shape}")
         if goutput.dtype != dtype:
-            raise TypeError(
-                f"{op}: goutput must have the output's dtype {dtype}, got {goutput.dtype}"
-            )
+            raise TypeError(f"{op}: goutput must have the output's dtype {dtype}, got "
+                            f"{goutput.dtype}")
         return fn(context, goutput)
-
     return checked
 
 
@@ -481,14 +444,11 @@ class MatMul(Op):
         _matrix("MatMul", "x", x)
         _matrix("MatMul", "w", w)
         if x.shape[1] != w.shape[0]:
-            raise ValueError(
-                f"MatMul: x has shape {x.shape} and w has shape {w.shape}; the "
-                f"columns of x must equal the rows of w"
-            )
+            raise ValueError(f"MatMul: x has shape {x.shape} and w has shape {w.shape}; the "
+                             f"columns of x must equal the rows of w")
         if x.dtype != w.dtype:
-            raise TypeError(
-                f"MatMul: inputs x and w must share a dtype, got {x.dtype} and {w.dtype}"
-            )
+            raise TypeError(f"MatMul: inputs x and w must share a dtype, got {x.dtype} and "
+                            f"{w.dtype}")
         context["x"], context["w"] = x, w
         return x @ w
 
@@ -509,7 +469,8 @@ class Expand(Op):
     def forward(context, x, *, repeats: int, dim: int = 1):
         _matrix("Expand", "x", x)
         if dim not in (0, 1) or x.shape[dim] != 1:
-            raise ValueError(f"Expand: x must have a singleton axis dim={dim}, got shape {x.shape}")
+            raise ValueError(f"Expand: x must have a singleton axis dim={dim}, got shape "
+                             f"{x.shape}")
         if not isinstance(repeats, int) or repeats < 1:
             raise ValueError(f"Expand: repeats must be a positive int, got {repeats!r}")
         context["dim"] = dim
@@ -623,15 +584,11 @@ def cross_entropy(log_probs: TensorNode, targets: np.ndarray) -> TensorNode:
     _node_matrix("cross_entropy", "log_probs", log_probs)
     t = _as_value(targets, "targets")
     if t.dtype != log_probs.value.dtype:
-        raise TypeError(
-            f"cross_entropy: targets and log_probs must share a dtype, got "
-            f"{t.dtype} and {log_probs.value.dtype}"
-        )
+        raise TypeError(f"cross_entropy: targets and log_probs must share a dtype, got "
+                        f"{t.dtype} and {log_probs.value.dtype}")
     if t.shape != log_probs.shape:
-        raise ValueError(
-            f"cross_entropy: targets have shape {t.shape} but log_probs have "
-            f"shape {log_probs.shape}"
-        )
+        raise ValueError(f"cross_entropy: targets have shape {t.shape} but log_probs have "
+                         f"shape {log_probs.shape}")
     scale = TensorNode(np.asarray(-1.0 / t.shape[0], dtype=t.dtype))
     return Sum.do_forward(TensorNode(t) * log_probs) * scale
 
@@ -639,9 +596,8 @@ def cross_entropy(log_probs: TensorNode, targets: np.ndarray) -> TensorNode:
 class Linear:
     """y = xW + b with W (in, out) and b (1, out) as leaf TensorNodes (parameters)."""
 
-    def __init__(
-        self, in_features: int, out_features: int, *, rng: np.random.Generator | None = None
-    ) -> None:
+    def __init__(self, in_features: int, out_features: int, *,
+                 rng: np.random.Generator | None = None) -> None:
         require_int("in_features", in_features, low=1)
         require_int("out_features", out_features, low=1)
         _rng(rng)
@@ -654,10 +610,8 @@ class Linear:
         if not isinstance(x, TensorNode):
             raise TypeError(f"Linear: x must be a TensorNode, got {type(x).__name__}")
         if x.value.ndim != 2 or x.shape[1] != self.weight.shape[0]:
-            raise ValueError(
-                f"Linear: input x has shape {x.shape}, but the weight has shape "
-                f"{self.weight.shape}: x must be (N, {self.weight.shape[0]})"
-            )
+            raise ValueError(f"Linear: input x has shape {x.shape}, but the weight has shape "
+                             f"{self.weight.shape}: x must be (N, {self.weight.shape[0]})")
         return x @ self.weight + Expand.do_forward(self.bias, repeats=x.shape[0], dim=0)
 
     def parameters(self) -> list[TensorNode]:
@@ -668,15 +622,8 @@ class ResidualMLP:
     """Seed Q10: h₁ = σ(layer1(x)); h₂ = σ(layer2(h₁)) (+ h₁ if residual);
     output = log-softmax(layer3(h₂)). Hidden width = hidden_mult × input_size."""
 
-    def __init__(
-        self,
-        input_size: int,
-        output_size: int,
-        residual: bool,
-        hidden_mult: int = 4,
-        *,
-        rng: np.random.Generator | None = None,
-    ) -> None:
+    def __init__(self, input_size: int, output_size: int, residual: bool, hidden_mult: int = 4,
+                 *, rng: np.random.Generator | None = None) -> None:
         require_int("input_size", input_size, low=1)
         require_int("output_size", output_size, low=1)
         require_int("hidden_mult", hidden_mult, low=1)

@@ -59,10 +59,8 @@ def _eps(eps: Any) -> float:
 def _training_batch(x: Any, name: str = "x") -> Array:
     x = batch(name, x, layout="(N, C)")
     if x.shape[0] < 2:
-        raise ValueError(
-            f"{name} must hold a batch of N ≥ 2 rows in training mode (the batch "
-            f"variance of one example is 0), got shape {tuple(x.shape)}"
-        )
+        raise ValueError(f"{name} must hold a batch of N ≥ 2 rows in training mode (the batch "
+                         f"variance of one example is 0), got shape {tuple(x.shape)}")
     return x
 
 
@@ -72,9 +70,8 @@ def _per_neuron(name: str, p: Any, x: Array, x_name: str = "x") -> Array:
     p = require_values(name, p)
     require_same_kind(name, p, x_name, x)
     if p.ndim != 1 or p.shape[0] != c:
-        raise ValueError(
-            f"{name} must have shape (C,) = ({c},), one entry per neuron, got {tuple(p.shape)}"
-        )
+        raise ValueError(f"{name} must have shape (C,) = ({c},), one entry per neuron, got "
+                         f"{tuple(p.shape)}")
     require_finite(name, p)
     return p
 
@@ -120,9 +117,8 @@ def batchnorm_backward(
     require_same_kind("grad_y", grad_y, "x", x)
     grad_y = batch("grad_y", grad_y, layout=f"(N, C) = {tuple(x.shape)}")
     if tuple(grad_y.shape) != tuple(x.shape):
-        raise ValueError(
-            f"grad_y must have the shape of x {tuple(x.shape)}, got {tuple(grad_y.shape)}"
-        )
+        raise ValueError(f"grad_y must have the shape of x {tuple(x.shape)}, got "
+                         f"{tuple(grad_y.shape)}")
     xp = namespace(x)
     _, inv_std, x_hat = batchnorm_statistics(x, eps)
     m = x.shape[0]
@@ -139,21 +135,15 @@ _PAIRS = ((nn.Conv2d, nn.BatchNorm2d), (nn.Linear, nn.BatchNorm1d))
 
 def _check_foldable(layer: nn.Conv2d | nn.Linear, bn: nn.modules.batchnorm._BatchNorm) -> None:
     """Devices first, then dtypes, then values: every tensor finite, σ² ≥ 0, σ² + ε > 0."""
-    named = [
-        ("layer.weight", layer.weight),
-        ("layer.bias", layer.bias),
-        ("bn.weight", bn.weight),
-        ("bn.bias", bn.bias),
-        ("bn.running_mean", bn.running_mean),
-        ("bn.running_var", bn.running_var),
-    ]
+    named = [("layer.weight", layer.weight), ("layer.bias", layer.bias),
+             ("bn.weight", bn.weight), ("bn.bias", bn.bias),
+             ("bn.running_mean", bn.running_mean), ("bn.running_var", bn.running_var)]
     named = [(n, t) for n, t in named if t is not None]
     for n, t in named:
         require_device(n, t)
         if t.dtype != layer.weight.dtype:
-            raise TypeError(
-                f"{n} and layer.weight must share a dtype, got {t.dtype} and {layer.weight.dtype}"
-            )
+            raise TypeError(f"{n} and layer.weight must share a dtype, got {t.dtype} and "
+                            f"{layer.weight.dtype}")
     for n, t in named:
         require_finite(n, t.detach())
     var = bn.running_var
@@ -161,14 +151,12 @@ def _check_foldable(layer: nn.Conv2d | nn.Linear, bn: nn.modules.batchnorm._Batc
         raise ValueError(f"bn.running_var must be ≥ 0 (a variance), got min {var.min().item()!r}")
     eps = require_number("bn.eps", bn.eps, low=0)
     if bool((var + eps <= 0).any()):
-        raise ValueError(
-            f"bn.eps must be > 0 where bn.running_var is 0 (σ² + ε is a divisor), got eps = {eps!r}"
-        )
+        raise ValueError(f"bn.eps must be > 0 where bn.running_var is 0 (σ² + ε is a divisor), "
+                         f"got eps = {eps!r}")
 
 
-def fold_into_layer(
-    layer: nn.Conv2d | nn.Linear, bn: nn.BatchNorm2d | nn.BatchNorm1d
-) -> nn.Conv2d | nn.Linear:
+def fold_into_layer(layer: nn.Conv2d | nn.Linear, bn: nn.BatchNorm2d | nn.BatchNorm1d
+                    ) -> nn.Conv2d | nn.Linear:
     r"""One layer equal to ``bn(layer(x))`` with ``bn`` in eval mode (running statistics).
 
     :math:`W' = W\cdot\gamma/\sqrt{\sigma^2+\varepsilon}` row by row (per output channel),
@@ -177,12 +165,11 @@ def fold_into_layer(
     if not isinstance(layer, nn.Conv2d | nn.Linear):
         raise TypeError(f"layer must be an nn.Conv2d or an nn.Linear, got {type(layer).__name__}")
     if not isinstance(bn, nn.modules.batchnorm._BatchNorm):
-        raise TypeError(f"bn must be an nn.BatchNorm1d or nn.BatchNorm2d, got {type(bn).__name__}")
+        raise TypeError(f"bn must be an nn.BatchNorm1d or nn.BatchNorm2d, got "
+                        f"{type(bn).__name__}")
     if not any(isinstance(layer, a) and isinstance(bn, b) for a, b in _PAIRS):
-        raise ValueError(
-            f"can fold Conv2d→BatchNorm2d or Linear→BatchNorm1d, got "
-            f"{type(layer).__name__}→{type(bn).__name__}"
-        )
+        raise ValueError(f"can fold Conv2d→BatchNorm2d or Linear→BatchNorm1d, got "
+                         f"{type(layer).__name__}→{type(bn).__name__}")
     out = layer.weight.shape[0]
     if bn.num_features != out:
         raise ValueError(f"bn has {bn.num_features} features but the layer has {out} outputs")
@@ -238,16 +225,13 @@ def fold_batchnorm(model: nn.Module) -> nn.Module:
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
     folded = copy.deepcopy(model)
-    folded = (
-        _fold_sequential(folded) if isinstance(folded, nn.Sequential) else _fold_children(folded)
-    )
-    left = [
-        n for n, mod in folded.named_modules() if isinstance(mod, nn.modules.batchnorm._BatchNorm)
-    ]
+    folded = _fold_sequential(folded) if isinstance(folded, nn.Sequential) else \
+        _fold_children(folded)
+    left = [n for n, mod in folded.named_modules()
+            if isinstance(mod, nn.modules.batchnorm._BatchNorm)]
     if left:
-        raise ValueError(
-            f"BatchNorm not preceded by a Conv2d/Linear in the same Sequential: {left}"
-        )
+        raise ValueError(f"BatchNorm not preceded by a Conv2d/Linear in the same Sequential: "
+                         f"{left}")
     return folded.eval()
 
 
@@ -258,36 +242,21 @@ class SeedNetwork(nn.Module):
     linear c·s·s → h → BN1d → ReLU; linear h → 10 → ReLU. The seed: c = 16, s = 32, h = 32·32.
     """
 
-    def __init__(
-        self,
-        channels: int = 16,
-        size: int = 32,
-        hidden: int = 32 * 32,
-        classes: int = 10,
-        dtype: torch.dtype | None = None,
-    ) -> None:
+    def __init__(self, channels: int = 16, size: int = 32, hidden: int = 32 * 32,
+                 classes: int = 10, dtype: torch.dtype | None = None) -> None:
         super().__init__()
-        for name, v in (
-            ("channels", channels),
-            ("size", size),
-            ("hidden", hidden),
-            ("classes", classes),
-        ):
+        for name, v in (("channels", channels), ("size", size), ("hidden", hidden),
+                        ("classes", classes)):
             require_int(name, v, low=1)
         if dtype not in (None, torch.float32, torch.float64):
             raise TypeError(f"dtype must be None, torch.float32 or torch.float64, got {dtype!r}")
         kw = {"dtype": dtype}
-        self.conv1 = nn.Sequential(
-            nn.Conv2d(3, channels, 3, padding=1, **kw), nn.BatchNorm2d(channels, **kw), nn.ReLU()
-        )
-        self.conv2 = nn.Sequential(
-            nn.Conv2d(channels, channels, 3, padding=1, **kw),
-            nn.BatchNorm2d(channels, **kw),
-            nn.ReLU(),
-        )
-        self.fcl = nn.Sequential(
-            nn.Linear(channels * size * size, hidden, **kw), nn.BatchNorm1d(hidden, **kw), nn.ReLU()
-        )
+        self.conv1 = nn.Sequential(nn.Conv2d(3, channels, 3, padding=1, **kw),
+                                   nn.BatchNorm2d(channels, **kw), nn.ReLU())
+        self.conv2 = nn.Sequential(nn.Conv2d(channels, channels, 3, padding=1, **kw),
+                                   nn.BatchNorm2d(channels, **kw), nn.ReLU())
+        self.fcl = nn.Sequential(nn.Linear(channels * size * size, hidden, **kw),
+                                 nn.BatchNorm1d(hidden, **kw), nn.ReLU())
         self.fc2 = nn.Sequential(nn.Linear(hidden, classes, **kw), nn.ReLU())
         self.size = size
 
@@ -298,16 +267,13 @@ class SeedNetwork(nn.Module):
         if x.dtype != w.dtype:
             raise TypeError(f"x must have the network's dtype {w.dtype}, got {x.dtype}")
         if x.ndim != 4 or tuple(x.shape[1:]) != (3, self.size, self.size) or x.shape[0] == 0:
-            raise ValueError(
-                f"x must have shape (N, 3, {self.size}, {self.size}) with N ≥ 1, "
-                f"got {tuple(x.shape)}"
-            )
+            raise ValueError(f"x must have shape (N, 3, {self.size}, {self.size}) with N ≥ 1, "
+                             f"got {tuple(x.shape)}")
         x = self.conv2(self.conv1(x))
         return self.fc2(self.fcl(torch.flatten(x, 1)))
 
 
-def seed_network(
-    channels: int = 16, size: int = 32, hidden: int = 32 * 32, dtype: torch.dtype | None = None
-) -> SeedNetwork:
+def seed_network(channels: int = 16, size: int = 32, hidden: int = 32 * 32,
+                 dtype: torch.dtype | None = None) -> SeedNetwork:
     """``SeedNetwork`` with the given widths (defaults: the seed's full size)."""
     return SeedNetwork(channels, size, hidden, dtype=dtype)

@@ -101,13 +101,8 @@ def _pair(name: str, v: int | Sequence[int], minimum: int) -> tuple[int, int]:
     return pair  # type: ignore[return-value]
 
 
-def _windows(
-    x: torch.Tensor,
-    count: tuple[int, int],
-    taps: tuple[int, int],
-    step: tuple[int, int],
-    spacing: tuple[int, int],
-) -> torch.Tensor:
+def _windows(x: torch.Tensor, count: tuple[int, int], taps: tuple[int, int],
+             step: tuple[int, int], spacing: tuple[int, int]) -> torch.Tensor:
     """View x (N, C, H, W) as (N, C, count_h, count_w, taps_h, taps_w) with
     view[..., i, j, a, e] = x[..., step_h i + spacing_h a, step_w j + spacing_w e]."""
     x = x.contiguous()
@@ -122,7 +117,7 @@ def _pad(x: torch.Tensor, before: tuple[int, int], after: tuple[int, int]) -> to
     """Zero padding of the last two axes (by hand: a zero tensor with x copied in)."""
     n, c, h, w = x.shape
     out = x.new_zeros((n, c, h + before[0] + after[0], w + before[1] + after[1]))
-    out[:, :, before[0] : before[0] + h, before[1] : before[1] + w] = x
+    out[:, :, before[0]:before[0] + h, before[1]:before[1] + w] = x
     return out
 
 
@@ -166,9 +161,8 @@ def full_convolve1d(v: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
     return correlate1d(padded, torch.flip(w, (0,)))
 
 
-ACTIVATIONS: dict[
-    str, tuple[Callable[[torch.Tensor], torch.Tensor], Callable[[torch.Tensor], torch.Tensor]]
-] = {
+ACTIVATIONS: dict[str, tuple[Callable[[torch.Tensor], torch.Tensor],
+                             Callable[[torch.Tensor], torch.Tensor]]] = {
     # name: (σ, σ′), both by hand
     "tanh": (torch.tanh, lambda z: 1 - torch.tanh(z) ** 2),
     "sigmoid": (torch.sigmoid, lambda z: torch.sigmoid(z) * (1 - torch.sigmoid(z))),
@@ -189,9 +183,7 @@ class ConvNet1dCache:
 
 
 def conv1d_net_forward(
-    y0: torch.Tensor,
-    weights: Sequence[torch.Tensor],
-    biases: Sequence[torch.Tensor],
+    y0: torch.Tensor, weights: Sequence[torch.Tensor], biases: Sequence[torch.Tensor],
     activation: str = "tanh",
 ) -> tuple[torch.Tensor, ConvNet1dCache]:
     r"""y_ℓ = σ(C_{w_ℓ} y_{ℓ−1} + b_ℓ 1) for ℓ < L, y_L = C_{w_L} y_{L−1} + b_L 1.
@@ -206,35 +198,29 @@ def conv1d_net_forward(
         if not isinstance(seq, list | tuple):
             raise TypeError(f"{name} must be a list of tensors, got {type(seq).__name__}")
     if len(weights) != len(biases) or not weights:
-        raise ValueError(
-            f"weights and biases must be non-empty lists of one length, got "
-            f"{len(weights)} and {len(biases)}"
-        )
+        raise ValueError(f"weights and biases must be non-empty lists of one length, got "
+                         f"{len(weights)} and {len(biases)}")
     sigma = ACTIVATIONS[activation][0]
     ys, zs = [y], []
     for ell, (w, b) in enumerate(zip(weights, biases, strict=True)):
         w = _tensor(f"weights[{ell}]", w, 1, "(f,)")
         require_same_kind(f"weights[{ell}]", w, "y0", y0)
         if not isinstance(b, torch.Tensor):
-            raise TypeError(
-                f"biases[{ell}] must be a torch tensor of shape () or (1,), got {type(b).__name__}"
-            )
+            raise TypeError(f"biases[{ell}] must be a torch tensor of shape () or (1,), got "
+                            f"{type(b).__name__}")
         require_values(f"biases[{ell}]", b, kind="torch")
         require_same_kind(f"biases[{ell}]", b, "y0", y0)
         if b.numel() != 1:
             raise ValueError(f"biases[{ell}] must be a scalar, got shape {tuple(b.shape)}")
         if w.shape[0] > y.shape[0]:
-            raise ValueError(
-                f"weights[{ell}] (length {w.shape[0]}) is longer than its input "
-                f"(length {y.shape[0]})"
-            )
+            raise ValueError(f"weights[{ell}] (length {w.shape[0]}) is longer than its input "
+                             f"(length {y.shape[0]})")
         z = correlate1d(y, w) + b.reshape(())
         zs.append(z)
         y = z if ell == len(weights) - 1 else sigma(z)
         ys.append(y)
-    return y, ConvNet1dCache(
-        ys[:-1], zs, list(weights), [tuple(b.shape) for b in biases], activation
-    )
+    return y, ConvNet1dCache(ys[:-1], zs, list(weights), [tuple(b.shape) for b in biases],
+                            activation)
 
 
 def conv1d_net_backward(
@@ -246,16 +232,13 @@ def conv1d_net_backward(
     v_{ℓ−1} = full_convolution(v_ℓ, w_ℓ) ⊙ σ′(z_{ℓ−1}).
     """
     if not isinstance(cache, ConvNet1dCache):
-        raise TypeError(
-            f"cache must be the ConvNet1dCache returned by conv1d_net_forward, got "
-            f"{type(cache).__name__}"
-        )
+        raise TypeError(f"cache must be the ConvNet1dCache returned by conv1d_net_forward, got "
+                        f"{type(cache).__name__}")
     u = _tensor("u", u, 1, "(n_L,)")
     require_same_kind("u", u, "the forward's y0", cache.ys[0])
     if u.shape != cache.zs[-1].shape:
-        raise ValueError(
-            f"u must have the shape of y_L {tuple(cache.zs[-1].shape)}, got {tuple(u.shape)}"
-        )
+        raise ValueError(f"u must have the shape of y_L {tuple(cache.zs[-1].shape)}, got "
+                         f"{tuple(u.shape)}")
     sigma_prime = ACTIVATIONS[cache.activation][1]
     L = len(cache.weights)
     grad_w: list[torch.Tensor] = [None] * L  # type: ignore[list-item]
@@ -273,27 +256,20 @@ def conv1d_net_backward(
 
 
 def conv2d_output_size(
-    input_hw: tuple[int, int],
-    kernel_hw: tuple[int, int],
-    stride: int | Sequence[int] = 1,
-    padding: int | Sequence[int] = 0,
-    dilation: int | Sequence[int] = 1,
+    input_hw: tuple[int, int], kernel_hw: tuple[int, int], stride: int | Sequence[int] = 1,
+    padding: int | Sequence[int] = 0, dilation: int | Sequence[int] = 1,
 ) -> tuple[int, int]:
     """⌊(H + 2p − d(k − 1) − 1)/s⌋ + 1 per axis; ValueError if the kernel overhangs."""
     input_hw, kernel_hw = _pair("input_hw", input_hw, 1), _pair("kernel_hw", kernel_hw, 1)
-    s, p, d = (
-        _pair("stride", stride, 1),
-        _pair("padding", padding, 0),
-        _pair("dilation", dilation, 1),
-    )
+    s, p, d = _pair("stride", stride, 1), _pair("padding", padding, 0), _pair(
+        "dilation", dilation, 1)
     out = []
     for ax in range(2):
         span = d[ax] * (kernel_hw[ax] - 1) + 1
         if span > input_hw[ax] + 2 * p[ax]:
             raise ValueError(
                 f"weight: kernel of (dilated) size {span} along axis {ax} is larger than the "
-                f"padded input {input_hw[ax]} + 2·{p[ax]} = {input_hw[ax] + 2 * p[ax]}"
-            )
+                f"padded input {input_hw[ax]} + 2·{p[ax]} = {input_hw[ax] + 2 * p[ax]}")
         out.append((input_hw[ax] + 2 * p[ax] - span) // s[ax] + 1)
     return out[0], out[1]
 
@@ -303,64 +279,42 @@ def _shape(name: str, shape: object) -> tuple[int, ...]:
     if isinstance(shape, torch.Size):
         shape = tuple(shape)
     if not isinstance(shape, tuple | list) or not all(
-        isinstance(n, int) and not isinstance(n, bool) for n in shape
-    ):
+            isinstance(n, int) and not isinstance(n, bool) for n in shape):
         raise TypeError(f"{name} must be a tuple of 4 ints, got {shape!r}")
     if len(shape) != 4 or any(n < 1 for n in shape):
         raise ValueError(f"{name} must be 4 positive ints, got {tuple(shape)}")
     return tuple(shape)
 
 
-def _check_conv(
-    x_shape: tuple[int, ...],
-    w_shape: tuple[int, ...],
-    stride,
-    padding,
-    dilation,
-    x_name: str = "input",
-    w_name: str = "weight",
-):
-    s, p, d = (
-        _pair("stride", stride, 1),
-        _pair("padding", padding, 0),
-        _pair("dilation", dilation, 1),
-    )
+def _check_conv(x_shape: tuple[int, ...], w_shape: tuple[int, ...], stride, padding, dilation,
+                x_name: str = "input", w_name: str = "weight"):
+    s, p, d = _pair("stride", stride, 1), _pair("padding", padding, 0), _pair(
+        "dilation", dilation, 1)
     if len(x_shape) != 4:
         raise ValueError(f"{x_name} must be 4-D (N, C_in, H, W), got shape {tuple(x_shape)}")
     if len(w_shape) != 4:
-        raise ValueError(f"{w_name} must be 4-D (C_out, C_in, k_h, k_w), got {tuple(w_shape)}")
+        raise ValueError(f"{w_name} must be 4-D (C_out, C_in, k_h, k_w), got "
+                         f"{tuple(w_shape)}")
     if x_shape[1] != w_shape[1]:
-        raise ValueError(
-            f"{w_name} has {w_shape[1]} input channels but {x_name} has "
-            f"{x_shape[1]} ({w_name} {tuple(w_shape)}, {x_name} {tuple(x_shape)})"
-        )
+        raise ValueError(f"{w_name} has {w_shape[1]} input channels but {x_name} has "
+                         f"{x_shape[1]} ({w_name} {tuple(w_shape)}, {x_name} {tuple(x_shape)})")
     out = conv2d_output_size(tuple(x_shape[2:]), tuple(w_shape[2:]), s, p, d)
     return s, p, d, out
 
 
-def _check_grad_output(
-    grad_output: torch.Tensor,
-    n: int,
-    c_out: int,
-    out: tuple[int, int],
-    ref_name: str,
-    ref: torch.Tensor,
-):
+def _check_grad_output(grad_output: torch.Tensor, n: int, c_out: int, out: tuple[int, int],
+                       ref_name: str, ref: torch.Tensor):
     _tensor("grad_output", grad_output, 4, "(N, C_out, H_out, W_out)")
     require_same_kind("grad_output", grad_output, ref_name, ref)
     expected = (n, c_out, *out)
     if tuple(grad_output.shape) != expected:
-        raise ValueError(f"grad_output must have shape {expected}, got {tuple(grad_output.shape)}")
+        raise ValueError(f"grad_output must have shape {expected}, got "
+                         f"{tuple(grad_output.shape)}")
 
 
-def conv2d(
-    input: torch.Tensor,
-    weight: torch.Tensor,
-    bias: torch.Tensor | None = None,
-    stride: int | Sequence[int] = 1,
-    padding: int | Sequence[int] = 0,
-    dilation: int | Sequence[int] = 1,
-) -> torch.Tensor:
+def conv2d(input: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None,
+           stride: int | Sequence[int] = 1, padding: int | Sequence[int] = 0,
+           dilation: int | Sequence[int] = 1) -> torch.Tensor:
     r"""Y[n,o,i,j] = b_o + Σ_{c,a,e} K[o,c,a,e] X̄[n,c, s i + d a, s j + d e] (the signature of
     ``torch.nn.functional.conv2d``)."""
     x = _tensor("input", input, 4, "(N, C_in, H, W)")
@@ -374,33 +328,29 @@ def conv2d(
     y = torch.einsum("ncijae,ocae->noij", win, weight)
     if bias is not None:
         if tuple(bias.shape) != (weight.shape[0],):
-            raise ValueError(f"bias must have shape ({weight.shape[0]},), got {tuple(bias.shape)}")
+            raise ValueError(f"bias must have shape ({weight.shape[0]},), got "
+                             f"{tuple(bias.shape)}")
         y = y + bias.reshape(1, -1, 1, 1)
     return y
 
 
-def conv2d_input_grad(
-    input_shape: Sequence[int],
-    weight: torch.Tensor,
-    grad_output: torch.Tensor,
-    stride: int | Sequence[int] = 1,
-    padding: int | Sequence[int] = 0,
-    dilation: int | Sequence[int] = 1,
-) -> torch.Tensor:
+def conv2d_input_grad(input_shape: Sequence[int], weight: torch.Tensor,
+                      grad_output: torch.Tensor, stride: int | Sequence[int] = 1,
+                      padding: int | Sequence[int] = 0,
+                      dilation: int | Sequence[int] = 1) -> torch.Tensor:
     """∂L/∂X: the transposed convolution of the upstream gradient (same signature as
     ``torch.nn.grad.conv2d_input``)."""
     weight = _tensor("weight", weight, 4, "(C_out, C_in, k_h, k_w)")
     input_shape = _shape("input_shape", input_shape)
-    s, p, d, out = _check_conv(
-        input_shape, tuple(weight.shape), stride, padding, dilation, x_name="input_shape"
-    )
+    s, p, d, out = _check_conv(input_shape, tuple(weight.shape), stride, padding, dilation,
+                               x_name="input_shape")
     n, c_in, H, W = input_shape
     c_out, _, kh, kw = weight.shape
     _check_grad_output(grad_output, n, c_out, out, "weight", weight)
     # 1. zero insertion: s − 1 zeros between neighbouring upstream entries
     zh, zw = (out[0] - 1) * s[0] + 1, (out[1] - 1) * s[1] + 1
     uz = grad_output.new_zeros((n, c_out, zh, zw))
-    uz[:, :, :: s[0], :: s[1]] = grad_output
+    uz[:, :, ::s[0], ::s[1]] = grad_output
     # 2. full correlation with the flipped kernel (dilated), channels swapped
     reach = (d[0] * (kh - 1), d[1] * (kw - 1))
     full_hw = (zh + reach[0], zw + reach[1])  # in padded-input coordinates
@@ -409,25 +359,20 @@ def conv2d_input_grad(
     full = torch.einsum("noijae,ocae->ncij", win, flipped)
     # 3. rows/columns the forward never read get zero; then crop the padding
     padded = full.new_zeros((n, c_in, H + 2 * p[0], W + 2 * p[1]))
-    padded[:, :, : full_hw[0], : full_hw[1]] = full
-    return padded[:, :, p[0] : p[0] + H, p[1] : p[1] + W]
+    padded[:, :, :full_hw[0], :full_hw[1]] = full
+    return padded[:, :, p[0]:p[0] + H, p[1]:p[1] + W]
 
 
-def conv2d_weight_grad(
-    input: torch.Tensor,
-    weight_shape: Sequence[int],
-    grad_output: torch.Tensor,
-    stride: int | Sequence[int] = 1,
-    padding: int | Sequence[int] = 0,
-    dilation: int | Sequence[int] = 1,
-) -> torch.Tensor:
+def conv2d_weight_grad(input: torch.Tensor, weight_shape: Sequence[int],
+                       grad_output: torch.Tensor, stride: int | Sequence[int] = 1,
+                       padding: int | Sequence[int] = 0,
+                       dilation: int | Sequence[int] = 1) -> torch.Tensor:
     """∂L/∂K[o,c,a,e] = Σ_{n,i,j} U[n,o,i,j] X̄[n,c, s i + d a, s j + d e]: the correlation of
     the padded input with U (same signature as ``torch.nn.grad.conv2d_weight``)."""
     x = _tensor("input", input, 4, "(N, C_in, H, W)")
     weight_shape = _shape("weight_shape", weight_shape)
-    s, p, d, out = _check_conv(
-        tuple(x.shape), weight_shape, stride, padding, dilation, w_name="weight_shape"
-    )
+    s, p, d, out = _check_conv(tuple(x.shape), weight_shape, stride, padding, dilation,
+                               w_name="weight_shape")
     _check_grad_output(grad_output, x.shape[0], weight_shape[0], out, "input", x)
     # windows of X̄ with the *kernel* taps as the count (spacing d) and U's taps s apart
     win = _windows(_pad(x, p, p), tuple(weight_shape[2:]), out, d, s)
@@ -440,14 +385,10 @@ def conv2d_bias_grad(grad_output: torch.Tensor) -> torch.Tensor:
     return grad_output.sum(dim=(0, 2, 3))
 
 
-def conv2d_backward(
-    input: torch.Tensor,
-    weight: torch.Tensor,
-    grad_output: torch.Tensor,
-    stride: int | Sequence[int] = 1,
-    padding: int | Sequence[int] = 0,
-    dilation: int | Sequence[int] = 1,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def conv2d_backward(input: torch.Tensor, weight: torch.Tensor, grad_output: torch.Tensor,
+                    stride: int | Sequence[int] = 1, padding: int | Sequence[int] = 0,
+                    dilation: int | Sequence[int] = 1
+                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(∂L/∂X, ∂L/∂K, ∂L/∂b) for the upstream gradient ``grad_output``."""
     x = _tensor("input", input, 4, "(N, C_in, H, W)")
     weight = _tensor("weight", weight, 4, "(C_out, C_in, k_h, k_w)")
@@ -469,21 +410,17 @@ def _pool_windows(x: torch.Tensor, kernel, stride) -> tuple[torch.Tensor, tuple[
     return _windows(x, out, k, s, (1, 1)), out
 
 
-def max_pool2d(
-    x: torch.Tensor, kernel: int | Sequence[int], stride: int | Sequence[int] | None = None
-) -> torch.Tensor:
+def max_pool2d(x: torch.Tensor, kernel: int | Sequence[int],
+               stride: int | Sequence[int] | None = None) -> torch.Tensor:
     """Y[n,c,i,j] = max over the window X[n,c, s i : s i + k_h, s j : s j + k_w] (stride
     defaults to the kernel, as in torch)."""
     win, _ = _pool_windows(x, kernel, kernel if stride is None else stride)
     return win.amax(dim=(-2, -1))
 
 
-def max_pool2d_backward(
-    x: torch.Tensor,
-    grad_output: torch.Tensor,
-    kernel: int | Sequence[int],
-    stride: int | Sequence[int] | None = None,
-) -> torch.Tensor:
+def max_pool2d_backward(x: torch.Tensor, grad_output: torch.Tensor,
+                        kernel: int | Sequence[int],
+                        stride: int | Sequence[int] | None = None) -> torch.Tensor:
     """∂L/∂X: each window's U[n,c,i,j] goes to the first maximal entry of the window in
     row-major order (torch's convention at ties); overlapping windows add."""
     stride = kernel if stride is None else stride

@@ -33,14 +33,11 @@ __all__ = [
 def _check_input(input: Any, n_neurons: int | None) -> torch.Tensor:
     input = require_values("input", input, kind="torch")
     if input.ndim != 2:
-        raise ValueError(
-            f"input must be 2-D with shape (batch, n_neurons) = "
-            f"(N, {n_neurons or 'C'}), got shape {tuple(input.shape)}"
-        )
+        raise ValueError(f"input must be 2-D with shape (batch, n_neurons) = "
+                         f"(N, {n_neurons or 'C'}), got shape {tuple(input.shape)}")
     if n_neurons is not None and input.shape[1] != n_neurons:
-        raise ValueError(
-            f"input must have n_neurons = {n_neurons} columns, got shape {tuple(input.shape)}"
-        )
+        raise ValueError(f"input must have n_neurons = {n_neurons} columns, got shape "
+                         f"{tuple(input.shape)}")
     return _training_batch(input, "input")
 
 
@@ -89,9 +86,8 @@ class CustomBatchNormManualFunction(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(
-        ctx: Any, input: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor, eps: float = 1e-5
-    ) -> torch.Tensor:
+    def forward(ctx: Any, input: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor,
+                eps: float = 1e-5) -> torch.Tensor:
         x = _check_input(input, None)
         gamma = _per_neuron("gamma", gamma, x, "input")
         beta = _per_neuron("beta", beta, x, "input")
@@ -104,20 +100,15 @@ class CustomBatchNormManualFunction(torch.autograd.Function):
         return gamma * (centred * inv_std) + beta
 
     @staticmethod
-    def backward(
-        ctx: Any, grad_output: torch.Tensor
-    ) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None, None]:
+    def backward(ctx: Any, grad_output: torch.Tensor
+                 ) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None, None]:
         x, gamma = ctx.saved_tensors
         grad_output = batch("grad_output", grad_output, layout=f"(N, C) = {tuple(x.shape)}")
         require_same_kind("grad_output", grad_output, "input", x)
         grad_x, grad_gamma, grad_beta = batchnorm_backward(x, gamma, grad_output, ctx.eps)
         need_x, need_gamma, need_beta = ctx.needs_input_grad[:3]
-        return (
-            grad_x if need_x else None,
-            grad_gamma if need_gamma else None,
-            grad_beta if need_beta else None,
-            None,
-        )
+        return (grad_x if need_x else None, grad_gamma if need_gamma else None,
+                grad_beta if need_beta else None, None)
 
 
 class CustomBatchNormManualModule(_BatchNormParameters):
@@ -125,6 +116,5 @@ class CustomBatchNormManualModule(_BatchNormParameters):
 
     def forward(self, input: torch.Tensor) -> torch.Tensor:
         x = _check_input(input, self.n_neurons)
-        return CustomBatchNormManualFunction.apply(
-            x, self.gamma.to(x.dtype), self.beta.to(x.dtype), self.eps
-        )
+        return CustomBatchNormManualFunction.apply(x, self.gamma.to(x.dtype),
+                                                   self.beta.to(x.dtype), self.eps)

@@ -82,9 +82,8 @@ def _seed(seed: Any) -> int:
     return require_int("seed", seed, low=0)
 
 
-def _schedule(
-    *, epochs: Any = 1, lr: Any = 0.1, batch_size: Any = None, momentum: Any = 0.0
-) -> None:
+def _schedule(*, epochs: Any = 1, lr: Any = 0.1, batch_size: Any = None,
+              momentum: Any = 0.0) -> None:
     """The training hyper-parameters, checked like torch.optim and the data loaders do."""
     require_int("epochs", epochs, low=0)
     require_number("lr", lr, low=0, low_open=True)
@@ -96,7 +95,8 @@ def _schedule(
 def digits(seed: int = 0, test_size: float = 0.25) -> Digits:
     """The 1797 bundled 8×8 digits, a stratified split drawn with ``random_state=seed``."""
     seed = _seed(seed)
-    test_size = require_number("test_size", test_size, low=0, high=1, low_open=True, high_open=True)
+    test_size = require_number("test_size", test_size, low=0, high=1, low_open=True,
+                               high_open=True)
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
@@ -105,12 +105,8 @@ def digits(seed: int = 0, test_size: float = 0.25) -> Digits:
     xtr, xte, ytr, yte = train_test_split(
         x, bunch.target, test_size=test_size, random_state=seed, stratify=bunch.target
     )
-    return Digits(
-        torch.from_numpy(xtr),
-        torch.from_numpy(ytr).long(),
-        torch.from_numpy(xte),
-        torch.from_numpy(yte).long(),
-    )
+    return Digits(torch.from_numpy(xtr), torch.from_numpy(ytr).long(),
+                  torch.from_numpy(xte), torch.from_numpy(yte).long())
 
 
 def random_labels(n: int, seed: int, classes: int = DIGITS_CLASSES) -> torch.Tensor:
@@ -144,7 +140,8 @@ def mlp(sizes: Iterable[int], activation: Callable[[], nn.Module] = nn.ReLU) -> 
     for k, n in enumerate(sizes):
         require_int(f"sizes[{k}]", n, low=1)
     if not callable(activation):
-        raise TypeError(f"activation must be a module class such as nn.ReLU, got {activation!r}")
+        raise TypeError(f"activation must be a module class such as nn.ReLU, got "
+                        f"{activation!r}")
     layers: list[nn.Module] = []
     for i, (a, b) in enumerate(itertools.pairwise(sizes)):
         layers.append(nn.Linear(a, b, dtype=F32))
@@ -178,9 +175,8 @@ class TanhNet(nn.Module):
     """Seed 002 Q4: ``depth`` tanh layers of width ``width`` (input layer + depth − 1 hidden
     layers), then a linear output layer: depth + 1 weight matrices A_1 … A_{depth+1}."""
 
-    def __init__(
-        self, d_in: int = 64, width: int = 50, depth: int = 8, d_out: int = DIGITS_CLASSES
-    ) -> None:
+    def __init__(self, d_in: int = 64, width: int = 50, depth: int = 8,
+                 d_out: int = DIGITS_CLASSES) -> None:
         super().__init__()
         for name, v in (("d_in", d_in), ("width", width), ("depth", depth), ("d_out", d_out)):
             require_int(name, v, low=1)
@@ -189,9 +185,8 @@ class TanhNet(nn.Module):
             nn.Linear(a, b, dtype=F32) for a, b in itertools.pairwise(sizes)
         )
 
-    def forward_trace(
-        self, x: torch.Tensor
-    ) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
+    def forward_trace(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor],
+                                                       list[torch.Tensor]]:
         """(logits, pre-activations z_1 … z_depth, activations y_1 … y_depth)."""
         zs, ys = [], []
         y = x
@@ -235,12 +230,8 @@ class History:
     test_acc: list[float] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, list[float]]:
-        return {
-            "train_loss": self.train_loss,
-            "train_acc": self.train_acc,
-            "test_loss": self.test_loss,
-            "test_acc": self.test_acc,
-        }
+        return {"train_loss": self.train_loss, "train_acc": self.train_acc,
+                "test_loss": self.test_loss, "test_acc": self.test_acc}
 
 
 @torch.no_grad()
@@ -272,30 +263,25 @@ def train_classifier(
     if not isinstance(data, Digits):
         raise TypeError(f"data must be a Digits split, got {type(data).__name__}")
     if not isinstance(optimiser, torch.optim.Optimizer):
-        raise TypeError(
-            f"optimiser must be a torch.optim.Optimizer, got {type(optimiser).__name__}"
-        )
+        raise TypeError(f"optimiser must be a torch.optim.Optimizer, got "
+                        f"{type(optimiser).__name__}")
     epochs = require_int("epochs", epochs, low=0)
     if batch_size is not None:
         batch_size = require_int("batch_size", batch_size, low=1)
     seed = _seed(seed)
     if y_train is not None:
         if not isinstance(y_train, torch.Tensor):
-            raise TypeError(
-                f"y_train must be a torch tensor of labels, got {type(y_train).__name__}"
-            )
+            raise TypeError(f"y_train must be a torch tensor of labels, got "
+                            f"{type(y_train).__name__}")
         require_device("y_train", y_train)
         if y_train.dtype != torch.int64:
             raise TypeError(f"y_train must hold int64 labels, got {y_train.dtype}")
         if tuple(y_train.shape) != (data.x_train.shape[0],):
-            raise ValueError(
-                f"y_train must have shape (n_train,) = ({data.x_train.shape[0]},), "
-                f"got {tuple(y_train.shape)}"
-            )
+            raise ValueError(f"y_train must have shape (n_train,) = ({data.x_train.shape[0]},), "
+                             f"got {tuple(y_train.shape)}")
     if progress is not None and not callable(getattr(progress, "update", None)):
-        raise TypeError(
-            f"progress must have an update(n) method (a tqdm bar), got {type(progress).__name__}"
-        )
+        raise TypeError(f"progress must have an update(n) method (a tqdm bar), got "
+                        f"{type(progress).__name__}")
     param = next(model.parameters(), None)
     for name in ("x_train", "x_test"):
         t = getattr(data, name)
@@ -303,7 +289,8 @@ def train_classifier(
             raise TypeError(f"data.{name} must be a torch tensor, got {type(t).__name__}")
         require_device(f"data.{name}", t)
         if param is not None and t.dtype != param.dtype:
-            raise TypeError(f"data.{name} must have the model's dtype {param.dtype}, got {t.dtype}")
+            raise TypeError(f"data.{name} must have the model's dtype {param.dtype}, got "
+                            f"{t.dtype}")
     x, y = data.x_train, data.y_train if y_train is None else y_train
     n = x.shape[0]
     g = torch.Generator().manual_seed(seed)
@@ -321,7 +308,7 @@ def train_classifier(
     for _ in range(epochs):
         order = torch.randperm(n, generator=g) if batch_size else torch.arange(n)
         for start in range(0, n, batch_size or n):
-            idx = order[start : start + (batch_size or n)]
+            idx = order[start:start + (batch_size or n)]
             optimiser.zero_grad()
             nn.functional.cross_entropy(model(x[idx]), y[idx]).backward()
             optimiser.step()
@@ -334,16 +321,8 @@ def train_classifier(
 # ------------------------------------------------------ claim 1: label memorisation (000 P6)
 
 
-def memorisation_run(
-    seed: int,
-    *,
-    random: bool,
-    epochs: int = 150,
-    hidden: int = 256,
-    n_train: int = 500,
-    lr: float = 3e-3,
-    progress: Any = None,
-) -> History:
+def memorisation_run(seed: int, *, random: bool, epochs: int = 150, hidden: int = 256,
+                     n_train: int = 500, lr: float = 3e-3, progress: Any = None) -> History:
     """A 64-``hidden``-``hidden``-10 ReLU MLP trained full batch with Adam on ``n_train``
     digits, with the true labels or labels drawn uniformly at random (``seed``); tested on
     the held-out quarter of the digits (450 images) with their true labels."""
@@ -359,9 +338,8 @@ def memorisation_run(
     y = random_labels(n_train, seed) if random else data.y_train
     model = mlp([64, hidden, hidden, DIGITS_CLASSES])
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    return train_classifier(
-        model, data, opt, epochs=epochs, batch_size=None, seed=seed, y_train=y, progress=progress
-    )
+    return train_classifier(model, data, opt, epochs=epochs, batch_size=None, seed=seed,
+                            y_train=y, progress=progress)
 
 
 # -------------------------------------------------- claim 2: depth and initialisation (002 Q4)
@@ -393,9 +371,8 @@ def layer_gradients(net: TanhNet, x: torch.Tensor, y: torch.Tensor) -> LayerGrad
         raise TypeError(f"x must be a torch tensor (N, {d_in}), got {type(x).__name__}")
     require_device("x", x)
     if x.dtype != net.linears[0].weight.dtype:
-        raise TypeError(
-            f"x must have the network's dtype {net.linears[0].weight.dtype}, got {x.dtype}"
-        )
+        raise TypeError(f"x must have the network's dtype {net.linears[0].weight.dtype}, got "
+                        f"{x.dtype}")
     if x.ndim != 2 or x.shape[1] != d_in or x.shape[0] == 0:
         raise ValueError(f"x must have shape (N, {d_in}) with N ≥ 1, got {tuple(x.shape)}")
     if not bool(torch.isfinite(x).all()):
@@ -415,10 +392,10 @@ def layer_gradients(net: TanhNet, x: torch.Tensor, y: torch.Tensor) -> LayerGrad
     with torch.no_grad():
         weight_norms = np.array([lin.weight.grad.norm().item() for lin in net.linears])
         act = np.stack([a.grad.norm(dim=1).double().numpy() for a in ys])
-        spectral = np.array(
-            [torch.linalg.matrix_norm(lin.weight.double(), ord=2).item() for lin in net.linears]
-        )
-        tpm = np.stack([(1 - torch.tanh(z.double()) ** 2).max(dim=1).values.numpy() for z in zs])
+        spectral = np.array([torch.linalg.matrix_norm(lin.weight.double(), ord=2).item()
+                             for lin in net.linears])
+        tpm = np.stack([(1 - torch.tanh(z.double()) ** 2).max(dim=1).values.numpy()
+                        for z in zs])
         sat = np.array([(a.abs() > 0.99).double().mean().item() for a in ys])
     net.zero_grad()
     return LayerGradients(weight_norms, act, spectral, tpm, sat)
@@ -435,7 +412,8 @@ def backprop_bound(g: LayerGradients) -> np.ndarray:
     The product is over the hidden weights A_2 … A_L (index 1 … L−1 of ``spectral``).
     """
     if not isinstance(g, LayerGradients):
-        raise TypeError(f"g must be the LayerGradients of layer_gradients, got {type(g).__name__}")
+        raise TypeError(f"g must be the LayerGradients of layer_gradients, got "
+                        f"{type(g).__name__}")
     depth = g.act_grad_norms.shape[0]
     out = np.empty_like(g.act_grad_norms)
     out[-1] = g.act_grad_norms[-1]
@@ -461,15 +439,8 @@ def tanh_net(seed: int, d: float | str) -> TanhNet:
     return net
 
 
-def init_run(
-    seed: int,
-    d: float | str,
-    *,
-    epochs: int = 20,
-    lr: float = 0.01,
-    batch_size: int = 32,
-    progress: Any = None,
-) -> History:
+def init_run(seed: int, d: float | str, *, epochs: int = 20, lr: float = 0.01,
+             batch_size: int = 32, progress: Any = None) -> History:
     """Seed 002 Q4 d): plain SGD (the seed's lr 0.01) in mini-batches on the digits."""
     _seed(seed)
     _schedule(epochs=epochs, lr=lr, batch_size=batch_size)
@@ -479,17 +450,15 @@ def init_run(
         require_number("d", d, low=0, low_open=True)
     net = tanh_net(seed, d)
     opt = torch.optim.SGD(net.parameters(), lr=lr)
-    return train_classifier(
-        net, digits(seed), opt, epochs=epochs, batch_size=batch_size, seed=seed, progress=progress
-    )
+    return train_classifier(net, digits(seed), opt, epochs=epochs, batch_size=batch_size,
+                            seed=seed, progress=progress)
 
 
 # ------------------------------------------- claim 3: seed 003 q9–q12 (activation, residual, opt)
 
 
-def _optimiser(
-    name: str, model: nn.Module, lr: float, momentum: float = 0.0
-) -> torch.optim.Optimizer:
+def _optimiser(name: str, model: nn.Module, lr: float,
+               momentum: float = 0.0) -> torch.optim.Optimizer:
     if name == "sgd":
         return torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
     if name == "adam":
@@ -497,15 +466,8 @@ def _optimiser(
     raise ValueError(f"optimiser must be 'sgd' or 'adam', got {name!r}")
 
 
-def activation_run(
-    seed: int,
-    activation: str,
-    *,
-    epochs: int = 10,
-    lr: float = 0.01,
-    batch_size: int = 32,
-    progress: Any = None,
-) -> History:
+def activation_run(seed: int, activation: str, *, epochs: int = 10, lr: float = 0.01,
+                   batch_size: int = 32, progress: Any = None) -> History:
     """Seed 003 q9: vugrad's MLP (input → 4·input → output) with sigmoid or ReLU, SGD."""
     acts = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU}
     _seed(seed)
@@ -516,21 +478,13 @@ def activation_run(
     torch.manual_seed(seed)
     model = mlp([64, 256, DIGITS_CLASSES], act)
     opt = torch.optim.SGD(model.parameters(), lr=lr)
-    return train_classifier(
-        model, digits(seed), opt, epochs=epochs, batch_size=batch_size, seed=seed, progress=progress
-    )
+    return train_classifier(model, digits(seed), opt, epochs=epochs, batch_size=batch_size,
+                            seed=seed, progress=progress)
 
 
-def residual_run(
-    seed: int,
-    residual: bool,
-    *,
-    epochs: int = 10,
-    lr: float = 0.01,
-    optimiser: str = "sgd",
-    batch_size: int = 32,
-    progress: Any = None,
-) -> History:
+def residual_run(seed: int, residual: bool, *, epochs: int = 10, lr: float = 0.01,
+                 optimiser: str = "sgd", batch_size: int = 32,
+                 progress: Any = None) -> History:
     """Seed 003 q10: the three-layer sigmoid MLP with or without h₂ ← σ(W₂h₁) + h₁, trained
     with plain SGD or Adam."""
     _seed(seed)
@@ -542,21 +496,12 @@ def residual_run(
     torch.manual_seed(seed)
     model = ResidualMLP(64, DIGITS_CLASSES, residual)
     opt = _optimiser(optimiser, model, lr)
-    return train_classifier(
-        model, digits(seed), opt, epochs=epochs, batch_size=batch_size, seed=seed, progress=progress
-    )
+    return train_classifier(model, digits(seed), opt, epochs=epochs, batch_size=batch_size,
+                            seed=seed, progress=progress)
 
 
-def optimiser_run(
-    seed: int,
-    optimiser: str,
-    *,
-    lr: float,
-    momentum: float = 0.0,
-    epochs: int = 10,
-    batch_size: int = 32,
-    progress: Any = None,
-) -> History:
+def optimiser_run(seed: int, optimiser: str, *, lr: float, momentum: float = 0.0,
+                  epochs: int = 10, batch_size: int = 32, progress: Any = None) -> History:
     """Seed 003 q11–12: a 64-128-64-10 ReLU MLP (a small stand-in for the tutorial CNN)
     trained with ``"sgd"`` (with ``momentum``) or ``"adam"`` at ``lr``."""
     _seed(seed)
@@ -566,23 +511,16 @@ def optimiser_run(
     torch.manual_seed(seed)
     model = mlp([64, 128, 64, DIGITS_CLASSES])
     opt = _optimiser(optimiser, model, lr, momentum)
-    return train_classifier(
-        model, digits(seed), opt, epochs=epochs, batch_size=batch_size, seed=seed, progress=progress
-    )
+    return train_classifier(model, digits(seed), opt, epochs=epochs, batch_size=batch_size,
+                            seed=seed, progress=progress)
 
 
 # ------------------------------------------ seed 004: the numpy MLP's init, CNN vs MLP (§1.2, §4)
 
 
-def numpy_mlp_run(
-    seed: int,
-    hidden: Iterable[int],
-    *,
-    weight_std: float = 1e-4,
-    steps: int = 1500,
-    lr: float = 2e-3,
-    batch_size: int = 200,
-) -> dict[str, float]:
+def numpy_mlp_run(seed: int, hidden: Iterable[int], *, weight_std: float = 1e-4,
+                  steps: int = 1500, lr: float = 2e-3, batch_size: int = 200
+                  ) -> dict[str, float]:
     """Seed 004 §1.2: the numpy MLP of ``impl.modules`` (Linear → ReLU → … → Linear → SoftMax,
     cross-entropy), weights N(0, ``weight_std``²) (the practical's 1e-4), zero biases, trained
     by plain SGD on mini-batches of the digits with the hand backward passes; the practical's
@@ -639,13 +577,8 @@ class SmallCNN(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(1, 16, 3, padding=1, dtype=F32),
-            nn.ReLU(),
-            nn.MaxPool2d(2),
-            nn.Conv2d(16, 32, 3, padding=1, dtype=F32),
-            nn.ReLU(),
-            nn.MaxPool2d(2),
-        )
+            nn.Conv2d(1, 16, 3, padding=1, dtype=F32), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(16, 32, 3, padding=1, dtype=F32), nn.ReLU(), nn.MaxPool2d(2))
         self.classifier = nn.Linear(32 * 2 * 2, DIGITS_CLASSES, dtype=F32)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -655,15 +588,8 @@ class SmallCNN(nn.Module):
 CNN_VS_MLP_HIDDEN = 100  # the MLP: 64-100-10 (the practical's default hidden layer), 7,510 params
 
 
-def cnn_vs_mlp_run(
-    seed: int,
-    model: str,
-    *,
-    epochs: int = 15,
-    lr: float = 1e-3,
-    batch_size: int = 32,
-    progress: Any = None,
-) -> History:
+def cnn_vs_mlp_run(seed: int, model: str, *, epochs: int = 15, lr: float = 1e-3,
+                   batch_size: int = 32, progress: Any = None) -> History:
     """Seed 004 §4: ``"cnn"`` (``SmallCNN``) or ``"mlp"`` (64-100-10 ReLU) trained with the same
     Adam (lr 1e-3), batch 32 and epochs on the digits; ``torch.manual_seed(seed)``."""
     torch.manual_seed(seed)
@@ -674,14 +600,12 @@ def cnn_vs_mlp_run(
     else:
         raise ValueError(f"model must be 'cnn' or 'mlp', got {model!r}")
     opt = torch.optim.Adam(net.parameters(), lr=lr)
-    return train_classifier(
-        net, digits(seed), opt, epochs=epochs, batch_size=batch_size, seed=seed, progress=progress
-    )
+    return train_classifier(net, digits(seed), opt, epochs=epochs, batch_size=batch_size,
+                            seed=seed, progress=progress)
 
 
-def bn_fold_float32_differences(
-    seed: int, *, steps: int = 2, batch: int = 8, images: int = 16
-) -> dict[str, float]:
+def bn_fold_float32_differences(seed: int, *, steps: int = 2, batch: int = 8,
+                                images: int = 16) -> dict[str, float]:
     """Seed 001 P3 in float32: the seed's full-size network (``impl.batchnorm.seed_network``),
     trained ``steps`` SGD steps (lr 0.05) on random images and labels so that the BN layers
     hold real running statistics, folded by ``impl.batchnorm.fold_batchnorm`` and compared
@@ -706,11 +630,8 @@ def bn_fold_float32_differences(
     with torch.no_grad():
         out = net(x)
         diff = (folded(x) - out).abs()
-    return {
-        "max": float(diff.max()),
-        "mean": float(diff.mean()),
-        "max_abs_output": float(out.abs().max()),
-    }
+    return {"max": float(diff.max()), "mean": float(diff.mean()),
+            "max_abs_output": float(out.abs().max())}
 
 
 # ------------------------------------- claim 4: the seed-002 Q1 regressor, hand vs autograd
@@ -718,19 +639,14 @@ def bn_fold_float32_differences(
 REGRESSION_HIDDEN = 20
 
 
-def regression_init(
-    seed: int, d_in: int = 10, hidden: int = REGRESSION_HIDDEN
-) -> dict[str, np.ndarray]:
+def regression_init(seed: int, d_in: int = 10, hidden: int = REGRESSION_HIDDEN
+                    ) -> dict[str, np.ndarray]:
     """Xavier-uniform W1 (H, D) and w2 (as a 1×H layer), zero biases, float64 (the seed's
     ``xavier_init``), drawn from ``numpy.random.default_rng(seed)``."""
     rng = np.random.default_rng(seed)
     a1, a2 = math.sqrt(6.0 / (hidden + d_in)), math.sqrt(6.0 / (hidden + 1))
-    return {
-        "W1": rng.uniform(-a1, a1, (hidden, d_in)),
-        "b1": np.zeros(hidden),
-        "w2": rng.uniform(-a2, a2, hidden),
-        "b2": np.zeros(()),
-    }
+    return {"W1": rng.uniform(-a1, a1, (hidden, d_in)), "b1": np.zeros(hidden),
+            "w2": rng.uniform(-a2, a2, hidden), "b2": np.zeros(())}
 
 
 def regression_loss(y_hat: Any, y: Any, loss: str) -> Any:
@@ -739,9 +655,8 @@ def regression_loss(y_hat: Any, y: Any, loss: str) -> Any:
     return abs(r).mean() if loss == "mae" else 0.5 * (r * r).mean()
 
 
-def autograd_regression_gradients(
-    x: np.ndarray, y: np.ndarray, params: dict[str, np.ndarray], loss: str
-) -> tuple[float, dict[str, np.ndarray]]:
+def autograd_regression_gradients(x: np.ndarray, y: np.ndarray, params: dict[str, np.ndarray],
+                                  loss: str) -> tuple[float, dict[str, np.ndarray]]:
     """The twin's gradients: the seed's forward in float64 torch, differentiated by autograd."""
     p = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in params.items()}
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
@@ -751,9 +666,8 @@ def autograd_regression_gradients(
     return j.item(), {k: g.numpy() for k, g in zip(p, grads, strict=True)}
 
 
-def hand_regression_gradients(
-    x: np.ndarray, y: np.ndarray, params: dict[str, np.ndarray], loss: str
-) -> tuple[float, dict[str, np.ndarray]]:
+def hand_regression_gradients(x: np.ndarray, y: np.ndarray, params: dict[str, np.ndarray],
+                              loss: str) -> tuple[float, dict[str, np.ndarray]]:
     """The hand-written forward and backward of ``impl.mlp`` (seed 002 Q1 Exercise 1)."""
     from impl.mlp import tanh_regression_backward, tanh_regression_forward
 
@@ -769,15 +683,8 @@ class RegressionRun:
     params: list[dict[str, np.ndarray]]
 
 
-def regression_run(
-    gradients: str,
-    *,
-    seed: int = 0,
-    loss: str = "mae",
-    steps: int = 200,
-    lr: float = 0.05,
-    progress: Any = None,
-) -> RegressionRun:
+def regression_run(gradients: str, *, seed: int = 0, loss: str = "mae", steps: int = 200,
+                   lr: float = 0.05, progress: Any = None) -> RegressionRun:
     """Full-batch gradient descent on the standardised diabetes data with ``"hand"`` or
     ``"autograd"`` gradients; identical initialisation (``seed``) for both."""
     fns = {"hand": hand_regression_gradients, "autograd": autograd_regression_gradients}
@@ -813,14 +720,8 @@ def _figures(out: Path, seed: int) -> list[Path]:
 
     out.mkdir(parents=True, exist_ok=True)
     init_epochs, short = 20, 10
-    total = (
-        2 * 150
-        + 4 * init_epochs
-        + 2 * short
-        + 2 * short
-        + (len(_LR_GRID) * len(_MOMENTA) + 1) * short
-        + 4 * 200
-    )
+    total = (2 * 150 + 4 * init_epochs + 2 * short + 2 * short
+             + (len(_LR_GRID) * len(_MOMENTA) + 1) * short + 4 * 200)
     written: list[Path] = []
 
     def save(fig: Any, name: str) -> None:
@@ -839,11 +740,8 @@ def _figures(out: Path, seed: int) -> list[Path]:
             ax.plot(h.train_acc, "C0" + style, label=f"train, {tag}")
             ax.plot(h.test_acc, "C3" + style, label=f"test, {tag}")
         ax.axhline(0.1, color="gray", lw=0.8, ls=":", label="chance")
-        ax.set(
-            xlabel="epoch (full batch, Adam)",
-            ylabel="accuracy",
-            title="Label memorisation on 500 digits (seed 000 P6)",
-        )
+        ax.set(xlabel="epoch (full batch, Adam)", ylabel="accuracy",
+               title="Label memorisation on 500 digits (seed 000 P6)")
         ax.legend(fontsize=7)
         save(fig, "memorisation.png")
 
@@ -852,18 +750,16 @@ def _figures(out: Path, seed: int) -> list[Path]:
         fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.4))
         for c, d in enumerate(INITS):
             g = layer_gradients(tanh_net(seed, d), data.x_train[:256], data.y_train[:256])
-            a1.semilogy(
-                range(1, len(g.weight_norms) + 1), g.weight_norms, f"C{c}o-", label=f"d={d}"
-            )
+            a1.semilogy(range(1, len(g.weight_norms) + 1), g.weight_norms, f"C{c}o-",
+                        label=f"d={d}")
             layers = range(1, g.act_grad_norms.shape[0] + 1)
-            a2.semilogy(layers, np.linalg.norm(g.act_grad_norms, axis=1), f"C{c}o-", label=f"d={d}")
+            a2.semilogy(layers, np.linalg.norm(g.act_grad_norms, axis=1), f"C{c}o-",
+                        label=f"d={d}")
             a2.semilogy(layers, np.linalg.norm(backprop_bound(g), axis=1), f"C{c}:")
-        a1.set(xlabel="layer k (1 = input)", ylabel="‖∂L/∂A_k‖_F", title="weight gradients at init")
-        a2.set(
-            xlabel="tanh layer i",
-            ylabel="‖∂L/∂y_i‖ (dotted: bound)",
-            title="activation gradients and the bound",
-        )
+        a1.set(xlabel="layer k (1 = input)", ylabel="‖∂L/∂A_k‖_F",
+               title="weight gradients at init")
+        a2.set(xlabel="tanh layer i", ylabel="‖∂L/∂y_i‖ (dotted: bound)",
+               title="activation gradients and the bound")
         a1.legend(fontsize=7)
         save(fig, "init_gradient_norms.png")
 
@@ -872,11 +768,8 @@ def _figures(out: Path, seed: int) -> list[Path]:
             h = init_run(seed, d, epochs=init_epochs, progress=bar)
             ax.plot(h.train_acc, f"C{c}-", label=f"train, d={d}")
             ax.plot(h.test_acc, f"C{c}--")
-        ax.set(
-            xlabel="epoch (SGD lr 0.01, batch 32)",
-            ylabel="accuracy (dashed: test)",
-            title="Depth 8 width 50 tanh net on digits (seed 002 Q4)",
-        )
+        ax.set(xlabel="epoch (SGD lr 0.01, batch 32)", ylabel="accuracy (dashed: test)",
+               title="Depth 8 width 50 tanh net on digits (seed 002 Q4)")
         ax.legend(fontsize=7)
         save(fig, "init_training.png")
 
@@ -891,9 +784,8 @@ def _figures(out: Path, seed: int) -> list[Path]:
         for c, res in enumerate((True, False)):
             h = residual_run(seed, res, lr=1e-3, optimiser="adam", epochs=short, progress=bar)
             a2.plot(h.train_loss, f"C{c}-", label="residual" if res else "plain")
-        a2.set(
-            xlabel="epoch (Adam lr 1e-3)", ylabel="training loss", title="q10: residual connection"
-        )
+        a2.set(xlabel="epoch (Adam lr 1e-3)", ylabel="training loss",
+               title="q10: residual connection")
         a2.legend(fontsize=7)
         save(fig, "activation_residual.png")
 
@@ -917,14 +809,11 @@ def _figures(out: Path, seed: int) -> list[Path]:
             auto = regression_run("autograd", seed=seed, loss=loss, progress=bar)
             a1.plot(hand.losses, f"C{c}-", label=f"{loss}, hand")
             a1.plot(auto.losses, f"C{c}:", lw=3, alpha=0.6, label=f"{loss}, autograd")
-            diff = [
-                max(float(np.abs(ph[k] - pa[k]).max()) for k in ph)
-                for ph, pa in zip(hand.params, auto.params, strict=True)
-            ]
+            diff = [max(float(np.abs(ph[k] - pa[k]).max()) for k in ph)
+                    for ph, pa in zip(hand.params, auto.params, strict=True)]
             a2.semilogy(range(1, len(diff) + 1), np.maximum(diff, 1e-18), f"C{c}-", label=loss)
-        a1.set(
-            xlabel="gradient-descent step", ylabel="training loss", title="Q1 regressor on diabetes"
-        )
+        a1.set(xlabel="gradient-descent step", ylabel="training loss",
+               title="Q1 regressor on diabetes")
         a1.legend(fontsize=7)
         a2.set(xlabel="step", ylabel="max |θ_hand − θ_autograd|", title="hand vs autograd")
         a2.legend(fontsize=7)
@@ -937,18 +826,13 @@ _MOMENTA = (0.9, 0.95)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m impl.experiments", description="The seeds' experiments at a small scale."
-    )
+    parser = argparse.ArgumentParser(prog="python -m impl.experiments",
+                                     description="The seeds' experiments at a small scale.")
     sub = parser.add_subparsers(dest="command", required=True)
     fig = sub.add_parser("figures", help="train every run and write PNG figures")
-    fig.add_argument(
-        "--out",
-        type=Path,
-        default=Path("reports"),
-        help="directory for the PNG files (default reports/, ignored by git; "
-        "pass docs/figures to replace the committed copies)",
-    )
+    fig.add_argument("--out", type=Path, default=Path("reports"),
+                     help="directory for the PNG files (default reports/, ignored by git; "
+                     "pass docs/figures to replace the committed copies)")
     fig.add_argument("--seed", type=int, default=0, help="the runs' seed (default 0)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)

@@ -101,9 +101,8 @@ class Counts:
         """Sum of one column, optionally over the rows whose ``kind`` is in ``kinds``."""
         if not isinstance(what, str) or what not in FIELDS:
             raise ValueError(f"what must be one of {FIELDS}, got {what!r}")
-        if kinds is not None and (
-            isinstance(kinds, str) or not all(isinstance(k, str) for k in kinds)
-        ):
+        if kinds is not None and (isinstance(kinds, str) or not all(
+                isinstance(k, str) for k in kinds)):
             raise TypeError(f"kinds must be a sequence of module type names, got {kinds!r}")
         return sum(getattr(r, what) for r in self.rows if kinds is None or r.kind in kinds)
 
@@ -122,15 +121,8 @@ class Counts:
         with ``empty_rows=True``), then the totals. Numbers are plain integers."""
         head = ("module", "type", "output", *FIELDS)
         shown = [r for r in self.rows if empty_rows or not r.is_empty()]
-        body = [
-            (
-                r.name,
-                r.kind,
-                "×".join(map(str, r.output_shape)) or "-",
-                *(str(getattr(r, f)) for f in FIELDS),
-            )
-            for r in shown
-        ]
+        body = [(r.name, r.kind, "×".join(map(str, r.output_shape)) or "-",
+                 *(str(getattr(r, f)) for f in FIELDS)) for r in shown]
         foot = ("total", "", "", *(str(self.total(f)) for f in FIELDS))
         widths = [max(len(row[i]) for row in (head, *body, foot)) for i in range(len(head))]
 
@@ -141,16 +133,8 @@ class Counts:
 
         rule = " ".join("-" * w for w in widths)
         shape = "×".join(map(str, self.input_shape))
-        return "\n".join(
-            [
-                f"input {shape} (one example), counted on {self.device}",
-                line(head),
-                rule,
-                *map(line, body),
-                rule,
-                line(foot),
-            ]
-        )
+        return "\n".join([f"input {shape} (one example), counted on {self.device}",
+                          line(head), rule, *map(line, body), rule, line(foot)])
 
     def __str__(self) -> str:
         return self.table()
@@ -169,15 +153,11 @@ def register_rule(op: object, rule: Rule | None = None) -> Rule | None:
     keys are zero). Without a rule the operation is declared free (data movement, no
     arithmetic). Returns the rule it replaces, or None."""
     if not isinstance(op, torch._ops.OpOverloadPacket | torch._ops.OpOverload):
-        raise TypeError(
-            f"op must be an aten operation such as torch.ops.aten.add, got "
-            f"{op!r} ({type(op).__name__})"
-        )
+        raise TypeError(f"op must be an aten operation such as torch.ops.aten.add, got "
+                        f"{op!r} ({type(op).__name__})")
     if rule is not None and not callable(rule):
-        raise TypeError(
-            f"rule must be callable (args, kwargs, out) -> dict, or None for a "
-            f"free operation, got {type(rule).__name__}"
-        )
+        raise TypeError(f"rule must be callable (args, kwargs, out) -> dict, or None for a "
+                        f"free operation, got {type(rule).__name__}")
     old = RULES.get(op)
     RULES[op] = rule
     return old
@@ -206,10 +186,10 @@ def _arg(args: tuple, kwargs: dict, i: int, name: str, default=None):
 
 # ----- products (flops.matmul_counts)
 
-
 def _product(outputs: int, inner: int, bias: bool) -> dict[str, int]:
     """outputs, each a sum of ``inner`` products (+ a bias)."""
-    return {"macs": outputs * inner, "mults": outputs * inner, "adds": outputs * (inner - 1 + bias)}
+    return {"macs": outputs * inner, "mults": outputs * inner,
+            "adds": outputs * (inner - 1 + bias)}
 
 
 def _scaled(cost: dict[str, int], outputs: int, alpha, beta, bias_present: bool) -> dict:
@@ -241,7 +221,6 @@ register_rule(aten.dot, _dot)
 
 # ----- convolutions (flops.conv_nd_counts, flops.conv_transpose_counts)
 
-
 def _convolution(args, kwargs, out):
     x, w, bias = args[0], args[1], args[2]
     transposed = bool(_arg(args, kwargs, 6, "transposed", False))
@@ -251,11 +230,8 @@ def _convolution(args, kwargs, out):
     # transposed: every input element times every tap of its group's outputs, each product
     # scatter-added into the output (initialised to zero), then the bias
     products = x.numel() * per_weight_row
-    return {
-        "macs": products,
-        "mults": products,
-        "adds": products + (out.numel() if bias is not None else 0),
-    }
+    return {"macs": products, "mults": products,
+            "adds": products + (out.numel() if bias is not None else 0)}
 
 
 for _op in (aten.convolution, aten._convolution):
@@ -263,7 +239,6 @@ for _op in (aten.convolution, aten._convolution):
 
 
 # ----- element-wise arithmetic and functions (flops.elementwise_counts)
-
 
 def _adds(args, kwargs, out):
     alpha = _arg(args, kwargs, 2, "alpha", 1)
@@ -288,34 +263,22 @@ for _name in ("add", "add_", "sub", "sub_", "rsub"):
 for _name in ("mul", "mul_", "square"):
     register_rule(getattr(aten, _name), _mults)
 for _name in (
-    "div div_ reciprocal exp exp_ log log_ sqrt rsqrt pow pow_ neg abs erf "
-    "relu relu_ relu6 gelu gelu_ sigmoid sigmoid_ tanh tanh_ silu silu_ mish mish_ "
-    "hardtanh hardtanh_ leaky_relu leaky_relu_ elu elu_ selu selu_ celu celu_ softplus "
-    "hardswish hardswish_ hardsigmoid hardsigmoid_ clamp clamp_ clamp_min clamp_min_ "
-    "clamp_max clamp_max_ threshold threshold_ prelu _prelu_kernel "
-    "log_sigmoid_forward"
-).split():
+        "div div_ reciprocal exp exp_ log log_ sqrt rsqrt pow pow_ neg abs erf "
+        "relu relu_ relu6 gelu gelu_ sigmoid sigmoid_ tanh tanh_ silu silu_ mish mish_ "
+        "hardtanh hardtanh_ leaky_relu leaky_relu_ elu elu_ selu selu_ celu celu_ softplus "
+        "hardswish hardswish_ hardsigmoid hardsigmoid_ clamp clamp_ clamp_min clamp_min_ "
+        "clamp_max clamp_max_ threshold threshold_ prelu _prelu_kernel "
+        "log_sigmoid_forward").split():
     register_rule(getattr(aten, _name), _other)
 # selections and comparisons: counted operations (their outputs are activations), no arithmetic
-for _name in (
-    "where",
-    "masked_fill",
-    "masked_fill_",
-    "embedding",
-    "max_pool1d",
-    "max_pool2d",
-    "max_pool3d",
-    "max_pool2d_with_indices",
-    "max_pool3d_with_indices",
-    "adaptive_max_pool1d",
-    "adaptive_max_pool2d",
-    "adaptive_max_pool3d",
-):
+for _name in ("where", "masked_fill", "masked_fill_", "embedding", "max_pool1d",
+              "max_pool2d", "max_pool3d", "max_pool2d_with_indices",
+              "max_pool3d_with_indices", "adaptive_max_pool1d", "adaptive_max_pool2d",
+              "adaptive_max_pool3d"):
     register_rule(getattr(aten, _name), _nothing)
 
 
 # ----- softmax (flops.softmax_counts)
-
 
 def _rows(x: torch.Tensor, dim: int) -> tuple[int, int]:
     n = x.shape[dim] if x.dim() else 1
@@ -342,16 +305,13 @@ for _op in (aten._log_softmax, aten.log_softmax):
 
 # ----- normalisation (flops.normalisation_counts)
 
-
 def _normalise(rows: int, n: int, weight: bool, bias: bool) -> dict[str, int]:
     """Statistics of ``rows`` groups of ``n`` values, normalise, then the affine map:
     mean (n−1 +, 1 ×), centre (n +), variance (n ×, n−1 +, 1 ×), +ε, rsqrt (1 other),
     scale (n ×); weight n ×, bias n + per group."""
-    return {
-        "adds": rows * (3 * n - 1 + 1 + n * bias),
-        "mults": rows * (2 * n + 2 + n * weight),
-        "other": rows,
-    }
+    return {"adds": rows * (3 * n - 1 + 1 + n * bias),
+            "mults": rows * (2 * n + 2 + n * weight),
+            "other": rows}
 
 
 def _layer_norm(args, kwargs, out):
@@ -406,7 +366,6 @@ register_rule(aten._native_batch_norm_legit.no_stats, _batch_norm_legit_no_stats
 
 # ----- pooling and reductions (flops.pooling_and_elementwise_counts)
 
-
 def _avg_pool(args, kwargs, out):
     """Σ over the window (k − 1 additions), times 1/k (1 multiplication) per output."""
     axes = out.dim() - 2 if out.dim() > 2 else out.dim() - 1
@@ -417,14 +376,16 @@ def _avg_pool(args, kwargs, out):
 
 def _adaptive_windows(length: int, outputs: int) -> list[int]:
     """torch's adaptive pooling windows: [⌊iL/O⌋, ⌈(i+1)L/O⌉) for i < O."""
-    return [ceil((i + 1) * length / outputs) - floor(i * length / outputs) for i in range(outputs)]
+    return [ceil((i + 1) * length / outputs) - floor(i * length / outputs)
+            for i in range(outputs)]
 
 
 def _adaptive_avg_pool(args, kwargs, out):
     x, sizes = args[0], list(args[1])
     axes = len(sizes)
     leading = x.numel() // prod(x.shape[-axes:])
-    window_sum = prod(sum(_adaptive_windows(x.shape[-axes + a], sizes[a])) for a in range(axes))
+    window_sum = prod(sum(_adaptive_windows(x.shape[-axes + a], sizes[a]))
+                      for a in range(axes))
     # Σ over the outputs of (window size − 1); the window sizes factor over the axes
     return {"adds": leading * window_sum - out.numel(), "mults": out.numel()}
 
@@ -444,29 +405,18 @@ register_rule(aten.sum, lambda args, kwargs, out: _reduce(args, kwargs, out, mea
 
 # ----- attention and the fused fast paths (flops.attention_counts, flops.encoder_layer_counts)
 
-
 def _plus(*costs: Mapping[str, int]) -> dict[str, int]:
     return {f: sum(c.get(f, 0) for c in costs) for f in OPS}
 
 
-def _attention(
-    batch_heads: int,
-    length: int,
-    source: int,
-    dim: int,
-    value_dim: int,
-    *,
-    scalings: int,
-    mask: bool,
-) -> dict[str, int]:
+def _attention(batch_heads: int, length: int, source: int, dim: int, value_dim: int,
+               *, scalings: int, mask: bool) -> dict[str, int]:
     """softmax(q kᵀ·scale [+ mask]) v as torch's math path computes it: the scale applied to
     q (scalings = 1) or to q and k by its square root each (scalings = 2), two products."""
     scale = batch_heads * dim * (length if scalings == 1 else length + source)
     scores = _product(batch_heads * length * source, dim, False)
-    soft = {
-        "adds": batch_heads * length * (2 * source - 1),
-        "other": batch_heads * length * 2 * source,
-    }
+    soft = {"adds": batch_heads * length * (2 * source - 1),
+            "other": batch_heads * length * 2 * source}
     values = _product(batch_heads * length * value_dim, source, False)
     masked = {"adds": batch_heads * length * source * mask}
     return _plus({"mults": scale}, scores, masked, soft, values)
@@ -476,46 +426,25 @@ def _sdpa_cpu(args, kwargs, out):
     q, k, v = args[0], args[1], args[2]
     mask = kwargs.get("attn_mask") is not None
     bh = q.numel() // (q.shape[-2] * q.shape[-1])
-    return _attention(bh, q.shape[-2], k.shape[-2], q.shape[-1], v.shape[-1], scalings=2, mask=mask)
+    return _attention(bh, q.shape[-2], k.shape[-2], q.shape[-1], v.shape[-1], scalings=2,
+                      mask=mask)
 
 
 def _linear_cost(positions: int, fan_in: int, fan_out: int, bias: bool) -> dict[str, int]:
     return _product(positions * fan_out, fan_in, bias)
 
 
-def _multi_head(
-    batch: int,
-    length: int,
-    source: int,
-    embed: int,
-    heads: int,
-    *,
-    need_weights: bool,
-    average: bool,
-    qkv_bias: bool,
-    proj_bias: bool,
-    mask: bool,
-) -> dict[str, int]:
+def _multi_head(batch: int, length: int, source: int, embed: int, heads: int,
+                *, need_weights: bool, average: bool, qkv_bias: bool, proj_bias: bool,
+                mask: bool) -> dict[str, int]:
     """nn.MultiheadAttention as its slow path computes it (self-attention shapes)."""
-    proj_in = _plus(
-        _linear_cost(batch * length, embed, embed, qkv_bias),
-        _linear_cost(batch * source, embed, 2 * embed, qkv_bias),
-    )
-    attn = _attention(
-        batch * heads,
-        length,
-        source,
-        embed // heads,
-        embed // heads,
-        scalings=1 if need_weights else 2,
-        mask=mask,
-    )
+    proj_in = _plus(_linear_cost(batch * length, embed, embed, qkv_bias),
+                    _linear_cost(batch * source, embed, 2 * embed, qkv_bias))
+    attn = _attention(batch * heads, length, source, embed // heads, embed // heads,
+                      scalings=1 if need_weights else 2, mask=mask)
     proj_out = _linear_cost(batch * length, embed, embed, proj_bias)
-    mean = (
-        {"adds": batch * length * source * (heads - 1), "mults": batch * length * source}
-        if need_weights and average
-        else {}
-    )
+    mean = ({"adds": batch * length * source * (heads - 1), "mults": batch * length * source}
+            if need_weights and average else {})
     return _plus(proj_in, attn, proj_out, mean)
 
 
@@ -526,18 +455,9 @@ def _native_mha(args, kwargs, out):
     average = bool(_arg(args, kwargs, 11, "average_attn_weights", True))
     mask = _arg(args, kwargs, 9, "mask", None) is not None
     batch = q.numel() // (q.shape[-2] * q.shape[-1])
-    return _multi_head(
-        batch,
-        q.shape[-2],
-        k.shape[-2],
-        embed,
-        heads,
-        need_weights=need,
-        average=average,
-        qkv_bias=args[6] is not None,
-        proj_bias=args[8] is not None,
-        mask=mask,
-    )
+    return _multi_head(batch, q.shape[-2], k.shape[-2], embed, heads, need_weights=need,
+                       average=average, qkv_bias=args[6] is not None,
+                       proj_bias=args[8] is not None, mask=mask)
 
 
 def _encoder_layer(args, kwargs, out):
@@ -551,25 +471,14 @@ def _encoder_layer(args, kwargs, out):
     batch = src.numel() // (length * embed)
     tokens = batch * length
     hidden = ffn_w1.shape[0]
-    attention = _multi_head(
-        batch,
-        length,
-        length,
-        embed,
-        heads,
-        need_weights=False,
-        average=False,
-        qkv_bias=args[4] is not None,
-        proj_bias=args[6] is not None,
-        mask=mask,
-    )
+    attention = _multi_head(batch, length, length, embed, heads, need_weights=False,
+                            average=False, qkv_bias=args[4] is not None,
+                            proj_bias=args[6] is not None, mask=mask)
     residuals = {"adds": 2 * tokens * embed}
     norms = _normalise(2 * tokens, embed, True, True)
-    ffn = _plus(
-        _linear_cost(tokens, embed, hidden, ffn_b1 is not None),
-        {"other": tokens * hidden},
-        _linear_cost(tokens, hidden, embed, ffn_b2 is not None),
-    )
+    ffn = _plus(_linear_cost(tokens, embed, hidden, ffn_b1 is not None),
+                {"other": tokens * hidden},
+                _linear_cost(tokens, hidden, embed, ffn_b2 is not None))
     return _plus(attention, residuals, norms, ffn)
 
 
@@ -577,10 +486,8 @@ def lstm_cell(positions: int, fan_in: int, hidden: int, bias: bool) -> dict[str,
     """One LSTM step for ``positions`` sequences, as torch's decomposed cell computes it:
     gates = x W_ihᵀ + b_ih + h W_hhᵀ + b_hh (two products, one gate sum), three sigmoids and
     a tanh on the gates, c' = f c + i g (2 ×, 1 +), h' = o tanh(c') (1 other, 1 ×)."""
-    gates = _plus(
-        _linear_cost(positions, fan_in, 4 * hidden, bias),
-        _linear_cost(positions, hidden, 4 * hidden, bias),
-    )
+    gates = _plus(_linear_cost(positions, fan_in, 4 * hidden, bias),
+                  _linear_cost(positions, hidden, 4 * hidden, bias))
     n = positions * hidden
     return _plus(gates, {"adds": 4 * n + n, "mults": 3 * n, "other": 4 * n + n})
 
@@ -629,7 +536,6 @@ def _rule_for(func) -> tuple[bool, Rule | None]:
 
 # --------------------------------------------------------------------------- counting
 
-
 def _batch_norm_meta(args, kwargs):
     """Inference batch norm on meta tensors: the output's shape, without the ~10 ms Python
     decomposition torch's meta kernel runs (saved statistics are empty in inference, as on
@@ -647,7 +553,8 @@ def _product_meta(args, kwargs):
     if len(args) == 3:  # addmm/baddbmm(bias, a, b)
         a, b = args[1], args[2]
     if a.dim() != b.dim() or a.shape[-1] != b.shape[-2] or a.shape[:-2] != b.shape[:-2]:
-        raise RuntimeError(f"shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be multiplied")
+        raise RuntimeError(f"shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be "
+                           f"multiplied")
     return a.new_empty((*a.shape[:-1], b.shape[-1]))
 
 
@@ -661,40 +568,23 @@ def _elementwise_meta(func):
         shape = torch.broadcast_shapes(*(t.shape for t in tensors))
         if inplace:
             if shape != args[0].shape:
-                raise RuntimeError(
-                    f"output with shape {tuple(args[0].shape)} doesn't match "
-                    f"the broadcast shape {tuple(shape)}"
-                )
+                raise RuntimeError(f"output with shape {tuple(args[0].shape)} doesn't match "
+                                   f"the broadcast shape {tuple(shape)}")
             return args[0]
         if len(args) > 1 and not isinstance(args[1], torch.Tensor | int | float | bool):
             return func(*args, **kwargs)
         dtype = torch.result_type(*args[:2]) if len(args) > 1 else args[0].dtype
         return torch.empty(shape, dtype=dtype, device="meta")
-
     return run
 
 
 _META_SHORTCUTS = {aten.native_batch_norm.default: _batch_norm_meta}
 for _op in (aten.mm.default, aten.addmm.default, aten.bmm.default, aten.baddbmm.default):
     _META_SHORTCUTS[_op] = _product_meta
-for _name in (
-    "add.Tensor",
-    "add_.Tensor",
-    "sub.Tensor",
-    "sub_.Tensor",
-    "mul.Tensor",
-    "mul_.Tensor",
-    "mul.Scalar",
-    "div.Tensor",
-    "add.Scalar",
-    "sigmoid.default",
-    "sigmoid_.default",
-    "tanh.default",
-    "tanh_.default",
-    "relu.default",
-    "relu_.default",
-    "gelu.default",
-):
+for _name in ("add.Tensor", "add_.Tensor", "sub.Tensor", "sub_.Tensor", "mul.Tensor",
+              "mul_.Tensor", "mul.Scalar", "div.Tensor", "add.Scalar", "sigmoid.default",
+              "sigmoid_.default", "tanh.default", "tanh_.default", "relu.default",
+              "relu_.default", "gelu.default"):
     _packet, _overload = _name.split(".")
     _func = getattr(getattr(aten, _packet), _overload)
     _META_SHORTCUTS[_func] = _elementwise_meta(_func)
@@ -733,22 +623,18 @@ class _Counter(TorchDispatchMode):
                 f"{self.names[module]!r} ({type(module).__name__}); it will not be counted as "
                 f"zero. Register one, e.g. impl.flops.register_rule(torch.ops.{name}, lambda "
                 f"args, kwargs, out: {{'other': out.numel()}}), or "
-                f"impl.flops.register_rule(torch.ops.{name}) if it only moves data."
-            )
+                f"impl.flops.register_rule(torch.ops.{name}) if it only moves data.")
         if rule is None:
             return out
         cost = rule(args, kwargs, out)
         if not isinstance(cost, Mapping):
-            raise _BadRule(
-                f"count: the rule for {func.overloadpacket} returned "
-                f"{type(cost).__name__}, not a dict of {OPS}"
-            )
+            raise _BadRule(f"count: the rule for {func.overloadpacket} returned "
+                            f"{type(cost).__name__}, not a dict of {OPS}")
         for key, value in cost.items():
-            if key not in OPS or not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise _BadRule(
-                    f"count: the rule for {func.overloadpacket} returned "
-                    f"{key}={value!r}; keys must be in {OPS}, values ints ≥ 0"
-                )
+            if key not in OPS or not isinstance(value, int) or isinstance(value, bool) \
+                    or value < 0:
+                raise _BadRule(f"count: the rule for {func.overloadpacket} returned "
+                                 f"{key}={value!r}; keys must be in {OPS}, values ints ≥ 0")
             frame.costs[key] += value
         frame.costs["activations"] += _numel(out)
         op = str(func.overloadpacket)
@@ -760,33 +646,29 @@ def _validate_shape(input_shape: object) -> tuple[int, ...]:
     if isinstance(input_shape, torch.Size):
         input_shape = tuple(input_shape)
     if not isinstance(input_shape, tuple | list) or not input_shape:
-        raise TypeError(
-            f"input_shape must be a non-empty tuple of ints (one example, no "
-            f"batch axis), got {input_shape!r}"
-        )
+        raise TypeError(f"input_shape must be a non-empty tuple of ints (one example, no "
+                        f"batch axis), got {input_shape!r}")
     for i, v in enumerate(input_shape):
         if not isinstance(v, int) or isinstance(v, bool):
-            raise TypeError(
-                f"input_shape[{i}] must be an int, got {type(v).__name__} in {input_shape!r}"
-            )
+            raise TypeError(f"input_shape[{i}] must be an int, got {type(v).__name__} "
+                            f"in {input_shape!r}")
         if v < 1:
-            raise ValueError(
-                f"input_shape[{i}] must be a positive size, got {v} in {tuple(input_shape)!r}"
-            )
+            raise ValueError(f"input_shape[{i}] must be a positive size, got {v} in "
+                             f"{tuple(input_shape)!r}")
     return tuple(input_shape)
 
 
 def _model_device(model: nn.Module) -> torch.device | None:
     """The one device of the model's parameters and buffers (None if it has none)."""
     found: dict[torch.device, str] = {}
-    for kind, named in (("parameter", model.named_parameters()), ("buffer", model.named_buffers())):
+    for kind, named in (("parameter", model.named_parameters()),
+                        ("buffer", model.named_buffers())):
         for name, t in named:
             found.setdefault(t.device, f"{kind} {name!r}")
     if len(found) > 1:
         where = ", ".join(f"{d} ({what})" for d, what in found.items())
-        raise ValueError(
-            f"model must have all its parameters and buffers on one device, found several: {where}"
-        )
+        raise ValueError(f"model must have all its parameters and buffers on one device, "
+                         f"found several: {where}")
     return next(iter(found), None)
 
 
@@ -795,9 +677,8 @@ def _meta_copy(model: nn.Module) -> nn.Module:
     shared parameters stay shared."""
     memo: dict[int, object] = {}
     for p in model.parameters():
-        memo[id(p)] = nn.Parameter(
-            torch.empty_like(p, device="meta"), requires_grad=p.requires_grad
-        )
+        memo[id(p)] = nn.Parameter(torch.empty_like(p, device="meta"),
+                                   requires_grad=p.requires_grad)
     for b in model.buffers():
         memo[id(b)] = torch.empty_like(b, device="meta")
     return copy.deepcopy(model, memo)
@@ -833,10 +714,8 @@ def _run(model: nn.Module, x: torch.Tensor, shape: tuple[int, ...]) -> list[Laye
 
     # Global module hooks, not per-module ones: torch disables the transformer fast path for a
     # layer with hooks of its own, and the count should see the kernels the model really runs.
-    handles = [
-        nn.modules.module.register_module_forward_pre_hook(pre_hook),
-        nn.modules.module.register_module_forward_hook(post_hook),
-    ]
+    handles = [nn.modules.module.register_module_forward_pre_hook(pre_hook),
+               nn.modules.module.register_module_forward_hook(post_hook)]
     model.eval()
     root = _Frame(model, -1)  # operations outside every module (none in practice)
     stack.append(root)
@@ -851,8 +730,7 @@ def _run(model: nn.Module, x: torch.Tensor, shape: tuple[int, ...]) -> list[Laye
                 raise ValueError(
                     f"count: the model rejects an input of shape {shape} (one example, run "
                     f"as a batch of 1): at layer {names[where]!r} ({type(where).__name__}): "
-                    f"{type(e).__name__}: {e}"
-                ) from e
+                    f"{type(e).__name__}: {e}") from e
     finally:
         for h in handles:
             h.remove()
@@ -863,42 +741,23 @@ def _run(model: nn.Module, x: torch.Tensor, shape: tuple[int, ...]) -> list[Laye
         m = frame.module
         seen_calls[m] = seen_calls.get(m, 0) + 1
         name = names[m] + (f" (call {seen_calls[m]})" if seen_calls[m] > 1 else "")
-        rows.append(
-            LayerCount(
-                name,
-                type(m).__name__,
-                outputs.get(frame.index, ()),
-                params=params_at[frame.index],
-                ops=tuple(sorted(frame.ops)),
-                **frame.costs,
-            )
-        )
+        rows.append(LayerCount(name, type(m).__name__, outputs.get(frame.index, ()),
+                               params=params_at[frame.index],
+                               ops=tuple(sorted(frame.ops)), **frame.costs))
     if any(root.costs.values()):
-        rows.append(
-            LayerCount("(outside every module)", "-", (), ops=tuple(root.ops), **root.costs)
-        )
+        rows.append(LayerCount("(outside every module)", "-", (), ops=tuple(root.ops),
+                               **root.costs))
     for m, name in names.items():  # parameters of modules the forward pass never called
         unseen = [p for p in m.parameters(recurse=False) if id(p) not in seen_params]
         seen_params.update(id(p) for p in unseen)
         if unseen:
-            rows.append(
-                LayerCount(
-                    f"{name} (not called)",
-                    type(m).__name__,
-                    (),
-                    params=sum(p.numel() for p in unseen),
-                )
-            )
+            rows.append(LayerCount(f"{name} (not called)", type(m).__name__, (),
+                                   params=sum(p.numel() for p in unseen)))
     return rows
 
 
-def count(
-    model: nn.Module,
-    input_shape: Sequence[int],
-    *,
-    input_dtype: torch.dtype | None = None,
-    device: str | None = "meta",
-) -> Counts:
+def count(model: nn.Module, input_shape: Sequence[int], *,
+          input_dtype: torch.dtype | None = None, device: str | None = "meta") -> Counts:
     """Count every operation ``model`` runs on one example of shape ``input_shape``.
 
     ``input_dtype``: the input's dtype (default: the dtype of the model's first floating
@@ -916,11 +775,11 @@ def count(
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     shape = _validate_shape(input_shape)
     if input_dtype is not None and not isinstance(input_dtype, torch.dtype):
-        raise TypeError(
-            f"input_dtype must be a torch.dtype or None, got {type(input_dtype).__name__}"
-        )
+        raise TypeError(f"input_dtype must be a torch.dtype or None, got "
+                        f"{type(input_dtype).__name__}")
     if device not in ("meta", None):
-        raise ValueError(f"device must be 'meta' or None (the model's own device), got {device!r}")
+        raise ValueError(f"device must be 'meta' or None (the model's own device), got "
+                         f"{device!r}")
     home = _model_device(model) or torch.device("cpu")
     first = next((p for p in model.parameters() if p.is_floating_point()), None)
     dtype = input_dtype or (first.dtype if first is not None else torch.float32)

@@ -37,33 +37,17 @@ def _flat_modules(net: nn.Module) -> list[nn.Module]:
     return [net]
 
 
-_ELEMENTWISE = (
-    nn.ReLU,
-    nn.LeakyReLU,
-    nn.ELU,
-    nn.GELU,
-    nn.Sigmoid,
-    nn.Tanh,
-    nn.Identity,
-    nn.Dropout,
-    nn.Softplus,
-    nn.SiLU,
-    nn.Hardtanh,
-    nn.ReLU6,
-    nn.PReLU,
-)
+_ELEMENTWISE = (nn.ReLU, nn.LeakyReLU, nn.ELU, nn.GELU, nn.Sigmoid, nn.Tanh, nn.Identity,
+                nn.Dropout, nn.Softplus, nn.SiLU, nn.Hardtanh, nn.ReLU6, nn.PReLU)
 _OVER_FEATURES = (nn.Softmax, nn.LogSoftmax, nn.Softmin)
 
 
 def _input_size(input_size: Any) -> tuple[int, int, int]:
     if not isinstance(input_size, tuple | list | torch.Size):
-        raise TypeError(
-            f"input_size must be a tuple (C, H, W) of positive ints, got "
-            f"{type(input_size).__name__}"
-        )
-    if len(input_size) != 3 or not all(
-        isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in input_size
-    ):
+        raise TypeError(f"input_size must be a tuple (C, H, W) of positive ints, got "
+                        f"{type(input_size).__name__}")
+    if len(input_size) != 3 or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0
+                                       for n in input_size):
         raise ValueError(f"input_size must be (C, H, W) of positive ints, got {input_size!r}")
     return tuple(input_size)  # type: ignore[return-value]
 
@@ -72,36 +56,24 @@ def _after_flatten(m: nn.Module, k: int) -> nn.Module:
     """A copy of a layer after the Flatten that acts on (N, F, H', W') as m acts on (N, F)."""
     if isinstance(m, _OVER_FEATURES):
         if m.dim not in (None, 1, -1):
-            raise ValueError(
-                f"network: {type(m).__name__} layer {k} after the Flatten acts over "
-                f"dim={m.dim}, not the feature axis (dim 1 or -1)"
-            )
+            raise ValueError(f"network: {type(m).__name__} layer {k} after the Flatten acts over "
+                             f"dim={m.dim}, not the feature axis (dim 1 or -1)")
         return type(m)(dim=1)
     if isinstance(m, nn.BatchNorm1d):
         if m.running_mean is None or m.running_var is None:
-            raise ValueError(
-                f"network: BatchNorm1d layer {k} after the Flatten has no running "
-                f"statistics (track_running_stats=False): in a fully "
-                f"convolutional network it would normalise over positions too"
-            )
-        bn = nn.BatchNorm2d(
-            m.num_features,
-            m.eps,
-            m.momentum,
-            m.affine,
-            m.track_running_stats,
-            device=m.running_mean.device,
-            dtype=m.running_mean.dtype,
-        )
+            raise ValueError(f"network: BatchNorm1d layer {k} after the Flatten has no running "
+                             f"statistics (track_running_stats=False): in a fully "
+                             f"convolutional network it would normalise over positions too")
+        bn = nn.BatchNorm2d(m.num_features, m.eps, m.momentum, m.affine,
+                            m.track_running_stats, device=m.running_mean.device,
+                            dtype=m.running_mean.dtype)
         bn.load_state_dict(m.state_dict())
         return bn
     if isinstance(m, _ELEMENTWISE):
         return copy.deepcopy(m)
-    raise ValueError(
-        f"network: layer {k} after the Flatten is a {type(m).__name__}, which "
-        f"cannot be converted (Linear, BatchNorm1d, Softmax/LogSoftmax/Softmin "
-        f"and element-wise layers can)"
-    )
+    raise ValueError(f"network: layer {k} after the Flatten is a {type(m).__name__}, which "
+                     f"cannot be converted (Linear, BatchNorm1d, Softmax/LogSoftmax/Softmin "
+                     f"and element-wise layers can)")
 
 
 def fully_convolutional(network: nn.Sequential, input_size: Sequence[int]) -> nn.Sequential:
@@ -116,69 +88,50 @@ def fully_convolutional(network: nn.Sequential, input_size: Sequence[int]) -> nn
         raise ValueError(f"network must contain exactly one nn.Flatten, found {len(flats)}")
     flat = mods[flats[0]]
     if flat.start_dim != 1 or flat.end_dim != -1:
-        raise ValueError(
-            f"network: the Flatten must flatten dims 1 … −1 (the features), got "
-            f"start_dim={flat.start_dim}, end_dim={flat.end_dim}"
-        )
-    features, classifier = mods[: flats[0]], mods[flats[0] + 1 :]
+        raise ValueError(f"network: the Flatten must flatten dims 1 … −1 (the features), got "
+                         f"start_dim={flat.start_dim}, end_dim={flat.end_dim}")
+    features, classifier = mods[: flats[0]], mods[flats[0] + 1:]
     if any(isinstance(m, nn.Linear) for m in features):
         raise ValueError("network: a Linear layer before the Flatten cannot be converted")
     if any(isinstance(m, nn.Conv2d | nn.MaxPool2d | nn.AvgPool2d) for m in classifier):
         raise ValueError("network: a convolution or pooling layer after the Flatten")
     param = next(network.parameters(), None)
-    probe = torch.zeros(
-        (1, *input_size),
-        dtype=param.dtype if param is not None else None,
-        device=param.device if param is not None else None,
-    )
+    probe = torch.zeros((1, *input_size), dtype=param.dtype if param is not None else None,
+                        device=param.device if param is not None else None)
     with torch.no_grad():
         try:
             fmap = nn.Sequential(*features)(probe).shape[1:]
         except RuntimeError as err:
-            raise ValueError(
-                f"input_size {tuple(input_size)} does not fit the convolutions: {err}"
-            ) from err
+            raise ValueError(f"input_size {tuple(input_size)} does not fit the convolutions: "
+                             f"{err}") from err
     if len(fmap) != 3:
-        raise ValueError(
-            f"network: the layers before the Flatten must give a (C, H, W) map for "
-            f"input_size {tuple(input_size)}, got shape {tuple(fmap)}"
-        )
+        raise ValueError(f"network: the layers before the Flatten must give a (C, H, W) map for "
+                         f"input_size {tuple(input_size)}, got shape {tuple(fmap)}")
     c, h, w = fmap
     out: list[nn.Module] = list(features)
     first = True
     for k, m in enumerate(classifier):
         if not isinstance(m, nn.Linear):
             if isinstance(m, nn.BatchNorm1d) and m.num_features != (c * h * w if first else c):
-                raise ValueError(
-                    f"network: BatchNorm1d layer {k} after the Flatten has "
-                    f"{m.num_features} features but receives "
-                    f"{c * h * w if first else c}"
-                )
+                raise ValueError(f"network: BatchNorm1d layer {k} after the Flatten has "
+                                 f"{m.num_features} features but receives "
+                                 f"{c * h * w if first else c}")
             if first and isinstance(m, (nn.BatchNorm1d, *_OVER_FEATURES)) and h * w > 1:
-                raise ValueError(
-                    f"network: {type(m).__name__} layer {k} acts on the flattened "
-                    f"map before any Linear layer; only a 1×1 map can be kept "
-                    f"as channels"
-                )
+                raise ValueError(f"network: {type(m).__name__} layer {k} acts on the flattened "
+                                 f"map before any Linear layer; only a 1×1 map can be kept "
+                                 f"as channels")
             out.append(_after_flatten(m, k))
             continue
         kernel = (h, w) if first else (1, 1)
         expected = c * h * w if first else c
         if m.in_features != expected:
             what = f"the flattened feature map {c}×{h}×{w}" if first else f"{c} features"
-            raise ValueError(
-                f"network: Linear layer {k} after the Flatten takes "
-                f"{m.in_features} inputs but receives {what} (for input_size "
-                f"{tuple(input_size)})"
-            )
-        conv = nn.Conv2d(
-            m.in_features // (h * w if first else 1),
-            m.out_features,
-            kernel,
-            bias=m.bias is not None,
-            dtype=m.weight.dtype,
-            device=m.weight.device,
-        )
+            raise ValueError(f"network: Linear layer {k} after the Flatten takes "
+                             f"{m.in_features} inputs but receives {what} (for input_size "
+                             f"{tuple(input_size)})")
+        conv = nn.Conv2d(m.in_features // (h * w if first else 1), m.out_features, kernel,
+                         bias=m.bias is not None, dtype=m.weight.dtype,
+                         device=m.weight.device)
         with torch.no_grad():
             conv.weight.copy_(m.weight.reshape(conv.weight.shape))
             if m.bias is not None:

@@ -75,7 +75,8 @@ def validate(x: Any, params: Any) -> tuple[list[Any], Any]:
     a non-array.
     """
     if not isinstance(params, Mapping):
-        raise TypeError(f"params must be a dict with keys W1 … WL, WF, got {type(params).__name__}")
+        raise TypeError(f"params must be a dict with keys W1 … WL, WF, got "
+                        f"{type(params).__name__}")
     layers = []
     for key in params:
         m = _KEY.match(key) if isinstance(key, str) else None
@@ -109,25 +110,18 @@ def validate(x: Any, params: Any) -> tuple[list[Any], Any]:
     for i, W in enumerate(Ws, 1):
         want = "(K1, D)" if i == 1 else f"(K{i}, K{i - 1})"
         if W.shape[1] != cols:
-            raise ValueError(
-                f"params['W{i}'] has shape {tuple(W.shape)}, expected {want} with "
-                f"{cols} columns to chain with {below}"
-            )
+            raise ValueError(f"params['W{i}'] has shape {tuple(W.shape)}, expected {want} with "
+                             f"{cols} columns to chain with {below}")
         if W.shape[0] == 0:
-            raise ValueError(
-                f"params['W{i}'] has shape {tuple(W.shape)}: an empty layer "
-                f"(K{i} = 0); every width must be at least 1"
-            )
+            raise ValueError(f"params['W{i}'] has shape {tuple(W.shape)}: an empty layer "
+                             f"(K{i} = 0); every width must be at least 1")
         cols, below = W.shape[0], f"params['W{i}'] of shape {tuple(W.shape)}"
     if WF.shape[1] != cols:
-        raise ValueError(
-            f"params['WF'] has shape {tuple(WF.shape)}, expected (P, K{L}) with "
-            f"{cols} columns to chain with {below}"
-        )
+        raise ValueError(f"params['WF'] has shape {tuple(WF.shape)}, expected (P, K{L}) with "
+                         f"{cols} columns to chain with {below}")
     if WF.shape[0] == 0:
-        raise ValueError(
-            f"params['WF'] has shape {tuple(WF.shape)}: P = 0 outputs; P must be at least 1"
-        )
+        raise ValueError(f"params['WF'] has shape {tuple(WF.shape)}: P = 0 outputs; P must be "
+                         f"at least 1")
     return Ws, WF
 
 
@@ -221,11 +215,11 @@ def jacobian_reverse(x: Any, params: Mapping[str, Any]) -> Any:
 def _reverse(x: Any, Ws: list[Any], WF: Any) -> Any:
     """The kernel, for numpy arrays and torch tensors alike (``@`` is mv/mm in torch)."""
     hs = _primal(x, Ws)
-    G = WF * _tanh_derivative(hs[-1])  # P×KL: columns scaled by s_L
+    G = WF * _tanh_derivative(hs[-1])          # P×KL: columns scaled by s_L
     for W, h in zip(reversed(Ws[1:]), reversed(hs[:-1]), strict=True):
-        G = G @ W  # (P×Ki)(Ki×K(i−1))
-        G *= _tanh_derivative(h)  # columns scaled by s_{i−1}
-    return G @ Ws[0]  # (P×K1)(K1×D)
+        G = G @ W                              # (P×Ki)(Ki×K(i−1))
+        G *= _tanh_derivative(h)               # columns scaled by s_{i−1}
+    return G @ Ws[0]                           # (P×K1)(K1×D)
 
 
 def jacobian_forward(x: Any, params: Mapping[str, Any]) -> Any:
@@ -245,13 +239,13 @@ def _forward(x: Any, Ws: list[Any], WF: Any) -> Any:
     """The kernel, for numpy arrays and torch tensors alike (``@`` is mv/mm in torch)."""
     tanh = namespace(x).tanh
     z = Ws[0] @ x
-    T = Ws[0]  # K1×D, the tangent block (not copied)
+    T = Ws[0]                                   # K1×D, the tangent block (not copied)
     for W in Ws[1:]:
         h = tanh(z)
-        T = W @ (_tanh_derivative(h)[:, None] * T)  # rows scaled by s, then (Ki×K(i−1))(K(i−1)×D)
+        T = W @ (_tanh_derivative(h)[:, None] * T)   # rows scaled by s, then (Ki×K(i−1))(K(i−1)×D)
         z = W @ h
     h = tanh(z)
-    return WF @ (_tanh_derivative(h)[:, None] * T)  # (P×KL)(KL×D)
+    return WF @ (_tanh_derivative(h)[:, None] * T)   # (P×KL)(KL×D)
 
 
 # ---------------------------------------------------------------------------------------
@@ -318,15 +312,11 @@ def _check_widths(widths: Any) -> tuple[int, ...]:
     try:
         w = tuple(widths)
     except TypeError:
-        raise TypeError(
-            f"widths must be a sequence (D, K1, …, KL, P) of positive integers, "
-            f"got {type(widths).__name__}"
-        ) from None
+        raise TypeError(f"widths must be a sequence (D, K1, …, KL, P) of positive integers, "
+                        f"got {type(widths).__name__}") from None
     if len(w) < 3:
-        raise ValueError(
-            f"widths must be (D, K1, …, KL, P) with at least one layer (L ≥ 1, "
-            f"so at least 3 entries), got {len(w)} entries: {w}"
-        )
+        raise ValueError(f"widths must be (D, K1, …, KL, P) with at least one layer (L ≥ 1, "
+                         f"so at least 3 entries), got {len(w)} entries: {w}")
     out = []
     for i, v in enumerate(w):
         try:
@@ -336,10 +326,8 @@ def _check_widths(widths: Any) -> tuple[int, ...]:
         except TypeError:
             raise TypeError(f"widths[{i}] must be an integer, got {type(v).__name__}") from None
         if v < 1:
-            raise ValueError(
-                f"widths[{i}] = {v}: every width must be at least 1 (an empty "
-                f"layer has no Jacobian)"
-            )
+            raise ValueError(f"widths[{i}] = {v}: every width must be at least 1 (an empty "
+                             f"layer has no Jacobian)")
         out.append(v)
     return tuple(out)
 
@@ -368,7 +356,7 @@ def accumulation_plan(widths: Sequence[int]) -> Plan:
 def _plan(w: tuple[int, ...]) -> Plan:
     D, Ks, P = w[0], w[1:-1], w[-1]
     L = len(Ks)
-    r = (P, *reversed(Ks), D)  # r[t−1] × r[t] is factor t (1-based, written order)
+    r = (P, *reversed(Ks), D)          # r[t−1] × r[t] is factor t (1-based, written order)
     n = L + 1
     names = ["WF", *(f"W{i}" for i in range(L, 0, -1))]
     m = [[0] * (n + 1) for _ in range(n + 1)]
@@ -392,7 +380,7 @@ def _plan(w: tuple[int, ...]) -> Plan:
         k = split[i][j]
         left, a = build(i, k)
         right, b = build(k + 1, j)
-        steps.append((a, b, k - 1))  # boundary between written positions k−1 and k (0-based)
+        steps.append((a, b, k - 1))   # boundary between written positions k−1 and k (0-based)
         return (left, right), n + len(steps) - 1
 
     order, _ = build(1, n)
@@ -426,9 +414,9 @@ def _optimal(x: Any, Ws: list[Any], WF: Any) -> Any:
         s = _tanh_derivative(hs[L - 1 - t])
         if A.shape[0] <= B.shape[1]:
             if a >= n:
-                A *= s  # a product computed here: scale in place
+                A *= s                      # a product computed here: scale in place
             else:
-                A = A * s  # a weight: never modified
+                A = A * s                   # a weight: never modified
         elif b >= n:
             B *= s[:, None]
         else:

@@ -110,16 +110,11 @@ def least_squares_minimiser(X: Any, y: Any) -> Array:
     """
     X, y = _problem(X, y)
     d = X.shape[1]
-    rank = (
-        torch.linalg.matrix_rank(X).item()
-        if isinstance(X, torch.Tensor)
-        else int(np.linalg.matrix_rank(X))
-    )
+    rank = (torch.linalg.matrix_rank(X).item() if isinstance(X, torch.Tensor)
+            else int(np.linalg.matrix_rank(X)))
     if rank < d:
-        raise ValueError(
-            f"X must have full column rank d = {d} for the minimiser "
-            f"(XᵀX)⁻¹Xᵀy to exist, got rank {rank} (shape {tuple(X.shape)})"
-        )
+        raise ValueError(f"X must have full column rank d = {d} for the minimiser "
+                         f"(XᵀX)⁻¹Xᵀy to exist, got rank {rank} (shape {tuple(X.shape)})")
     solve = torch.linalg.solve if isinstance(X, torch.Tensor) else np.linalg.solve
     return solve(X.T @ X, X.T @ y)
 

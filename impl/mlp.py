@@ -54,9 +54,8 @@ def _as_float64(name: str, a: Any) -> np.ndarray:
         if a.is_complex():
             raise TypeError(f"{name} must be a real array, got dtype {a.dtype}")
         a = a.detach().numpy()
-    if isinstance(a, bool | np.bool_) or not isinstance(
-        a, np.ndarray | np.floating | float | int | np.integer
-    ):
+    if isinstance(a, bool | np.bool_) or not isinstance(a, np.ndarray | np.floating | float |
+                                                        int | np.integer):
         raise TypeError(f"{name} must be a numpy array or a torch tensor, got {type(a).__name__}")
     a = np.asarray(a)
     if a.dtype not in (np.float32, np.float64):
@@ -74,34 +73,28 @@ def _tanh_regression_inputs(
     x: Any, params: dict[str, Any], y: Any = _NO_Y
 ) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray | None]:
     if not isinstance(params, dict):
-        raise TypeError(
-            f"params must be a dict with keys {TANH_REGRESSION_KEYS}, got {type(params).__name__}"
-        )
+        raise TypeError(f"params must be a dict with keys {TANH_REGRESSION_KEYS}, got "
+                        f"{type(params).__name__}")
     missing = [k for k in TANH_REGRESSION_KEYS if k not in params]
     if missing:
         raise ValueError(f"params lacks the keys {missing}; expected {TANH_REGRESSION_KEYS}")
     p = {k: _as_float64(f"params[{k!r}]", params[k]) for k in TANH_REGRESSION_KEYS}
     x = _as_float64("x", x)
     if p["W1"].ndim != 2:
-        raise ValueError(f"params['W1'] must be 2-D with shape (H, D), got shape {p['W1'].shape}")
+        raise ValueError(f"params['W1'] must be 2-D with shape (H, D), got shape "
+                         f"{p['W1'].shape}")
     h, d = p["W1"].shape
     if x.ndim != 2 or x.shape[1] != d:
-        raise ValueError(
-            f"x must have shape (N, D) = (N, {d}) to match params['W1'] of shape "
-            f"{p['W1'].shape}, got shape {x.shape}"
-        )
+        raise ValueError(f"x must have shape (N, D) = (N, {d}) to match params['W1'] of shape "
+                         f"{p['W1'].shape}, got shape {x.shape}")
     if x.shape[0] == 0:
         raise ValueError("x must hold at least one example, got shape (0, D)")
     if p["b1"].shape != (h,):
-        raise ValueError(
-            f"params['b1'] must have shape (H,) = ({h},) to match params['W1'] of "
-            f"shape {p['W1'].shape}, got shape {p['b1'].shape}"
-        )
+        raise ValueError(f"params['b1'] must have shape (H,) = ({h},) to match params['W1'] of "
+                         f"shape {p['W1'].shape}, got shape {p['b1'].shape}")
     if p["w2"].shape != (h,):
-        raise ValueError(
-            f"params['w2'] must have shape (H,) = ({h},) to match params['W1'] of "
-            f"shape {p['W1'].shape}, got shape {p['w2'].shape}"
-        )
+        raise ValueError(f"params['w2'] must have shape (H,) = ({h},) to match params['W1'] of "
+                         f"shape {p['W1'].shape}, got shape {p['w2'].shape}")
     if p["b2"].size != 1:
         raise ValueError(f"params['b2'] must be a scalar (shape ()), got shape {p['b2'].shape}")
     if y is _NO_Y:
@@ -109,10 +102,8 @@ def _tanh_regression_inputs(
     else:
         y = _as_float64("y", y)
         if y.shape != (x.shape[0],):
-            raise ValueError(
-                f"y must have shape (N,) = ({x.shape[0]},) to match x of shape "
-                f"{x.shape}, got shape {y.shape}"
-            )
+            raise ValueError(f"y must have shape (N,) = ({x.shape[0]},) to match x of shape "
+                             f"{x.shape}, got shape {y.shape}")
     return x, p, y
 
 
@@ -201,10 +192,8 @@ def _check_network(x: Any, a_list: list[Any], b_list: list[Any]) -> None:
         if not isinstance(seq, list | tuple):
             raise TypeError(f"{name} must be a list of arrays, got {type(seq).__name__}")
     if len(a_list) == 0 or len(a_list) != len(b_list):
-        raise ValueError(
-            f"a_list and b_list must be non-empty and of equal length, got "
-            f"{len(a_list)} and {len(b_list)}"
-        )
+        raise ValueError(f"a_list and b_list must be non-empty and of equal length, got "
+                         f"{len(a_list)} and {len(b_list)}")
     for name, seq in (("a_list", a_list), ("b_list", b_list)):
         for k, t in enumerate(seq):
             require_values(f"{name}[{k}]", t)
@@ -221,16 +210,12 @@ def _check_network(x: Any, a_list: list[Any], b_list: list[Any]) -> None:
     for ell, (a, b) in enumerate(zip(a_list, b_list, strict=True), start=1):
         if a.ndim != 2 or a.shape[1] != rows:
             where = "x" if ell == 1 else f"y_{ell - 1}"
-            raise ValueError(
-                f"a_list[{ell - 1}] (A_{ell}) must have shape (n_{ell}, {rows}) to "
-                f"act on {where} of shape ({rows}, 1), got shape {tuple(a.shape)}"
-            )
+            raise ValueError(f"a_list[{ell - 1}] (A_{ell}) must have shape (n_{ell}, {rows}) to "
+                             f"act on {where} of shape ({rows}, 1), got shape {tuple(a.shape)}")
         if tuple(b.shape) != (a.shape[0], 1):
-            raise ValueError(
-                f"b_list[{ell - 1}] (b_{ell}) must have shape ({a.shape[0]}, 1) to "
-                f"match A_{ell} of shape {tuple(a.shape)}, got shape "
-                f"{tuple(b.shape)}"
-            )
+            raise ValueError(f"b_list[{ell - 1}] (b_{ell}) must have shape ({a.shape[0]}, 1) to "
+                             f"match A_{ell} of shape {tuple(a.shape)}, got shape "
+                             f"{tuple(b.shape)}")
         rows = a.shape[0]
     require_finite("x", x)
     for name, seq in (("a_list", a_list), ("b_list", b_list)):
@@ -270,10 +255,8 @@ def sigmoid_mlp_backward(
     target = require_values("target", target)
     require_same_kind("target", target, "x", x)
     if tuple(target.shape) != tuple(ys[-1].shape):
-        raise ValueError(
-            f"target must have the shape of y_L {tuple(ys[-1].shape)}, got shape "
-            f"{tuple(target.shape)}"
-        )
+        raise ValueError(f"target must have the shape of y_L {tuple(ys[-1].shape)}, got shape "
+                         f"{tuple(target.shape)}")
     require_finite("target", target)
     _, db_rows = _backprop_rows((ys[-1] - target).T, pre, a_list)  # from ∂ℓ/∂y_L, a row
     return [(y @ db).T for y, db in zip(ys[:-1], db_rows, strict=True)], [db.T for db in db_rows]
@@ -296,7 +279,9 @@ def _backprop_rows(dy: Any, pre: list, a_list: list[Any]) -> tuple[list, list]:
     return dy_list, db_list
 
 
-def sigmoid_mlp_output_jacobians(x: Any, a_list: list[Any], b_list: list[Any]) -> tuple[list, list]:
+def sigmoid_mlp_output_jacobians(
+    x: Any, a_list: list[Any], b_list: list[Any]
+) -> tuple[list, list]:
     r"""Seed 000 Problem 2's products, by hand: for i = 0 … L,
     :math:`\partial y_L/\partial y_i = A_L\,D_{L-1}A_{L-1}\cdots D_{i+1}A_{i+1}` with
     :math:`D_k = \operatorname{diag}(\sigma'(\tilde y_k))` (the identity for i = L), and for
@@ -322,15 +307,8 @@ class ModuleMLP:
     through ``params``, never through a constructor argument of ``LinearModule``.
     """
 
-    def __init__(
-        self,
-        n_inputs: int,
-        n_hidden: list[int],
-        n_classes: int,
-        *,
-        weight_std: float = 1e-4,
-        rng: np.random.Generator | None = None,
-    ) -> None:
+    def __init__(self, n_inputs: int, n_hidden: list[int], n_classes: int, *,
+                 weight_std: float = 1e-4, rng: np.random.Generator | None = None) -> None:
         require_int("n_inputs", n_inputs, low=1)
         require_int("n_classes", n_classes, low=1)
         if not isinstance(n_hidden, list | tuple):
@@ -339,9 +317,8 @@ class ModuleMLP:
             require_int(f"n_hidden[{k}]", h, low=1)
         require_number("weight_std", weight_std, low=0)
         if rng is not None and not isinstance(rng, np.random.Generator):
-            raise TypeError(
-                f"rng must be a numpy.random.Generator or None, got {type(rng).__name__}"
-            )
+            raise TypeError(f"rng must be a numpy.random.Generator or None, got "
+                            f"{type(rng).__name__}")
         rng = np.random.default_rng(0) if rng is None else rng
         widths = [n_inputs, *n_hidden, n_classes]
         self.linears = []
@@ -384,18 +361,17 @@ class ModuleMLP:
     def _targets(targets: Any, probs: np.ndarray) -> np.ndarray:
         """targets checked under their own name: (N, n_classes) rows of distributions."""
         if not isinstance(targets, np.ndarray):
-            raise TypeError(
-                f"targets must be a numpy array (one-hot rows), got {type(targets).__name__}"
-            )
+            raise TypeError(f"targets must be a numpy array (one-hot rows), got "
+                            f"{type(targets).__name__}")
         targets = require_values("targets", targets)
         require_same_kind("targets", targets, "x", probs)
         if targets.shape != probs.shape:
-            raise ValueError(
-                f"targets must have shape (N, n_classes) = {probs.shape}, got {targets.shape}"
-            )
+            raise ValueError(f"targets must have shape (N, n_classes) = {probs.shape}, got "
+                             f"{targets.shape}")
         require_finite("targets", targets)
         tol = 1e-6 if targets.dtype == np.float32 else 1e-12
-        if (targets < 0).any() or (np.abs(targets.sum(axis=1) - 1) > tol * targets.shape[1]).any():
+        if (targets < 0).any() or (np.abs(targets.sum(axis=1) - 1) > tol * targets.shape[1]
+                                   ).any():
             raise ValueError("targets rows must be probability distributions (one-hot)")
         return targets
 

@@ -36,9 +36,8 @@ __all__ = ["CrossEntropyModule", "LinearModule", "ReLUModule", "SoftMaxModule"]
 
 def _numpy_batch(name: str, x: object) -> np.ndarray:
     if not isinstance(x, np.ndarray):
-        raise TypeError(
-            f"{name} must be a numpy array (these are the numpy modules), got {type(x).__name__}"
-        )
+        raise TypeError(f"{name} must be a numpy array (these are the numpy modules), got "
+                        f"{type(x).__name__}")
     return batch(name, x)
 
 
@@ -99,32 +98,22 @@ class LinearModule:
     ``backward(dout)`` is the VJP at that point (``004_a5042f8004da492f.txt`` §1.1 a–c).
     """
 
-    def __init__(
-        self,
-        in_features: int,
-        out_features: int,
-        *,
-        weight_std: float = 1e-4,
-        rng: np.random.Generator | None = None,
-    ) -> None:
+    def __init__(self, in_features: int, out_features: int, *, weight_std: float = 1e-4,
+                 rng: np.random.Generator | None = None) -> None:
         for name, v in (("in_features", in_features), ("out_features", out_features)):
             require_int(name, v, low=1)
         weight_std = require_number("weight_std", weight_std, low=0)
         if rng is not None and not isinstance(rng, np.random.Generator):
-            raise TypeError(
-                f"rng must be a numpy.random.Generator (np.random.default_rng(seed))"
-                f" or None, got {type(rng).__name__}"
-            )
+            raise TypeError(f"rng must be a numpy.random.Generator (np.random.default_rng(seed))"
+                            f" or None, got {type(rng).__name__}")
         rng = np.random.default_rng(0) if rng is None else rng
         self.in_features, self.out_features = int(in_features), int(out_features)
         self.params = {
             "weight": rng.normal(0.0, weight_std, (self.out_features, self.in_features)),
             "bias": np.zeros(self.out_features),
         }
-        self.grads = {
-            "weight": np.zeros_like(self.params["weight"]),
-            "bias": np.zeros_like(self.params["bias"]),
-        }
+        self.grads = {"weight": np.zeros_like(self.params["weight"]),
+                      "bias": np.zeros_like(self.params["bias"])}
         self._x: np.ndarray | None = None
         self._w: np.ndarray | None = None
 
@@ -132,38 +121,31 @@ class LinearModule:
         w, b = self.params["weight"], self.params["bias"]
         expected = (self.out_features, self.in_features)
         if not isinstance(w, np.ndarray) or w.shape != expected:
-            raise ValueError(
-                f"params['weight'] must be a numpy array of shape (out_features, "
-                f"in_features) = {expected}, got shape {np.shape(w)}"
-            )
+            raise ValueError(f"params['weight'] must be a numpy array of shape (out_features, "
+                             f"in_features) = {expected}, got shape {np.shape(w)}")
         if not isinstance(b, np.ndarray) or b.shape != (self.out_features,):
-            raise ValueError(
-                f"params['bias'] must be a numpy array of shape (out_features,) = "
-                f"({self.out_features},), got shape {np.shape(b)}"
-            )
+            raise ValueError(f"params['bias'] must be a numpy array of shape (out_features,) = "
+                             f"({self.out_features},), got shape {np.shape(b)}")
         return w, b
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = _numpy_batch("x", x)
         w, b = self._weight_and_bias()
         if x.shape[1] != self.in_features:
-            raise ValueError(
-                f"x must have shape (N, in_features) = (N, {self.in_features}) to "
-                f"match params['weight'] of shape {w.shape}, got shape {x.shape}"
-            )
+            raise ValueError(f"x must have shape (N, in_features) = (N, {self.in_features}) to "
+                             f"match params['weight'] of shape {w.shape}, got shape {x.shape}")
         self._x, self._w = x.copy(), w.copy()  # copies: the caller may change x afterwards
         return x @ w.T + b
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         if self._x is None or self._w is None:
-            raise ValueError("LinearModule.backward needs the input cached by a forward call first")
+            raise ValueError("LinearModule.backward needs the input cached by a forward call "
+                             "first")
         dout = _numpy_batch("dout", dout)
         expected = (self._x.shape[0], self.out_features)
         if dout.shape != expected:
-            raise ValueError(
-                f"dout must have shape (N, out_features) = {expected} (the forward "
-                f"output for x of shape {self._x.shape}), got shape {dout.shape}"
-            )
+            raise ValueError(f"dout must have shape (N, out_features) = {expected} (the forward "
+                             f"output for x of shape {self._x.shape}), got shape {dout.shape}")
         self.grads["weight"] = dout.T @ self._x  # Σ_n dout_n x_nᵀ: summed over the batch
         self.grads["bias"] = dout.sum(axis=0)  # ∂x̃/∂b = I, summed over the batch
         return dout @ self._w  # ∂x̃/∂x = W
@@ -185,13 +167,9 @@ class ReLUModule:
             raise ValueError("ReLUModule.backward needs the input cached by a forward call first")
         dout = _numpy_batch("dout", dout)
         if dout.dtype != self._dtype:
-            raise TypeError(
-                f"dout and the forward input x must share a dtype, got {dout.dtype} "
-                f"and {self._dtype}"
-            )
+            raise TypeError(f"dout and the forward input x must share a dtype, got {dout.dtype} "
+                            f"and {self._dtype}")
         if dout.shape != self._mask.shape:
-            raise ValueError(
-                f"dout must have the shape of the forward input "
-                f"{self._mask.shape}, got shape {dout.shape}"
-            )
+            raise ValueError(f"dout must have the shape of the forward input "
+                             f"{self._mask.shape}, got shape {dout.shape}")
         return np.where(self._mask, dout, np.zeros((), dtype=dout.dtype))

@@ -81,9 +81,8 @@ def _like(name: str, x: Any, ref: Array, ref_name: str = "theta") -> Array:
     x = require_values(name, x)
     require_same_kind(name, x, ref_name, ref)
     if tuple(x.shape) != tuple(ref.shape):
-        raise ValueError(
-            f"{name} must have the shape of {ref_name} {tuple(ref.shape)}, got {tuple(x.shape)}"
-        )
+        raise ValueError(f"{name} must have the shape of {ref_name} {tuple(ref.shape)}, got "
+                         f"{tuple(x.shape)}")
     require_finite(name, x)
     return x
 
@@ -91,9 +90,8 @@ def _like(name: str, x: Any, ref: Array, ref_name: str = "theta") -> Array:
 # ------------------------------------------------------------------ the two update rules
 
 
-def momentum_form_one_step(
-    theta: Array, theta_prev: Array, g: Array, alpha: float, beta: float
-) -> Array:
+def momentum_form_one_step(theta: Array, theta_prev: Array, g: Array, alpha: float,
+                           beta: float) -> Array:
     r"""Form I: :math:`\theta_{k+1} = \theta_k - \alpha g_k + \beta(\theta_k - \theta_{k-1})`.
 
     theta_prev and g have theta's shape, kind and dtype; all finite; α > 0, β ∈ [0, 1).
@@ -107,9 +105,8 @@ def _step_one(theta: Array, theta_prev: Array, g: Array, alpha: float, beta: flo
     return theta - alpha * g + beta * (theta - theta_prev)
 
 
-def momentum_form_two_step(
-    theta: Array, v: Array, g: Array, alpha: float, beta: float
-) -> tuple[Array, Array]:
+def momentum_form_two_step(theta: Array, v: Array, g: Array, alpha: float,
+                           beta: float) -> tuple[Array, Array]:
     r"""Form II: :math:`v_{k+1} = g_k + \beta v_k`, :math:`\theta_{k+1} = \theta_k - \alpha
     v_{k+1}`; returns (θ_{k+1}, v_{k+1}). v and g have theta's shape, kind and dtype."""
     theta, alpha, beta = _point("theta", theta), *_hyper(alpha, beta)
@@ -117,7 +114,8 @@ def momentum_form_two_step(
     return _step_two(theta, v, g, alpha, beta)
 
 
-def _step_two(theta: Array, v: Array, g: Array, alpha: float, beta: float) -> tuple[Array, Array]:
+def _step_two(theta: Array, v: Array, g: Array, alpha: float, beta: float
+              ) -> tuple[Array, Array]:
     v_next = g + beta * v
     return theta - alpha * v_next, v_next
 
@@ -128,13 +126,13 @@ def _step_two(theta: Array, v: Array, g: Array, alpha: float, beta: float) -> tu
 class MomentumFormOne:
     r"""Form I fed one gradient at a time; state (θ_k, θ_{k−1}), θ_{−1} = θ_0 by default."""
 
-    def __init__(self, theta0: Any, alpha: float, beta: float, *, theta_prev: Any = None) -> None:
+    def __init__(self, theta0: Any, alpha: float, beta: float, *,
+                 theta_prev: Any = None) -> None:
         self.alpha, self.beta = _hyper(alpha, beta)
         theta0 = _point("theta0", theta0)
         self.theta = _copy(theta0)
-        self.theta_prev = _copy(
-            theta0 if theta_prev is None else _like("theta_prev", theta_prev, theta0, "theta0")
-        )
+        self.theta_prev = _copy(theta0 if theta_prev is None
+                                else _like("theta_prev", theta_prev, theta0, "theta0"))
 
     def step(self, g: Any) -> Array:
         g = _like("g", g, self.theta, "theta (the current iterate, from theta0)")
@@ -150,7 +148,7 @@ class MomentumFormTwo:
         self.alpha, self.beta = _hyper(alpha, beta)
         theta0 = _point("theta0", theta0)
         self.theta = _copy(theta0)
-        self.v = theta0 * 0 if v0 is None else _copy(_like("v0", v0, theta0, "theta0"))
+        self.v = (theta0 * 0 if v0 is None else _copy(_like("v0", v0, theta0, "theta0")))
 
     def step(self, g: Any) -> Array:
         g = _like("g", g, self.theta, "theta (the current iterate, from theta0)")
@@ -163,10 +161,8 @@ def _sequence(theta0: Any, grads: Any) -> tuple[Array, Array]:
     grads = require_values("grads", grads)
     require_same_kind("grads", grads, "theta0", theta0)
     if grads.ndim != theta0.ndim + 1 or tuple(grads.shape[1:]) != tuple(theta0.shape):
-        raise ValueError(
-            f"grads must have shape (k, *theta0.shape) = (k, "
-            f"{', '.join(map(str, theta0.shape))}), got {tuple(grads.shape)}"
-        )
+        raise ValueError(f"grads must have shape (k, *theta0.shape) = (k, "
+                         f"{', '.join(map(str, theta0.shape))}), got {tuple(grads.shape)}")
     require_finite("theta0", theta0)
     require_finite("grads", grads)
     return theta0, grads
@@ -176,18 +172,16 @@ def _stack(xs: list[Array]) -> Array:
     return torch.stack(xs) if isinstance(xs[0], torch.Tensor) else np.stack(xs)
 
 
-def form_one_iterates(
-    theta0: Any, grads: Any, alpha: float, beta: float, *, theta_prev: Any = None
-) -> Array:
+def form_one_iterates(theta0: Any, grads: Any, alpha: float, beta: float, *,
+                      theta_prev: Any = None) -> Array:
     """θ_0 … θ_k of Form I for the given g_0 … g_{k−1}; shape (k + 1, *θ₀.shape)."""
     theta0, grads = _sequence(theta0, grads)
     opt = MomentumFormOne(theta0, alpha, beta, theta_prev=theta_prev)
     return _stack([_copy(theta0)] + [opt.step(g) for g in grads])
 
 
-def form_two_iterates(
-    theta0: Any, grads: Any, alpha: float, beta: float, *, v0: Any = None
-) -> Array:
+def form_two_iterates(theta0: Any, grads: Any, alpha: float, beta: float, *,
+                      v0: Any = None) -> Array:
     """θ̃_0 … θ̃_k of Form II for the given g_0 … g_{k−1}; shape (k + 1, *θ₀.shape)."""
     theta0, grads = _sequence(theta0, grads)
     opt = MomentumFormTwo(theta0, alpha, beta, v0=v0)
@@ -222,7 +216,8 @@ class _Momentum(torch.optim.Optimizer):
         the defaults)."""
         super().add_param_group(param_group)
         group = self.param_groups[-1]
-        _optim_hyper(group["lr"], group["momentum"], f" (param group {len(self.param_groups) - 1})")
+        _optim_hyper(group["lr"], group["momentum"],
+                     f" (param group {len(self.param_groups) - 1})")
 
     @torch.no_grad()
     def step(self, closure: Any = None) -> None:  # type: ignore[override]
@@ -231,15 +226,11 @@ class _Momentum(torch.optim.Optimizer):
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is not None:
-                    p.copy_(
-                        self._next(
-                            p.detach(), p.grad, self.state[p], group["lr"], group["momentum"]
-                        )
-                    )
+                    p.copy_(self._next(p.detach(), p.grad, self.state[p], group["lr"],
+                                       group["momentum"]))
 
-    def _next(
-        self, p: torch.Tensor, g: torch.Tensor, state: dict, alpha: float, beta: float
-    ) -> torch.Tensor:
+    def _next(self, p: torch.Tensor, g: torch.Tensor, state: dict, alpha: float,
+              beta: float) -> torch.Tensor:
         raise NotImplementedError
 
 

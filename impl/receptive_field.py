@@ -29,22 +29,11 @@ from typing import Any
 import numpy as np
 from torch import nn
 
-__all__ = ["PADDING_MODES", "Layer", "input_region", "input_support", "layers_from", "output_size"]
+__all__ = ["PADDING_MODES", "Layer", "input_region", "input_support", "layers_from",
+           "output_size"]
 
-_ELEMENTWISE = (
-    nn.ReLU,
-    nn.LeakyReLU,
-    nn.ELU,
-    nn.GELU,
-    nn.Sigmoid,
-    nn.Tanh,
-    nn.Identity,
-    nn.BatchNorm2d,
-    nn.Dropout,
-    nn.Dropout2d,
-    nn.Softplus,
-    nn.SiLU,
-)
+_ELEMENTWISE = (nn.ReLU, nn.LeakyReLU, nn.ELU, nn.GELU, nn.Sigmoid, nn.Tanh, nn.Identity,
+                nn.BatchNorm2d, nn.Dropout, nn.Dropout2d, nn.Softplus, nn.SiLU)
 
 PADDING_MODES = ("zeros", "circular", "reflect", "replicate")
 _KEYS = ("kernel", "stride", "padding", "dilation", "padding_mode")
@@ -90,22 +79,11 @@ class Layer:
         _mode("Layer padding_mode", self.padding_mode)
 
     @classmethod
-    def of(
-        cls,
-        kernel: Any,
-        stride: Any = 1,
-        padding: Any = 0,
-        dilation: Any = 1,
-        padding_mode: str = "zeros",
-        where: str = "layer",
-    ):
-        return cls(
-            _pair(f"{where} kernel", kernel, 1),
-            _pair(f"{where} stride", stride, 1),
-            _pair(f"{where} padding", padding, 0),
-            _pair(f"{where} dilation", dilation, 1),
-            _mode(f"{where} padding_mode", padding_mode),
-        )
+    def of(cls, kernel: Any, stride: Any = 1, padding: Any = 0, dilation: Any = 1,
+           padding_mode: str = "zeros", where: str = "layer"):
+        return cls(_pair(f"{where} kernel", kernel, 1), _pair(f"{where} stride", stride, 1),
+                   _pair(f"{where} padding", padding, 0), _pair(f"{where} dilation", dilation, 1),
+                   _mode(f"{where} padding_mode", padding_mode))
 
 
 def _from_module(m: nn.Module, where: str) -> list[Layer]:
@@ -114,16 +92,8 @@ def _from_module(m: nn.Module, where: str) -> list[Layer]:
     if isinstance(m, nn.Conv2d):
         if isinstance(m.padding, str):
             raise ValueError(f"{where}: padding={m.padding!r} is not supported; give integers")
-        return [
-            Layer.of(
-                tuple(m.kernel_size),
-                tuple(m.stride),
-                tuple(m.padding),
-                tuple(m.dilation),
-                m.padding_mode,
-                where,
-            )
-        ]
+        return [Layer.of(tuple(m.kernel_size), tuple(m.stride), tuple(m.padding),
+                         tuple(m.dilation), m.padding_mode, where)]
     if isinstance(m, nn.MaxPool2d | nn.AvgPool2d):
         if m.ceil_mode:
             raise ValueError(f"{where}: ceil_mode=True is not supported")
@@ -132,30 +102,21 @@ def _from_module(m: nn.Module, where: str) -> list[Layer]:
         return [Layer.of(m.kernel_size, stride, m.padding, dilation, "zeros", where)]
     if isinstance(m, _ELEMENTWISE):
         return []
-    raise ValueError(
-        f"layers: {where} is a {type(m).__name__}, not a Conv2d, MaxPool2d, "
-        f"AvgPool2d or an element-wise layer"
-    )
+    raise ValueError(f"layers: {where} is a {type(m).__name__}, not a Conv2d, MaxPool2d, "
+                     f"AvgPool2d or an element-wise layer")
 
 
 def _from_dict(d: dict, where: str) -> Layer:
     unknown = [k for k in d if k not in _KEYS]
     if unknown:
         hints = {k: difflib.get_close_matches(str(k), _KEYS, n=1) for k in unknown}
-        said = ", ".join(
-            f"{k!r}" + (f" (did you mean {h[0]!r}?)" if h else "") for k, h in hints.items()
-        )
+        said = ", ".join(f"{k!r}" + (f" (did you mean {h[0]!r}?)" if h else "")
+                         for k, h in hints.items())
         raise ValueError(f"{where} has unknown key(s) {said}; the keys are {_KEYS}")
     if "kernel" not in d:
         raise ValueError(f"{where} must have the key 'kernel' (keys: {_KEYS}), got {d!r}")
-    return Layer.of(
-        d["kernel"],
-        d.get("stride", 1),
-        d.get("padding", 0),
-        d.get("dilation", 1),
-        d.get("padding_mode", "zeros"),
-        where,
-    )
+    return Layer.of(d["kernel"], d.get("stride", 1), d.get("padding", 0), d.get("dilation", 1),
+                    d.get("padding_mode", "zeros"), where)
 
 
 def layers_from(layers: Any) -> list[Layer]:
@@ -163,23 +124,21 @@ def layers_from(layers: Any) -> list[Layer]:
     if isinstance(layers, nn.Module):
         return _from_module(layers, "layers")
     if not isinstance(layers, Sequence) or isinstance(layers, str):
-        raise ValueError(
-            f"layers must be a list of layer descriptions or an nn.Sequential, "
-            f"got {type(layers).__name__}"
-        )
+        raise ValueError(f"layers must be a list of layer descriptions or an nn.Sequential, "
+                         f"got {type(layers).__name__}")
     out = []
     for k, d in enumerate(layers):
         where = f"layers[{k}]"
         if isinstance(d, Layer):
-            out.append(Layer.of(d.kernel, d.stride, d.padding, d.dilation, d.padding_mode, where))
+            out.append(Layer.of(d.kernel, d.stride, d.padding, d.dilation, d.padding_mode,
+                                where))
         elif isinstance(d, dict):
             out.append(_from_dict(d, where))
         elif isinstance(d, tuple | list) and 1 <= len(d) <= 3:
             out.append(Layer.of(*d, where=where))
         else:
-            raise ValueError(
-                f"{where} must be a Layer, a dict or a (kernel, stride, padding) tuple, got {d!r}"
-            )
+            raise ValueError(f"{where} must be a Layer, a dict or a (kernel, stride, padding) "
+                             f"tuple, got {d!r}")
     return out
 
 
@@ -191,20 +150,15 @@ def _sizes(layers: list[Layer], input_size: Any) -> list[tuple[int, int]]:
             n, kk, s, p = sizes[-1][ax], layer.kernel[ax], layer.stride[ax], layer.padding[ax]
             span = layer.dilation[ax] * (kk - 1) + 1
             if span > n + 2 * p:
-                raise ValueError(
-                    f"layers[{k}]: kernel {kk} (dilated span {span}) is larger "
-                    f"than its padded input {n} + 2·{p} along axis {ax}"
-                )
+                raise ValueError(f"layers[{k}]: kernel {kk} (dilated span {span}) is larger "
+                                 f"than its padded input {n} + 2·{p} along axis {ax}")
             # torch's own limits on the padding of a wrapped or mirrored input
             if layer.padding_mode == "circular" and p > n:
-                raise ValueError(
-                    f"layers[{k}]: circular padding {p} exceeds its input {n} along axis {ax}"
-                )
+                raise ValueError(f"layers[{k}]: circular padding {p} exceeds its input {n} "
+                                 f"along axis {ax}")
             if layer.padding_mode == "reflect" and p >= n:
-                raise ValueError(
-                    f"layers[{k}]: reflect padding {p} must be less than its "
-                    f"input {n} along axis {ax}"
-                )
+                raise ValueError(f"layers[{k}]: reflect padding {p} must be less than its "
+                                 f"input {n} along axis {ax}")
             size.append((n + 2 * p - span) // s + 1)
         sizes.append((size[0], size[1]))
     return sizes
@@ -242,7 +196,8 @@ def input_support(layers: Any, input_size: Any, index: Any) -> tuple[np.ndarray,
         mask[pos] = True
         for ell in reversed(range(len(layers))):
             layer, n = layers[ell], sizes[ell][ax]
-            k, s, p, d = (layer.kernel[ax], layer.stride[ax], layer.padding[ax], layer.dilation[ax])
+            k, s, p, d = (layer.kernel[ax], layer.stride[ax], layer.padding[ax],
+                          layer.dilation[ax])
             below = np.zeros(n, dtype=bool)
             for out in np.flatnonzero(mask):
                 for a in range(k):
@@ -254,9 +209,8 @@ def input_support(layers: Any, input_size: Any, index: Any) -> tuple[np.ndarray,
     return masks[0], masks[1]
 
 
-def input_region(
-    layers: Any, input_size: Any, index: Any
-) -> tuple[tuple[int, int], tuple[int, int]] | None:
+def input_region(layers: Any, input_size: Any, index: Any
+                 ) -> tuple[tuple[int, int], tuple[int, int]] | None:
     """The inclusive ((first row, last row), (first column, last column)) of the input
     positions (all channels) that influence output position ``index`` = (i, j).
 

@@ -35,7 +35,8 @@ __all__ = [
 
 
 def _threshold(s: float) -> float:
-    if isinstance(s, bool | np.bool_) or not isinstance(s, int | float | np.integer | np.floating):
+    if isinstance(s, bool | np.bool_) or not isinstance(s, int | float | np.integer |
+                                                        np.floating):
         raise TypeError(f"s (the threshold) must be a real number, got {type(s).__name__}")
     s = float(s)
     if not s >= 0 or not np.isfinite(s):
@@ -62,10 +63,8 @@ def hat_network(dtype: torch.dtype = torch.float64) -> nn.Sequential:
     """Linear(1→2) [2; −2], [−1, 1] → ReLU → Linear(2→1) [−1, −1], [1] → ReLU."""
     dtype = _dtype(dtype)
     return nn.Sequential(
-        _linear([[2.0], [-2.0]], [-1.0, 1.0], dtype),
-        nn.ReLU(),
-        _linear([[-1.0, -1.0]], [1.0], dtype),
-        nn.ReLU(),
+        _linear([[2.0], [-2.0]], [-1.0, 1.0], dtype), nn.ReLU(),
+        _linear([[-1.0, -1.0]], [1.0], dtype), nn.ReLU(),
     )
 
 
@@ -73,8 +72,7 @@ def soft_threshold_network(s: float, dtype: torch.dtype = torch.float64) -> nn.S
     """Linear(1→2) [1; −1], [−s, −s] → ReLU → Linear(2→1) [1, −1], [0]; s ≥ 0."""
     s, dtype = _threshold(s), _dtype(dtype)
     return nn.Sequential(
-        _linear([[1.0], [-1.0]], [-s, -s], dtype),
-        nn.ReLU(),
+        _linear([[1.0], [-1.0]], [-s, -s], dtype), nn.ReLU(),
         _linear([[1.0, -1.0]], [0.0], dtype),
     )
 
@@ -91,10 +89,8 @@ def network_forward(net: nn.Module, x: Any) -> torch.Tensor:
     x = require_values("x", x)
     param = next(net.parameters(), None)
     if param is not None and (param.dtype != x.dtype or param.device != x.device):
-        raise TypeError(
-            f"x must have the dtype and device of net's parameters ({param.dtype}, "
-            f"{param.device}), got {x.dtype}, {x.device}"
-        )
+        raise TypeError(f"x must have the dtype and device of net's parameters ({param.dtype}, "
+                        f"{param.device}), got {x.dtype}, {x.device}")
     if x.ndim != 1:
         raise ValueError(f"x must be 1-D with shape (N,), got shape {tuple(x.shape)}")
     if x.shape[0] == 0:
@@ -116,7 +112,8 @@ def hat(x: Any) -> Array:
     x = _points(x)
     xp = namespace(x)
     zero = x * 0
-    return xp.where((x >= 0) & (x <= 0.5), 2 * x, xp.where((x > 0.5) & (x <= 1), 2 * (1 - x), zero))
+    return xp.where((x >= 0) & (x <= 0.5), 2 * x, xp.where((x > 0.5) & (x <= 1), 2 * (1 - x),
+                                                           zero))
 
 
 def hat_derivative(x: Any) -> Array:
@@ -124,7 +121,8 @@ def hat_derivative(x: Any) -> Array:
     x = _points(x)
     xp = namespace(x)
     one = x * 0 + 1
-    return xp.where((x > 0) & (x < 0.5), 2 * one, xp.where((x > 0.5) & (x < 1), -2 * one, 0 * one))
+    return xp.where((x > 0) & (x < 0.5), 2 * one, xp.where((x > 0.5) & (x < 1), -2 * one,
+                                                           0 * one))
 
 
 def soft_threshold(x: Any, s: float) -> Array:

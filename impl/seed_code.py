@@ -59,12 +59,10 @@ def q1_training(*, fixed: bool = False, steps: int = 3, n: int = 40, seed: int =
     the first column of each row is its index, so the rows a batch came from can be read."""
     g = torch.Generator().manual_seed(seed)
     h = 20
-    params = {
-        "W1": torch.randn(h, 10, generator=g, requires_grad=True),
-        "b1": torch.randn(h, 1, generator=g, requires_grad=True),
-        "W2": torch.randn(h, 1, generator=g, requires_grad=True),
-        "b2": torch.randn(1, generator=g, requires_grad=True),
-    }
+    params = {"W1": torch.randn(h, 10, generator=g, requires_grad=True),
+              "b1": torch.randn(h, 1, generator=g, requires_grad=True),
+              "W2": torch.randn(h, 1, generator=g, requires_grad=True),
+              "b2": torch.randn(1, generator=g, requires_grad=True)}
 
     def replace_and_init() -> None:
         params["W1"] = torch.randn(h, 8, generator=g, requires_grad=True)
@@ -89,18 +87,14 @@ def q1_training(*, fixed: bool = False, steps: int = 3, n: int = 40, seed: int =
     loader_gen = torch.Generator().manual_seed(seed)
     if fixed:
         train_part, val_part = torch.utils.data.random_split(
-            dataset, [int(0.8 * n), n - int(0.8 * n)], generator=loader_gen
-        )
-        train_loader = torch.utils.data.DataLoader(
-            train_part, batch_size=8, shuffle=True, generator=loader_gen
-        )
+            dataset, [int(0.8 * n), n - int(0.8 * n)], generator=loader_gen)
+        train_loader = torch.utils.data.DataLoader(train_part, batch_size=8, shuffle=True,
+                                                   generator=loader_gen)
     else:
-        train_loader = torch.utils.data.DataLoader(
-            dataset, batch_size=8, shuffle=True, generator=loader_gen
-        )
+        train_loader = torch.utils.data.DataLoader(dataset, batch_size=8, shuffle=True,
+                                                   generator=loader_gen)
         _, val_part = torch.utils.data.random_split(
-            dataset, [int(0.8 * n), n - int(0.8 * n)], generator=loader_gen
-        )
+            dataset, [int(0.8 * n), n - int(0.8 * n)], generator=loader_gen)
     validation_rows = {int(x[i, 0]) for i in val_part.indices}
 
     before = {k: t.detach().clone() for k, t in params.items()}
@@ -140,9 +134,8 @@ def q4_printed(batch_values: list[list[float]]) -> list[float]:
     return printed
 
 
-def p6_epoch(
-    *, fixed: bool = False, seed: int = 0, n: int = 50, batch: int = 16
-) -> tuple[float, list[float], list[float]]:
+def p6_epoch(*, fixed: bool = False, seed: int = 0, n: int = 50, batch: int = 16
+             ) -> tuple[float, list[float], list[float]]:
     """000 P6's epoch as described: a tiny classifier with ``nn.Dropout()`` trained one epoch
     of SGD on ``n`` random images in mini-batches, then (as the seed records them) the loss
     variable left by the last mini-batch, and the accuracy computed twice under
@@ -157,9 +150,7 @@ def p6_epoch(
     losses = []
     for start in range(0, n, batch):
         opt.zero_grad()
-        loss = nn.functional.cross_entropy(
-            net(x[start : start + batch]), labels[start : start + batch]
-        )
+        loss = nn.functional.cross_entropy(net(x[start:start + batch]), labels[start:start + batch])
         loss.backward()
         opt.step()
         losses.append(loss.item())

@@ -108,27 +108,19 @@ def _targets(x: Array, target: Any) -> Array:
     n, c = x.shape
     xp = namespace(x)
     if isinstance(target, torch.Tensor | np.ndarray) and target.dtype in (
-        np.int64,
-        np.int32,
-        torch.int64,
-        torch.int32,
+        np.int64, np.int32, torch.int64, torch.int32
     ):
         if isinstance(target, torch.Tensor) != (xp is torch):
-            raise TypeError(
-                f"target and x must both be numpy arrays or both torch tensors, "
-                f"got {type(target).__name__} and {type(x).__name__}"
-            )
+            raise TypeError(f"target and x must both be numpy arrays or both torch tensors, "
+                            f"got {type(target).__name__} and {type(x).__name__}")
         if isinstance(target, torch.Tensor):
             require_device("target", target)
         if tuple(target.shape) != (n,):
-            raise ValueError(
-                f"target labels must have shape (N,) = ({n},), got {tuple(target.shape)}"
-            )
+            raise ValueError(f"target labels must have shape (N,) = ({n},), got "
+                             f"{tuple(target.shape)}")
         if bool((target < 0).any()) or bool((target >= c).any()):
-            raise ValueError(
-                f"target labels must lie in [0, C) = [0, {c}), got min "
-                f"{int(target.min())}, max {int(target.max())}"
-            )
+            raise ValueError(f"target labels must lie in [0, C) = [0, {c}), got min "
+                             f"{int(target.min())}, max {int(target.max())}")
         if xp is torch:
             return torch.nn.functional.one_hot(torch.as_tensor(target), c).to(x.dtype)
         return np.eye(c, dtype=x.dtype)[np.asarray(target)]
@@ -137,9 +129,8 @@ def _targets(x: Array, target: Any) -> Array:
     require_same_shape("target", t, "x", x)
     tol = 1e-6 if t.dtype in (np.float32, torch.float32) else 1e-12
     if bool((t < 0).any()) or bool((xp.abs(xp.sum(t, axis=-1) - 1) > tol * c).any()):
-        raise ValueError(
-            "target rows must be probability distributions (nonnegative, each row summing to 1)"
-        )
+        raise ValueError("target rows must be probability distributions (nonnegative, each "
+                         "row summing to 1)")
     return t
 
 

@@ -34,31 +34,14 @@ from impl.flops import Counts, count
 from tests.zoo import ZOO, build
 
 TOOLS = ("ours", "FlopCounterMode", "fvcore", "ptflops", "thop", "torchinfo")
-UNIT = {
-    "ours": "MAC",
-    "FlopCounterMode": "FLOP",
-    "fvcore": "flop (=MAC)",
-    "ptflops": "MAC",
-    "thop": "MAC",
-    "torchinfo": "mult-add",
-}
+UNIT = {"ours": "MAC", "FlopCounterMode": "FLOP", "fvcore": "flop (=MAC)",
+        "ptflops": "MAC", "thop": "MAC", "torchinfo": "mult-add"}
 TO_MACS = {"FlopCounterMode": 0.5}
 
-PRODUCT_KINDS = {
-    "Conv1d",
-    "Conv2d",
-    "Conv3d",
-    "ConvTranspose1d",
-    "ConvTranspose2d",
-    "ConvTranspose3d",
-    "Linear",
-}
-FUSED = {
-    "aten._transformer_encoder_layer_fwd",
-    "aten._native_multi_head_attention",
-    "aten._scaled_dot_product_flash_attention_for_cpu",
-    "aten.mkldnn_rnn_layer",
-}
+PRODUCT_KINDS = {"Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
+                 "ConvTranspose3d", "Linear"}
+FUSED = {"aten._transformer_encoder_layer_fwd", "aten._native_multi_head_attention",
+         "aten._scaled_dot_product_flash_attention_for_cpu", "aten.mkldnn_rnn_layer"}
 ACTIVATION_KINDS = {"ReLU", "ReLU6", "GELU", "Tanh", "Sigmoid", "SiLU", "LeakyReLU"}
 POOL_KINDS = {"MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d"}
 
@@ -91,18 +74,12 @@ class Terms:
 
     @classmethod
     def of(cls, model: nn.Module, counts: Counts) -> Terms:
-        biased = {
-            n
-            for n, m in model.named_modules()
-            if type(m).__name__ in PRODUCT_KINDS and getattr(m, "bias", None) is not None
-        }
+        biased = {n for n, m in model.named_modules()
+                  if type(m).__name__ in PRODUCT_KINDS and getattr(m, "bias", None) is not None}
         linear = {n for n, m in model.named_modules() if isinstance(m, nn.Linear)}
         inputs, adaptive = _pool_inputs(model, counts.input_shape)
-        bn_params = {
-            n: 2 * m.num_features
-            for n, m in model.named_modules()
-            if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.affine
-        }
+        bn_params = {n: 2 * m.num_features for n, m in model.named_modules()
+                     if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.affine}
 
         def base(r):
             return r.name.split(" (call")[0]
@@ -174,11 +151,8 @@ def build_like(model: nn.Module) -> nn.Module:
 
 
 def _quiet(fn: Callable[[], object]) -> object:
-    with (
-        warnings.catch_warnings(),
-        contextlib.redirect_stdout(io.StringIO()),
-        contextlib.redirect_stderr(io.StringIO()),
-    ):
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \
+            contextlib.redirect_stderr(io.StringIO()):
         warnings.simplefilter("ignore")
         return fn()
 
@@ -202,9 +176,8 @@ def run_fvcore(model, x):
 def run_ptflops(model, x):
     from ptflops import get_model_complexity_info
 
-    macs, _ = get_model_complexity_info(
-        model, tuple(x.shape[1:]), as_strings=False, print_per_layer_stat=False, verbose=False
-    )
+    macs, _ = get_model_complexity_info(model, tuple(x.shape[1:]), as_strings=False,
+                                        print_per_layer_stat=False, verbose=False)
     return int(macs)
 
 
@@ -225,13 +198,8 @@ def run_torchinfo(model, x):
     return int(summary(model, input_data=x, verbose=0).total_mult_adds)
 
 
-PEERS = {
-    "FlopCounterMode": run_flopcounter,
-    "fvcore": run_fvcore,
-    "ptflops": run_ptflops,
-    "thop": run_thop,
-    "torchinfo": run_torchinfo,
-}
+PEERS = {"FlopCounterMode": run_flopcounter, "fvcore": run_fvcore, "ptflops": run_ptflops,
+         "thop": run_thop, "torchinfo": run_torchinfo}
 
 
 def peer_counts(name: str, tools=tuple(PEERS)) -> dict[str, int | str]:
@@ -260,22 +228,14 @@ CONVENTIONS = {
     "fvcore": {"batchnorm": (0, 2), "adaptive_in": (0, 1)},
     "thop": {"batchnorm": (0, 4), "adaptive_window_out": (0, 1)},
     "torchinfo": {"biases": (0, 1), "batchnorm_params": (0, 1)},
-    "ptflops": {
-        "biases": (0, 1),
-        "batchnorm": (0, 1, 2),
-        "activations": (0, 1, 2),
-        "pool_in": (0, 1, 2),
-    },
+    "ptflops": {"biases": (0, 1), "batchnorm": (0, 1, 2), "activations": (0, 1, 2),
+                "pool_in": (0, 1, 2)},
 }
-LABELS = {
-    "biases": "bias additions",
-    "batchnorm": "batch-norm elements",
-    "adaptive_in": "adaptive-pool inputs",
-    "adaptive_window_out": "(window + 1) × adaptive-pool outputs",
-    "batchnorm_params": "batch-norm parameters",
-    "activations": "activation elements",
-    "pool_in": "pooling inputs",
-}
+LABELS = {"biases": "bias additions", "batchnorm": "batch-norm elements",
+          "adaptive_in": "adaptive-pool inputs",
+          "adaptive_window_out": "(window + 1) × adaptive-pool outputs",
+          "batchnorm_params": "batch-norm parameters", "activations": "activation elements",
+          "pool_in": "pooling inputs"}
 
 
 def explain(tool: str, peer_macs: int, terms: Terms, ours: int, fused: int) -> str | None:
@@ -283,11 +243,9 @@ def explain(tool: str, peer_macs: int, terms: Terms, ours: int, fused: int) -> s
 
     Bases tried: all our products; our products without those inside fused CPU kernels; only
     the Conv/Linear modules' products (tools that see modules, not tensor operations)."""
-    bases = [
-        ("our macs", ours),
-        ("our macs − fused-kernel products", ours - fused),
-        ("our Conv/Linear-module products only", terms.module_products),
-    ]
+    bases = [("our macs", ours),
+             ("our macs − fused-kernel products", ours - fused),
+             ("our Conv/Linear-module products only", terms.module_products)]
     options = CONVENTIONS[tool]
     best = None
     for label, base in bases:
@@ -295,11 +253,8 @@ def explain(tool: str, peer_macs: int, terms: Terms, ours: int, fused: int) -> s
             extra = sum(w * getattr(terms, t) for w, t in zip(weights, options, strict=True))
             if base + extra != peer_macs:
                 continue
-            parts = [label] + [
-                f"{'' if w == 1 else f'{w}× '}{LABELS[t]}"
-                for w, t in zip(weights, options, strict=True)
-                if w
-            ]
+            parts = [label] + [f"{'' if w == 1 else f'{w}× '}{LABELS[t]}"
+                               for w, t in zip(weights, options, strict=True) if w]
             score = sum(map(bool, weights)) + bases.index((label, base))
             if best is None or score < best[0]:
                 best = (score, " + ".join(parts))
@@ -309,10 +264,8 @@ def explain(tool: str, peer_macs: int, terms: Terms, ours: int, fused: int) -> s
 def table(names: list[str]) -> tuple[str, dict]:
     """The Markdown table and the raw data (for the test)."""
     data = {}
-    lines = [
-        "| model | " + " | ".join(f"{t} ({UNIT[t]})" for t in TOOLS) + " | notes |",
-        "|---" * (len(TOOLS) + 2) + "|",
-    ]
+    lines = ["| model | " + " | ".join(f"{t} ({UNIT[t]})" for t in TOOLS) + " | notes |",
+             "|---" * (len(TOOLS) + 2) + "|"]
     for name in names:
         model = build(name)
         counts = count(model, ZOO[name].input_shape)
@@ -334,10 +287,8 @@ def table(names: list[str]) -> tuple[str, dict]:
             cells.append(cell)
             if macs != counts.macs:
                 why = explain(tool, macs, terms, counts.macs, fused)
-                notes.append(
-                    f"{tool}: "
-                    + (f"= {why}" if why else f"unexplained ({macs - counts.macs:+,} MACs)")
-                )
+                notes.append(f"{tool}: " + (f"= {why}" if why else
+                                            f"unexplained ({macs - counts.macs:+,} MACs)"))
         data[name] = {"ours": counts.macs, "terms": terms, "fused": fused, **peers}
         lines.append(f"| {name} | " + " | ".join(cells) + " | " + "; ".join(notes) + " |")
     return "\n".join(lines), data

@@ -137,16 +137,8 @@ CELLS = {c.name: c for c in GRID}
 
 MATMULS = ["matmul KxK@KxD (torch)", "matmul KxK@KxD (numpy)"]
 OURS = ["ours reverse", "ours forward", "ours optimal"]
-KERNELS_FULL = [
-    *OURS,
-    "ours reverse (torch ops)",
-    "dense-diag reverse",
-    "dense-diag forward",
-    "torch.func.jacrev",
-    "torch.func.jacfwd",
-    "evaluate f",
-    *MATMULS,
-]
+KERNELS_FULL = [*OURS, "ours reverse (torch ops)", "dense-diag reverse", "dense-diag forward",
+                "torch.func.jacrev", "torch.func.jacfwd", "evaluate f", *MATMULS]
 KERNELS_SWEEP = [*OURS, "evaluate f", *MATMULS]
 
 _LIMITS: list[threadpool_limits] = []
@@ -159,19 +151,16 @@ def setup_threads() -> None:
         _LIMITS.append(threadpool_limits(THREADS, user_api="blas"))
     blas = [i for i in threadpool_info() if i["user_api"] == "blas"]
     if not blas or any(i["num_threads"] != THREADS for i in blas):
-        raise RuntimeError(
-            f"could not limit numpy's BLAS to {THREADS} thread(s): threadpoolctl sees {blas}"
-        )
+        raise RuntimeError(f"could not limit numpy's BLAS to {THREADS} thread(s): "
+                           f"threadpoolctl sees {blas}")
 
 
 def make_params(cell: Cell, seed: int = 0) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """The seed's generate_dict with per-layer widths, weights scaled by 1/√fan_in (above)."""
     g = torch.Generator().manual_seed(seed)
     w = cell.widths
-    p = {
-        f"W{i}": torch.randn(w[i], w[i - 1], generator=g, dtype=DTYPE) / w[i - 1] ** 0.5
-        for i in range(1, cell.L + 1)
-    }
+    p = {f"W{i}": torch.randn(w[i], w[i - 1], generator=g, dtype=DTYPE) / w[i - 1] ** 0.5
+         for i in range(1, cell.L + 1)}
     p["WF"] = torch.randn(cell.P, w[-2], generator=g, dtype=DTYPE) / w[-2] ** 0.5
     x = torch.randn(cell.D, generator=g, dtype=DTYPE)
     return x, p
@@ -196,9 +185,9 @@ class Kernel:
     """A zero-argument callable, how it runs (for the time model), and its traced form."""
 
     run: Callable[[], object]
-    runtime: str  # "numpy", "torch" or "torch.func"
-    traced: Callable[[], object]  # the same computation on the torch-op path
-    entry: str = ""  # "ours": pays validation; "jacrev"/"jacfwd": setup
+    runtime: str                       # "numpy", "torch" or "torch.func"
+    traced: Callable[[], object]       # the same computation on the torch-op path
+    entry: str = ""                    # "ours": pays validation; "jacrev"/"jacfwd": setup
 
 
 def kernels(cell: Cell) -> dict[str, Kernel]:
@@ -231,17 +220,14 @@ def kernels(cell: Cell) -> dict[str, Kernel]:
         "ours optimal": ours(opt),
         # The same reverse kernel in torch ops (the path of non-CPU tensors), to show how much
         # of the gap to torch.func is the BLAS (impl/jacobian.py, above ``_run``).
-        "ours reverse (torch ops)": Kernel(
-            lambda: _reverse(x, Ws, p["WF"]), "torch", lambda: _reverse(x, Ws, p["WF"])
-        ),
+        "ours reverse (torch ops)": Kernel(lambda: _reverse(x, Ws, p["WF"]), "torch",
+                                           lambda: _reverse(x, Ws, p["WF"])),
         "dense-diag reverse": ours(dense_diag_reverse),
         "dense-diag forward": ours(dense_diag_forward),
-        "torch.func.jacrev": Kernel(
-            lambda: torch.func.jacrev(f)(x), "torch.func", lambda: torch.func.jacrev(f)(x), "jacrev"
-        ),
-        "torch.func.jacfwd": Kernel(
-            lambda: torch.func.jacfwd(f)(x), "torch.func", lambda: torch.func.jacfwd(f)(x), "jacfwd"
-        ),
+        "torch.func.jacrev": Kernel(lambda: torch.func.jacrev(f)(x), "torch.func",
+                                    lambda: torch.func.jacrev(f)(x), "jacrev"),
+        "torch.func.jacfwd": Kernel(lambda: torch.func.jacfwd(f)(x), "torch.func",
+                                    lambda: torch.func.jacfwd(f)(x), "jacfwd"),
         "evaluate f": ours(network),
         "matmul KxK@KxD (torch)": Kernel(lambda: torch.mm(A, B), "torch", lambda: torch.mm(A, B)),
         "matmul KxK@KxD (numpy)": Kernel(lambda: An @ Bn, "numpy", lambda: torch.mm(A, B)),
@@ -255,44 +241,25 @@ def kernels(cell: Cell) -> dict[str, Kernel]:
 # ---------------------------------------------------------------------------------------
 
 _MATMUL = {"mm", "mv", "addmm", "addmv", "bmm", "dot", "matmul"}
-_VIEWS = {
-    "view",
-    "_unsafe_view",
-    "t",
-    "permute",
-    "unsqueeze",
-    "squeeze",
-    "alias",
-    "expand",
-    "diagonal",
-    "split_with_sizes",
-    "split",
-    "transpose",
-    "detach",
-    "as_strided",
-    "slice",
-    "select",
-    "_reshape_alias",
-    "unbind",
-    "lift_fresh",
-    "_efficientzerotensor",
-}
+_VIEWS = {"view", "_unsafe_view", "t", "permute", "unsqueeze", "squeeze", "alias", "expand",
+          "diagonal", "split_with_sizes", "split", "transpose", "detach", "as_strided", "slice",
+          "select", "_reshape_alias", "unbind", "lift_fresh", "_efficientzerotensor"}
 
 
 @dataclass
 class Op:
     name: str
     macs: int = 0
-    gemv: bool = False  # a matrix-vector product (memory-bound)
-    read_args: int = 0  # bytes read from the call's arguments (weights, x)
-    read_fresh: int = 0  # bytes read from tensors made earlier in the call
-    written: int = 0  # bytes written
+    gemv: bool = False        # a matrix-vector product (memory-bound)
+    read_args: int = 0        # bytes read from the call's arguments (weights, x)
+    read_fresh: int = 0       # bytes read from tensors made earlier in the call
+    written: int = 0          # bytes written
 
 
 @dataclass
 class Trace:
     ops: list[Op] = field(default_factory=list)
-    working_set: int = 0  # bytes of the call's arguments that the ops read
+    working_set: int = 0      # bytes of the call's arguments that the ops read
 
     @property
     def macs(self) -> int:
@@ -326,11 +293,8 @@ class _Recorder(TorchDispatchMode):
         out = func(*args, **(kwargs or {}))
         name = func.overloadpacket.__name__
         ins = [a for a in args if isinstance(a, torch.Tensor)]
-        outs = [
-            o
-            for o in (out if isinstance(out, (tuple, list)) else (out,))
-            if isinstance(o, torch.Tensor)
-        ]
+        outs = [o for o in (out if isinstance(out, (tuple, list)) else (out,))
+                if isinstance(o, torch.Tensor)]
         op = Op(name)
         if name not in _VIEWS:
             for t in ins:
@@ -371,20 +335,20 @@ def trace(fn: Callable[[], object]) -> Trace:
 class Constants:
     """Machine constants of one library (seconds, bytes, multiply-adds)."""
 
-    overhead: float  # c: per op
-    tau_hot: float  # s per byte read, working set in cache
-    tau_cold: float  # s per byte read, working set beyond the cache
-    tau_write: float  # s per byte written (allocation included)
-    rate_gemm: float  # multiply-adds per second of matrix-matrix products
+    overhead: float          # c: per op
+    tau_hot: float           # s per byte read, working set in cache
+    tau_cold: float          # s per byte read, working set beyond the cache
+    tau_write: float         # s per byte written (allocation included)
+    rate_gemm: float         # multiply-adds per second of matrix-matrix products
 
 
 @dataclass
 class Machine:
     libs: dict[str, Constants]
-    l3: int  # bytes
-    entry_ours: tuple[float, float]  # validation: a + b · (number of keys)
-    func: dict[str, tuple[float, float]]  # torch.func: (entry, per op) for jacrev/jacfwd
-    seconds: float = 0.0  # time the calibration took
+    l3: int                                  # bytes
+    entry_ours: tuple[float, float]          # validation: a + b · (number of keys)
+    func: dict[str, tuple[float, float]]     # torch.func: (entry, per op) for jacrev/jacfwd
+    seconds: float = 0.0                     # time the calibration took
 
     def tau_read(self, lib: str, working_set: int) -> float:
         c = self.libs[lib]
@@ -405,7 +369,6 @@ def _best(fn: Callable[[], object], calls: int) -> float:
 def _l3_bytes() -> int:
     try:
         from pathlib import Path
-
         for d in sorted(Path("/sys/devices/system/cpu/cpu0/cache").glob("index*")):
             if (d / "level").read_text().strip() == "3":
                 size = (d / "size").read_text().strip()
@@ -421,7 +384,6 @@ def _calibrate_lib(lib: str) -> Constants:
     ever adds time): a 2×2 product (c), a 1000×1000 matrix-vector product (τ_hot), the same
     over 12 such matrices in turn, 48 MB (τ_cold), a fresh 1000×1000 row scaling (τ_write),
     and a 1000×1000 by 1000×128 product (R_gemm)."""
-
     def mk(*shape):
         t = torch.full(shape, 0.5, dtype=DTYPE)
         return t.numpy() if lib == "numpy" else t
@@ -436,7 +398,6 @@ def _calibrate_lib(lib: str) -> Constants:
     def cycle():
         for m in Ms:
             m @ v
-
     tau_cold = (_best(cycle, 8) / len(Ms) - c) / nb
     col = s[:, None]
     tau_write = (_best(lambda: M * col, 30) - c - nb * tau_hot) / nb
@@ -478,7 +439,8 @@ def calibrate() -> Machine:
     return Machine(libs, _l3_bytes(), entry_ours, func, time.perf_counter() - t0)
 
 
-def predict(tr: Trace, machine: Machine, runtime: str, entry: str = "", keys: int = 0) -> float:
+def predict(tr: Trace, machine: Machine, runtime: str, entry: str = "",
+            keys: int = 0) -> float:
     """Predicted seconds of one call whose ops are ``tr``, on ``runtime``."""
     lib = "numpy" if runtime == "numpy" else "torch"
     c = machine.libs[lib]
@@ -504,31 +466,12 @@ def predict_kernel(cell: Cell, name: str, k: Kernel, machine: Machine) -> float:
     return predict(trace(k.traced), machine, k.runtime, k.entry, keys=cell.L + 1)
 
 
-def model_table(
-    cell: Cell, machine: Machine, ks: dict[str, Kernel] | None = None
-) -> dict[str, float]:
+def model_table(cell: Cell, machine: Machine, ks: dict[str, Kernel] | None = None
+                ) -> dict[str, float]:
     ks = ks if ks is not None else kernels(cell)
     return {n: predict_kernel(cell, n, k, machine) for n, k in ks.items()}
 
 
-__all__ = [
-    "CELLS",
-    "GRID",
-    "KERNELS_FULL",
-    "KERNELS_SWEEP",
-    "MATMULS",
-    "OURS",
-    "Cell",
-    "Kernel",
-    "Machine",
-    "Trace",
-    "calibrate",
-    "f_torch",
-    "kernels",
-    "make_params",
-    "model_table",
-    "predict",
-    "predict_kernel",
-    "setup_threads",
-    "trace",
-]
+__all__ = ["CELLS", "GRID", "KERNELS_FULL", "KERNELS_SWEEP", "MATMULS", "OURS", "Cell",
+           "Kernel", "Machine", "Trace", "calibrate", "f_torch", "kernels", "make_params",
+           "model_table", "predict", "predict_kernel", "setup_threads", "trace"]

@@ -70,14 +70,13 @@ def measure(fns: dict[str, Callable[[], object]], rounds: int = ROUNDS) -> list[
     names = list(fns)
     out = []
     for r in range(rounds):
-        order = names[r % len(names) :] + names[: r % len(names)]
+        order = names[r % len(names):] + names[:r % len(names)]
         out.append({name: _burst_min(fns[name], calls) for name in order})
     return out
 
 
-def median_ratio(
-    rounds: list[dict[str, float]], ratio: Callable[[dict[str, float]], float]
-) -> float:
+def median_ratio(rounds: list[dict[str, float]], ratio: Callable[[dict[str, float]], float]
+                 ) -> float:
     """The median over rounds of a ratio computed within each round."""
     return statistics.median(ratio(t) for t in rounds)
 
@@ -86,7 +85,7 @@ def median_ratio(
 class Ratio:
     name: str
     value: float
-    gate: tuple[float, float]  # (low, high) bounds the gate enforces
+    gate: tuple[float, float]   # (low, high) bounds the gate enforces
     target: tuple[float, float]  # the issue's target, reported (met / missed), not gated
 
     @property
@@ -111,7 +110,7 @@ def model_ratio(cell) -> float:
 # (1000³ matmul: 24 ms calibrated, 55–103 ms measured in one run). Tighten to the target once
 # re-measured on a quiet machine.
 MODEL_BAND = (1 / 3, 3.0)
-MODEL_TARGET = (1 / 1.5, 1.5)  # issue 17's target
+MODEL_TARGET = (1 / 1.5, 1.5)   # issue 17's target
 
 
 def run() -> tuple[list[Ratio], dict[str, dict[str, float]], list[tuple[str, float]]]:
@@ -119,9 +118,9 @@ def run() -> tuple[list[Ratio], dict[str, dict[str, float]], list[tuple[str, flo
     machine = calibrate()
     inf = float("inf")
     ratios: list[Ratio] = []
-    times: dict[str, dict[str, float]] = {}  # per cell: each kernel's minimum (printed)
+    times: dict[str, dict[str, float]] = {}       # per cell: each kernel's minimum (printed)
     by_round: dict[str, list[dict[str, float]]] = {}
-    info: list[tuple[str, float]] = []  # printed beside the gate, not gated
+    info: list[tuple[str, float]] = []             # printed beside the gate, not gated
 
     predicted: dict[str, dict[str, float]] = {}
 
@@ -130,9 +129,8 @@ def run() -> tuple[list[Ratio], dict[str, dict[str, float]], list[tuple[str, flo
         ks = kernels(cell)  # one set of weights shared by every kernel measured here
         for k in wanted:
             if k not in predicted.setdefault(name, {}):
-                predicted[name][k] = predict(
-                    trace(ks[k].traced), machine, ks[k].runtime, ks[k].entry, keys=cell.L + 1
-                )
+                predicted[name][k] = predict(trace(ks[k].traced), machine, ks[k].runtime,
+                                             ks[k].entry, keys=cell.L + 1)
         rs = measure({k: ks[k].run for k in wanted}, rounds)
         by_round[name] = rs
         cell_times = times.setdefault(name, {})
@@ -142,39 +140,22 @@ def run() -> tuple[list[Ratio], dict[str, dict[str, float]], list[tuple[str, flo
 
     # 1. Forward mode at D = K = 1000 against the matmul rate (L = 3: two K×K by K×D products).
     c = CELLS["seed-big-L3"]
-    rs = cell_rounds(
-        c.name, ["ours forward", *MATMULS, "torch.func.jacfwd", "dense-diag forward"], rounds=5
-    )
+    rs = cell_rounds(c.name, ["ours forward", *MATMULS, "torch.func.jacfwd",
+                              "dense-diag forward"], rounds=5)
     fwd_macs, mm_macs = dj.cost(dj.FORWARD, *c.sizes), c.K * c.K * c.D
     # The faster library's matmul is the reference rate.
-    ratios.append(
-        Ratio(
-            "forward rate / matmul rate (D=K=1000, L=3)",
-            median_ratio(
-                rs,
-                lambda t: (fwd_macs / t["ours forward"]) / (mm_macs / min(t[k] for k in MATMULS)),
-            ),
-            (0.6, inf),
-            (0.85, inf),
-        )
-    )
-    ratios.append(
-        Ratio(
-            "jacfwd / ours forward (D=K=1000, L=3)",
-            median_ratio(rs, lambda t: t["torch.func.jacfwd"] / t["ours forward"]),
-            (1.0, inf),
-            (1.4, inf),
-        )
-    )
+    ratios.append(Ratio("forward rate / matmul rate (D=K=1000, L=3)",
+                        median_ratio(rs, lambda t: (fwd_macs / t["ours forward"])
+                                     / (mm_macs / min(t[k] for k in MATMULS))),
+                        (0.6, inf), (0.85, inf)))
+    ratios.append(Ratio("jacfwd / ours forward (D=K=1000, L=3)",
+                        median_ratio(rs, lambda t: t["torch.func.jacfwd"] / t["ours forward"]),
+                        (1.0, inf), (1.4, inf)))
     # The model of the seed's method (dense diag products) predicts C_diag,fwd / C_fwd ≈ 2.
-    ratios.append(
-        Ratio(
-            "dense-diag forward / ours forward (D=K=1000, L=3)",
-            median_ratio(rs, lambda t: t["dense-diag forward"] / t["ours forward"]),
-            (1.4, inf),
-            (0.8 * dj.cost(dj.DENSE_DIAG_FORWARD, *c.sizes) / fwd_macs, inf),
-        )
-    )
+    ratios.append(Ratio("dense-diag forward / ours forward (D=K=1000, L=3)",
+                        median_ratio(rs, lambda t: t["dense-diag forward"] / t["ours forward"]),
+                        (1.4, inf),
+                        (0.8 * dj.cost(dj.DENSE_DIAG_FORWARD, *c.sizes) / fwd_macs, inf)))
 
     # 2–3. Reverse mode with P = 1 against one evaluation of f and against torch.func. The pair
     # reverse/f is measured on its own: between its bursts no other kernel (jacfwd streams
@@ -182,108 +163,55 @@ def run() -> tuple[list[Ratio], dict[str, dict[str, float]], list[tuple[str, flo
     # apart from the fast kernels, which then get longer bursts.
     c = CELLS["seed-big-L5"]
     rs = cell_rounds(c.name, ["ours reverse", "evaluate f"], rounds=2 * ROUNDS)
-    ratios.append(
-        Ratio(
-            "reverse / evaluate f (D=K=1000, P=1, L=5)",
-            median_ratio(rs, lambda t: t["ours reverse"] / t["evaluate f"]),
-            (0.0, 2.6),
-            (0.0, 2.0),
-        )
-    )
-    rs = cell_rounds(
-        c.name,
-        ["ours reverse", "torch.func.jacrev", "dense-diag reverse", "ours reverse (torch ops)"],
-        rounds=ROUNDS,
-    )
-    ratios.append(
-        Ratio(
-            "jacrev / ours reverse (big, L=5)",
-            median_ratio(rs, lambda t: t["torch.func.jacrev"] / t["ours reverse"]),
-            (1.2, inf),
-            (1.4, inf),
-        )
-    )
+    ratios.append(Ratio("reverse / evaluate f (D=K=1000, P=1, L=5)",
+                        median_ratio(rs, lambda t: t["ours reverse"] / t["evaluate f"]),
+                        (0.0, 2.6), (0.0, 2.0)))
+    rs = cell_rounds(c.name, ["ours reverse", "torch.func.jacrev", "dense-diag reverse",
+                              "ours reverse (torch ops)"], rounds=ROUNDS)
+    ratios.append(Ratio("jacrev / ours reverse (big, L=5)",
+                        median_ratio(rs, lambda t: t["torch.func.jacrev"] / t["ours reverse"]),
+                        (1.2, inf), (1.4, inf)))
     # The model predicts C_diag,rev / C_rev = 1.5 here (dense diag: one more P×K×K per layer).
-    ratios.append(
-        Ratio(
-            "dense-diag reverse / ours reverse (big, L=5)",
-            median_ratio(rs, lambda t: t["dense-diag reverse"] / t["ours reverse"]),
-            (1.2, inf),
-            (0.8 * dj.cost(dj.DENSE_DIAG_REVERSE, *c.sizes) / dj.cost(dj.REVERSE, *c.sizes), inf),
-        )
-    )
+    ratios.append(Ratio("dense-diag reverse / ours reverse (big, L=5)",
+                        median_ratio(rs, lambda t: t["dense-diag reverse"] / t["ours reverse"]),
+                        (1.2, inf), (0.8 * dj.cost(dj.DENSE_DIAG_REVERSE, *c.sizes)
+                                     / dj.cost(dj.REVERSE, *c.sizes), inf)))
     # How much of the gap to torch.func is the BLAS: the same kernel in torch ops (MKL).
-    info.append(
-        (
-            "jacrev / ours reverse in torch ops (big, L=5)",
-            median_ratio(rs, lambda t: t["torch.func.jacrev"] / t["ours reverse (torch ops)"]),
-        )
-    )
-    info.append(
-        (
-            "ours reverse in torch ops / ours reverse (big, L=5)",
-            median_ratio(rs, lambda t: t["ours reverse (torch ops)"] / t["ours reverse"]),
-        )
-    )
+    info.append(("jacrev / ours reverse in torch ops (big, L=5)",
+                 median_ratio(rs, lambda t: t["torch.func.jacrev"]
+                              / t["ours reverse (torch ops)"])))
+    info.append(("ours reverse in torch ops / ours reverse (big, L=5)",
+                 median_ratio(rs, lambda t: t["ours reverse (torch ops)"] / t["ours reverse"])))
     rs = cell_rounds(c.name, ["ours reverse", "torch.func.jacfwd"], rounds=5)
-    ratios.append(
-        Ratio(
-            "jacfwd / ours reverse (big, L=5)",
-            median_ratio(rs, lambda t: t["torch.func.jacfwd"] / t["ours reverse"]),
-            (1.4, inf),
-            (1.4, inf),
-        )
-    )
+    ratios.append(Ratio("jacfwd / ours reverse (big, L=5)",
+                        median_ratio(rs, lambda t: t["torch.func.jacfwd"] / t["ours reverse"]),
+                        (1.4, inf), (1.4, inf)))
 
     # The optimal order on the uniform seed cell is reverse mode's sequence of operations; it
     # must cost no more than 1.1× the better pure mode (the plan lookup and the step loop).
     rs = cell_rounds(c.name, ["ours reverse", "ours optimal"], rounds=2 * ROUNDS)
-    ratios.append(
-        Ratio(
-            "ours optimal / ours reverse (big, L=5; reverse-optimal)",
-            median_ratio(rs, lambda t: t["ours optimal"] / t["ours reverse"]),
-            OPT_UNIFORM_GATE,
-            (0.0, 1.1),
-        )
-    )
+    ratios.append(Ratio("ours optimal / ours reverse (big, L=5; reverse-optimal)",
+                        median_ratio(rs, lambda t: t["ours optimal"] / t["ours reverse"]),
+                        OPT_UNIFORM_GATE, (0.0, 1.1)))
 
     # 4. The small case of the seed: ours in the mode the model picks (forward: D < P)
     # against torch.func, and the optimal order (forward mode here) against both pure modes.
     c = CELLS["seed-small"]
-    rs = cell_rounds(
-        c.name,
-        ["ours reverse", "ours forward", "ours optimal", "torch.func.jacrev", "torch.func.jacfwd"],
-        rounds=30,
-    )
-    ratios.append(
-        Ratio(
-            "ours optimal / best pure mode (small; forward-optimal)",
-            median_ratio(
-                rs, lambda t: t["ours optimal"] / min(t["ours forward"], t["ours reverse"])
-            ),
-            OPT_SMALL_GATE,
-            (0.0, 1.1),
-        )
-    )
+    rs = cell_rounds(c.name, ["ours reverse", "ours forward", "ours optimal",
+                              "torch.func.jacrev", "torch.func.jacfwd"], rounds=30)
+    ratios.append(Ratio("ours optimal / best pure mode (small; forward-optimal)",
+                        median_ratio(rs, lambda t: t["ours optimal"]
+                                     / min(t["ours forward"], t["ours reverse"])),
+                        OPT_SMALL_GATE, (0.0, 1.1)))
     for lib in ("jacrev", "jacfwd"):
-        ratios.append(
-            Ratio(
-                f"{lib} / ours forward (small)",
-                median_ratio(rs, lambda t, lib=lib: t[f"torch.func.{lib}"] / t["ours forward"]),
-                (2.0, inf),
-                (3.0, inf),
-            )
-        )
+        ratios.append(Ratio(f"{lib} / ours forward (small)",
+                            median_ratio(rs, lambda t, lib=lib: t[f"torch.func.{lib}"]
+                                         / t["ours forward"]),
+                            (2.0, inf), (3.0, inf)))
 
     # 5. Forward/reverse measured against the model, and the crossover, across cells.
-    for name, rounds in (
-        ("seed-small", 30),
-        ("tall", 7),
-        ("sweep-D16", 25),
-        ("sweep-D128", 25),
-        ("sweep-D1024", 7),
-        ("seed-big-L3", 5),
-    ):
+    for name, rounds in (("seed-small", 30), ("tall", 7), ("sweep-D16", 25), ("sweep-D128", 25),
+                         ("sweep-D1024", 7), ("seed-big-L3", 5)):
         c = CELLS[name]
         rs = by_round.get(name)
         if rs is None or not {"ours reverse", "ours forward"} <= rs[0].keys():
@@ -295,46 +223,24 @@ def run() -> tuple[list[Ratio], dict[str, dict[str, float]], list[tuple[str, flo
         # prediction by up to the gemm/gemv rate gap (stated factor 1/30 … 3; 1/4 … 4 where
         # both modes are matrix-matrix products).
         band = (1 / 30, 3.0) if c.P == 1 else (1 / 4, 4.0)
-        ratios.append(
-            Ratio(
-                f"(fwd/rev measured) / model, {name} (model {mac_model:.3g})",
-                measured / mac_model,
-                band,
-                band,
-            )
-        )
+        ratios.append(Ratio(f"(fwd/rev measured) / model, {name} (model {mac_model:.3g})",
+                            measured / mac_model, band, band))
         if name != "sweep-D128":  # D = P: a tie in the model, either may win
             wins = "forward" if measured < 1 else "reverse"
             model_wins = "forward" if c.D < c.P else "reverse"
-            ratios.append(
-                Ratio(
-                    f"crossover {name}: {wins} wins, model says {model_wins}",
-                    1.0 if wins == model_wins else 0.0,
-                    (1.0, 1.0),
-                    (1.0, 1.0),
-                )
-            )
+            ratios.append(Ratio(f"crossover {name}: {wins} wins, model says {model_wins}",
+                                1.0 if wins == model_wins else 0.0, (1.0, 1.0), (1.0, 1.0)))
     # 6. Mixed widths: the optimal order against the better pure mode (issue 17).
     for name, target, rounds in (("waist", 5.0, 3), ("funnel", 1.2, 5)):
         rs = cell_rounds(name, ["ours reverse", "ours forward", "ours optimal"], rounds)
         plan = CELLS[name]
-        ratios.append(
-            Ratio(
-                f"best pure mode / ours optimal, {name} ({plan.describe()})",
-                median_ratio(
-                    rs, lambda t: min(t["ours reverse"], t["ours forward"]) / t["ours optimal"]
-                ),
-                (target, inf),
-                (target, inf),
-            )
-        )
+        ratios.append(Ratio(f"best pure mode / ours optimal, {name} ({plan.describe()})",
+                            median_ratio(rs, lambda t: min(t["ours reverse"], t["ours forward"])
+                                         / t["ours optimal"]),
+                            (target, inf), (target, inf)))
         rs = cell_rounds(name, ["ours optimal", "torch.func.jacrev", "torch.func.jacfwd"], 2)
-        info.append(
-            (
-                f"jacrev / ours optimal, {name}",
-                median_ratio(rs, lambda t: t["torch.func.jacrev"] / t["ours optimal"]),
-            )
-        )
+        info.append((f"jacrev / ours optimal, {name}",
+                     median_ratio(rs, lambda t: t["torch.func.jacrev"] / t["ours optimal"])))
 
     # 7. The time model: predicted ÷ measured (each kernel's minimum over the run).
     for name, ks in predicted.items():
@@ -343,9 +249,8 @@ def run() -> tuple[list[Ratio], dict[str, dict[str, float]], list[tuple[str, flo
             if k.startswith("torch.func"):
                 info.append((f"model: predicted/measured {name}: {k}", value))
             else:
-                ratios.append(
-                    Ratio(f"model: predicted/measured {name}: {k}", value, MODEL_BAND, MODEL_TARGET)
-                )
+                ratios.append(Ratio(f"model: predicted/measured {name}: {k}", value,
+                                    MODEL_BAND, MODEL_TARGET))
     info.append(("calibration seconds", machine.seconds))
     return ratios, times, info
 
@@ -353,10 +258,8 @@ def run() -> tuple[list[Ratio], dict[str, dict[str, float]], list[tuple[str, flo
 def main() -> int:
     t0 = time.perf_counter()
     ratios, times, info = run()
-    print(
-        "Jacobian benchmark gate (ratios: median over rounds of the ratio within a round; "
-        "times: each kernel's minimum; only ratios are gated)"
-    )
+    print("Jacobian benchmark gate (ratios: median over rounds of the ratio within a round; "
+          "times: each kernel's minimum; only ratios are gated)")
     for cell, t in times.items():
         print(f"  {cell:>13}: " + ", ".join(f"{k} {v * 1e3:.3f} ms" for k, v in t.items()))
     for name, value in info:
@@ -367,14 +270,10 @@ def main() -> int:
         status = "ok  " if r.ok else "FAIL"
         failed += not r.ok
         tlo, thi = r.target
-        print(
-            f"  {status} {r.name:<66} {r.value:9.3f}   gate [{lo:.3g}, {hi:.3g}]  "
-            f"target [{tlo:.3g}, {thi:.3g}] {'met' if r.met else 'MISSED'}"
-        )
-    print(
-        f"gate: {len(ratios) - failed}/{len(ratios)} ratios inside their bounds "
-        f"({time.perf_counter() - t0:.1f} s)"
-    )
+        print(f"  {status} {r.name:<66} {r.value:9.3f}   gate [{lo:.3g}, {hi:.3g}]  "
+              f"target [{tlo:.3g}, {thi:.3g}] {'met' if r.met else 'MISSED'}")
+    print(f"gate: {len(ratios) - failed}/{len(ratios)} ratios inside their bounds "
+          f"({time.perf_counter() - t0:.1f} s)")
     return 1 if failed else 0
 
 

@@ -30,14 +30,8 @@ def load(path: str) -> tuple[dict, list[dict]]:
     rows = []
     for b in data["benchmarks"]:
         info = b["extra_info"]
-        rows.append(
-            dict(
-                info,
-                min=b["stats"]["min"],
-                median=b["stats"]["median"],
-                rounds=b["stats"]["rounds"],
-            )
-        )
+        rows.append(dict(info, min=b["stats"]["min"], median=b["stats"]["median"],
+                         rounds=b["stats"]["rounds"]))
     return data.get("machine_info", {}), rows
 
 
@@ -45,18 +39,14 @@ def table(rows: list[dict], machine: dict) -> str:
     by_cell = defaultdict(list)
     for r in rows:
         by_cell[r["cell"]].append(r)
-    out = [
-        "# Jacobian benchmark",
-        "",
-        f"Machine: {machine.get('cpu', {}).get('brand_raw', '?')}, "
-        f"{machine.get('cpu', {}).get('count', '?')} cores; float32; threads and weight "
-        "scaling as in `tests/jacobian_bench.py`. Times are the minimum over rounds "
-        "(median beside it); *MACs* are the multiply-adds of the kernel's products, "
-        "counted in an instrumented run; *GMAC/s* = MACs ÷ min time; *× ours* = time ÷ "
-        "our fastest mode; *predicted* is the time model calibrated at the start of the "
-        "same run (`tests/jacobian_bench.py`), and *meas ÷ pred* its error.",
-        "",
-    ]
+    out = ["# Jacobian benchmark", "",
+           f"Machine: {machine.get('cpu', {}).get('brand_raw', '?')}, "
+           f"{machine.get('cpu', {}).get('count', '?')} cores; float32; threads and weight "
+           "scaling as in `tests/jacobian_bench.py`. Times are the minimum over rounds "
+           "(median beside it); *MACs* are the multiply-adds of the kernel's products, "
+           "counted in an instrumented run; *GMAC/s* = MACs ÷ min time; *× ours* = time ÷ "
+           "our fastest mode; *predicted* is the time model calibrated at the start of the "
+           "same run (`tests/jacobian_bench.py`), and *meas ÷ pred* its error.", ""]
     for cell, rs in by_cell.items():
         r0 = rs[0]
         w = tuple(r0["widths"])
@@ -64,27 +54,22 @@ def table(rows: list[dict], machine: dict) -> str:
         t = {r["kernel"]: r["min"] for r in rs}
         m = {r["kernel"]: r["macs"] for r in rs}
         plan = accumulation_plan(w)
-        out += [
-            f"## {cell}: widths (D, K1 … KL, P) = {'-'.join(map(str, w))}",
-            "",
-            f"forward/reverse: measured {t['ours forward'] / t['ours reverse']:.3g}, "
-            f"multiply-add model {m['ours forward'] / m['ours reverse']:.3g}; optimal "
-            f"order {plan} ({plan.mode}), best pure mode ÷ optimal: measured "
-            f"{min(t['ours forward'], t['ours reverse']) / t['ours optimal']:.3g}, "
-            f"model {min(m['ours forward'], m['ours reverse']) / m['ours optimal']:.3g}",
-            "",
-            "| kernel | min (ms) | median (ms) | MACs | GMAC/s | × ours | predicted (ms) "
-            "| meas ÷ pred |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|",
-        ]
+        out += [f"## {cell}: widths (D, K1 … KL, P) = {'-'.join(map(str, w))}", "",
+                f"forward/reverse: measured {t['ours forward'] / t['ours reverse']:.3g}, "
+                f"multiply-add model {m['ours forward'] / m['ours reverse']:.3g}; optimal "
+                f"order {plan} ({plan.mode}), best pure mode ÷ optimal: measured "
+                f"{min(t['ours forward'], t['ours reverse']) / t['ours optimal']:.3g}, "
+                f"model {min(m['ours forward'], m['ours reverse']) / m['ours optimal']:.3g}",
+                "",
+                "| kernel | min (ms) | median (ms) | MACs | GMAC/s | × ours | predicted (ms) "
+                "| meas ÷ pred |",
+                "|---|---:|---:|---:|---:|---:|---:|---:|"]
         for r in sorted(rs, key=lambda r: r["min"]):
             pred = r.get("predicted_s")
-            ps = f"{pred * 1e3:.3f} | {r['min'] / pred:.2f}" if pred else "– | –"
-            out.append(
-                f"| {r['kernel']} | {r['min'] * 1e3:.3f} | {r['median'] * 1e3:.3f} | "
-                f"{r['macs']:,} | {r['macs'] / r['min'] / 1e9:.2f} | "
-                f"{r['min'] / ours:.2f} | {ps} |"
-            )
+            ps = (f"{pred * 1e3:.3f} | {r['min'] / pred:.2f}" if pred else "– | –")
+            out.append(f"| {r['kernel']} | {r['min'] * 1e3:.3f} | {r['median'] * 1e3:.3f} | "
+                       f"{r['macs']:,} | {r['macs'] / r['min'] / 1e9:.2f} | "
+                       f"{r['min'] / ours:.2f} | {ps} |")
         out.append("")
     return "\n".join(out)
 
@@ -96,57 +81,31 @@ def plot(rows: list[dict], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.8))
-    styles = {
-        "ours reverse": ("C0", "o"),
-        "ours forward": ("C1", "s"),
-        "ours optimal": ("C6", "*"),
-        "dense-diag reverse": ("C2", "v"),
-        "dense-diag forward": ("C3", "^"),
-        "torch.func.jacrev": ("C4", "x"),
-        "torch.func.jacfwd": ("C5", "+"),
-        "evaluate f": ("C7", "."),
-    }
+    styles = {"ours reverse": ("C0", "o"), "ours forward": ("C1", "s"),
+              "ours optimal": ("C6", "*"),
+              "dense-diag reverse": ("C2", "v"), "dense-diag forward": ("C3", "^"),
+              "torch.func.jacrev": ("C4", "x"), "torch.func.jacfwd": ("C5", "+"),
+              "evaluate f": ("C7", ".")}
     panels = [
-        (
-            axes[0],
-            lambda r: r["cell"].startswith("seed-big"),
-            "L",
-            "D = K = 1000, P = 1: time against depth L",
-        ),
-        (
-            axes[1],
-            lambda r: r["cell"].startswith("sweep"),
-            "D",
-            "K = 512, P = 128, L = 4: time against D (crossover at D = P)",
-        ),
+        (axes[0], lambda r: r["cell"].startswith("seed-big"), "L",
+         "D = K = 1000, P = 1: time against depth L"),
+        (axes[1], lambda r: r["cell"].startswith("sweep"), "D",
+         "K = 512, P = 128, L = 4: time against D (crossover at D = P)"),
     ]
     for ax, pick, var, title in panels:
         rs = [r for r in rows if pick(r)]
         if not rs:
             continue
         for kernel, (color, marker) in styles.items():
-            pts = sorted(
-                (r[var], r["min"], r.get("predicted_s")) for r in rs if r["kernel"] == kernel
-            )
+            pts = sorted((r[var], r["min"], r.get("predicted_s")) for r in rs
+                         if r["kernel"] == kernel)
             if not pts:
                 continue
-            ax.plot(
-                [p[0] for p in pts],
-                [p[1] for p in pts],
-                marker=marker,
-                color=color,
-                ls="",
-                label=f"{kernel} (measured)",
-            )
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker=marker, color=color,
+                    ls="", label=f"{kernel} (measured)")
             if all(p[2] for p in pts):
-                ax.plot(
-                    [p[0] for p in pts],
-                    [p[2] for p in pts],
-                    color=color,
-                    ls="-",
-                    alpha=0.5,
-                    label=f"{kernel} (time model)",
-                )
+                ax.plot([p[0] for p in pts], [p[2] for p in pts], color=color, ls="-",
+                        alpha=0.5, label=f"{kernel} (time model)")
         ax.set_xscale("log" if var == "D" else "linear")
         ax.set_yscale("log")
         ax.set_xlabel(var)
@@ -171,7 +130,8 @@ def plot_model(rows: list[dict], path: Path) -> None:
     markers = "osv^<>PXD*hp"
     for i, cell in enumerate(cells):
         pts = [(r["predicted_s"], r["min"]) for r in rs if r["cell"] == cell]
-        ax.scatter(*zip(*pts, strict=True), marker=markers[i % len(markers)], s=22, label=cell)
+        ax.scatter(*zip(*pts, strict=True), marker=markers[i % len(markers)], s=22,
+                   label=cell)
     if rs:
         lo = min(min(r["predicted_s"], r["min"]) for r in rs) / 2
         hi = max(max(r["predicted_s"], r["min"]) for r in rs) * 2
@@ -192,12 +152,9 @@ def plot_model(rows: list[dict], path: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("json", help="pytest-benchmark JSON (--benchmark-json=...)")
-    ap.add_argument(
-        "--out",
-        default="reports",
-        help="output directory (default reports/, ignored by git; pass "
-        "docs/figures only to regenerate the committed figures)",
-    )
+    ap.add_argument("--out", default="reports",
+                    help="output directory (default reports/, ignored by git; pass "
+                         "docs/figures only to regenerate the committed figures)")
     args = ap.parse_args(argv)
     machine, rows = load(args.json)
     out = Path(args.out)
@@ -205,10 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     (out / "jacobian_benchmark.md").write_text(table(rows, machine) + "\n")
     plot(rows, out / "jacobian_benchmark.png")
     plot_model(rows, out / "jacobian_model.png")
-    print(
-        f"wrote {out / 'jacobian_benchmark.md'}, {out / 'jacobian_benchmark.png'} and "
-        f"{out / 'jacobian_model.png'}"
-    )
+    print(f"wrote {out / 'jacobian_benchmark.md'}, {out / 'jacobian_benchmark.png'} and "
+          f"{out / 'jacobian_model.png'}")
     return 0
 
 

@@ -79,16 +79,17 @@ def r_form(builder: str, m: int) -> tuple[Any, Any]:
 
 @pytest.mark.claim("batchnorm.normalised_statistics", kind="symbolic")
 @given(m=SIZES, data=st.data())
-def test_batchnorm_normalised_batch_has_mean_zero_and_variance_sigma2_over_sigma2_plus_eps(m, data):
-    prove_identity(
-        *r_form("normalised_statistics", m), claim="batchnorm.normalised_statistics", data=data
-    )
+def test_batchnorm_normalised_batch_has_mean_zero_and_variance_sigma2_over_sigma2_plus_eps(
+        m, data):
+    prove_identity(*r_form("normalised_statistics", m),
+                   claim="batchnorm.normalised_statistics", data=data)
 
 
 @pytest.mark.claim("batchnorm.affine_gradients", kind="symbolic")
 @given(m=SIZES, data=st.data())
 def test_batchnorm_gamma_gradient_is_sum_g_xhat_and_beta_gradient_is_sum_g(m, data):
-    prove_identity(*r_form("affine_gradients", m), claim="batchnorm.affine_gradients", data=data)
+    prove_identity(*r_form("affine_gradients", m), claim="batchnorm.affine_gradients",
+                   data=data)
 
 
 @pytest.mark.claim("batchnorm.mean_gradient", kind="symbolic")
@@ -101,9 +102,8 @@ def test_batchnorm_mean_gradient_loses_its_variance_term(m, data):
 @pytest.mark.claim("batchnorm.chain_rule_terms", kind="symbolic")
 @given(m=SIZES, data=st.data())
 def test_batchnorm_input_gradient_is_the_seeds_three_chain_rule_terms(m, data):
-    prove_identity(
-        *r_form("chain_rule_terms", m), claim="batchnorm.chain_rule_terms", data=data, points=1
-    )
+    prove_identity(*r_form("chain_rule_terms", m), claim="batchnorm.chain_rule_terms",
+                   data=data, points=1)
 
 
 @pytest.mark.claim("batchnorm.input_gradient", kind="symbolic")
@@ -119,7 +119,8 @@ def test_batchnorm_input_gradient_is_formula_5(m, data):
 def test_batchnorm_input_gradient_is_formula_5_with_the_square_roots_left_in(m, data):
     """No r-substitution: exact evaluation with √(rational) through minimal polynomials."""
     prove_identity(*D.input_gradient(m), claim="batchnorm.input_gradient", data=data, points=1)
-    prove_identity(*D.chain_rule_terms(m), claim="batchnorm.chain_rule_terms", data=data, points=1)
+    prove_identity(*D.chain_rule_terms(m), claim="batchnorm.chain_rule_terms", data=data,
+                   points=1)
 
 
 @cache
@@ -130,20 +131,17 @@ def sums_to_zero_r(m: int) -> sp.Expr:
 @pytest.mark.claim("batchnorm.input_gradient_sums_to_zero", kind="symbolic")
 @given(m=SIZES, data=st.data())
 def test_batchnorm_input_gradient_sums_to_zero(m, data):
-    prove_identity(sums_to_zero_r(m), 0, claim="batchnorm.input_gradient_sums_to_zero", data=data)
+    prove_identity(sums_to_zero_r(m), 0,
+                   claim="batchnorm.input_gradient_sums_to_zero", data=data)
 
 
 @pytest.mark.claim("batchnorm.input_gradient_along_xhat", kind="symbolic")
 @given(m=SIZES, data=st.data())
 def test_batchnorm_input_gradient_along_xhat_is_gamma_eps_over_sd_cubed_sum_g_xhat(m, data):
     """Σ x̂_i ∂L/∂x_i = γ ε (σ²+ε)^{-3/2} Σ g_j x̂_j; both sides in r, then ε = r⁻² − σ²."""
-    prove_identity(
-        *r_form("input_gradient_along_xhat", m),
-        claim="batchnorm.input_gradient_along_xhat",
-        data=data,
-        points=1,
-        substitutions=D.eps_in_terms_of_r(m),
-    )
+    prove_identity(*r_form("input_gradient_along_xhat", m),
+                   claim="batchnorm.input_gradient_along_xhat", data=data, points=1,
+                   substitutions=D.eps_in_terms_of_r(m))
 
 
 @pytest.mark.claim("batchnorm.input_gradient_orthogonal_to_xhat", kind="symbolic")
@@ -151,9 +149,8 @@ def test_batchnorm_input_gradient_along_xhat_is_gamma_eps_over_sd_cubed_sum_g_xh
 def test_batchnorm_input_gradient_is_not_orthogonal_to_xhat_when_eps_is_positive(m, data):
     """Issue 4's Σ x̂_i ∂L/∂x_i = 0 is refuted exactly, square roots left in (ε > 0 drawn)."""
     derived = D.input_gradient_projections(m)[1]
-    text = refute_identity(
-        derived, 0, claim="batchnorm.input_gradient_orthogonal_to_xhat", data=data
-    )
+    text = refute_identity(derived, 0, claim="batchnorm.input_gradient_orthogonal_to_xhat",
+                           data=data)
     record_counterexample("batchnorm.input_gradient_orthogonal_to_xhat", text)
 
 
@@ -201,12 +198,8 @@ class Rounding:
         self.gmax = float(np.abs(g).max())
         self.xhat = 4 * self.m * u * max(1.0, kappa)
         self.y = self.xhat * max(1.0, float(np.abs(gamma).max()))
-        self.grad = (
-            self.xhat
-            * 2
-            * self.m
-            * max(1.0, float(np.abs(gamma).max()) * self.gmax * float(r.max()))
-        )
+        self.grad = self.xhat * 2 * self.m * max(1.0, float(np.abs(gamma).max()) * self.gmax
+                                                 * float(r.max()))
 
     def growth(self, err: float) -> float:
         return max(1.0, err / tolerance(self.dtype).atol)
@@ -214,9 +207,8 @@ class Rounding:
 
 def torch_reference(x, gamma, beta, g, eps):
     """F.batch_norm in training mode, and its autograd gradients (x, γ, β), in float64."""
-    xt, gt, bt = (
-        torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in (x, gamma, beta)
-    )
+    xt, gt, bt = (torch.tensor(a, dtype=torch.float64, requires_grad=True)
+                  for a in (x, gamma, beta))
     y = F.batch_norm(xt, None, None, gt, bt, training=True, eps=eps)
     grads = torch.autograd.grad(y, (xt, gt, bt), torch.tensor(g, dtype=torch.float64))
     return y.detach(), grads
@@ -230,24 +222,14 @@ def closed_form(m: int):
     """Formula (5) and (Σ g x̂, Σ g), lambdified once per m over (x, g, γ, ε)."""
     x, g = D.inputs(m), D.upstream(m)
     args = [*x, *g, D.GAMMA, D.EPS]
-    return (
-        sp.lambdify(args, list(D.input_gradient(m)[1]), "numpy"),
-        sp.lambdify(args, list(D.affine_gradients(m)[1]), "numpy"),
-    )
+    return (sp.lambdify(args, list(D.input_gradient(m)[1]), "numpy"),
+            sp.lambdify(args, list(D.affine_gradients(m)[1]), "numpy"))
 
 
 @pytest.mark.claim("batchnorm.input_gradient", "batchnorm.affine_gradients", kind="implementation")
 @given(p=bn_problems(), which=BACKENDS)
-@example(
-    p=(
-        np.array([[0.0, 1.0], [2.0, -1.0]]),
-        np.array([1.0, -2.0]),
-        np.zeros(2),
-        np.array([[1.0, 0.5], [-1.0, 2.0]]),
-        1e-5,
-    ),
-    which="numpy",
-)  # N = 2
+@example(p=(np.array([[0.0, 1.0], [2.0, -1.0]]), np.array([1.0, -2.0]), np.zeros(2),
+            np.array([[1.0, 0.5], [-1.0, 2.0]]), 1e-5), which="numpy")  # N = 2
 def test_batchnorm_backward_kernel_is_the_lambdified_formula_5(p, which):
     x, gamma, _beta, g, eps = p
     m = x.shape[0]
@@ -256,30 +238,14 @@ def test_batchnorm_backward_kernel_is_the_lambdified_formula_5(p, which):
     closed_x = np.stack([np.broadcast_to(a, gamma.shape) for a in grad_x_fn(*args)])
     closed_gamma, closed_beta = (np.broadcast_to(a, gamma.shape) for a in affine_fn(*args))
     grad_x, grad_gamma, grad_beta = K.batchnorm_backward(
-        backend(x, which), backend(gamma, which), backend(g, which), eps
-    )
+        backend(x, which), backend(gamma, which), backend(g, which), eps)
     rnd = Rounding(x, eps, gamma, g)
-    assert_close(
-        grad_x,
-        closed_x,
-        claim="batchnorm.input_gradient",
-        what="kernel vs lambdified (5)",
-        growth=rnd.growth(rnd.grad),
-    )
-    assert_close(
-        grad_gamma,
-        closed_gamma,
-        claim="batchnorm.affine_gradients",
-        what="∂L/∂γ vs Σ g x̂",
-        growth=rnd.growth(m * rnd.gmax * rnd.xhat),
-    )
-    assert_close(
-        grad_beta,
-        closed_beta,
-        claim="batchnorm.affine_gradients",
-        what="∂L/∂β vs Σ g",
-        growth=rnd.growth(m * m * rnd.u * rnd.gmax),
-    )
+    assert_close(grad_x, closed_x, claim="batchnorm.input_gradient",
+                 what="kernel vs lambdified (5)", growth=rnd.growth(rnd.grad))
+    assert_close(grad_gamma, closed_gamma, claim="batchnorm.affine_gradients",
+                 what="∂L/∂γ vs Σ g x̂", growth=rnd.growth(m * rnd.gmax * rnd.xhat))
+    assert_close(grad_beta, closed_beta, claim="batchnorm.affine_gradients",
+                 what="∂L/∂β vs Σ g", growth=rnd.growth(m * m * rnd.u * rnd.gmax))
 
 
 # ------------------------------------------------------------- 3. kernels vs torch
@@ -287,12 +253,14 @@ def test_batchnorm_backward_kernel_is_the_lambdified_formula_5(p, which):
 
 def _kernels(x, gamma, beta, g, eps, which):
     y = K.batchnorm_forward(backend(x, which), backend(gamma, which), backend(beta, which), eps)
-    return y, K.batchnorm_backward(backend(x, which), backend(gamma, which), backend(g, which), eps)
+    return y, K.batchnorm_backward(backend(x, which), backend(gamma, which), backend(g, which),
+                                   eps)
 
 
 def _autograd_module(cls):
     def run(x, gamma, beta, g, eps, which):
-        mod = cls(x.shape[1], eps=eps).to(torch.float64 if x.dtype == np.float64 else torch.float32)
+        mod = cls(x.shape[1], eps=eps).to(torch.float64 if x.dtype == np.float64
+                                          else torch.float32)
         with torch.no_grad():
             mod.gamma.copy_(as_torch(gamma))
             mod.beta.copy_(as_torch(beta))
@@ -300,7 +268,6 @@ def _autograd_module(cls):
         y = mod(xt)
         grads = torch.autograd.grad(y, (xt, mod.gamma, mod.beta), as_torch(g))
         return y.detach(), grads
-
     return run
 
 
@@ -317,42 +284,28 @@ IMPLEMENTATIONS = {
     "CustomBatchNormManualModule": _autograd_module(CustomBatchNormManualModule),
 }
 
-CONSTANT_COLUMN = (
-    np.array([[3.0, 1.0], [3.0, -2.0], [3.0, 0.5]]),
-    np.array([2.0, 1.0]),
-    np.array([0.5, 0.0]),
-    np.array([[1.0, -1.0], [0.5, 2.0], [-2.0, 0.0]]),
-    1e-5,
-)
-N_EQUALS_2 = (
-    np.array([[1.0, -4.0, 0.0], [2.0, 7.0, 0.0]]),
-    np.array([1.0, -1.0, 3.0]),
-    np.array([0.0, 1.0, -1.0]),
-    np.array([[0.3, 1.0, -1.0], [2.0, -0.5, 1.0]]),
-    1e-3,
-)
+CONSTANT_COLUMN = (np.array([[3.0, 1.0], [3.0, -2.0], [3.0, 0.5]]), np.array([2.0, 1.0]),
+                   np.array([0.5, 0.0]), np.array([[1.0, -1.0], [0.5, 2.0], [-2.0, 0.0]]), 1e-5)
+N_EQUALS_2 = (np.array([[1.0, -4.0, 0.0], [2.0, 7.0, 0.0]]), np.array([1.0, -1.0, 3.0]),
+              np.array([0.0, 1.0, -1.0]), np.array([[0.3, 1.0, -1.0], [2.0, -0.5, 1.0]]), 1e-3)
 
 
-@pytest.mark.claim(
-    "batchnorm.forward",
-    "batchnorm.input_gradient",
-    "batchnorm.affine_gradients",
-    kind=("implementation", "autograd"),
-)
+@pytest.mark.claim("batchnorm.forward", "batchnorm.input_gradient", "batchnorm.affine_gradients",
+                   kind=("implementation", "autograd"))
 @pytest.mark.parametrize("impl", list(IMPLEMENTATIONS))
 @given(p=bn_problems(), which=BACKENDS, dtype=st.sampled_from([np.float64, np.float32]))
 @example(p=CONSTANT_COLUMN, which="numpy", dtype=np.float64)
 @example(p=N_EQUALS_2, which="torch", dtype=np.float64)
 @example(p=N_EQUALS_2, which="numpy", dtype=np.float32)
 def test_batchnorm_forward_and_backward_match_torch_batch_norm_in_training_mode(
-    impl, p, which, dtype
-):
+        impl, p, which, dtype):
     """Every implementation = ``F.batch_norm(training=True)`` and its autograd (float64 truth);
     float32 runs at float32's tolerance, grown by its predicted rounding (``Rounding``)."""
     x, gamma, beta, g, eps = (a.astype(dtype) if isinstance(a, np.ndarray) else a for a in p)
     y_ref, (gx_ref, gg_ref, gb_ref) = torch_reference(x, gamma, beta, g, eps)
     rnd = Rounding(x, eps, gamma, g)
-    if dtype == np.float32 and not is_meaningful(gx_ref, dtype=dtype, growth=rnd.growth(rnd.grad)):
+    if dtype == np.float32 and not is_meaningful(gx_ref, dtype=dtype,
+                                                 growth=rnd.growth(rnd.grad)):
         # Tolerance policy (dlmath_verify.checks.TOLERANCES): float32's predicted rounding on
         # ∂L/∂x here exceeds 10% of ∂L/∂x itself (offset 100, scale 1e-3: the condition
         # number max|x|/√(σ²+ε) reaches 3e4), so a float32 assertion could not fail. The
@@ -365,41 +318,17 @@ def test_batchnorm_forward_and_backward_match_torch_batch_norm_in_training_mode(
     y, (gx, gg, gb) = IMPLEMENTATIONS[impl](x, gamma, beta, g, eps, which)
     m = x.shape[0]
     if dtype == np.float32:  # the float32 draws that remain are checks
-        require_meaningful(
-            gx_ref,
-            claim="batchnorm.input_gradient",
-            dtype=dtype,
-            growth=rnd.growth(rnd.grad),
-            what=f"{impl} ∂L/∂x",
-        )
+        require_meaningful(gx_ref, claim="batchnorm.input_gradient", dtype=dtype,
+                           growth=rnd.growth(rnd.grad), what=f"{impl} ∂L/∂x")
     kw = {"dtype": dtype, "check_dtype": False}
-    assert_close(
-        y, y_ref, claim="batchnorm.forward", what=f"{impl} forward", growth=rnd.growth(rnd.y), **kw
-    )
-    assert_close(
-        gx,
-        gx_ref,
-        claim="batchnorm.input_gradient",
-        what=f"{impl} ∂L/∂x",
-        growth=rnd.growth(rnd.grad),
-        **kw,
-    )
-    assert_close(
-        gg,
-        gg_ref,
-        claim="batchnorm.affine_gradients",
-        what=f"{impl} ∂L/∂γ",
-        growth=rnd.growth(m * rnd.gmax * rnd.xhat),
-        **kw,
-    )
-    assert_close(
-        gb,
-        gb_ref,
-        claim="batchnorm.affine_gradients",
-        what=f"{impl} ∂L/∂β",
-        growth=rnd.growth(m * m * rnd.u * rnd.gmax),
-        **kw,
-    )
+    assert_close(y, y_ref, claim="batchnorm.forward", what=f"{impl} forward",
+                 growth=rnd.growth(rnd.y), **kw)
+    assert_close(gx, gx_ref, claim="batchnorm.input_gradient", what=f"{impl} ∂L/∂x",
+                 growth=rnd.growth(rnd.grad), **kw)
+    assert_close(gg, gg_ref, claim="batchnorm.affine_gradients", what=f"{impl} ∂L/∂γ",
+                 growth=rnd.growth(m * rnd.gmax * rnd.xhat), **kw)
+    assert_close(gb, gb_ref, claim="batchnorm.affine_gradients", what=f"{impl} ∂L/∂β",
+                 growth=rnd.growth(m * m * rnd.u * rnd.gmax), **kw)
     for name, t in (("y", y), ("∂L/∂x", gx), ("∂L/∂γ", gg)):
         assert np.isfinite(to_numpy(t)).all(), f"{impl}: {name} is not finite"
 
@@ -409,20 +338,14 @@ def test_batchnorm_forward_and_backward_match_torch_batch_norm_in_training_mode(
 @given(data=st.data())
 def test_batchnorm_backward_passes_the_dot_product_test(data):
     x, gamma, beta, u, eps = data.draw(bn_problems())
-    v = [
-        data.draw(arrays(a.shape, min_value=-1, max_value=1), label=f"v{k}")
-        for k, a in enumerate((x, gamma, beta))
-    ]
+    v = [data.draw(arrays(a.shape, min_value=-1, max_value=1), label=f"v{k}")
+         for k, a in enumerate((x, gamma, beta))]
     rnd = Rounding(x, eps, gamma, u)
-    assert_vjp(
-        lambda xt, gt, bt: F.batch_norm(xt, None, None, gt, bt, training=True, eps=eps),
-        lambda ut: K.batchnorm_backward(x, gamma, to_numpy(ut), eps),
-        [torch.from_numpy(a) for a in (x, gamma, beta)],
-        torch.from_numpy(u),
-        [torch.from_numpy(a) for a in v],
-        claim="batchnorm.input_gradient",
-        growth=rnd.growth(rnd.grad * x.size),
-    )  # |v| ≤ 1, summed over x.size entries
+    assert_vjp(lambda xt, gt, bt: F.batch_norm(xt, None, None, gt, bt, training=True, eps=eps),
+               lambda ut: K.batchnorm_backward(x, gamma, to_numpy(ut), eps),
+               [torch.from_numpy(a) for a in (x, gamma, beta)], torch.from_numpy(u),
+               [torch.from_numpy(a) for a in v], claim="batchnorm.input_gradient",
+               growth=rnd.growth(rnd.grad * x.size))  # |v| ≤ 1, summed over x.size entries
 
 
 @st.composite
@@ -436,22 +359,14 @@ def spread_batches(draw):
 @pytest.mark.claim("batchnorm.input_gradient", "batchnorm.affine_gradients", kind="autograd")
 @given(x=spread_batches(), data=st.data())
 def test_batchnorm_manual_function_passes_gradcheck_in_float64(x, data):
-    gamma, beta = (
-        data.draw(arrays((x.shape[1],), min_value=-2, max_value=2), label=s)
-        for s in ("gamma", "beta")
-    )
+    gamma, beta = (data.draw(arrays((x.shape[1],), min_value=-2, max_value=2), label=s)
+                   for s in ("gamma", "beta"))
     xt, gt, bt = (torch.from_numpy(a) for a in (x, gamma, beta))
     # one gradcheck per claim, so that a failure is blamed on the gradient that is wrong
-    _gradcheck(
-        lambda x_: CustomBatchNormManualFunction.apply(x_, gt, bt, 1e-5),
-        (xt,),
-        claim="batchnorm.input_gradient",
-    )
-    _gradcheck(
-        lambda g_, b_: CustomBatchNormManualFunction.apply(xt, g_, b_, 1e-5),
-        (gt, bt),
-        claim="batchnorm.affine_gradients",
-    )
+    _gradcheck(lambda x_: CustomBatchNormManualFunction.apply(x_, gt, bt, 1e-5), (xt,),
+               claim="batchnorm.input_gradient")
+    _gradcheck(lambda g_, b_: CustomBatchNormManualFunction.apply(xt, g_, b_, 1e-5), (gt, bt),
+               claim="batchnorm.affine_gradients")
 
 
 def _gradcheck(fn, inputs, *, claim: str) -> None:
@@ -463,12 +378,8 @@ def _gradcheck(fn, inputs, *, claim: str) -> None:
         raise ClaimAssertionError(f"claim {claim}: gradcheck fails: {e}", claim=claim) from e
 
 
-@pytest.mark.claim(
-    "batchnorm.normalised_statistics",
-    "batchnorm.input_gradient_sums_to_zero",
-    "batchnorm.input_gradient_along_xhat",
-    kind="implementation",
-)
+@pytest.mark.claim("batchnorm.normalised_statistics", "batchnorm.input_gradient_sums_to_zero",
+                   "batchnorm.input_gradient_along_xhat", kind="implementation")
 @given(p=bn_problems(), which=BACKENDS)
 @example(p=CONSTANT_COLUMN, which="torch")
 def test_batchnorm_xhat_statistics_and_gradient_projections_of_the_kernels(p, which):
@@ -480,51 +391,31 @@ def test_batchnorm_xhat_statistics_and_gradient_projections_of_the_kernels(p, wh
     var = x.var(axis=0)  # numpy's biased variance, an independent witness
     rnd = Rounding(x, eps, gamma, g)
     m = x.shape[0]
-    assert_close(
-        x_hat.mean(axis=0),
-        np.zeros(x.shape[1]),
-        claim="batchnorm.normalised_statistics",
-        what="mean of x̂",
-        growth=rnd.growth(rnd.xhat),
-    )
-    assert_close(
-        (x_hat**2).mean(axis=0),
-        var / (var + eps),  # |x̂| ≤ √m
-        claim="batchnorm.normalised_statistics",
-        what="biased variance of x̂",
-        growth=rnd.growth(2 * np.sqrt(m) * rnd.xhat),
-    )
-    grad_x = to_numpy(
-        K.batchnorm_backward(backend(x, which), backend(gamma, which), backend(g, which), eps)[0]
-    )
+    assert_close(x_hat.mean(axis=0), np.zeros(x.shape[1]), claim="batchnorm.normalised_"
+                 "statistics", what="mean of x̂", growth=rnd.growth(rnd.xhat))
+    assert_close((x_hat**2).mean(axis=0), var / (var + eps),  # |x̂| ≤ √m
+                 claim="batchnorm.normalised_statistics", what="biased variance of x̂",
+                 growth=rnd.growth(2 * np.sqrt(m) * rnd.xhat))
+    grad_x = to_numpy(K.batchnorm_backward(backend(x, which), backend(gamma, which),
+                                           backend(g, which), eps)[0])
     # a further sum over the batch, of gradient errors and of x̂ errors times the gradient
     grow_g = rnd.growth(m * np.sqrt(m) * rnd.grad + m * rnd.xhat * np.abs(grad_x).max())
-    assert_close(
-        grad_x.sum(axis=0),
-        np.zeros(x.shape[1]),
-        growth=grow_g,
-        claim="batchnorm.input_gradient_sums_to_zero",
-        what="Σ ∂L/∂x",
-    )
+    assert_close(grad_x.sum(axis=0), np.zeros(x.shape[1]), growth=grow_g,
+                 claim="batchnorm.input_gradient_sums_to_zero", what="Σ ∂L/∂x")
     along = gamma * eps / (var + eps) ** 1.5 * (g * x_hat).sum(axis=0)
-    assert_close(
-        (x_hat * grad_x).sum(axis=0),
-        along,
-        growth=grow_g,
-        claim="batchnorm.input_gradient_along_xhat",
-        what="Σ x̂ ∂L/∂x",
-    )
+    assert_close((x_hat * grad_x).sum(axis=0), along, growth=grow_g,
+                 claim="batchnorm.input_gradient_along_xhat", what="Σ x̂ ∂L/∂x")
 
 
 # --------------------------------------------------------------------------- edge cases
 
 
-@pytest.mark.claim(
-    "batchnorm.forward", "batchnorm.input_gradient", kind=("implementation", "autograd")
-)
+@pytest.mark.claim("batchnorm.forward", "batchnorm.input_gradient",
+                   kind=("implementation", "autograd"))
 @given(data=st.data(), which=BACKENDS)
 @example(data=None, which="numpy")
-def test_batchnorm_constant_column_gives_beta_and_a_finite_gradient_governed_by_eps(data, which):
+def test_batchnorm_constant_column_gives_beta_and_a_finite_gradient_governed_by_eps(data,
+                                                                                     which):
     """σ² = 0: x̂ = 0, y = β, and (5) becomes ∂L/∂x_i = γ(g_i − mean g)/√ε, finite."""
     if data is None:
         x, gamma, beta, g, eps = CONSTANT_COLUMN
@@ -536,20 +427,16 @@ def test_batchnorm_constant_column_gives_beta_and_a_finite_gradient_governed_by_
         gamma, beta = (data.draw(arrays((c,), min_value=-3, max_value=3)) for _ in range(2))
         g = data.draw(arrays((n, c), min_value=-2, max_value=2), label="g")
         eps = data.draw(EPSILONS)
-    y = to_numpy(
-        K.batchnorm_forward(backend(x, which), backend(gamma, which), backend(beta, which), eps)
-    )
-    grad_x = to_numpy(
-        K.batchnorm_backward(backend(x, which), backend(gamma, which), backend(g, which), eps)[0]
-    )
+    y = to_numpy(K.batchnorm_forward(backend(x, which), backend(gamma, which),
+                                     backend(beta, which), eps))
+    grad_x = to_numpy(K.batchnorm_backward(backend(x, which), backend(gamma, which),
+                                           backend(g, which), eps)[0])
     assert np.isfinite(y).all() and np.isfinite(grad_x).all(), "non-finite on σ² = 0"
-    assert_close(
-        y, np.broadcast_to(beta, x.shape), claim="batchnorm.forward", what="constant column: y = β"
-    )
+    assert_close(y, np.broadcast_to(beta, x.shape), claim="batchnorm.forward",
+                 what="constant column: y = β")
     expected = gamma * (g - g.mean(axis=0)) / np.sqrt(eps)  # (5) with x̂ = 0
-    assert_close(
-        grad_x, expected, claim="batchnorm.input_gradient", what="constant column: γ(g − ḡ)/√ε"
-    )
+    assert_close(grad_x, expected, claim="batchnorm.input_gradient",
+                 what="constant column: γ(g − ḡ)/√ε")
     _, (ref, _, _) = torch_reference(x, gamma, beta, g, eps)
     assert_close(grad_x, ref, claim="batchnorm.input_gradient", what="constant column vs torch")
 
@@ -557,20 +444,11 @@ def test_batchnorm_constant_column_gives_beta_and_a_finite_gradient_governed_by_
 OFFSET = 1e6
 
 
-@pytest.mark.claim(
-    "batchnorm.forward", "batchnorm.input_gradient", kind=("implementation", "autograd")
-)
+@pytest.mark.claim("batchnorm.forward", "batchnorm.input_gradient",
+                   kind=("implementation", "autograd"))
 @given(p=bn_problems(), which=BACKENDS)
-@example(
-    p=(
-        np.array([[1e-3], [-1e-3], [2e-3]]),
-        np.ones(1),
-        np.zeros(1),
-        np.array([[1.0], [0.0], [-1.0]]),
-        1e-5,
-    ),
-    which="numpy",
-)
+@example(p=(np.array([[1e-3], [-1e-3], [2e-3]]), np.ones(1), np.zeros(1),
+            np.array([[1.0], [0.0], [-1.0]]), 1e-5), which="numpy")
 def test_batchnorm_huge_offset_without_catastrophic_cancellation(p, which):
     """x = 1e6 + d in float64. Batch norm is shift-invariant, and x − 1e6 is exact (Sterbenz:
     x ∈ [1e6/2, 2e6]), so F.batch_norm of the exact d is the truth. Stated tolerance: the
@@ -582,34 +460,27 @@ def test_batchnorm_huge_offset_without_catastrophic_cancellation(p, which):
     x = OFFSET + d
     exact = x - OFFSET  # exact by Sterbenz's lemma; the noise as the float64 x carries it
     y_ref, (gx_ref, _, _) = torch_reference(exact, gamma, beta, g, eps)
-    y = to_numpy(
-        K.batchnorm_forward(backend(x, which), backend(gamma, which), backend(beta, which), eps)
-    )
-    gx = to_numpy(
-        K.batchnorm_backward(backend(x, which), backend(gamma, which), backend(g, which), eps)[0]
-    )
+    y = to_numpy(K.batchnorm_forward(backend(x, which), backend(gamma, which),
+                                     backend(beta, which), eps))
+    gx = to_numpy(K.batchnorm_backward(backend(x, which), backend(gamma, which),
+                                       backend(g, which), eps)[0])
     n = x.shape[0]
     r = 1 / np.sqrt(exact.var(axis=0) + eps)
     tol_xhat = 4 * n * U64 * OFFSET * r
     tol_y = tol_xhat * np.abs(gamma) + 1e-12
     tol_gx = tol_xhat * n * np.abs(gamma) * np.abs(g).max(axis=0) * r + 1e-12
     err_y, err_gx = np.abs(y - to_numpy(y_ref)), np.abs(gx - to_numpy(gx_ref))
-    note(
-        f"errors: y {err_y.max():.3g} (allowed {tol_y.min():.3g}), "
-        f"∂L/∂x {err_gx.max():.3g} (allowed {tol_gx.min():.3g})"
-    )
+    note(f"errors: y {err_y.max():.3g} (allowed {tol_y.min():.3g}), "
+         f"∂L/∂x {err_gx.max():.3g} (allowed {tol_gx.min():.3g})")
     if not (err_y <= tol_y).all():
         raise ClaimAssertionError(
             f"claim batchnorm.forward: offset 1e6 loses digits: |y − truth| = {err_y.max():.3g} "
-            f"> allowed {tol_y[np.argmax(err_y.max(axis=0))]:.3g}",
-            claim="batchnorm.forward",
-        )
+            f"> allowed {tol_y[np.argmax(err_y.max(axis=0))]:.3g}", claim="batchnorm.forward")
     if not (err_gx <= tol_gx).all():
         raise ClaimAssertionError(
             f"claim batchnorm.input_gradient: offset 1e6: |∂L/∂x − truth| = {err_gx.max():.3g} "
             f"> allowed {tol_gx[np.argmax(err_gx.max(axis=0))]:.3g}",
-            claim="batchnorm.input_gradient",
-        )
+            claim="batchnorm.input_gradient")
 
 
 # ---------------------------------------------------------------------------- bad input
@@ -617,104 +488,53 @@ def test_batchnorm_huge_offset_without_catastrophic_cancellation(p, which):
 _X = torch.zeros(4, 3)
 _G = torch.ones(3)
 BAD_INPUTS = [
-    (
-        "batch of one (kernel)",
-        lambda: K.batchnorm_forward(np.zeros((1, 3)), np.ones(3), np.zeros(3)),
-        r"x must hold a batch of N ≥ 2 rows in training mode",
-    ),
-    (
-        "batch of one (module)",
-        lambda: CustomBatchNormManualModule(3)(torch.zeros(1, 3)),
-        r"input must hold a batch of N ≥ 2 rows",
-    ),
-    (
-        "batch of one (autograd module)",
-        lambda: CustomBatchNormAutograd(3)(torch.zeros(1, 3)),
-        r"input must hold a batch of N ≥ 2 rows",
-    ),
-    (
-        "1-D input (kernel)",
-        lambda: K.batchnorm_forward(np.zeros(3), np.ones(3), np.zeros(3)),
-        r"x must be 2-D with shape \(N, C\)",
-    ),
-    (
-        "3-D input (function)",
-        lambda: CustomBatchNormManualFunction.apply(torch.zeros(4, 3, 2), _G, _G),
-        r"input must be 2-D with shape \(batch, n_neurons\)",
-    ),
-    (
-        "4-D input (module)",
-        lambda: CustomBatchNormManualModule(3)(torch.zeros(2, 3, 4, 4)),
-        r"input must be 2-D with shape \(batch, n_neurons\) = \(N, 3\)",
-    ),
-    (
-        "wrong number of neurons",
-        lambda: CustomBatchNormAutograd(4)(_X),
-        r"input must have n_neurons = 4 columns",
-    ),
-    (
-        "gamma too short (function)",
-        lambda: CustomBatchNormManualFunction.apply(_X, torch.ones(2), _G),
-        r"gamma must have shape \(C,\) = \(3,\)",
-    ),
-    (
-        "beta too long (kernel)",
-        lambda: K.batchnorm_forward(np.zeros((4, 3)), np.ones(3), np.zeros(4)),
-        r"beta must have shape \(C,\) = \(3,\)",
-    ),
-    (
-        "gamma 2-D (kernel)",
-        lambda: K.batchnorm_backward(np.zeros((4, 3)), np.ones((1, 3)), np.zeros((4, 3))),
-        r"gamma must have shape \(C,\)",
-    ),
-    (
-        "grad_y of the wrong shape",
-        lambda: K.batchnorm_backward(np.zeros((4, 3)), np.ones(3), np.zeros((3, 3))),
-        r"grad_y must have the shape of x \(4, 3\)",
-    ),
-    (
-        "eps = 0 (function)",
-        lambda: CustomBatchNormManualFunction.apply(_X, _G, _G, 0.0),
-        r"eps must be a finite number > 0",
-    ),
-    (
-        "eps < 0 (module)",
-        lambda: CustomBatchNormManualModule(3, eps=-1e-5),
-        r"eps must be a finite number > 0",
-    ),
-    (
-        "eps < 0 (autograd module)",
-        lambda: CustomBatchNormAutograd(3, eps=-1.0),
-        r"eps must be a finite number > 0",
-    ),
-    (
-        "eps = 0 (kernel)",
-        lambda: K.batchnorm_statistics(np.zeros((4, 3)), 0),
-        r"eps must be a finite number > 0",
-    ),
-    (
-        "NaN input",
-        lambda: K.batchnorm_forward(np.full((2, 1), np.nan), np.ones(1), np.zeros(1)),
-        r"x must be finite",
-    ),
+    ("batch of one (kernel)", lambda: K.batchnorm_forward(np.zeros((1, 3)), np.ones(3),
+                                                          np.zeros(3)),
+     r"x must hold a batch of N ≥ 2 rows in training mode"),
+    ("batch of one (module)", lambda: CustomBatchNormManualModule(3)(torch.zeros(1, 3)),
+     r"input must hold a batch of N ≥ 2 rows"),
+    ("batch of one (autograd module)", lambda: CustomBatchNormAutograd(3)(torch.zeros(1, 3)),
+     r"input must hold a batch of N ≥ 2 rows"),
+    ("1-D input (kernel)", lambda: K.batchnorm_forward(np.zeros(3), np.ones(3), np.zeros(3)),
+     r"x must be 2-D with shape \(N, C\)"),
+    ("3-D input (function)", lambda: CustomBatchNormManualFunction.apply(
+        torch.zeros(4, 3, 2), _G, _G), r"input must be 2-D with shape \(batch, n_neurons\)"),
+    ("4-D input (module)", lambda: CustomBatchNormManualModule(3)(torch.zeros(2, 3, 4, 4)),
+     r"input must be 2-D with shape \(batch, n_neurons\) = \(N, 3\)"),
+    ("wrong number of neurons", lambda: CustomBatchNormAutograd(4)(_X),
+     r"input must have n_neurons = 4 columns"),
+    ("gamma too short (function)", lambda: CustomBatchNormManualFunction.apply(
+        _X, torch.ones(2), _G), r"gamma must have shape \(C,\) = \(3,\)"),
+    ("beta too long (kernel)", lambda: K.batchnorm_forward(np.zeros((4, 3)), np.ones(3),
+                                                           np.zeros(4)),
+     r"beta must have shape \(C,\) = \(3,\)"),
+    ("gamma 2-D (kernel)", lambda: K.batchnorm_backward(np.zeros((4, 3)), np.ones((1, 3)),
+                                                        np.zeros((4, 3))),
+     r"gamma must have shape \(C,\)"),
+    ("grad_y of the wrong shape", lambda: K.batchnorm_backward(np.zeros((4, 3)), np.ones(3),
+                                                               np.zeros((3, 3))),
+     r"grad_y must have the shape of x \(4, 3\)"),
+    ("eps = 0 (function)", lambda: CustomBatchNormManualFunction.apply(_X, _G, _G, 0.0),
+     r"eps must be a finite number > 0"),
+    ("eps < 0 (module)", lambda: CustomBatchNormManualModule(3, eps=-1e-5),
+     r"eps must be a finite number > 0"),
+    ("eps < 0 (autograd module)", lambda: CustomBatchNormAutograd(3, eps=-1.0),
+     r"eps must be a finite number > 0"),
+    ("eps = 0 (kernel)", lambda: K.batchnorm_statistics(np.zeros((4, 3)), 0),
+     r"eps must be a finite number > 0"),
+    ("NaN input", lambda: K.batchnorm_forward(np.full((2, 1), np.nan), np.ones(1),
+                                              np.zeros(1)), r"x must be finite"),
     ("n_neurons = 0", lambda: CustomBatchNormAutograd(0), r"n_neurons must be a positive"),
-    (
-        "fold a BN that follows no layer",
-        lambda: K.fold_batchnorm(nn.Sequential(nn.ReLU(), nn.BatchNorm1d(3))),
-        r"BatchNorm not preceded by",
-    ),
-    (
-        "fold a mismatched pair",
-        lambda: K.fold_into_layer(nn.Linear(2, 3), nn.BatchNorm2d(3)),
-        r"can fold Conv2d→BatchNorm2d or Linear→BatchNorm1d",
-    ),
+    ("fold a BN that follows no layer", lambda: K.fold_batchnorm(
+        nn.Sequential(nn.ReLU(), nn.BatchNorm1d(3))), r"BatchNorm not preceded by"),
+    ("fold a mismatched pair", lambda: K.fold_into_layer(nn.Linear(2, 3), nn.BatchNorm2d(3)),
+     r"can fold Conv2d→BatchNorm2d or Linear→BatchNorm1d"),
 ]
 
 
 @pytest.mark.conventions
-@pytest.mark.parametrize(
-    ("call", "message"), [b[1:] for b in BAD_INPUTS], ids=[b[0] for b in BAD_INPUTS]
-)
+@pytest.mark.parametrize(("call", "message"), [b[1:] for b in BAD_INPUTS],
+                         ids=[b[0] for b in BAD_INPUTS])
 def test_batchnorm_rejects_bad_input_with_a_value_error_naming_the_argument(call, message):
     with pytest.raises(ValueError, match=message):
         call()
@@ -733,7 +553,8 @@ def _fill(module: nn.Module, seed: int, *, var_range=(0.1, 4.0)) -> None:
             if isinstance(mod, nn.modules.batchnorm._BatchNorm):
                 lo, hi = var_range
                 mod.running_mean.copy_(torch.randn(mod.num_features, generator=gen))
-                mod.running_var.copy_(lo + (hi - lo) * torch.rand(mod.num_features, generator=gen))
+                mod.running_var.copy_(lo + (hi - lo) * torch.rand(mod.num_features,
+                                                                  generator=gen))
 
 
 @st.composite
@@ -764,24 +585,15 @@ def test_batchnorm_folded_layer_equals_torch_fusion_and_layer_then_bn(pair):
     folded = K.fold_into_layer(layer, bn)
     fuse = fuse_conv_bn_eval if isinstance(layer, nn.Conv2d) else fuse_linear_bn_eval
     reference = fuse(layer.eval(), bn)
-    assert_close(
-        folded.weight.detach(),
-        reference.weight.detach(),
-        claim="batchnorm.fold_into_preceding_layer",
-        what="W' vs torch fusion",
-    )
-    assert_close(
-        folded.bias.detach(),
-        reference.bias.detach(),
-        claim="batchnorm.fold_into_preceding_layer",
-        what="b' vs torch fusion",
-    )
+    assert_close(folded.weight.detach(), reference.weight.detach(),
+                 claim="batchnorm.fold_into_preceding_layer", what="W' vs torch fusion")
+    assert_close(folded.bias.detach(), reference.bias.detach(),
+                 claim="batchnorm.fold_into_preceding_layer", what="b' vs torch fusion")
     with torch.no_grad():
         diff = float((folded(x) - bn(layer(x))).abs().max())
     assert diff <= 1e-12, (
         f"claim batchnorm.fold_into_preceding_layer: folded layer differs from layer→BN by "
-        f"{diff:.3g} > 1e-12 in float64 ({type(layer).__name__}, x {tuple(x.shape)})"
-    )
+        f"{diff:.3g} > 1e-12 in float64 ({type(layer).__name__}, x {tuple(x.shape)})")
 
 
 @st.composite
@@ -805,18 +617,12 @@ def test_batchnorm_folded_seed_network_agrees_within_1e_12_in_float64(spec, data
     net.eval()
     folded = K.fold_batchnorm(net)
     assert not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in folded.modules())
-    x = torch.from_numpy(
-        data.draw(
-            arrays((data.draw(st.integers(1, 4)), 3, s, s), min_value=-1, max_value=1),
-            label="images",
-        )
-    )
+    x = torch.from_numpy(data.draw(arrays((data.draw(st.integers(1, 4)), 3, s, s),
+                                          min_value=-1, max_value=1), label="images"))
     diff = _max_diff(folded, net, x)
     note(f"max |folded − original| = {diff:.3g}")
-    assert diff <= 1e-12, (
-        f"claim batchnorm.fold_into_preceding_layer: folded seed network "
-        f"differs by {diff:.3g} > 1e-12 in float64"
-    )
+    assert diff <= 1e-12, (f"claim batchnorm.fold_into_preceding_layer: folded seed network "
+                           f"differs by {diff:.3g} > 1e-12 in float64")
 
 
 def _train_float32(net: nn.Module, s: int, seed: int, steps: int, batch: int = 4) -> None:
@@ -845,10 +651,8 @@ def test_batchnorm_folding_float32_trained_seed_network_meets_the_seeds_1e_8(spe
     x = torch.rand(4, 3, s, s, generator=torch.Generator().manual_seed(seed))
     diff = _max_diff(folded, net64, x)
     note(f"max |folded − original| = {diff:.3g}")
-    assert diff <= 1e-8, (
-        f"claim batchnorm.fold_into_preceding_layer: folded network differs "
-        f"by {diff:.3g} > the seed's 1e-8"
-    )
+    assert diff <= 1e-8, (f"claim batchnorm.fold_into_preceding_layer: folded network differs "
+                          f"by {diff:.3g} > the seed's 1e-8")
 
 
 @pytest.mark.slow
@@ -859,19 +663,16 @@ def test_batchnorm_folding_full_size_seed_network_meets_the_seeds_1e_8():
     torch.manual_seed(0)
     net = K.seed_network(dtype=torch.float32)
     _train_float32(net, 32, seed=0, steps=2)
-    x32 = torch.rand(8, 3, 32, 32, generator=torch.Generator().manual_seed(1), dtype=torch.float32)
+    x32 = torch.rand(8, 3, 32, 32, generator=torch.Generator().manual_seed(1),
+                     dtype=torch.float32)
     folded32 = K.fold_batchnorm(net)
     diff32 = _max_diff(folded32, net, x32)
     # Folded and evaluated in float32 (the seed's own setting): agreement is only as good as
     # float32 rounding, so the table's float32 tolerance applies, not 1e-8.
     print(f"full-size seed network: max |folded − original| = {diff32:.3g} (float32)")
     with torch.no_grad():
-        assert_close(
-            folded32(x32),
-            net(x32),
-            claim="batchnorm.fold_into_preceding_layer",
-            what="float32 fold, float32 evaluation",
-        )
+        assert_close(folded32(x32), net(x32), claim="batchnorm.fold_into_preceding_layer",
+                     what="float32 fold, float32 evaluation")
     net64 = net.double()
     folded = K.fold_batchnorm(net64)
     x = torch.rand(8, 3, 32, 32, generator=torch.Generator().manual_seed(1))
@@ -882,15 +683,7 @@ def test_batchnorm_folding_full_size_seed_network_meets_the_seeds_1e_8():
         layer, bn = getattr(net64, name)[0], getattr(net64, name)[1]
         fuse = fuse_conv_bn_eval if isinstance(layer, nn.Conv2d) else fuse_linear_bn_eval
         ref = fuse(layer, bn)
-        assert_close(
-            getattr(folded, name)[0].weight.detach(),
-            ref.weight.detach(),
-            claim="batchnorm.fold_into_preceding_layer",
-            what=f"{name} W'",
-        )
-        assert_close(
-            getattr(folded, name)[0].bias.detach(),
-            ref.bias.detach(),
-            claim="batchnorm.fold_into_preceding_layer",
-            what=f"{name} b'",
-        )
+        assert_close(getattr(folded, name)[0].weight.detach(), ref.weight.detach(),
+                     claim="batchnorm.fold_into_preceding_layer", what=f"{name} W'")
+        assert_close(getattr(folded, name)[0].bias.detach(), ref.bias.detach(),
+                     claim="batchnorm.fold_into_preceding_layer", what=f"{name} b'")

@@ -42,42 +42,24 @@ def matmul_backward(g, x, w):
 
 
 def test_check_backward_accepts_correct_layernorm_and_matmul_backwards_in_both_dtypes():
-    check_backward(
-        layernorm,
-        layernorm_backward,
-        ["n d", "d", "d"],
-        dims={"d": (2, 4)},
-        bounds=(-1.0, 1.0),
-        growth=100.0,
-        settings=FEW,
-    )
-    check_backward(
-        torch.matmul, matmul_backward, [("n", "k"), ("k", "m")], settings=FEW, growth=5.0
-    )  # a length-k reduction
+    check_backward(layernorm, layernorm_backward, ["n d", "d", "d"],
+                   dims={"d": (2, 4)}, bounds=(-1.0, 1.0), growth=100.0, settings=FEW)
+    check_backward(torch.matmul, matmul_backward, [("n", "k"), ("k", "m")], settings=FEW,
+                   growth=5.0)  # a length-k reduction
 
 
-@pytest.mark.parametrize(
-    ("checks", "says"),
-    [
-        (("autograd",), "hand backward vs autograd"),
-        (("dot_product",), "dot-product test fails"),
-        (("jacobian",), "full Jacobian"),
-    ],
-)
+@pytest.mark.parametrize(("checks", "says"), [
+    (("autograd",), "hand backward vs autograd"),
+    (("dot_product",), "dot-product test fails"),
+    (("jacobian",), "full Jacobian"),
+])
 def test_each_witness_alone_rejects_a_layernorm_backward_missing_the_mean_term(checks, says):
     def wrong(g, x, gamma, beta):
         return layernorm_backward(g, x, gamma, beta, drop_mean_term=True)
 
     with pytest.raises(AssertionError, match=says) as info:
-        check_backward(
-            layernorm,
-            wrong,
-            ["n d", "d", "d"],
-            checks=checks,
-            dtypes=(torch.float64,),
-            claim="demo.layernorm",
-            settings=FAIL,
-        )
+        check_backward(layernorm, wrong, ["n d", "d", "d"], checks=checks,
+                       dtypes=(torch.float64,), claim="demo.layernorm", settings=FAIL)
     msg = str(info.value) + "\n".join(getattr(info.value, "__notes__", []))
     for part in ("claim demo.layernorm", "dtype float64", "inputs x (", "gamma (", "beta ("):
         assert part in msg, f"{part!r} missing from: {msg}"
@@ -88,23 +70,20 @@ def test_a_transposed_weight_gradient_is_rejected_with_shapes_and_both_values():
         return g @ w.T, (x.T @ g).T  # the weight gradient transposed (square w: same shape)
 
     with pytest.raises(AssertionError, match=r"∂/∂input1 .* vs autograd") as info:
-        check_backward(
-            torch.matmul, transposed, [("n", "k"), ("k", "k")], checks=("autograd",), settings=FAIL
-        )
+        check_backward(torch.matmul, transposed, [("n", "k"), ("k", "k")],
+                       checks=("autograd",), settings=FAIL)
     assert "largest difference" in str(info.value) and "expected" in str(info.value)
 
 
 def test_the_full_jacobian_compares_the_zero_pattern():
     """An elementwise square whose backward leaks 1e-3 of the neighbour's gradient: the
     Jacobian witness shows an entry that must be exactly zero."""
-
     def leaky(g, x):
         return 2 * x * g + 1e-3 * torch.roll(g, 1)
 
     with pytest.raises(AssertionError, match=r"full Jacobian.*\n.*expected 0\.0"):
-        check_backward(
-            torch.square, leaky, ["n"], checks=("jacobian",), dims={"n": (2, 4)}, settings=FAIL
-        )
+        check_backward(torch.square, leaky, ["n"], checks=("jacobian",),
+                       dims={"n": (2, 4)}, settings=FAIL)
 
 
 def test_numpy_backward_in_float32_must_not_upcast_unless_allowed():
@@ -112,18 +91,10 @@ def test_numpy_backward_in_float32_must_not_upcast_unless_allowed():
         return 2 * x.astype(np.float64) * g  # float64 gradient for a float32 input
 
     with pytest.raises(AssertionError, match=r"has dtype float64, the input torch\.float32"):
-        check_backward(
-            torch.square, upcasting, ["n"], backend="numpy", dtypes=(torch.float32,), settings=FAIL
-        )
-    check_backward(
-        torch.square,
-        upcasting,
-        ["n"],
-        backend="numpy",
-        dtypes=(torch.float32,),
-        check_dtype=False,
-        settings=FEW,
-    )
+        check_backward(torch.square, upcasting, ["n"], backend="numpy",
+                       dtypes=(torch.float32,), settings=FAIL)
+    check_backward(torch.square, upcasting, ["n"], backend="numpy", dtypes=(torch.float32,),
+                   check_dtype=False, settings=FEW)
 
 
 def test_a_backward_that_writes_into_grad_output_is_rejected():
@@ -147,25 +118,11 @@ def test_half_precision_rows_accept_tanh_and_reject_a_missing_square(dtype):
         """1 − t² loses 2t²/(1 − t²) = 2 sinh² x relative digits to cancellation."""
         return float(1 + 2 * torch.sinh(x).pow(2).max())
 
-    check_backward(
-        torch.tanh,
-        right,
-        ["n"],
-        dtypes=(dtype,),
-        bounds=(-1.0, 1.0),
-        growth=condition,
-        settings=FEW,
-    )
+    check_backward(torch.tanh, right, ["n"], dtypes=(dtype,), bounds=(-1.0, 1.0),
+                   growth=condition, settings=FEW)
     with pytest.raises(AssertionError, match=f"values differ.*{dtype}"):
-        check_backward(
-            torch.tanh,
-            wrong,
-            ["n"],
-            dtypes=(dtype,),
-            bounds=(-1.0, 1.0),
-            growth=condition,
-            settings=FAIL,
-        )
+        check_backward(torch.tanh, wrong, ["n"], dtypes=(dtype,), bounds=(-1.0, 1.0),
+                       growth=condition, settings=FAIL)
 
 
 def test_a_strategy_of_arrays_sets_the_values():
@@ -173,11 +130,8 @@ def test_a_strategy_of_arrays_sets_the_values():
 
     from dlmath_verify.strategies import arrays
 
-    rows = st.integers(1, 3).flatmap(
-        lambda n: st.tuples(
-            arrays((n, 3), min_value=-1, max_value=1), arrays((3, 2), min_value=-1, max_value=1)
-        )
-    )
+    rows = st.integers(1, 3).flatmap(lambda n: st.tuples(
+        arrays((n, 3), min_value=-1, max_value=1), arrays((3, 2), min_value=-1, max_value=1)))
     check_backward(torch.matmul, matmul_backward, rows, settings=FEW, growth=3.0)
 
 
@@ -192,27 +146,22 @@ BAD_ARGUMENTS = [
     pytest.param(dict(inputs=[]), ValueError, "inputs", id="inputs-empty"),
     pytest.param(dict(inputs=[("n", -1)]), ValueError, r"inputs\[0\]", id="negative-side"),
     pytest.param(dict(inputs=[("n", "2x")]), ValueError, r"inputs\[0\]", id="bad-name"),
-    pytest.param(
-        dict(forward_reference=lambda x: x * x, inputs=["n", "n"]),
-        TypeError,
-        "forward_reference takes 1",
-        id="too-many-inputs",
-    ),
+    pytest.param(dict(forward_reference=lambda x: x * x, inputs=["n", "n"]), TypeError,
+                 "forward_reference takes 1",
+                 id="too-many-inputs"),
     pytest.param(dict(claim=3), TypeError, "claim", id="claim"),
     pytest.param(dict(dtypes=torch.float32), TypeError, "dtypes", id="dtypes-not-a-sequence"),
     pytest.param(dict(dtypes=(torch.int64,)), ValueError, "dtypes", id="dtypes-int"),
     pytest.param(dict(backend="jax"), ValueError, "backend", id="backend"),
-    pytest.param(
-        dict(backend="numpy", dtypes=(torch.bfloat16,)), ValueError, "dtypes", id="numpy-bfloat16"
-    ),
+    pytest.param(dict(backend="numpy", dtypes=(torch.bfloat16,)), ValueError, "dtypes",
+                 id="numpy-bfloat16"),
     pytest.param(dict(checks=("gradcheck",)), ValueError, "checks", id="checks"),
     pytest.param(dict(dims={"n": (3, 1)}), ValueError, r"dims\['n'\]", id="dims-range"),
     pytest.param(dict(bounds=(1.0, -1.0)), ValueError, "bounds", id="bounds"),
     pytest.param(dict(bounds=(0.0, float("inf"))), ValueError, "bounds", id="bounds-inf"),
     pytest.param(dict(growth=0), ValueError, "growth", id="growth"),
-    pytest.param(
-        dict(jacobian_max_entries=-1), ValueError, "jacobian_max_entries", id="jacobian_max_entries"
-    ),
+    pytest.param(dict(jacobian_max_entries=-1), ValueError, "jacobian_max_entries",
+                 id="jacobian_max_entries"),
     pytest.param(dict(device="gpu0"), ValueError, "device", id="device"),
     pytest.param(dict(settings={"max_examples": 3}), TypeError, "settings", id="settings"),
 ]

@@ -34,12 +34,8 @@ from dlmath_verify.symbolic import (
     ("value", "zero"),
     [
         (sp.exp(sp.Rational(1, 2)) ** 2 - sp.E, True),  # e^(1/2)·e^(1/2) = e
-        (
-            sp.exp(sp.Rational(1, 3)) / (1 + sp.exp(sp.Rational(1, 3)))
-            - 1
-            + 1 / (1 + sp.exp(sp.Rational(1, 3))),
-            True,
-        ),
+        (sp.exp(sp.Rational(1, 3)) / (1 + sp.exp(sp.Rational(1, 3))) - 1
+         + 1 / (1 + sp.exp(sp.Rational(1, 3))), True),
         (sp.sqrt(2) + sp.sqrt(3) - sp.sqrt(5 + 2 * sp.sqrt(6)), True),  # denested radical
         (sp.tanh(sp.Rational(1, 2)) - (sp.E - 1) / (sp.E + 1), True),
         (sp.E - sp.Rational(2718281828459045, 10**15), False),  # e is not this rational
@@ -100,13 +96,9 @@ _S = sp.Symbol("s", nonnegative=True)
 )
 @given(data=st.data())
 def test_prove_identity_refutes_a_piecewise_identity_on_the_region_where_it_fails(
-    lhs, rhs, region, data
-):
-    with pytest.raises(
-        AssertionError,
-        match=rf"identity fails .*on the region {region}.*"
-        r"\(exactly nonzero\)",
-    ):
+        lhs, rhs, region, data):
+    with pytest.raises(AssertionError, match=rf"identity fails .*on the region {region}.*"
+                                             r"\(exactly nonzero\)"):
         prove_identity(lhs, rhs, claim="mutant", data=data, heaviside_at_zero=0)
 
 
@@ -129,20 +121,13 @@ def test_prove_identity_proves_piecewise_identities_by_cases(lhs, rhs, data):
     [
         (sp.sin(_X) ** 2 + sp.cos(_X) ** 2 - 1, r"containing (sin|cos)"),
         (sp.Max(_X * _Y, 0), r"sign of .*x\*y.*not linear"),
-        (
-            sp.diff(sp.Max(_X, 0), _X) - sp.Piecewise((1, _X > 0), (0, True)),
-            r"Heaviside\(x\) at its breakpoint x = 0: .*heaviside_at_zero=",
-        ),
+        (sp.diff(sp.Max(_X, 0), _X) - sp.Piecewise((1, _X > 0), (0, True)),
+         r"Heaviside\(x\) at its breakpoint x = 0: .*heaviside_at_zero="),
         (sp.Function("f")(_X), r"containing f"),
         (sp.DiracDelta(_X), r"containing DiracDelta"),
     ],
-    ids=[
-        "trigonometric",
-        "nonlinear-condition",
-        "heaviside-without-convention",
-        "undefined-function",
-        "dirac-delta",
-    ],
+    ids=["trigonometric", "nonlinear-condition", "heaviside-without-convention",
+         "undefined-function", "dirac-delta"],
 )
 @given(data=st.data())
 def test_prove_identity_refuses_what_it_cannot_decide_and_names_it(lhs, message, data):
@@ -166,15 +151,8 @@ def test_assert_close_message_names_claim_shape_largest_difference_index_and_bot
     with pytest.raises(AssertionError) as info:
         assert_close(actual, expected, claim="demo.claim", what="kernel vs truth")
     msg = str(info.value)
-    for part in (
-        "demo.claim",
-        "kernel vs truth",
-        "shape (2, 3)",
-        "largest difference 0.25",
-        "index (1, 2)",
-        "actual 0.0",
-        "expected 0.25",
-    ):
+    for part in ("demo.claim", "kernel vs truth", "shape (2, 3)", "largest difference 0.25",
+                 "index (1, 2)", "actual 0.0", "expected 0.25"):
         assert part in msg, f"{part!r} missing from: {msg}"
 
 
@@ -189,12 +167,9 @@ def test_assert_close_checks_shape_and_dtype_before_values():
 def test_dot_product_test_catches_a_wrong_matmul_weight_gradient(data):
     n, k, m = (data.draw(st.integers(2, 4)) for _ in range(3))
     ints = st.integers(-3, 3).map(float)  # integer entries: the error below is never tiny
-    x, w, u, vx, vw = (
-        torch.tensor(
-            data.draw(st.lists(st.lists(ints, min_size=c, max_size=c), min_size=r, max_size=r))
-        )
-        for r, c in ((n, k), (k, m), (n, m), (n, k), (k, m))
-    )
+    x, w, u, vx, vw = (torch.tensor(data.draw(st.lists(st.lists(ints, min_size=c, max_size=c),
+                                                        min_size=r, max_size=r)))
+                       for r, c in ((n, k), (k, m), (n, m), (n, k), (k, m)))
     right = lambda g: (g @ w.T, x.T @ g)  # noqa: E731  ∇X = ∇Y Wᵀ, ∇W = Xᵀ ∇Y
     assert_vjp(torch.matmul, right, [x, w], u, [vx, vw], claim="demo")
     wrong = lambda g: (g @ w.T, (x.T @ g) * 1.5)  # noqa: E731  a scaled weight gradient
@@ -209,14 +184,8 @@ def test_assert_close_without_a_claim_still_names_what_shapes_and_values():
         assert_close(np.array([1.0, 2.0]), np.array([1.0, 2.5]), what="dx")
     msg = str(info.value)
     assert "claim" not in msg
-    for part in (
-        "dx",
-        "shape (2,)",
-        "largest difference 0.5",
-        "index (1,)",
-        "actual 2.0",
-        "expected 2.5",
-    ):
+    for part in ("dx", "shape (2,)", "largest difference 0.5", "index (1,)", "actual 2.0",
+                 "expected 2.5"):
         assert part in msg, f"{part!r} missing from: {msg}"
 
 
@@ -237,21 +206,19 @@ def test_half_precision_rows_follow_torch_testing_and_reject_one_ulp_too_far(dty
         assert_close(wrong, expected)
 
 
-def test_assertion_helpers_hide_their_frames_so_a_failure_points_at_the_callers_line(pytester):
-    pytester.makepyfile(
-        test_user="""
+def test_assertion_helpers_hide_their_frames_so_a_failure_points_at_the_callers_line(
+        pytester):
+    pytester.makepyfile(test_user="""
         import numpy as np
         from dlmath_verify.checks import assert_close
 
         def test_mine():
             assert_close(np.zeros(2), np.ones(2), what="my kernel")  # the user's line
-    """
-    )
+    """)
     # The file is named: in-process, the registry holds this suite's claims, whose required
     # witness kinds a run of the whole (foreign) directory would rightly find missing.
-    result = pytester.runpytest(
-        "test_user.py", "-p", "dlmath_verify.plugin", "-p", "no:cacheprovider"
-    )
+    result = pytester.runpytest("test_user.py", "-p", "dlmath_verify.plugin",
+                                "-p", "no:cacheprovider")
     result.assert_outcomes(failed=1)
     out = result.stdout.str()
     assert "the user's line" in out

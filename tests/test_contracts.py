@@ -39,33 +39,17 @@ _G = torch.ones(2, 3, 3, 3)
 _X = torch.ones(2, 2, 5, 5)
 
 
-@pytest.mark.parametrize(
-    ("call", "name"),
-    [
-        (lambda: C.conv2d_input_grad((2, 2, 5, 5), _W, _G.to("meta"), 1, 0, 1), "grad_output"),
-        (lambda: C.conv2d_weight_grad(_X, (3, 2, 3, 3), _G.to("meta")), "grad_output"),
-        (lambda: C.conv2d(_X.to("meta"), _W), "input"),
-        (lambda: C.conv2d(_X, _W.to("meta")), "weight"),
-        (
-            lambda: sigmoid_mlp_forward(
-                torch.ones(3, 1).to("meta"), [torch.ones(2, 3)], [torch.ones(2, 1)]
-            ),
-            "x",
-        ),
-        (
-            lambda: B.batchnorm_forward(torch.ones(4, 3).to("meta"), torch.ones(3), torch.zeros(3)),
-            "x",
-        ),
-    ],
-    ids=[
-        "conv2d_input_grad",
-        "conv2d_weight_grad",
-        "conv2d input",
-        "conv2d weight",
-        "sigmoid_mlp_forward",
-        "batchnorm_forward",
-    ],
-)
+@pytest.mark.parametrize(("call", "name"), [
+    (lambda: C.conv2d_input_grad((2, 2, 5, 5), _W, _G.to("meta"), 1, 0, 1), "grad_output"),
+    (lambda: C.conv2d_weight_grad(_X, (3, 2, 3, 3), _G.to("meta")), "grad_output"),
+    (lambda: C.conv2d(_X.to("meta"), _W), "input"),
+    (lambda: C.conv2d(_X, _W.to("meta")), "weight"),
+    (lambda: sigmoid_mlp_forward(torch.ones(3, 1).to("meta"), [torch.ones(2, 3)],
+                                 [torch.ones(2, 1)]), "x"),
+    (lambda: B.batchnorm_forward(torch.ones(4, 3).to("meta"), torch.ones(3), torch.zeros(3)),
+     "x"),
+], ids=["conv2d_input_grad", "conv2d_weight_grad", "conv2d input", "conv2d weight",
+        "sigmoid_mlp_forward", "batchnorm_forward"])
 def test_a_meta_tensor_is_refused_before_its_values_are_read(call, name):
     """Not garbage from uninitialised memory, not "Tensor.item() cannot be called on meta
     tensors": a ValueError naming the argument."""
@@ -78,9 +62,8 @@ def test_a_meta_tensor_is_refused_before_its_values_are_read(call, name):
 def test_fully_convolutional_leaves_its_argument_untouched():
     """A training-mode BatchNorm2d before the Flatten: the conversion ran the network in
     training mode and changed its running statistics. Now it works on an eval-mode copy."""
-    net = nn.Sequential(
-        nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.ReLU(), nn.Flatten(), nn.Linear(8, 3)
-    )
+    net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.ReLU(), nn.Flatten(),
+                        nn.Linear(8, 3))
     before = {k: v.clone() for k, v in net.state_dict().items()}
     out = fully_convolutional(net, (1, 4, 4))
     assert net.training and all(m.training for m in net.modules())
@@ -89,60 +72,40 @@ def test_fully_convolutional_leaves_its_argument_untouched():
 
 
 def test_fully_convolutional_refuses_an_unconvertible_batchnorm1d_at_conversion():
-    net = nn.Sequential(
-        nn.Conv2d(1, 2, 3),
-        nn.Flatten(),
-        nn.Linear(8, 3),
-        nn.BatchNorm1d(3, track_running_stats=False),
-    )
-    raises(
-        ValueError,
-        "BatchNorm1d layer 1 after the Flatten has no running statistics",
-        lambda: fully_convolutional(net, (1, 4, 4)),
-    )
+    net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten(), nn.Linear(8, 3),
+                        nn.BatchNorm1d(3, track_running_stats=False))
+    raises(ValueError, "BatchNorm1d layer 1 after the Flatten has no running statistics",
+           lambda: fully_convolutional(net, (1, 4, 4)))
 
 
 def test_fully_convolutional_names_its_arguments():
-    raises(
-        TypeError,
-        "network must be an nn.Sequential",
-        lambda: fully_convolutional(nn.Linear(2, 2), (1, 4, 4)),
-    )
+    raises(TypeError, "network must be an nn.Sequential",
+           lambda: fully_convolutional(nn.Linear(2, 2), (1, 4, 4)))
     raises(TypeError, "input_size", lambda: fully_convolutional(nn.Sequential(), None))
 
 
 # ------------------------------------------------------------------ receptive fields
 
 
-@pytest.mark.parametrize(
-    ("layers", "match"),
-    [
-        (
-            [{"kernel": 3, "strides": 2}],
-            r"layers\[0\] has unknown key\(s\) 'strides' \(did you "
-            r"mean 'stride'\?\)",
-        ),
-        ([{"kernal": 3}], r"layers\[0\] has unknown key\(s\) 'kernal' \(did you mean 'kernel'\?\)"),
-        ([{"stride": 2}], r"layers\[0\] must have the key 'kernel'"),
-        ([{"kernel": 3, "padding_mode": "circ"}], r"layers\[0\] padding_mode must be one of"),
-    ],
-)
+@pytest.mark.parametrize(("layers", "match"), [
+    ([{"kernel": 3, "strides": 2}], r"layers\[0\] has unknown key\(s\) 'strides' \(did you "
+                                    r"mean 'stride'\?\)"),
+    ([{"kernal": 3}], r"layers\[0\] has unknown key\(s\) 'kernal' \(did you mean 'kernel'\?\)"),
+    ([{"stride": 2}], r"layers\[0\] must have the key 'kernel'"),
+    ([{"kernel": 3, "padding_mode": "circ"}], r"layers\[0\] padding_mode must be one of"),
+])
 def test_a_misspelt_or_missing_layer_key_is_a_value_error(layers, match):
     """No KeyError, no silent ignore."""
     raises(ValueError, match, lambda: R.output_size(layers, (8, 8)))
 
 
 def test_circular_and_reflect_padding_limits_are_torchs():
-    raises(
-        ValueError,
-        "circular padding 3 exceeds its input 2",
-        lambda: R.output_size([{"kernel": 3, "padding": 3, "padding_mode": "circular"}], (2, 2)),
-    )
-    raises(
-        ValueError,
-        "reflect padding 2 must be less than its input 2",
-        lambda: R.output_size([{"kernel": 3, "padding": 2, "padding_mode": "reflect"}], (2, 2)),
-    )
+    raises(ValueError, "circular padding 3 exceeds its input 2",
+           lambda: R.output_size([{"kernel": 3, "padding": 3, "padding_mode": "circular"}],
+                                 (2, 2)))
+    raises(ValueError, "reflect padding 2 must be less than its input 2",
+           lambda: R.output_size([{"kernel": 3, "padding": 2, "padding_mode": "reflect"}],
+                                 (2, 2)))
 
 
 # ------------------------------------------------------------------ aliasing
@@ -175,11 +138,8 @@ def test_autodiff_relu_propagates_nan():
 
 def test_autodiff_linear_and_log_softmax_refuse_clearly():
     raises(ValueError, r"in_features must be a positive integer", lambda: A.Linear(0, 3))
-    raises(
-        ValueError,
-        r"log_softmax: x must be a non-empty 2-D node",
-        lambda: A.log_softmax(A.TensorNode(np.zeros(3))),
-    )
+    raises(ValueError, r"log_softmax: x must be a non-empty 2-D node",
+           lambda: A.log_softmax(A.TensorNode(np.zeros(3))))
     raises(TypeError, r"rng must be a numpy.random.Generator", lambda: A.Linear(3, 2, rng=0))
 
 
@@ -193,15 +153,12 @@ def _fold(mean=0.0, var=1.0, eps=1e-5):
     return lin, bn
 
 
-@pytest.mark.parametrize(
-    ("make", "match"),
-    [
-        (lambda: _fold(var=-1.0), r"bn.running_var must be ≥ 0"),
-        (lambda: _fold(var=float("nan")), r"bn.running_var must be finite"),
-        (lambda: _fold(mean=float("inf")), r"bn.running_mean must be finite"),
-        (lambda: _fold(var=0.0, eps=0.0), r"bn.eps must be > 0 where bn.running_var is 0"),
-    ],
-)
+@pytest.mark.parametrize(("make", "match"), [
+    (lambda: _fold(var=-1.0), r"bn.running_var must be ≥ 0"),
+    (lambda: _fold(var=float("nan")), r"bn.running_var must be finite"),
+    (lambda: _fold(mean=float("inf")), r"bn.running_mean must be finite"),
+    (lambda: _fold(var=0.0, eps=0.0), r"bn.eps must be > 0 where bn.running_var is 0"),
+])
 def test_fold_into_layer_refuses_statistics_that_give_nan_weights(make, match):
     raises(ValueError, match, lambda: B.fold_into_layer(*make()))
 
@@ -217,23 +174,15 @@ def test_nan_gamma_or_beta_is_refused(where):
     x = np.random.default_rng(0).normal(size=(4, 3))
     p = {"gamma": np.ones(3), "beta": np.zeros(3)}
     p[where] = np.array([1.0, np.nan, 0.0])
-    raises(
-        ValueError,
-        rf"{where} must be finite",
-        lambda: B.batchnorm_forward(x, p["gamma"], p["beta"]),
-    )
+    raises(ValueError, rf"{where} must be finite",
+           lambda: B.batchnorm_forward(x, p["gamma"], p["beta"]))
     if where == "gamma":
-        raises(
-            ValueError,
-            "gamma must be finite",
-            lambda: B.batchnorm_backward(x, p["gamma"], np.ones((4, 3))),
-        )
+        raises(ValueError, "gamma must be finite",
+               lambda: B.batchnorm_backward(x, p["gamma"], np.ones((4, 3))))
     t = {k: torch.from_numpy(v) for k, v in p.items()}
-    raises(
-        ValueError,
-        rf"{where} must be finite",
-        lambda: CustomBatchNormManualFunction.apply(torch.from_numpy(x), t["gamma"], t["beta"]),
-    )
+    raises(ValueError, rf"{where} must be finite",
+           lambda: CustomBatchNormManualFunction.apply(torch.from_numpy(x), t["gamma"],
+                                                       t["beta"]))
 
 
 def test_custom_batchnorm_module_accepts_float64_and_float32_input():
@@ -246,11 +195,8 @@ def test_custom_batchnorm_module_accepts_float64_and_float32_input():
 
 
 def test_custom_batchnorm_messages_name_input_not_x():
-    raises(
-        ValueError,
-        r"input must hold a batch of N ≥ 2 rows",
-        lambda: CustomBatchNormManualModule(3)(torch.zeros(1, 3)),
-    )
+    raises(ValueError, r"input must hold a batch of N ≥ 2 rows",
+           lambda: CustomBatchNormManualModule(3)(torch.zeros(1, 3)))
 
 
 # ------------------------------------------------------------------ momentum
@@ -263,37 +209,26 @@ def test_closed_form_iterate_rejects_nan_like_form_one_iterates():
 
 
 def test_momentum_form_one_step_validates_shapes():
-    raises(
-        ValueError,
-        r"theta_prev must have the shape of theta \(3,\), got \(2, 1\)",
-        lambda: M.momentum_form_one_step(np.zeros(3), np.zeros((2, 1)), np.zeros(3), 0.1, 0.5),
-    )
-    raises(
-        ValueError,
-        r"g must have the shape of theta",
-        lambda: M.momentum_form_two_step(np.zeros(3), np.zeros(3), np.zeros(2), 0.1, 0.5),
-    )
+    raises(ValueError, r"theta_prev must have the shape of theta \(3,\), got \(2, 1\)",
+           lambda: M.momentum_form_one_step(np.zeros(3), np.zeros((2, 1)), np.zeros(3), 0.1,
+                                            0.5))
+    raises(ValueError, r"g must have the shape of theta",
+           lambda: M.momentum_form_two_step(np.zeros(3), np.zeros(3), np.zeros(2), 0.1, 0.5))
 
 
 @pytest.mark.parametrize("opt", [M.FormOneSGD, M.FormTwoSGD])
-@pytest.mark.parametrize(
-    ("group", "match"),
-    [
-        ({"lr": float("nan")}, r"lr \(param group 1\) must be a finite number ≥ 0"),
-        ({"lr": -1.0}, r"lr \(param group 1\) must be a finite number ≥ 0"),
-        ({"momentum": 1.5}, r"momentum \(param group 1\) must be a finite number ≥ 0 and < 1"),
-        ({"momentum": -0.1}, r"momentum \(param group 1\)"),
-    ],
-)
+@pytest.mark.parametrize(("group", "match"), [
+    ({"lr": float("nan")}, r"lr \(param group 1\) must be a finite number ≥ 0"),
+    ({"lr": -1.0}, r"lr \(param group 1\) must be a finite number ≥ 0"),
+    ({"momentum": 1.5}, r"momentum \(param group 1\) must be a finite number ≥ 0 and < 1"),
+    ({"momentum": -0.1}, r"momentum \(param group 1\)"),
+])
 def test_optimisers_check_every_group_like_torch_optim(opt, group, match):
     """Per-group values are checked as torch.optim checks its defaults (lr ≥ 0, momentum
     ≥ 0; here also < 1), and the messages say lr/momentum, not alpha/beta."""
     a, b = nn.Parameter(torch.zeros(2)), nn.Parameter(torch.zeros(2))
-    raises(
-        ValueError,
-        match,
-        lambda: opt([{"params": [a]}, {"params": [b], **group}], lr=0.1, momentum=0.5),
-    )
+    raises(ValueError, match, lambda: opt([{"params": [a]}, {"params": [b], **group}], lr=0.1,
+                                          momentum=0.5))
     raises(ValueError, r"^lr must", lambda: opt([a], lr=-1.0, momentum=0.5))
 
 
@@ -317,21 +252,12 @@ def test_a_group_changed_after_construction_is_checked_at_step():
 
 
 def test_module_mlp_and_linear_module_refuse_nan_hyper_parameters():
-    raises(
-        ValueError,
-        "lr must be a finite number ≥ 0",
-        lambda: ModuleMLP(2, [], 2).sgd_step(float("nan")),
-    )
-    raises(
-        ValueError,
-        "weight_std must be a finite number ≥ 0",
-        lambda: LinearModule(3, 2, weight_std=float("nan")),
-    )
-    raises(
-        TypeError,
-        r"rng must be a numpy.random.Generator .* got int",
-        lambda: LinearModule(3, 2, rng=0),
-    )
+    raises(ValueError, "lr must be a finite number ≥ 0", lambda: ModuleMLP(2, [], 2).sgd_step(
+        float("nan")))
+    raises(ValueError, "weight_std must be a finite number ≥ 0",
+           lambda: LinearModule(3, 2, weight_std=float("nan")))
+    raises(TypeError, r"rng must be a numpy.random.Generator .* got int",
+           lambda: LinearModule(3, 2, rng=0))
 
 
 def _digits_stub() -> E.Digits:
@@ -340,16 +266,13 @@ def _digits_stub() -> E.Digits:
     return E.Digits(x, y, x, y)
 
 
-@pytest.mark.parametrize(
-    ("kwargs", "error", "match"),
-    [
-        ({"batch_size": -5}, ValueError, "batch_size must be a positive integer"),
-        ({"batch_size": 0}, ValueError, "batch_size must be a positive integer"),
-        ({"epochs": -1}, ValueError, "epochs must be a non-negative integer"),
-        ({"epochs": 1.5}, TypeError, "epochs must be an integer"),
-        ({"seed": -1}, ValueError, "seed must be a non-negative integer"),
-    ],
-)
+@pytest.mark.parametrize(("kwargs", "error", "match"), [
+    ({"batch_size": -5}, ValueError, "batch_size must be a positive integer"),
+    ({"batch_size": 0}, ValueError, "batch_size must be a positive integer"),
+    ({"epochs": -1}, ValueError, "epochs must be a non-negative integer"),
+    ({"epochs": 1.5}, TypeError, "epochs must be an integer"),
+    ({"seed": -1}, ValueError, "seed must be a non-negative integer"),
+])
 def test_train_classifier_refuses_a_schedule_that_takes_no_step(kwargs, error, match):
     """batch_size = −5 took no step and returned a History; epochs = −1 likewise."""
     model = E.mlp([64, 10])
@@ -363,21 +286,16 @@ def test_train_classifier_refuses_a_schedule_that_takes_no_step(kwargs, error, m
 
 def test_correlate1d_on_a_strided_view_is_the_correlation():
     y = torch.arange(14, dtype=torch.float64)[::2]  # 0, 2, …, 12
-    torch.testing.assert_close(C.correlate1d(y, torch.ones(2, dtype=torch.float64)), y[:-1] + y[1:])
+    torch.testing.assert_close(C.correlate1d(y, torch.ones(2, dtype=torch.float64)),
+                               y[:-1] + y[1:])
 
 
 def test_messages_use_the_callers_names():
-    raises(
-        ValueError,
-        r"^lr",
-        lambda: M.FormOneSGD([nn.Parameter(torch.zeros(1))], lr=-1, momentum=0.5),
-    )
+    raises(ValueError, r"^lr", lambda: M.FormOneSGD([nn.Parameter(torch.zeros(1))], lr=-1,
+                                                    momentum=0.5))
     raises(ValueError, r"^input must be 4-D", lambda: C.conv2d(torch.ones(2, 5, 5), _W))
-    raises(
-        TypeError,
-        r"^targets must be a numpy array",
-        lambda: ModuleMLP(2, [], 2).loss(np.zeros((1, 2)), [[1.0, 0.0]]),
-    )
+    raises(TypeError, r"^targets must be a numpy array",
+           lambda: ModuleMLP(2, [], 2).loss(np.zeros((1, 2)), [[1.0, 0.0]]))
 
 
 # ---------------------------------------------------------- mutants killed (docs/mutation.md)
@@ -395,15 +313,12 @@ def test_cross_entropy_module_ignores_x_where_the_target_is_zero():
     np.testing.assert_array_equal(ce.backward(x, y), [[0.0, -0.5], [0.0, -1.0]])
 
 
-@pytest.mark.parametrize(
-    ("y", "ok"),
-    [
-        (np.array([[1.0 + 1.5e-12]]), False),  # |Σy − 1| > 1e-12·C with C = 1
-        (np.array([[0.25, 0.25, 0.25, 0.25 + 2e-12]]), True),  # ≤ 1e-12·C with C = 4
-        (np.array([[1.0 + 1.5e-6]], dtype=np.float32), False),  # float32: 1e-6·C
-        (np.array([[0.25, 0.25, 0.25, 0.25 + 2.5e-6]], dtype=np.float32), True),
-    ],
-)
+@pytest.mark.parametrize(("y", "ok"), [
+    (np.array([[1.0 + 1.5e-12]]), False),  # |Σy − 1| > 1e-12·C with C = 1
+    (np.array([[0.25, 0.25, 0.25, 0.25 + 2e-12]]), True),  # ≤ 1e-12·C with C = 4
+    (np.array([[1.0 + 1.5e-6]], dtype=np.float32), False),  # float32: 1e-6·C
+    (np.array([[0.25, 0.25, 0.25, 0.25 + 2.5e-6]], dtype=np.float32), True),
+])
 def test_cross_entropy_module_target_tolerance_is_per_dtype_times_classes(y, ok):
     """Target rows must sum to 1 within 1e-12·C (float64) or 1e-6·C (float32)."""
     from impl.modules import CrossEntropyModule
@@ -412,20 +327,16 @@ def test_cross_entropy_module_target_tolerance_is_per_dtype_times_classes(y, ok)
     if ok:
         CrossEntropyModule().forward(x, y)
     else:
-        raises(
-            ValueError,
-            "y rows must be probability distributions",
-            lambda: CrossEntropyModule().forward(x, y),
-        )
+        raises(ValueError, "y rows must be probability distributions",
+               lambda: CrossEntropyModule().forward(x, y))
 
 
 def test_linear_module_initialisation_is_the_practicals():
     """W ~ N(0, 1e-4²) drawn from np.random.default_rng(0) unless rng is given, b = 0 (the
     docstring's promise: construction is deterministic)."""
     lin = LinearModule(3, 2)
-    np.testing.assert_array_equal(
-        lin.params["weight"], np.random.default_rng(0).normal(0.0, 1e-4, (2, 3))
-    )
+    np.testing.assert_array_equal(lin.params["weight"],
+                                  np.random.default_rng(0).normal(0.0, 1e-4, (2, 3)))
     np.testing.assert_array_equal(lin.params["bias"], np.zeros(2))
 
 
@@ -433,41 +344,25 @@ def test_linear_module_initialisation_is_the_practicals():
 def test_linear_module_refuses_a_replaced_bias_of_the_wrong_kind_or_shape(bias):
     lin = LinearModule(3, 2)
     lin.params["bias"] = bias
-    raises(
-        ValueError,
-        r"params\['bias'\] must be a numpy array of shape \(out_features,\)",
-        lambda: lin.forward(np.zeros((1, 3))),
-    )
+    raises(ValueError, r"params\['bias'\] must be a numpy array of shape \(out_features,\)",
+           lambda: lin.forward(np.zeros((1, 3))))
 
 
 def test_fully_convolutional_refuses_exactly_what_it_cannot_convert():
     """Each refusal says why (mutants of these checks fell through to a later, vaguer error)."""
     conv = nn.Conv2d(1, 2, 3)
-    raises(
-        ValueError,
-        r"the Flatten must flatten dims 1 … −1",
-        lambda: fully_convolutional(nn.Sequential(conv, nn.Flatten(0), nn.Linear(8, 3)), (1, 4, 4)),
-    )
-    raises(
-        ValueError,
-        r"^input_size must be \(C, H, W\) of positive ints",
-        lambda: fully_convolutional(nn.Sequential(conv, nn.Flatten(), nn.Linear(8, 3)), (4, 4)),
-    )
-    raises(
-        ValueError,
-        r"^input_size must be \(C, H, W\) of positive ints",
-        lambda: fully_convolutional(nn.Sequential(conv, nn.Flatten(), nn.Linear(8, 3)), (1, 0, 4)),
-    )
+    raises(ValueError, r"the Flatten must flatten dims 1 … −1", lambda: fully_convolutional(
+        nn.Sequential(conv, nn.Flatten(0), nn.Linear(8, 3)), (1, 4, 4)))
+    raises(ValueError, r"^input_size must be \(C, H, W\) of positive ints", lambda:
+           fully_convolutional(nn.Sequential(conv, nn.Flatten(), nn.Linear(8, 3)), (4, 4)))
+    raises(ValueError, r"^input_size must be \(C, H, W\) of positive ints", lambda:
+           fully_convolutional(nn.Sequential(conv, nn.Flatten(), nn.Linear(8, 3)), (1, 0, 4)))
     # 1×2 and 2×1 maps: a Softmax/BatchNorm1d on the flattened map before any Linear is refused
     for size in ((1, 3, 4), (1, 4, 3)):
         for head in (nn.Softmax(dim=1), nn.BatchNorm1d(4)):
-            raises(
-                ValueError,
-                r"acts on the flattened map before any Linear layer",
-                lambda head=head, size=size: fully_convolutional(
-                    nn.Sequential(conv, nn.Flatten(), head, nn.Linear(4, 3)), size
-                ),
-            )
+            raises(ValueError, r"acts on the flattened map before any Linear layer",
+                   lambda head=head, size=size: fully_convolutional(
+                       nn.Sequential(conv, nn.Flatten(), head, nn.Linear(4, 3)), size))
 
 
 def test_fully_convolutional_keeps_a_head_on_a_one_by_one_map():

@@ -33,9 +33,8 @@ from impl import conv as K
 
 
 def tensor(draw, shape, *, dtype=np.float64, bound: float = 2.0, label: str = "") -> torch.Tensor:
-    return as_torch(
-        draw(arrays(tuple(shape), dtype=dtype, min_value=-bound, max_value=bound), label=label)
-    )
+    return as_torch(draw(arrays(tuple(shape), dtype=dtype, min_value=-bound, max_value=bound),
+                         label=label))
 
 
 # ------------------------------------------------------------------ 1. symbolic witness
@@ -45,18 +44,13 @@ def tensor(draw, shape, *, dtype=np.float64, bound: float = 2.0, label: str = ""
 @given(f=st.integers(1, 4), extra=st.integers(0, 3), data=st.data())
 def test_toeplitz_product_is_cross_correlation(f, extra, data):
     r"""(C_w y)_i = Σ_k w_k y_{i+k} for the seed's banded C_w (001 Problem 4)."""
-    prove_identity(
-        *D.toeplitz_is_correlation(f, f + extra), claim="conv.toeplitz_is_correlation", data=data
-    )
+    prove_identity(*D.toeplitz_is_correlation(f, f + extra),
+                   claim="conv.toeplitz_is_correlation", data=data)
 
 
 @pytest.mark.claim("conv.weight_gradient", "conv.bias_gradient", kind="symbolic")
-@given(
-    f=st.integers(1, 3),
-    extra=st.integers(0, 3),
-    activation=st.sampled_from(sorted(D.ACTIVATIONS)),
-    data=st.data(),
-)
+@given(f=st.integers(1, 3), extra=st.integers(0, 3),
+       activation=st.sampled_from(sorted(D.ACTIVATIONS)), data=st.data())
 def test_layer_gradients_are_correlation_with_v_and_sum_of_v(f, extra, activation, data):
     r"""One layer under an upstream row u: ∂/∂w = C_{vᵀ} y, ∂/∂b = v·1, ∂/∂y = v C_w with
     v = u ⊙ σ′(C_w y + b 1) (001 Problem 4 (a))."""
@@ -66,14 +60,10 @@ def test_layer_gradients_are_correlation_with_v_and_sum_of_v(f, extra, activatio
         prove_identity(lhs, rhs, claim=cid, data=data, points=1)
 
 
-@pytest.mark.claim(
-    "conv.backprop_recursion", "conv.weight_gradient", "conv.bias_gradient", kind="symbolic"
-)
-@given(
-    stack=conv1d_stacks(max_depth=3, max_n=5),
-    activation=st.sampled_from(["quadratic", "cubic"]),
-    data=st.data(),
-)
+@pytest.mark.claim("conv.backprop_recursion", "conv.weight_gradient", "conv.bias_gradient",
+                   kind="symbolic")
+@given(stack=conv1d_stacks(max_depth=3, max_n=5),
+       activation=st.sampled_from(["quadratic", "cubic"]), data=st.data())
 def test_deep_network_gradients_follow_the_v_recursion(stack, activation, data):
     r"""v_L = u, v_ℓ = (v_{ℓ+1} C_{w_{ℓ+1}}) ⊙ σ′(z_ℓ); ∂/∂w_ℓ = C_{v_ℓᵀ} y_{ℓ−1},
     ∂/∂b_ℓ = v_ℓ 1 equal sympy's derivatives of u·y_L (001 Problem 4 (a)–(b))."""
@@ -83,9 +73,8 @@ def test_deep_network_gradients_follow_the_v_recursion(stack, activation, data):
         prove_identity(lhs, rhs, claim="conv.backprop_recursion", data=data, points=1)
 
 
-@pytest.mark.claim(
-    "conv.input_gradient_2d", "conv.weight_gradient_2d", "conv.bias_gradient_2d", kind="symbolic"
-)
+@pytest.mark.claim("conv.input_gradient_2d", "conv.weight_gradient_2d", "conv.bias_gradient_2d",
+                   kind="symbolic")
 @pytest.mark.parametrize("kind", KINDS)
 @given(data=st.data())
 def test_conv2d_gradients_are_transposed_conv_correlation_and_sum(kind, data):
@@ -110,9 +99,8 @@ def test_max_pool_gradient_is_the_argmax_and_the_first_maximal_rule_a_subgradien
     """sympy's ∂/∂X of Σ U ⊙ maxpool(X) is the strict-argmax routing (with H(0) = 0 at ties),
     and torch's rule (each window's U to its first maximal entry) sums to U and sits on
     maximal entries: both proven by cases, every order of the entries, ties included."""
-    prove_identity(
-        *D.max_pool_gradient(*size), claim="conv.max_pool_gradient", data=data, heaviside_at_zero=0
-    )
+    prove_identity(*D.max_pool_gradient(*size), claim="conv.max_pool_gradient", data=data,
+                   heaviside_at_zero=0)
     for lhs, rhs in D.max_pool_first_argmax(*size):
         prove_identity(lhs, rhs, claim="conv.max_pool_gradient", data=data)
 
@@ -136,36 +124,20 @@ def test_max_pool_backward_with_drawn_ties_is_torchs_first_maximal_entry(data):
     reference and torch's autograd of max_pool2d."""
     k = (data.draw(st.integers(1, 3), label="k_h"), data.draw(st.integers(1, 3), label="k_w"))
     s = (data.draw(st.integers(1, 2), label="s_h"), data.draw(st.integers(1, 2), label="s_w"))
-    shape = (
-        data.draw(st.integers(1, 2)),
-        data.draw(st.integers(1, 2)),
-        data.draw(st.integers(k[0], 5)),
-        data.draw(st.integers(k[1], 5)),
-    )
-    x = np.array(
-        data.draw(
-            st.lists(st.integers(-1, 1), min_size=int(np.prod(shape)), max_size=int(np.prod(shape)))
-        ),
-        dtype=np.float64,
-    )
+    shape = (data.draw(st.integers(1, 2)), data.draw(st.integers(1, 2)),
+             data.draw(st.integers(k[0], 5)), data.draw(st.integers(k[1], 5)))
+    x = np.array(data.draw(st.lists(st.integers(-1, 1), min_size=int(np.prod(shape)),
+                                    max_size=int(np.prod(shape)))), dtype=np.float64)
     x = x.reshape(shape)
     xt = torch.tensor(x, requires_grad=True)
     y = F.max_pool2d(xt, k, s)
     u = data.draw(arrays(tuple(y.shape), min_value=0.5, max_value=2), label="u")
     (ref,) = torch.autograd.grad(y, xt, torch.tensor(u))
     hand = K.max_pool2d_backward(torch.tensor(x), torch.tensor(u), k, s)
-    assert_close(
-        K.max_pool2d(torch.tensor(x), k, s),
-        y.detach(),
-        claim="conv.max_pool_gradient",
-        what="forward vs F.max_pool2d",
-    )
-    assert_close(
-        hand,
-        first_maximal_routing(x, u, k, s),
-        claim="conv.max_pool_gradient",
-        what="backward vs the first maximal entry (loops)",
-    )
+    assert_close(K.max_pool2d(torch.tensor(x), k, s), y.detach(),
+                 claim="conv.max_pool_gradient", what="forward vs F.max_pool2d")
+    assert_close(hand, first_maximal_routing(x, u, k, s), claim="conv.max_pool_gradient",
+                 what="backward vs the first maximal entry (loops)")
     assert_close(hand, ref, claim="conv.max_pool_gradient", what="backward vs autograd")
 
 
@@ -173,12 +145,8 @@ def test_max_pool_backward_with_drawn_ties_is_torchs_first_maximal_entry(data):
 
 
 @pytest.mark.claim("conv.toeplitz_is_correlation", kind="implementation")
-@given(
-    f=st.integers(1, 6),
-    extra=st.integers(0, 8),
-    dtype=st.sampled_from([np.float64, np.float32]),
-    data=st.data(),
-)
+@given(f=st.integers(1, 6), extra=st.integers(0, 8),
+       dtype=st.sampled_from([np.float64, np.float32]), data=st.data())
 def test_toeplitz_product_matches_conv1d(f, extra, dtype, data):
     """K.toeplitz(w, n) @ y equals torch.nn.functional.conv1d(y, w) (no flip)."""
     w = tensor(data.draw, (f,), dtype=dtype, label="w")
@@ -186,22 +154,14 @@ def test_toeplitz_product_matches_conv1d(f, extra, dtype, data):
     c = K.toeplitz(w, f + extra)
     assert c.shape == (extra + 1, f + extra)
     # float32: a length-f reduction, so its rounding error grows with f
-    assert_close(
-        c @ y,
-        F.conv1d(y[None, None], w[None, None])[0, 0],
-        claim="conv.toeplitz_is_correlation",
-        growth=f,
-    )
+    assert_close(c @ y, F.conv1d(y[None, None], w[None, None])[0, 0],
+                 claim="conv.toeplitz_is_correlation", growth=f)
 
 
-@pytest.mark.claim(
-    "conv.backprop_recursion", "conv.weight_gradient", "conv.bias_gradient", kind="autograd"
-)
-@given(
-    stack=conv1d_stacks(),
-    activation=st.sampled_from(["tanh", "sigmoid", "softplus"]),
-    data=st.data(),
-)
+@pytest.mark.claim("conv.backprop_recursion", "conv.weight_gradient", "conv.bias_gradient",
+                   kind="autograd")
+@given(stack=conv1d_stacks(), activation=st.sampled_from(["tanh", "sigmoid", "softplus"]),
+       data=st.data())
 def test_conv1d_net_backward_matches_autograd_without_forming_C_w(stack, activation, data):
     r"""The hand backprop (seed's v_ℓ recursion) equals autograd through F.conv1d for every
     w_ℓ and b_ℓ, and never builds C_w (``toeplitz`` is made to raise during the pass)."""
@@ -213,8 +173,7 @@ def test_conv1d_net_backward_matches_autograd_without_forming_C_w(stack, activat
     sigma = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "softplus": F.softplus}[activation]
 
     params = [w.clone().requires_grad_(True) for w in ws] + [
-        b.clone().requires_grad_(True) for b in bs
-    ]
+        b.clone().requires_grad_(True) for b in bs]
     y = y0[None, None]
     for ell in range(len(filters)):
         y = F.conv1d(y, params[ell][None, None], params[len(filters) + ell].reshape(1))
@@ -228,15 +187,10 @@ def test_conv1d_net_backward_matches_autograd_without_forming_C_w(stack, activat
         grad_w, grad_b = K.conv1d_net_backward(cache, u)
     assert_close(out, y[0, 0].detach(), claim="conv.backprop_recursion", what="forward")
     for ell in range(len(filters)):
-        assert_close(
-            grad_w[ell], reference[ell], claim="conv.weight_gradient", what=f"∂/∂w_{ell + 1}"
-        )
-        assert_close(
-            grad_b[ell],
-            reference[len(filters) + ell],
-            claim="conv.bias_gradient",
-            what=f"∂/∂b_{ell + 1}",
-        )
+        assert_close(grad_w[ell], reference[ell], claim="conv.weight_gradient",
+                     what=f"∂/∂w_{ell + 1}")
+        assert_close(grad_b[ell], reference[len(filters) + ell], claim="conv.bias_gradient",
+                     what=f"∂/∂b_{ell + 1}")
 
 
 def _draw_conv2d(data, kind, dtype=np.float64):
@@ -261,27 +215,15 @@ def test_conv2d_backward_matches_autograd_and_torch_nn_grad(kind, data):
     xr, wr, br = (t.clone().requires_grad_(True) for t in (x, w, b))
     y = F.conv2d(xr, wr, br, s, p, d)
     ref = torch.autograd.grad(y, (xr, wr, br), u)
-    assert_close(
-        K.conv2d(x, w, b, s, p, d),
-        y.detach(),
-        claim="conv.input_gradient_2d",
-        what="forward vs F.conv2d",
-    )
+    assert_close(K.conv2d(x, w, b, s, p, d), y.detach(), claim="conv.input_gradient_2d",
+                 what="forward vs F.conv2d")
     got = K.conv2d_backward(x, w, u, s, p, d)
     for cid, g, r in zip(GRAD_CLAIMS, got, ref, strict=True):
         assert_close(g, r, claim=cid, what="hand vs autograd")
-    assert_close(
-        got[0],
-        torch.nn.grad.conv2d_input(x.shape, w, u, s, p, d),
-        claim="conv.input_gradient_2d",
-        what="hand vs torch.nn.grad.conv2d_input",
-    )
-    assert_close(
-        got[1],
-        torch.nn.grad.conv2d_weight(x, w.shape, u, s, p, d),
-        claim="conv.weight_gradient_2d",
-        what="hand vs torch.nn.grad.conv2d_weight",
-    )
+    assert_close(got[0], torch.nn.grad.conv2d_input(x.shape, w, u, s, p, d),
+                 claim="conv.input_gradient_2d", what="hand vs torch.nn.grad.conv2d_input")
+    assert_close(got[1], torch.nn.grad.conv2d_weight(x, w.shape, u, s, p, d),
+                 claim="conv.weight_gradient_2d", what="hand vs torch.nn.grad.conv2d_weight")
 
 
 @pytest.mark.claim(*GRAD_CLAIMS, kind="autograd")
@@ -294,25 +236,15 @@ def test_conv2d_backward_float32_matches_float64_truth(kind, data):
     ref = torch.autograd.grad(y, (xr, wr, br), u.double())
     got = K.conv2d_backward(x, w, u, s, p, d)
     # each entry is a reduction; its length bounds the growth of the rounding error
-    lengths = (
-        w.shape[0] * w.shape[2] * w.shape[3],
-        u.numel() // u.shape[1],
-        u.numel() // u.shape[1],
-    )
-    assert_close(
-        K.conv2d(x, w, b, s, p, d),
-        y.detach(),
-        claim="conv.input_gradient_2d",
-        what="float32 forward",
-        dtype=torch.float32,
-        check_dtype=False,
-        growth=w[0].numel(),
-    )
+    lengths = (w.shape[0] * w.shape[2] * w.shape[3], u.numel() // u.shape[1],
+               u.numel() // u.shape[1])
+    assert_close(K.conv2d(x, w, b, s, p, d), y.detach(), claim="conv.input_gradient_2d",
+                 what="float32 forward", dtype=torch.float32, check_dtype=False,
+                 growth=w[0].numel())
     for cid, g, r, n in zip(GRAD_CLAIMS, got, ref, lengths, strict=True):
         assert g.dtype == torch.float32
-        assert_close(
-            g, r, claim=cid, what="float32", dtype=torch.float32, check_dtype=False, growth=n
-        )
+        assert_close(g, r, claim=cid, what="float32", dtype=torch.float32, check_dtype=False,
+                     growth=n)
 
 
 @pytest.mark.claim("conv.input_gradient_2d", "conv.weight_gradient_2d", kind="autograd")
@@ -321,14 +253,9 @@ def test_conv2d_backward_passes_the_dot_product_test(kind, data):
     """⟨U, J (δX, δK)⟩ by forward mode through F.conv2d = ⟨(∂X, ∂K), (δX, δK)⟩ by hand."""
     x, w, _b, u, s, p, d = _draw_conv2d(data, kind)
     vx, vw = tensor(data.draw, x.shape, label="vx"), tensor(data.draw, w.shape, label="vw")
-    assert_vjp(
-        lambda x_, w_: F.conv2d(x_, w_, None, s, p, d),
-        lambda u_: K.conv2d_backward(x, w, u_, s, p, d)[:2],
-        [x, w],
-        u,
-        [vx, vw],
-        claim="conv.input_gradient_2d",
-    )
+    assert_vjp(lambda x_, w_: F.conv2d(x_, w_, None, s, p, d),
+               lambda u_: K.conv2d_backward(x, w, u_, s, p, d)[:2],
+               [x, w], u, [vx, vw], claim="conv.input_gradient_2d")
 
 
 # ------------------------------------------------------------------ bad input
@@ -339,40 +266,26 @@ _U = torch.zeros(1, 3, 2, 2)
 
 BAD = [
     pytest.param(lambda: K.conv2d(_X, torch.zeros(3, 2, 5, 5)), "weight", id="kernel>input"),
-    pytest.param(
-        lambda: K.conv2d(_X, torch.zeros(3, 2, 7, 3), padding=1), "weight", id="kernel>padded-input"
-    ),
+    pytest.param(lambda: K.conv2d(_X, torch.zeros(3, 2, 7, 3), padding=1), "weight",
+                 id="kernel>padded-input"),
     pytest.param(lambda: K.conv2d(_X, _W, dilation=3), "weight", id="dilated-kernel>input"),
     pytest.param(lambda: K.conv2d(_X, _W, stride=0), "stride", id="stride=0"),
     pytest.param(lambda: K.conv2d(_X, _W, stride=(1, -2)), "stride", id="stride<0"),
     pytest.param(lambda: K.conv2d(_X, _W, padding=-1), "padding", id="padding<0"),
     pytest.param(lambda: K.conv2d(_X, _W, dilation=0), "dilation", id="dilation=0"),
-    pytest.param(
-        lambda: K.conv2d(_X, torch.zeros(3, 1, 3, 3)), "channels", id="mismatched-channels"
-    ),
+    pytest.param(lambda: K.conv2d(_X, torch.zeros(3, 1, 3, 3)), "channels",
+                 id="mismatched-channels"),
     pytest.param(lambda: K.conv2d(_X, _W, torch.zeros(2)), "bias", id="bias-shape"),
     pytest.param(lambda: K.conv2d(_X[0], _W), "input", id="input-3d"),
-    pytest.param(
-        lambda: K.conv2d_input_grad(_X.shape, _W, torch.zeros(1, 3, 3, 2)),
-        "grad_output",
-        id="grad_output-shape",
-    ),
-    pytest.param(
-        lambda: K.conv2d_weight_grad(_X, _W.shape, _U, stride=0),
-        "stride",
-        id="weight-grad-stride=0",
-    ),
-    pytest.param(
-        lambda: K.conv2d_input_grad((1, 1, 4, 4), _W, _U),
-        "channels",
-        id="input-grad-mismatched-channels",
-    ),
+    pytest.param(lambda: K.conv2d_input_grad(_X.shape, _W, torch.zeros(1, 3, 3, 2)),
+                 "grad_output", id="grad_output-shape"),
+    pytest.param(lambda: K.conv2d_weight_grad(_X, _W.shape, _U, stride=0), "stride",
+                 id="weight-grad-stride=0"),
+    pytest.param(lambda: K.conv2d_input_grad((1, 1, 4, 4), _W, _U), "channels",
+                 id="input-grad-mismatched-channels"),
     pytest.param(lambda: K.toeplitz(torch.zeros(4), 3), "n", id="toeplitz-filter>n"),
-    pytest.param(
-        lambda: K.conv1d_net_forward(torch.zeros(3), [torch.zeros(4)], [torch.zeros(())]),
-        "weights",
-        id="1d-filter>n",
-    ),
+    pytest.param(lambda: K.conv1d_net_forward(torch.zeros(3), [torch.zeros(4)],
+                                              [torch.zeros(())]), "weights", id="1d-filter>n"),
 ]
 
 
@@ -381,3 +294,4 @@ BAD = [
 def test_bad_input_raises_value_error_naming_the_argument(call, names):
     with pytest.raises(ValueError, match=names):
         call()
+

@@ -63,5 +63,5 @@ def test_no_page_points_at_files_outside_the_repository():
 def test_claims_catalogue_is_the_registry():
     """docs/claims.md is ``python -m derivations --write docs/claims.md`` output."""
     assert (ROOT / "docs" / "claims.md").read_text() == catalogue(), (
-        "docs/claims.md is stale: regenerate it with `python -m derivations --write docs/claims.md`"
-    )
+        "docs/claims.md is stale: regenerate it with "
+        "`python -m derivations --write docs/claims.md`")

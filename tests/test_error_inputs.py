@@ -43,17 +43,8 @@ from tests.error_inputs.table import ENTRIES, XFAIL
 
 pytestmark = pytest.mark.conventions
 
-METHODS = (
-    "forward",
-    "backward",
-    "step",
-    "__call__",
-    "sgd_step",
-    "loss",
-    "loss_and_backward",
-    "zero_grad",
-    "do_forward",
-)
+METHODS = ("forward", "backward", "step", "__call__", "sgd_step", "loss",
+           "loss_and_backward", "zero_grad", "do_forward")
 
 
 # The layer tests argument kinds, dtypes and shapes, not values: an eighth of the profile's
@@ -61,21 +52,13 @@ METHODS = (
 # the whole table near 25 s of CPU under the ci profile.
 # No shrinking: a failure lists every refused-or-not corruption of the first failing sample,
 # which says what is wrong; shrinking would only spend time (and strict xfails would pay it).
-EXAMPLES = settings(
-    max_examples=max(4, settings.default.max_examples // 8),
-    phases=(Phase.explicit, Phase.reuse, Phase.generate),
-)
+EXAMPLES = settings(max_examples=max(4, settings.default.max_examples // 8),
+                    phases=(Phase.explicit, Phase.reuse, Phase.generate))
 
 
 def _params(entries: list[Entry], xfail: dict[str, str]):
-    return [
-        pytest.param(
-            e,
-            id=e.name,
-            marks=[pytest.mark.xfail(strict=True, reason=xfail[e.name])] if e.name in xfail else [],
-        )
-        for e in entries
-    ]
+    return [pytest.param(e, id=e.name, marks=[pytest.mark.xfail(strict=True, reason=xfail[e.name])]
+                         if e.name in xfail else []) for e in entries]
 
 
 CALLABLE = [e for e in ENTRIES if not e.record]
@@ -96,10 +79,8 @@ def public_names() -> set[str]:
             if inspect.isclass(obj):
                 for meth in METHODS:
                     if meth in vars(obj) or any(
-                        meth in vars(base)
-                        for base in obj.__mro__[1:]
-                        if base.__module__.startswith("impl.")
-                    ):
+                            meth in vars(base) for base in obj.__mro__[1:]
+                            if base.__module__.startswith("impl.")):
                         names.add(f"{info.name}.{name}.{meth}")
     return names
 
@@ -137,9 +118,8 @@ def _check_error(entry: Entry, c, sample: dict) -> str | None:
             return f"{c.label}: the message does not name {c.name!r}: {err}"
         return None
     if c.error is None:
-        if not any(
-            np.isnan(a).any() for a in flatten_out(entry.observe(out) if entry.observe else out)
-        ):
+        if not any(np.isnan(a).any() for a in flatten_out(
+                entry.observe(out) if entry.observe else out)):
             return f"{c.label}: NaN in, but no NaN out"
         return None
     return f"{c.label}: accepted (expected {c.error.__name__} naming {c.name!r})"
@@ -164,7 +144,8 @@ def _close(entry: Entry, got, want, dtype: str, what: str) -> str | None:
     for k, (a, b) in enumerate(zip(g, w, strict=True)):
         if a.shape != b.shape:
             return f"{what}: output {k} shape {a.shape}, canonical {b.shape}"
-        if not np.allclose(a, b, rtol=tol.rtol * growth, atol=tol.atol * growth, equal_nan=True):
+        if not np.allclose(a, b, rtol=tol.rtol * growth, atol=tol.atol * growth,
+                           equal_nan=True):
             diff = np.nanmax(np.abs(a - b)) if a.size else 0
             return f"{what}: output {k} differs from the canonical answer by {diff}"
     return None
@@ -181,19 +162,14 @@ def _variants(entry: Entry, sample: dict):
         if isinstance(v, np.ndarray):
             yield f"{p}: read-only", put(sample, p, read_only(v)), "float64"
         else:
-            yield (
-                f"{p}: requires_grad",
-                put(sample, p, v.detach().clone().requires_grad_(True)),
-                "float64",
-            )
+            yield f"{p}: requires_grad", put(sample, p, v.detach().clone().requires_grad_(
+                True)), "float64"
     if entry.kinds and present and all(s.kind == "any" for _p, s in arrays):
-        yield "the other kind", {k: map_arrays(v, other_kind) for k, v in sample.items()}, "float64"
+        yield "the other kind", {k: map_arrays(v, other_kind) for k, v in sample.items()}, \
+            "float64"
     if entry.f32 and present:
-        yield (
-            "float32",
-            {k: map_arrays(v, lambda a: cast(a, "float32")) for k, v in sample.items()},
-            "float32",
-        )
+        yield "float32", {k: map_arrays(v, lambda a: cast(a, "float32"))
+                          for k, v in sample.items()}, "float32"
     for p, s in entry.args.items():
         if isinstance(s, Num) and get(sample, p) is not None:
             v = get(sample, p)
@@ -221,7 +197,7 @@ def test_valid_variants_give_the_canonical_answer_and_nothing_is_mutated(entry, 
         changed = [k for k, v in kept.items() if not same(v, snapshot(variant[k]))]
         if changed:
             failures.append(f"{label}: changed its argument(s) {changed}")
-        if f := _close(entry, got, want, dtype, label):
+        if (f := _close(entry, got, want, dtype, label)):
             failures.append(f)
     assert not failures, f"{entry.name}:\n  " + "\n  ".join(failures)
 
@@ -235,16 +211,10 @@ def test_meta_tensors_are_refused_before_any_value_is_read():
     w = torch.ones(3, 2, 3, 3, dtype=torch.float64)
     g = torch.ones(2, 3, 3, 3, dtype=torch.float64)
     x = torch.ones(2, 2, 5, 5, dtype=torch.float64)
-    for call, name in (
-        (lambda: conv2d_input_grad((2, 2, 5, 5), w, g.to("meta")), "grad_output"),
-        (lambda: conv2d_weight_grad(x, (3, 2, 3, 3), g.to("meta")), "grad_output"),
-        (lambda: conv2d(x.to("meta"), w), "input"),
-        (
-            lambda: sigmoid_mlp_forward(
-                torch.ones(3, 1).to("meta"), [torch.ones(2, 3)], [torch.ones(2, 1)]
-            ),
-            "x",
-        ),
-    ):
+    for call, name in ((lambda: conv2d_input_grad((2, 2, 5, 5), w, g.to("meta")), "grad_output"),
+                       (lambda: conv2d_weight_grad(x, (3, 2, 3, 3), g.to("meta")), "grad_output"),
+                       (lambda: conv2d(x.to("meta"), w), "input"),
+                       (lambda: sigmoid_mlp_forward(torch.ones(3, 1).to("meta"),
+                                                    [torch.ones(2, 3)], [torch.ones(2, 1)]), "x")):
         with pytest.raises(ValueError, match=rf"{name} must be a CPU tensor"):
             call()

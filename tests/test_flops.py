@@ -42,11 +42,8 @@ SEED_TO_COUNTER = {"params": "params", "mults": "mults", "adds": "adds", "activa
 def torch_macs(model: nn.Module, input_shape: tuple[int, ...]) -> int:
     """FlopCounterMode's total for one example, halved (it counts a multiply-add as 2)."""
     p = next(model.parameters(), None)
-    x = torch.zeros(
-        (1, *input_shape),
-        device=p.device if p is not None else "meta",
-        dtype=p.dtype if p is not None else None,
-    )
+    x = torch.zeros((1, *input_shape), device=p.device if p is not None else "meta",
+                    dtype=p.dtype if p is not None else None)
     model.eval()
     with torch.no_grad(), FlopCounterMode(display=False) as fc:
         model(x)
@@ -59,14 +56,12 @@ def numel_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def assert_counts(
-    actual: dict[str, int], expected: dict[str, int], *, claim: str, what: str
-) -> None:
+def assert_counts(actual: dict[str, int], expected: dict[str, int], *, claim: str,
+                  what: str) -> None:
     """Exact integer agreement, every field named in the message."""
     bad = {f: (actual[f], expected[f]) for f in expected if actual[f] != expected[f]}
-    assert not bad, f"claim {claim} ({what}): " + "; ".join(
-        f"{f}: counter {a:,} != formula {e:,}" for f, (a, e) in bad.items()
-    )
+    assert not bad, (f"claim {claim} ({what}): " + "; ".join(
+        f"{f}: counter {a:,} != formula {e:,}" for f, (a, e) in bad.items()))
 
 
 def row_counts(row) -> dict[str, int]:
@@ -102,34 +97,23 @@ class ConvSpec:
 
     def out_size(self) -> tuple[int, ...]:
         """From the derivation's output-size formula, not from torch."""
-        return tuple(
-            D.conv_output_size(m, kk, self.stride, self.padding, self.dilation)
-            for m, kk in zip(self.in_size, self.kernel, strict=True)
-        )
+        return tuple(D.conv_output_size(m, kk, self.stride, self.padding, self.dilation)
+                     for m, kk in zip(self.in_size, self.kernel, strict=True))
 
     def module(self) -> nn.Module:
         cls = nn.Conv1d if self.axes == 1 else nn.Conv2d
-        return cls(
-            self.c_in,
-            self.c_out,
-            self.kernel,
-            stride=self.stride,
-            padding=self.padding,
-            dilation=self.dilation,
-            groups=self.groups,
-            bias=self.bias,
-        )
+        return cls(self.c_in, self.c_out, self.kernel, stride=self.stride,
+                   padding=self.padding, dilation=self.dilation, groups=self.groups,
+                   bias=self.bias)
 
     def formula(self) -> dict[str, int]:
-        return D.conv_counts(
-            self.c_in, self.c_out, self.kernel, self.out_size(), groups=self.groups, bias=self.bias
-        )
+        return D.conv_counts(self.c_in, self.c_out, self.kernel, self.out_size(),
+                             groups=self.groups, bias=self.bias)
 
 
 @st.composite
-def conv_specs(
-    draw, *, axes=None, max_channels: int = 3, max_kernel: int = 4, max_extra: int = 5, c_in=None
-) -> ConvSpec:
+def conv_specs(draw, *, axes=None, max_channels: int = 3, max_kernel: int = 4,
+               max_extra: int = 5, c_in=None) -> ConvSpec:
     """A conv layer: groups, then channels (multiples of the groups), kernel, stride,
     padding, dilation, bias, and an input long enough for at least one output."""
     axes = axes or draw(st.sampled_from([1, 2]))
@@ -140,18 +124,12 @@ def conv_specs(
         groups = draw(st.sampled_from([g for g in (1, 2, 3) if c_in % g == 0]))
     c_out = groups * draw(st.integers(1, max_channels))
     kernel = tuple(draw(st.integers(1, max_kernel)) for _ in range(axes))
-    stride, padding, dilation = (
-        draw(st.integers(1, 3)),
-        draw(st.integers(0, 2)),
-        draw(st.integers(1, 3)),
-    )
-    in_size = tuple(
-        max(1, dilation * (kk - 1) + 1 - 2 * padding) + draw(st.integers(0, max_extra))
-        for kk in kernel
-    )
-    spec = ConvSpec(
-        axes, c_in, c_out, kernel, stride, padding, dilation, groups, draw(st.booleans()), in_size
-    )
+    stride, padding, dilation = draw(st.integers(1, 3)), draw(st.integers(0, 2)), \
+        draw(st.integers(1, 3))
+    in_size = tuple(max(1, dilation * (kk - 1) + 1 - 2 * padding)
+                    + draw(st.integers(0, max_extra)) for kk in kernel)
+    spec = ConvSpec(axes, c_in, c_out, kernel, stride, padding, dilation, groups,
+                    draw(st.booleans()), in_size)
     note(spec)
     return spec
 
@@ -160,13 +138,8 @@ def conv_specs(
 
 
 @pytest.mark.claim("flops.conv_output_size", kind="symbolic")
-@given(
-    n=st.integers(1, 12),
-    k=st.integers(1, 5),
-    s=st.integers(1, 4),
-    p=st.integers(0, 3),
-    d=st.integers(1, 3),
-)
+@given(n=st.integers(1, 12), k=st.integers(1, 5), s=st.integers(1, 4), p=st.integers(0, 3),
+       d=st.integers(1, 3))
 @example(n=227, k=11, s=4, p=0, d=1)  # AlexNet's first conv: 55 (seed 001 Problem 2)
 @example(n=55, k=3, s=2, p=0, d=1)  # its first max-pool: 27
 def test_conv_output_size_formula_counts_the_window_positions(n, k, s, p, d):
@@ -179,28 +152,15 @@ def test_conv_output_size_formula_counts_the_window_positions(n, k, s, p, d):
             D.conv_output_size(n, k, s, p, d)
 
 
-@pytest.mark.claim(
-    "flops.conv_parameters",
-    "flops.conv_multiplications",
-    "flops.conv_additions",
-    "flops.conv_activations",
-    kind="symbolic",
-)
+@pytest.mark.claim("flops.conv_parameters", "flops.conv_multiplications",
+                   "flops.conv_additions", "flops.conv_activations", kind="symbolic")
 @given(spec=conv_specs(max_channels=2, max_kernel=3, max_extra=3))
 def test_conv_closed_forms_count_the_terms_of_the_written_out_sums(spec):
     """P = C_out(C_in/g)k_hk_w + βC_out, M = C_outH_oW_o(C_in/g)k_hk_w,
     A = C_outH_oW_o((C_in/g)k_hk_w − 1 + β): each output written out in sympy and counted."""
-    enumerated = D.conv_counts_by_enumeration(
-        spec.c_in,
-        spec.c_out,
-        spec.kernel,
-        spec.in_size,
-        spec.stride,
-        spec.padding,
-        spec.dilation,
-        spec.groups,
-        spec.bias,
-    )
+    enumerated = D.conv_counts_by_enumeration(spec.c_in, spec.c_out, spec.kernel,
+                                              spec.in_size, spec.stride, spec.padding,
+                                              spec.dilation, spec.groups, spec.bias)
     assert enumerated == spec.formula(), (enumerated, spec.formula())
 
 
@@ -211,12 +171,8 @@ def test_linear_closed_forms_count_the_terms_of_the_written_out_sums(p, q, bias)
     assert D.linear_counts_by_enumeration(p, q, bias) == D.linear_counts(p, q, bias=bias)
 
 
-@pytest.mark.claim(
-    "flops.conv_multiplications",
-    "flops.conv_additions",
-    "flops.alexnet_conv_operations",
-    kind="symbolic",
-)
+@pytest.mark.claim("flops.conv_multiplications", "flops.conv_additions",
+                   "flops.alexnet_conv_operations", kind="symbolic")
 @given(data=st.data())
 def test_seed_formula_pk2l2n_is_the_conv_multiplication_and_addition_count(data):
     """The seeds' p·k²·l²·n (001 Problem 2; 000 Problem 5 with l = 32) is M at g = 1, square
@@ -225,28 +181,19 @@ def test_seed_formula_pk2l2n_is_the_conv_multiplication_and_addition_count(data)
     square = {D.g: 1, D.k_h: D.k, D.k_w: D.k, D.H_o: D.l, D.W_o: D.l}
     mults = D.CONV["mults"].subs(square)
     prove_identity(mults, D.SEED_CONV_OPS, claim="flops.conv_multiplications", data=data)
-    prove_identity(
-        D.CONV["adds"].subs(D.beta, 1), D.CONV["mults"], claim="flops.conv_additions", data=data
-    )
-    prove_identity(
-        D.CONV["adds"].subs(D.beta, 0),
-        D.CONV["mults"] - D.CONV["activations"],
-        claim="flops.conv_additions",
-        data=data,
-    )
+    prove_identity(D.CONV["adds"].subs(D.beta, 1), D.CONV["mults"],
+                   claim="flops.conv_additions", data=data)
+    prove_identity(D.CONV["adds"].subs(D.beta, 0),
+                   D.CONV["mults"] - D.CONV["activations"], claim="flops.conv_additions",
+                   data=data)
 
 
 # ------------------------------------------------------------------ 2. counter = formula = torch
 
 
-@pytest.mark.claim(
-    "flops.conv_parameters",
-    "flops.conv_multiplications",
-    "flops.conv_additions",
-    "flops.conv_output_size",
-    "flops.counter_matches_torch",
-    kind="implementation",
-)
+@pytest.mark.claim("flops.conv_parameters", "flops.conv_multiplications",
+                   "flops.conv_additions", "flops.conv_output_size",
+                   "flops.counter_matches_torch", kind="implementation")
 @given(spec=conv_specs())
 @example(spec=ConvSpec(2, 4, 6, (3, 3), 2, 1, 2, 2, False, (7, 9)))  # groups+stride+dilation
 def test_counter_conv_row_is_the_formula_and_torch(spec):
@@ -255,24 +202,15 @@ def test_counter_conv_row_is_the_formula_and_torch(spec):
     counts = count(model, (spec.c_in, *spec.in_size))
     (row,) = counts.rows
     assert row.output_shape == (spec.c_out, *spec.out_size()), "torch's output shape"
-    assert_counts(
-        row_counts(row),
-        {**spec.formula(), "activations": 0},
-        claim="flops.conv_multiplications",
-        what=f"{spec}",
-    )
+    assert_counts(row_counts(row), {**spec.formula(), "activations": 0},
+                  claim="flops.conv_multiplications", what=f"{spec}")
     assert counts.macs == row.mults == torch_macs(model, (spec.c_in, *spec.in_size))
     assert counts.params == numel_params(model)
 
 
 @pytest.mark.claim("flops.linear_counts", "flops.counter_matches_torch", kind="implementation")
-@given(
-    p=st.integers(1, 40),
-    q=st.integers(1, 40),
-    positions=st.integers(1, 3),
-    bias=st.booleans(),
-    leading=st.booleans(),
-)
+@given(p=st.integers(1, 40), q=st.integers(1, 40), positions=st.integers(1, 3),
+       bias=st.booleans(), leading=st.booleans())
 def test_counter_linear_row_is_the_formula_and_torch(p, q, positions, bias, leading):
     """A linear layer over ``positions`` leading positions costs ``positions`` times p → q."""
     with torch.device("meta"):
@@ -281,12 +219,8 @@ def test_counter_linear_row_is_the_formula_and_torch(p, q, positions, bias, lead
     counts = count(model, shape)
     (row,) = counts.rows
     expected = D.linear_counts(p, q, bias=bias, positions=positions if leading else 1)
-    assert_counts(
-        row_counts(row),
-        {**expected, "activations": 0},
-        claim="flops.linear_counts",
-        what=f"Linear({p}, {q}, bias={bias}) on {shape}",
-    )
+    assert_counts(row_counts(row), {**expected, "activations": 0},
+                  claim="flops.linear_counts", what=f"Linear({p}, {q}, bias={bias}) on {shape}")
     assert counts.macs == torch_macs(model, shape)
     assert counts.params == numel_params(model)
 
@@ -303,29 +237,20 @@ def pools(draw):
     return axes, kind, k, stride, padding, channels, size
 
 
-@pytest.mark.claim(
-    "flops.pooling_and_elementwise_counts", "flops.conv_output_size", kind="implementation"
-)
+@pytest.mark.claim("flops.pooling_and_elementwise_counts", "flops.conv_output_size",
+                   kind="implementation")
 @given(pool=pools())
 def test_counter_pooling_rows_follow_the_pooling_convention(pool):
     """Max: nothing; average: k^axes − 1 additions and 1 multiplication per output."""
     axes, kind, k, stride, padding, channels, size = pool
-    cls = {
-        ("max", 1): nn.MaxPool1d,
-        ("max", 2): nn.MaxPool2d,
-        ("avg", 1): nn.AvgPool1d,
-        ("avg", 2): nn.AvgPool2d,
-    }[kind, axes]
+    cls = {("max", 1): nn.MaxPool1d, ("max", 2): nn.MaxPool2d, ("avg", 1): nn.AvgPool1d,
+           ("avg", 2): nn.AvgPool2d}[kind, axes]
     counts = count(cls(k, stride=stride, padding=padding), (channels, *size))
     (row,) = counts.rows
     out = tuple(D.conv_output_size(m, k, stride, padding) for m in size)
     assert row.output_shape == (channels, *out)
-    assert_counts(
-        row_counts(row),
-        D.pool_counts(kind, channels, (k,) * axes, out),
-        claim="flops.pooling_and_elementwise_counts",
-        what=f"{cls.__name__}",
-    )
+    assert_counts(row_counts(row), D.pool_counts(kind, channels, (k,) * axes, out),
+                  claim="flops.pooling_and_elementwise_counts", what=f"{cls.__name__}")
 
 
 def adaptive_window_sizes(length: int, outputs: int) -> list[int]:
@@ -350,18 +275,10 @@ def test_counter_adaptive_average_pooling_sums_its_actual_windows(axes, channels
     (row,) = count(cls(outs), (channels, *sizes)).rows
     windows = [adaptive_window_sizes(m, o) for m, o in zip(sizes, outs, strict=True)]
     per_channel = [w0 * w1 for w0 in windows[0] for w1 in (windows[1] if axes == 2 else [1])]
-    expected = {
-        "params": 0,
-        "mults": channels * len(per_channel),
-        "adds": channels * sum(w - 1 for w in per_channel),
-        "activations": 0,
-    }
-    assert_counts(
-        row_counts(row),
-        expected,
-        claim="flops.pooling_and_elementwise_counts",
-        what=f"{cls.__name__}({outs}) on {(channels, *sizes)}, windows {windows}",
-    )
+    expected = {"params": 0, "mults": channels * len(per_channel),
+                "adds": channels * sum(w - 1 for w in per_channel), "activations": 0}
+    assert_counts(row_counts(row), expected, claim="flops.pooling_and_elementwise_counts",
+                  what=f"{cls.__name__}({outs}) on {(channels, *sizes)}, windows {windows}")
 
 
 # ----- small random networks, with parallel branches
@@ -402,14 +319,10 @@ def networks(draw) -> Net:
     conv_cls = nn.Conv1d if axes == 1 else nn.Conv2d
     bn_cls = nn.BatchNorm1d if axes == 1 else nn.BatchNorm2d
     for _ in range(draw(st.integers(1, 2))):
-        spec = draw(
-            conv_specs(axes=axes, c_in=channels, max_kernel=3, max_extra=0).filter(
-                lambda s, size=size: all(
-                    D.conv_output_size_by_enumeration(m, kk, s.stride, s.padding, s.dilation) >= 1
-                    for m, kk in zip(size, s.kernel, strict=True)
-                )
-            )
-        )
+        spec = draw(conv_specs(axes=axes, c_in=channels, max_kernel=3, max_extra=0).filter(
+            lambda s, size=size: all(
+                D.conv_output_size_by_enumeration(m, kk, s.stride, s.padding, s.dilation) >= 1
+                for m, kk in zip(size, s.kernel, strict=True))))
         spec = ConvSpec(**{**spec.__dict__, "in_size": size})
         layers.append(spec.module())
         _add(expected, spec.formula(), layer=True)
@@ -422,12 +335,8 @@ def networks(draw) -> Net:
         _add(expected, D.activation_counts(numel))
         if draw(st.booleans()) and min(size) >= 2:
             kind = draw(st.sampled_from(["max", "avg"]))
-            pool_cls = {
-                ("max", 1): nn.MaxPool1d,
-                ("max", 2): nn.MaxPool2d,
-                ("avg", 1): nn.AvgPool1d,
-                ("avg", 2): nn.AvgPool2d,
-            }[kind, axes]
+            pool_cls = {("max", 1): nn.MaxPool1d, ("max", 2): nn.MaxPool2d,
+                        ("avg", 1): nn.AvgPool1d, ("avg", 2): nn.AvgPool2d}[kind, axes]
             stride = draw(st.integers(1, 2))
             layers.append(pool_cls(2, stride=stride))
             out = tuple(D.conv_output_size(m, 2, stride) for m in size)
@@ -440,10 +349,10 @@ def networks(draw) -> Net:
             k = draw(st.sampled_from([1, 3]))
             c_out = draw(st.integers(1, 3))
             bias = draw(st.booleans())
-            branches.append(
-                nn.Sequential(conv_cls(channels, c_out, k, padding=k // 2, bias=bias), nn.ReLU())
-            )
-            _add(expected, D.conv_counts(channels, c_out, (k,) * axes, size, bias=bias), layer=True)
+            branches.append(nn.Sequential(conv_cls(channels, c_out, k, padding=k // 2,
+                                                   bias=bias), nn.ReLU()))
+            _add(expected, D.conv_counts(channels, c_out, (k,) * axes, size, bias=bias),
+                 layer=True)
             _add(expected, D.activation_counts(c_out * prod(size)))
             out_channels += c_out
         if draw(st.booleans()):
@@ -457,11 +366,8 @@ def networks(draw) -> Net:
     hidden = draw(st.integers(1, 8))
     classes = draw(st.integers(1, 5))
     bias1, bias2 = draw(st.booleans()), draw(st.booleans())
-    layers += [
-        nn.Linear(features, hidden, bias=bias1),
-        nn.ReLU(),
-        nn.Linear(hidden, classes, bias=bias2),
-    ]
+    layers += [nn.Linear(features, hidden, bias=bias1), nn.ReLU(),
+               nn.Linear(hidden, classes, bias=bias2)]
     _add(expected, D.linear_counts(features, hidden, bias=bias1), layer=True)
     _add(expected, D.activation_counts(hidden))
     _add(expected, D.linear_counts(hidden, classes, bias=bias2), layer=True)
@@ -470,26 +376,16 @@ def networks(draw) -> Net:
     return Net(model, input_shape, expected)
 
 
-@pytest.mark.claim(
-    "flops.counter_matches_torch",
-    "flops.conv_multiplications",
-    "flops.conv_additions",
-    "flops.conv_activations",
-    "flops.linear_counts",
-    "flops.pooling_and_elementwise_counts",
-    kind="implementation",
-)
+@pytest.mark.claim("flops.counter_matches_torch", "flops.conv_multiplications",
+                   "flops.conv_additions", "flops.conv_activations", "flops.linear_counts",
+                   "flops.pooling_and_elementwise_counts", kind="implementation")
 @given(net=networks())
 def test_counter_totals_on_random_networks_are_formulas_flopcounter_and_numel(net):
     """Totals = Σ formulas over the layers; MACs = FlopCounterMode / 2; P = Σ p.numel()."""
     counts = count(net.model, net.input_shape)
     note(str(counts))
-    assert_counts(
-        seed_totals(counts),
-        net.expected,
-        claim="flops.counter_matches_torch",
-        what="totals of a random network",
-    )
+    assert_counts(seed_totals(counts), net.expected, claim="flops.counter_matches_torch",
+                  what="totals of a random network")
     assert counts.macs == torch_macs(net.model, net.input_shape)
     assert counts.params == numel_params(net.model)
 
@@ -497,12 +393,8 @@ def test_counter_totals_on_random_networks_are_formulas_flopcounter_and_numel(ne
 # ------------------------------------------------------------------ 3. AlexNet (seed 001)
 
 
-_FLOW_KIND = {
-    "Conv2d": "conv",
-    "MaxPool2d": "maxpool",
-    "AdaptiveAvgPool2d": "avgpool",
-    "Linear": "linear",
-}
+_FLOW_KIND = {"Conv2d": "conv", "MaxPool2d": "maxpool", "AdaptiveAvgPool2d": "avgpool",
+              "Linear": "linear"}
 
 
 def check_alexnet(model: nn.Module) -> None:
@@ -511,7 +403,8 @@ def check_alexnet(model: nn.Module) -> None:
     assert flow == list(D.ALEXNET_SHAPE_FLOW[1:]), f"not the seed's shape flow:\n{counts}"
     conv, linear = counts.total("macs", ["Conv2d"]), counts.total("macs", ["Linear"])
     assert conv == D.ALEXNET_SEED_CONV_TOTAL == D.alexnet_seed_conv_operations() == 655_566_528
-    assert linear == D.ALEXNET_SEED_LINEAR_TOTAL == D.alexnet_seed_linear_operations() == 58_621_952
+    assert linear == D.ALEXNET_SEED_LINEAR_TOTAL == D.alexnet_seed_linear_operations() \
+        == 58_621_952
     assert counts.macs == conv + linear == torch_macs(model, (3, 227, 227))
     assert counts.params == numel_params(model)
     # "linear layers are not compute-heavy": < 1/10 of the conv multiply-adds ...
@@ -522,13 +415,9 @@ def check_alexnet(model: nn.Module) -> None:
     assert share > Fraction(95, 100), float(share)
 
 
-@pytest.mark.claim(
-    "flops.alexnet_conv_operations",
-    "flops.alexnet_linear_operations",
-    "flops.alexnet_linear_not_compute_heavy",
-    "flops.counter_matches_torch",
-    kind="implementation",
-)
+@pytest.mark.claim("flops.alexnet_conv_operations", "flops.alexnet_linear_operations",
+                   "flops.alexnet_linear_not_compute_heavy", "flops.counter_matches_torch",
+                   kind="implementation")
 def test_alexnet_conv_and_linear_multiply_adds_are_the_seeds_figures():
     """Seed 001 Problem 2: conv Σ p k² l² n = 655,566,528, linear Σ pq = 58,621,952, counted by
     the counter on the model built in torch (meta device: shapes only, no 61M weights)."""
@@ -538,12 +427,8 @@ def test_alexnet_conv_and_linear_multiply_adds_are_the_seeds_figures():
 
 
 @pytest.mark.slow
-@pytest.mark.claim(
-    "flops.alexnet_conv_operations",
-    "flops.alexnet_linear_operations",
-    "flops.alexnet_linear_not_compute_heavy",
-    kind="implementation",
-)
+@pytest.mark.claim("flops.alexnet_conv_operations", "flops.alexnet_linear_operations",
+                   "flops.alexnet_linear_not_compute_heavy", kind="implementation")
 def test_alexnet_counts_on_a_real_cpu_forward_pass():
     """The same on real float32 weights on the CPU (245 MB, a real 0.7 G-MAC forward pass)."""
     check_alexnet(seed_alexnet().to(torch.float32))
@@ -558,16 +443,14 @@ BUILD = {"I": module_one, "II": module_two}
 # them (1×1 branch 256→128), the latter by hand from the formulas, e.g. Module I parameters
 # (256·128 + 128) + (9·256·192 + 192) + (25·256·96 + 96) = 32,896 + 442,560 + 614,496.
 #                 module  figure          seed (as written)  stated problem
-SIDE_BY_SIDE = [
-    ("I", "params", 1_088_924, 1_089_952),
-    ("I", "mults", 1_114_636_288, 1_115_684_864),
-    ("I", "adds", 1_114_636_288, 1_115_684_864),
-    ("I", "activations", 421_888, 425_984),
-    ("II", "params", 345_692, 346_720),
-    ("II", "mults", 353_370_112, 354_418_688),
-    ("II", "adds", 353_370_112, 354_418_688),
-    ("II", "activations", 618_496, 622_592),
-]
+SIDE_BY_SIDE = [("I", "params", 1_088_924, 1_089_952),
+                ("I", "mults", 1_114_636_288, 1_115_684_864),
+                ("I", "adds", 1_114_636_288, 1_115_684_864),
+                ("I", "activations", 421_888, 425_984),
+                ("II", "params", 345_692, 346_720),
+                ("II", "mults", 353_370_112, 354_418_688),
+                ("II", "adds", 353_370_112, 354_418_688),
+                ("II", "activations", 618_496, 622_592)]
 
 
 def counted(module: str, one_by_one: int):
@@ -583,12 +466,8 @@ def test_bottleneck_modules_as_stated_count_to_the_corrected_figures(module):
     has 128+192+96+256 = 672 (I) and 128+192+96+64 = 480 (II) channels."""
     model, counts = counted(module, 128)
     stated = {f: v for m, f, _seed, v in SIDE_BY_SIDE if m == module}
-    assert_counts(
-        seed_totals(counts),
-        stated,
-        claim="flops.bottleneck_counts",
-        what=f"Module {module}, counter vs hand figures",
-    )
+    assert_counts(seed_totals(counts), stated, claim="flops.bottleneck_counts",
+                  what=f"Module {module}, counter vs hand figures")
     assert D.bottleneck_totals(module, 128) == stated
     assert counts.macs == counts.mults == torch_macs(model, (256, 32, 32))
     assert counts.params == numel_params(model)
@@ -620,12 +499,8 @@ def test_seed_bottleneck_figures_are_the_modules_with_a_124_channel_1x1_branch(m
     exactly, per layer too; the seed's '×3' line is the two 1×1 reductions plus the pool
     projection (all 256→64), and its + = × is the with-bias convention."""
     _, counts = counted(module, 124)
-    assert_counts(
-        seed_totals(counts),
-        D.SEED_BOTTLENECK_TOTALS[module],
-        claim="flops.bottleneck_seed_architecture",
-        what=f"Module {module}, 124",
-    )
+    assert_counts(seed_totals(counts), D.SEED_BOTTLENECK_TOTALS[module],
+                  claim="flops.bottleneck_seed_architecture", what=f"Module {module}, 124")
     assert D.bottleneck_totals(module, 124) == D.SEED_BOTTLENECK_TOTALS[module]
     convs = [r for r in counts.rows if r.kind == "Conv2d"]
     acts = [r for r in counts.rows if r.kind == "ReLU"]
@@ -634,13 +509,10 @@ def test_seed_bottleneck_figures_are_the_modules_with_a_124_channel_1x1_branch(m
     for conv, act in zip(convs, acts, strict=True):
         key = (conv.params, conv.output_shape)
         groups.setdefault(key, []).append((conv, act))
-    ours = sorted(
-        (
-            sum(c.params for c, _ in g),
-            (sum(c.adds for c, _ in g), sum(c.mults for c, _ in g), sum(a.other for _, a in g)),
-        )
-        for g in groups.values()
-    )
+    ours = sorted((sum(c.params for c, _ in g), (sum(c.adds for c, _ in g),
+                                                 sum(c.mults for c, _ in g),
+                                                 sum(a.other for _, a in g)))
+                  for g in groups.values())
     seeds = sorted((params, ops) for _, params, ops in D.SEED_BOTTLENECK_LAYERS[module])
     assert ours == seeds
 
@@ -697,13 +569,8 @@ MATMULS = {
 
 
 @pytest.mark.claim("flops.matmul_counts", "flops.counter_matches_torch", kind="implementation")
-@given(
-    op=st.sampled_from(sorted(MATMULS)),
-    batch=st.integers(1, 3),
-    n=st.integers(1, 5),
-    k=st.integers(1, 5),
-    m=st.integers(1, 5),
-)
+@given(op=st.sampled_from(sorted(MATMULS)), batch=st.integers(1, 3), n=st.integers(1, 5),
+       k=st.integers(1, 5), m=st.integers(1, 5))
 def test_counter_matrix_products_are_the_formula_and_flopcounter(op, batch, n, k, m):
     """mm, bmm, addmm, baddbmm, a 4-D matmul and an einsum: the formula's counts, and
     multiply-adds = FlopCounterMode / 2."""
@@ -730,20 +597,11 @@ def test_counter_matrix_products_are_the_formula_and_flopcounter(op, batch, n, k
 def test_conv_nd_formula_counts_the_terms_of_a_written_out_3d_convolution(spec):
     """C_out·O·(C_in/g)·K multiplications, C_out·O·((C_in/g)K − 1 + β) additions: a 3-D
     convolution written out in sympy term by term (1-D and 2-D: the tests above)."""
-    enumerated = D.conv_counts_by_enumeration(
-        spec.c_in,
-        spec.c_out,
-        spec.kernel,
-        spec.in_size,
-        spec.stride,
-        spec.padding,
-        spec.dilation,
-        spec.groups,
-        spec.bias,
-    )
-    formula = D.conv_nd_counts(
-        spec.c_in, spec.c_out, spec.kernel, spec.out_size(), groups=spec.groups, bias=spec.bias
-    )
+    enumerated = D.conv_counts_by_enumeration(spec.c_in, spec.c_out, spec.kernel,
+                                              spec.in_size, spec.stride, spec.padding,
+                                              spec.dilation, spec.groups, spec.bias)
+    formula = D.conv_nd_counts(spec.c_in, spec.c_out, spec.kernel, spec.out_size(),
+                               groups=spec.groups, bias=spec.bias)
     assert (enumerated["mults"], enumerated["adds"]) == (formula["mults"], formula["adds"])
 
 
@@ -756,17 +614,12 @@ def conv_nd_specs(draw):
     groups = c_in if depthwise else draw(st.sampled_from([g for g in (1, 2) if c_in % g == 0]))
     c_out = groups * draw(st.integers(1, 3))
     kernel = tuple(draw(st.integers(1, 3)) for _ in range(axes))
-    stride, padding, dilation = (
-        draw(st.integers(1, 2)),
-        draw(st.integers(0, 1)),
-        draw(st.integers(1, 2)),
-    )
-    in_size = tuple(
-        max(1, dilation * (kk - 1) + 1 - 2 * padding) + draw(st.integers(0, 3)) for kk in kernel
-    )
-    spec = ConvSpec(
-        axes, c_in, c_out, kernel, stride, padding, dilation, groups, draw(st.booleans()), in_size
-    )
+    stride, padding, dilation = draw(st.integers(1, 2)), draw(st.integers(0, 1)), \
+        draw(st.integers(1, 2))
+    in_size = tuple(max(1, dilation * (kk - 1) + 1 - 2 * padding) + draw(st.integers(0, 3))
+                    for kk in kernel)
+    spec = ConvSpec(axes, c_in, c_out, kernel, stride, padding, dilation, groups,
+                    draw(st.booleans()), in_size)
     note(spec)
     return spec
 
@@ -776,20 +629,12 @@ def conv_nd_specs(draw):
 def test_counter_nd_convolution_is_the_formula_and_flopcounter(spec):
     cls = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}[spec.axes]
     with torch.device("meta"):
-        model = cls(
-            spec.c_in,
-            spec.c_out,
-            spec.kernel,
-            stride=spec.stride,
-            padding=spec.padding,
-            dilation=spec.dilation,
-            groups=spec.groups,
-            bias=spec.bias,
-        )
+        model = cls(spec.c_in, spec.c_out, spec.kernel, stride=spec.stride,
+                    padding=spec.padding, dilation=spec.dilation, groups=spec.groups,
+                    bias=spec.bias)
     counts = count(model, (spec.c_in, *spec.in_size))
-    expected = D.conv_nd_counts(
-        spec.c_in, spec.c_out, spec.kernel, spec.out_size(), groups=spec.groups, bias=spec.bias
-    )
+    expected = D.conv_nd_counts(spec.c_in, spec.c_out, spec.kernel, spec.out_size(),
+                                groups=spec.groups, bias=spec.bias)
     assert only_row(counts).output_shape == (spec.c_out, *spec.out_size())
     assert op_counts(counts) == expected
     assert counts.macs == torch_macs(model, (spec.c_in, *spec.in_size))
@@ -797,19 +642,12 @@ def test_counter_nd_convolution_is_the_formula_and_flopcounter(spec):
 
 
 @pytest.mark.claim("flops.conv_nd_counts", "flops.counter_matches_torch", kind="implementation")
-@given(
-    axes=st.sampled_from([1, 2, 3]),
-    groups=st.integers(1, 2),
-    c=st.integers(1, 2),
-    k=st.integers(1, 3),
-    stride=st.integers(1, 3),
-    padding=st.integers(0, 1),
-    bias=st.booleans(),
-    size=st.integers(2, 4),
-)
-def test_counter_transposed_convolution_is_the_formula_and_flopcounter(
-    axes, groups, c, k, stride, padding, bias, size
-):
+@given(axes=st.sampled_from([1, 2, 3]), groups=st.integers(1, 2), c=st.integers(1, 2),
+       k=st.integers(1, 3), stride=st.integers(1, 3), padding=st.integers(0, 1),
+       bias=st.booleans(), size=st.integers(2, 4))
+def test_counter_transposed_convolution_is_the_formula_and_flopcounter(axes, groups, c, k,
+                                                                       stride, padding,
+                                                                       bias, size):
     """C_in·I·(C_out/g)·K products, each scatter-added, plus the bias on every output."""
     cls = {1: nn.ConvTranspose1d, 2: nn.ConvTranspose2d, 3: nn.ConvTranspose3d}[axes]
     c_in, c_out = groups * c, groups * (c + 1)
@@ -820,42 +658,29 @@ def test_counter_transposed_convolution_is_the_formula_and_flopcounter(
     assume(out >= 1)
     counts = count(model, shape)
     assert only_row(counts).output_shape == (c_out, *(out,) * axes)
-    expected = D.conv_nd_counts(
-        c_in,
-        c_out,
-        (k,) * axes,
-        (out,) * axes,
-        groups=groups,
-        bias=bias,
-        transposed=True,
-        in_size=(size,) * axes,
-    )
+    expected = D.conv_nd_counts(c_in, c_out, (k,) * axes, (out,) * axes, groups=groups,
+                                bias=bias, transposed=True, in_size=(size,) * axes)
     assert op_counts(counts) == expected
     assert counts.macs == torch_macs(model, shape)
 
 
 ELEMENTWISE = {  # name: (module, the formula's kind)
     "add": (lambda: Fn(lambda x: x + x.flip(-1)), "add"),
-    "sub-broadcast": (lambda: Fn(lambda x: x - x.mean(dim=-1, keepdim=True).detach()), None),
+    "sub-broadcast": (lambda: Fn(lambda x: x - x.mean(dim=-1, keepdim=True).detach()),
+                      None),
     "mul": (lambda: Fn(lambda x: x * x), "mul"),
     "div": (lambda: Fn(lambda x: x / 3.0), "function"),
-    "relu": (nn.ReLU, "function"),
-    "relu6": (nn.ReLU6, "function"),
-    "gelu": (nn.GELU, "function"),
-    "tanh": (nn.Tanh, "function"),
-    "sigmoid": (nn.Sigmoid, "function"),
-    "silu": (nn.SiLU, "function"),
-    "leaky": (nn.LeakyReLU, "function"),
-    "elu": (nn.ELU, "function"),
+    "relu": (nn.ReLU, "function"), "relu6": (nn.ReLU6, "function"),
+    "gelu": (nn.GELU, "function"), "tanh": (nn.Tanh, "function"),
+    "sigmoid": (nn.Sigmoid, "function"), "silu": (nn.SiLU, "function"),
+    "leaky": (nn.LeakyReLU, "function"), "elu": (nn.ELU, "function"),
     "maxpool": (lambda: nn.MaxPool1d(1), "select"),
 }
 
 
 @pytest.mark.claim("flops.elementwise_counts", kind="implementation")
-@given(
-    name=st.sampled_from(sorted(ELEMENTWISE)),
-    shape=st.lists(st.integers(1, 5), min_size=1, max_size=3),
-)
+@given(name=st.sampled_from(sorted(ELEMENTWISE)), shape=st.lists(st.integers(1, 5),
+                                                                  min_size=1, max_size=3))
 def test_counter_elementwise_operations_follow_their_convention(name, shape):
     """One add / mult / other per output element; selections cost nothing; every counted
     operation's output elements are activations."""
@@ -874,7 +699,8 @@ def test_counter_elementwise_operations_follow_their_convention(name, shape):
 
 
 @pytest.mark.claim("flops.softmax_counts", kind="implementation")
-@given(shape=st.lists(st.integers(1, 6), min_size=1, max_size=3), data=st.data(), log=st.booleans())
+@given(shape=st.lists(st.integers(1, 6), min_size=1, max_size=3), data=st.data(),
+       log=st.booleans())
 def test_counter_softmax_and_log_softmax_follow_their_convention(shape, data, log):
     dim = data.draw(st.integers(0, len(shape)))  # axis of the batched input (0: batch of 1)
     module = nn.LogSoftmax(dim=dim) if log else nn.Softmax(dim=dim)
@@ -888,27 +714,17 @@ def test_counter_softmax_and_log_softmax_follow_their_convention(shape, data, lo
 NORMS = {  # (module, R groups, n values per group) on an input of shape (1, c, length)
     "layer": lambda c, n, affine: (nn.LayerNorm(n, elementwise_affine=affine), c, n),
     "layer-no-bias": lambda c, n, affine: (nn.LayerNorm(n, bias=False), c, n),
-    "group": lambda c, n, affine: (
-        nn.GroupNorm(1 if c % 2 else 2, c, affine=affine),
-        1 if c % 2 else 2,
-        c * n // (1 if c % 2 else 2),
-    ),
+    "group": lambda c, n, affine: (nn.GroupNorm(1 if c % 2 else 2, c, affine=affine),
+                                   1 if c % 2 else 2, c * n // (1 if c % 2 else 2)),
     "batch-running": lambda c, n, affine: (nn.BatchNorm1d(c, affine=affine), None, None),
     "batch-statistics": lambda c, n, affine: (
-        nn.BatchNorm1d(c, affine=affine, track_running_stats=False),
-        c,
-        n,
-    ),
+        nn.BatchNorm1d(c, affine=affine, track_running_stats=False), c, n),
 }
 
 
 @pytest.mark.claim("flops.normalisation_counts", kind="implementation")
-@given(
-    kind=st.sampled_from(sorted(NORMS)),
-    c=st.integers(1, 6),
-    length=st.integers(2, 5),
-    affine=st.booleans(),
-)
+@given(kind=st.sampled_from(sorted(NORMS)), c=st.integers(1, 6), length=st.integers(2, 5),
+       affine=st.booleans())
 def test_counter_normalisations_follow_their_convention(kind, c, length, affine):
     """Statistics over R groups of n: R(3n + βn) +, R(2n + 2 + ωn) ×, R rsqrt; inference
     batch norm: 1 × and 1 + per element."""
@@ -919,9 +735,8 @@ def test_counter_normalisations_follow_their_convention(kind, c, length, affine)
     if rows is None:
         expected = formula_at(D.BATCHNORM_INFERENCE, {D.N_el: c * length})
     else:
-        expected = formula_at(
-            D.NORMALISE, {D.rows_: rows, D.n_: n, D.omega: int(weight), D.beta: int(bias)}
-        )
+        expected = formula_at(D.NORMALISE, {D.rows_: rows, D.n_: n, D.omega: int(weight),
+                                            D.beta: int(bias)})
     assert op_counts(counts) == expected, str(counts)
     assert counts.params == numel_params(module)
 
@@ -963,23 +778,21 @@ class SDPA(nn.Module):
 def test_attention_products_are_two_matrix_products(length, source, d):
     """BH(LSd + LSd): sympy's Q·Kᵀ (L×d by d×S) and A·V (L×S by S×d) written out."""
     subs = {D.B_: 1, D.L_: length, D.S_: source, D.d_: d}
-    products = (
-        D.matmul_counts_by_enumeration(length, d, source, False)["macs"]
-        + D.matmul_counts_by_enumeration(length, source, d, False)["macs"]
-    )
+    products = (D.matmul_counts_by_enumeration(length, d, source, False)["macs"]
+                + D.matmul_counts_by_enumeration(length, source, d, False)["macs"])
     assert int(D.attention_formula(2)["macs"].subs(subs)) == products
 
 
-@pytest.mark.claim("flops.attention_counts", "flops.counter_matches_torch", kind="implementation")
+@pytest.mark.claim("flops.attention_counts", "flops.counter_matches_torch",
+                   kind="implementation")
 @given(heads=st.integers(1, 3), length=st.integers(1, 6), d=st.integers(1, 4))
 def test_counter_sdpa_fused_and_decomposed_is_the_formula(heads, length, d):
     """F.scaled_dot_product_attention: on meta (torch's math decomposition) and on the CPU
     (one fused kernel, _scaled_dot_product_flash_attention_for_cpu) the same counts, equal
     to the formula; FlopCounterMode counts the decomposition's products."""
     model, shape = SDPA(heads), (length, heads * d)
-    expected = formula_at(
-        D.attention_formula(2), {D.B_: heads, D.L_: length, D.S_: length, D.d_: d}
-    )
+    expected = formula_at(D.attention_formula(2),
+                          {D.B_: heads, D.L_: length, D.S_: length, D.d_: d})
     meta, cpu = count(model, shape), count(model, shape, device=None)
     assert "aten._scaled_dot_product_flash_attention_for_cpu" in cpu.rows[0].ops
     assert op_counts(meta) == op_counts(cpu) == expected
@@ -993,13 +806,10 @@ def test_encoder_layer_products_are_the_closed_form():
     assert sp.simplify(D.encoder_layer_formula()["macs"] - D.ENCODER_MACS) == 0
 
 
-@pytest.mark.claim(
-    "flops.encoder_layer_counts",
-    "flops.attention_counts",
-    "flops.normalisation_counts",
-    kind="implementation",
-)
-@given(length=st.integers(1, 4), heads=st.integers(1, 3), d=st.integers(1, 3), ff=st.integers(1, 6))
+@pytest.mark.claim("flops.encoder_layer_counts", "flops.attention_counts",
+                   "flops.normalisation_counts", kind="implementation")
+@given(length=st.integers(1, 4), heads=st.integers(1, 3), d=st.integers(1, 3),
+       ff=st.integers(1, 6))
 def test_counter_encoder_layer_fast_and_slow_path_are_the_closed_form(length, heads, d, ff):
     """nn.TransformerEncoderLayer on meta (slow path: MHA, LayerNorm, Linear, ReLU) and on
     the CPU in eval mode (one fused _transformer_encoder_layer_fwd): every operation column
@@ -1031,16 +841,10 @@ def test_lstm_closed_form_is_the_sum_of_its_cells(layers, bias):
 
 
 @pytest.mark.claim("flops.lstm_counts", kind="implementation")
-@given(
-    steps=st.integers(1, 3),
-    features=st.integers(1, 5),
-    hidden=st.integers(1, 5),
-    layers=st.integers(1, 2),
-    bias=st.booleans(),
-)
-def test_counter_lstm_decomposed_and_onednn_are_the_closed_form(
-    steps, features, hidden, layers, bias
-):
+@given(steps=st.integers(1, 3), features=st.integers(1, 5), hidden=st.integers(1, 5),
+       layers=st.integers(1, 2), bias=st.booleans())
+def test_counter_lstm_decomposed_and_onednn_are_the_closed_form(steps, features, hidden,
+                                                                layers, bias):
     """nn.LSTM on meta (a cell per step: addmm, sigmoid, tanh, mul, add) and on the CPU (in
     float64, the suite's default, also decomposed; float32 runs oneDNN's fused layer, tested
     below) count the same, the closed form."""
@@ -1080,9 +884,8 @@ PUBLISHED = {
 }
 
 
-@pytest.mark.claim(
-    "flops.published_model_figures", "flops.counter_matches_torch", kind="implementation"
-)
+@pytest.mark.claim("flops.published_model_figures", "flops.counter_matches_torch",
+                   kind="implementation")
 @pytest.mark.parametrize("name", sorted(PUBLISHED))
 def test_zoo_model_counts_are_torchvisions_published_figures(name):
     """Parameters exactly; multiply-adds rounded to the published digits; and = FlopCounterMode
@@ -1098,12 +901,8 @@ def test_zoo_model_counts_are_torchvisions_published_figures(name):
     assert counts.macs == torch_macs(model, ZOO[name].input_shape)
 
 
-@pytest.mark.claim(
-    "flops.encoder_layer_counts",
-    "flops.lstm_counts",
-    "flops.attention_counts",
-    kind="implementation",
-)
+@pytest.mark.claim("flops.encoder_layer_counts", "flops.lstm_counts", "flops.attention_counts",
+                   kind="implementation")
 def test_zoo_sequence_models_are_their_closed_forms():
     """The zoo's encoder layer (L=128, E=512, F=2048), LSTM (T=32, I=64, H=128, 2 layers) and
     ViT block (tensor attention, L=197, E=768, F=3072: the encoder's closed form too)."""
@@ -1161,17 +960,8 @@ def test_resnet18_table_fits_120_columns():
     text = count(build("resnet18"), (3, 224, 224)).table()
     lines = text.splitlines()
     assert max(map(len, lines)) <= 120, max(map(len, lines))
-    assert lines[1].split() == [
-        "module",
-        "type",
-        "output",
-        "macs",
-        "mults",
-        "adds",
-        "other",
-        "params",
-        "activations",
-    ]
+    assert lines[1].split() == ["module", "type", "output", "macs", "mults", "adds", "other",
+                                "params", "activations"]
     assert lines[-1].split()[:2] == ["total", "1814073344"]
     assert any(line.startswith("layer4.1.conv2 ") for line in lines)
 
@@ -1194,15 +984,12 @@ def test_an_operation_without_a_rule_is_refused_naming_it_and_the_module_until_r
     from impl import flops
 
     model = nn.Sequential(nn.Linear(3, 3), Fn(lambda x: torch.cumsum(x, dim=-1)))
-    with pytest.raises(
-        flops.UncountedOperation,
-        match=r"no rule for aten\.cumsum .* module '1' \(Fn\).*"
-        r"register_rule\(torch\.ops\.aten\.cumsum",
-    ):
+    with pytest.raises(flops.UncountedOperation,
+                       match=r"no rule for aten\.cumsum .* module '1' \(Fn\).*"
+                             r"register_rule\(torch\.ops\.aten\.cumsum"):
         count(model, (3,))
-    old = flops.register_rule(
-        torch.ops.aten.cumsum, lambda args, kwargs, out: {"adds": out.numel() - 1}
-    )
+    old = flops.register_rule(torch.ops.aten.cumsum,
+                              lambda args, kwargs, out: {"adds": out.numel() - 1})
     try:
         assert old is None
         counts = count(model, (3,))
@@ -1212,13 +999,10 @@ def test_an_operation_without_a_rule_is_refused_naming_it_and_the_module_until_r
 
 
 @pytest.mark.conventions
-@pytest.mark.parametrize(
-    "op, rule, error, match",
-    [
-        ("not an op", None, TypeError, "op must be an aten operation"),
-        (torch.ops.aten.cumsum, 3, TypeError, "rule must be callable"),
-    ],
-)
+@pytest.mark.parametrize("op, rule, error, match", [
+    ("not an op", None, TypeError, "op must be an aten operation"),
+    (torch.ops.aten.cumsum, 3, TypeError, "rule must be callable"),
+])
 def test_register_rule_rejects_what_is_not_an_operation_or_a_rule(op, rule, error, match):
     from impl.flops import register_rule
 
@@ -1239,19 +1023,16 @@ def test_a_rule_returning_garbage_is_refused_naming_the_operation():
 
 
 @pytest.mark.conventions
-@pytest.mark.parametrize(
-    "shape, error, match",
-    [
-        ((3, -1, 8), ValueError, r"input_shape\[1\] must be a positive size, got -1"),
-        ((3, 0, 8), ValueError, r"input_shape\[1\] must be a positive size, got 0"),
-        ((3, 8.0, 8), TypeError, r"input_shape\[1\] must be an int"),
-        ((), TypeError, "non-empty tuple"),
-        ("3x8x8", TypeError, "non-empty tuple"),
-        ((4, 8, 8), ValueError, r"rejects an input of shape \(4, 8, 8\).*layer '0' \(Conv2d\)"),
-        ((3, 2, 2), ValueError, r"rejects an input of shape \(3, 2, 2\).*layer '0' \(Conv2d\)"),
-        ((3, 9, 9), ValueError, r"rejects .*layer '3' \(Linear\)"),
-    ],
-)
+@pytest.mark.parametrize("shape, error, match", [
+    ((3, -1, 8), ValueError, r"input_shape\[1\] must be a positive size, got -1"),
+    ((3, 0, 8), ValueError, r"input_shape\[1\] must be a positive size, got 0"),
+    ((3, 8.0, 8), TypeError, r"input_shape\[1\] must be an int"),
+    ((), TypeError, "non-empty tuple"),
+    ("3x8x8", TypeError, "non-empty tuple"),
+    ((4, 8, 8), ValueError, r"rejects an input of shape \(4, 8, 8\).*layer '0' \(Conv2d\)"),
+    ((3, 2, 2), ValueError, r"rejects an input of shape \(3, 2, 2\).*layer '0' \(Conv2d\)"),
+    ((3, 9, 9), ValueError, r"rejects .*layer '3' \(Linear\)"),
+])
 def test_count_rejects_bad_input_shapes_naming_the_layer(shape, error, match):
     model = nn.Sequential(nn.Conv2d(3, 2, 3), nn.ReLU(), nn.Flatten(), nn.Linear(72, 2))
     with pytest.raises(error, match=match):
@@ -1259,15 +1040,12 @@ def test_count_rejects_bad_input_shapes_naming_the_layer(shape, error, match):
 
 
 @pytest.mark.conventions
-@pytest.mark.parametrize(
-    "kwargs, error, match",
-    [
-        ({"model": lambda x: x}, TypeError, r"model must be a torch\.nn\.Module, got function"),
-        ({"model": None}, TypeError, r"model must be a torch\.nn\.Module, got NoneType"),
-        ({"input_dtype": "float32"}, TypeError, r"input_dtype must be a torch\.dtype"),
-        ({"device": "cuda"}, ValueError, r"device must be 'meta' or None"),
-    ],
-)
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"model": lambda x: x}, TypeError, r"model must be a torch\.nn\.Module, got function"),
+    ({"model": None}, TypeError, r"model must be a torch\.nn\.Module, got NoneType"),
+    ({"input_dtype": "float32"}, TypeError, r"input_dtype must be a torch\.dtype"),
+    ({"device": "cuda"}, ValueError, r"device must be 'meta' or None"),
+])
 def test_count_rejects_bad_arguments_naming_them(kwargs, error, match):
     args = {"model": nn.Linear(3, 2), "input_shape": (3,), **kwargs}
     with pytest.raises(error, match=match):
@@ -1277,11 +1055,8 @@ def test_count_rejects_bad_arguments_naming_them(kwargs, error, match):
 @pytest.mark.conventions
 def test_count_rejects_a_model_on_several_devices():
     model = nn.Sequential(nn.Linear(3, 3), nn.Linear(3, 2).to("meta"))
-    with pytest.raises(
-        ValueError,
-        match=r"one device, found several: cpu \(parameter "
-        r"'0\.weight'\), meta \(parameter '1\.weight'\)",
-    ):
+    with pytest.raises(ValueError, match=r"one device, found several: cpu \(parameter "
+                                         r"'0\.weight'\), meta \(parameter '1\.weight'\)"):
         count(model, (3,))
 
 
@@ -1311,9 +1086,8 @@ def test_count_never_changes_the_model(shape, device):
     """Training mode, parameters, buffers (BatchNorm running statistics), requires_grad,
     devices and the user's own hooks are as before, also when the forward raises."""
     seen = []
-    model = nn.Sequential(
-        nn.Conv2d(3, 2, 3), nn.BatchNorm2d(2), nn.ReLU(), nn.Flatten(), nn.Linear(72, 2)
-    )
+    model = nn.Sequential(nn.Conv2d(3, 2, 3), nn.BatchNorm2d(2), nn.ReLU(), nn.Flatten(),
+                          nn.Linear(72, 2))
     model.train()
     model[1].register_forward_hook(lambda m, a, o: seen.append(1))
     before = _snapshot(model)
@@ -1343,32 +1117,13 @@ class OneDNNLSTMLayer(nn.Module):
         b_ih = w.bias_ih_l0 if self.bias else torch.zeros_like(w.weight_ih_l0[:, 0])
         b_hh = w.bias_hh_l0 if self.bias else torch.zeros_like(w.weight_hh_l0[:, 0])
         return torch.ops.aten.mkldnn_rnn_layer(
-            steps,
-            w.weight_ih_l0,
-            w.weight_hh_l0,
-            b_ih,
-            b_hh,
-            zeros,
-            zeros,
-            False,
-            [],
-            2,
-            self.hidden,
-            1,
-            self.bias,
-            False,
-            False,
-            False,
-        )[0]
+            steps, w.weight_ih_l0, w.weight_hh_l0, b_ih, b_hh, zeros, zeros, False, [], 2,
+            self.hidden, 1, self.bias, False, False, False)[0]
 
 
 @pytest.mark.claim("flops.lstm_counts", kind="implementation")
-@given(
-    steps=st.integers(1, 4),
-    features=st.integers(1, 5),
-    hidden=st.integers(1, 5),
-    bias=st.booleans(),
-)
+@given(steps=st.integers(1, 4), features=st.integers(1, 5), hidden=st.integers(1, 5),
+       bias=st.booleans())
 def test_counter_onednn_lstm_kernel_is_the_closed_form(steps, features, hidden, bias):
     """aten.mkldnn_rnn_layer, the CPU's fused LSTM layer, counts as Λ = 1 of the closed form
     (the decomposed cell's count)."""

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-pytest.importorskip(
-    "fvcore", reason="the cross-tool checks need the 'compare' extra: pip install -e '.[compare]'"
-)
+pytest.importorskip("fvcore", reason="the cross-tool checks need the 'compare' extra: "
+                    "pip install -e '.[compare]'")
 pytest.importorskip("thop", reason="the cross-tool checks need the 'compare' extra")
 pytest.importorskip("torchinfo", reason="the cross-tool checks need the 'compare' extra")
 pytest.importorskip("ptflops", reason="the cross-tool checks need the 'compare' extra")
@@ -21,12 +20,8 @@ from impl.flops import count
 from tests.flops_compare import peer_counts
 from tests.zoo import ZOO, build
 
-FUSED = {
-    "aten._transformer_encoder_layer_fwd",
-    "aten._native_multi_head_attention",
-    "aten._scaled_dot_product_flash_attention_for_cpu",
-    "aten.mkldnn_rnn_layer",
-}
+FUSED = {"aten._transformer_encoder_layer_fwd", "aten._native_multi_head_attention",
+         "aten._scaled_dot_product_flash_attention_for_cpu", "aten.mkldnn_rnn_layer"}
 
 
 def ours(name: str):
@@ -39,9 +34,8 @@ def fused_products(name: str) -> int:
     return sum(r.macs for r in cpu.rows if FUSED & set(r.ops))
 
 
-@pytest.mark.parametrize(
-    "name", ["resnet18", "depthwise", "seed_module_two", "vit_block", "encoder_layer", "lstm"]
-)
+@pytest.mark.parametrize("name", ["resnet18", "depthwise", "seed_module_two", "vit_block",
+                                  "encoder_layer", "lstm"])
 def test_flopcountermode_is_twice_our_products_except_inside_fused_cpu_kernels(name):
     """FlopCounterMode counts 2 FLOPs per product of mm/bmm/addmm/convolution, and 0 for the
     CPU fused kernels it has no formula for (pytorch#195460: CPU SDPA; the encoder-layer

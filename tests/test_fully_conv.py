@@ -29,16 +29,12 @@ ATOL = 1e-12  # the issue's bound, float64
 
 
 @pytest.mark.claim("fully_conv.linear_as_conv", kind="symbolic")
-@given(
-    c=st.integers(1, 3),
-    h=st.integers(1, 3),
-    w=st.integers(1, 3),
-    out=st.integers(1, 2),
-    data=st.data(),
-)
+@given(c=st.integers(1, 3), h=st.integers(1, 3), w=st.integers(1, 3), out=st.integers(1, 2),
+       data=st.data())
 def test_linear_on_flattened_map_is_convolution_with_reshaped_weights(c, h, w, out, data):
     """Σ W[o, c h w + a w + e] X[c, a, e] = Σ K[o, c, a, e] X[c, a, e], K = W.reshape."""
-    prove_identity(*D.linear_vs_conv(c, h, w, out), claim="fully_conv.linear_as_conv", data=data)
+    prove_identity(*D.linear_vs_conv(c, h, w, out), claim="fully_conv.linear_as_conv",
+                   data=data)
 
 
 # ------------------------------------------------------------------ 2–3. against Net1 on patches
@@ -74,21 +70,16 @@ def check_equivalence(net1: nn.Sequential, train_hw, image: torch.Tensor) -> flo
         rows, cols = (image.shape[2] - h0) // sh + 1, (image.shape[3] - w0) // sw + 1
         assert out2.shape[2] >= rows and out2.shape[3] >= cols, (out2.shape, rows, cols)
         out2 = out2[:, :, :rows, :cols]
-        patches = torch.stack(
-            [
-                image[:, :, sh * i : sh * i + h0, sw * j : sw * j + w0]
-                for i in range(rows)
-                for j in range(cols)
-            ],
-            dim=1,
-        ).flatten(0, 1)  # (N·positions, C, h0, w0)
+        patches = torch.stack([
+            image[:, :, sh * i: sh * i + h0, sw * j: sw * j + w0]
+            for i in range(rows) for j in range(cols)
+        ], dim=1).flatten(0, 1)  # (N·positions, C, h0, w0)
         out1 = net1(patches).reshape(image.shape[0], rows, cols, -1).permute(0, 3, 1, 2)
     assert out1.shape == out2.shape, f"Net1 on patches {out1.shape}, Net2 {out2.shape}"
     diff = float((out1 - out2).abs().max())
     assert diff <= ATOL, (
         f"claim fully_conv.equivalence: max |Net1(patch) − Net2| = {diff:.3g} > {ATOL:g} "
-        f"(output shape {tuple(out2.shape)}, stride {total_stride(net1)})"
-    )
+        f"(output shape {tuple(out2.shape)}, stride {total_stride(net1)})")
     return diff
 
 
@@ -128,12 +119,8 @@ def architectures(draw):
 
 
 @pytest.mark.claim("fully_conv.equivalence", "fully_conv.linear_as_conv", kind="implementation")
-@given(
-    arch=architectures(),
-    extra=st.tuples(st.integers(0, 5), st.integers(0, 5)),
-    batch=st.integers(1, 2),
-    seed=st.integers(0, 2**32 - 1),
-)
+@given(arch=architectures(), extra=st.tuples(st.integers(0, 5), st.integers(0, 5)),
+       batch=st.integers(1, 2), seed=st.integers(0, 2**32 - 1))
 def test_converted_network_at_ij_is_the_network_on_the_patch_at_S_ij(arch, extra, batch, seed):
     """Net2(x)[:, :, i, j] = Net1(x[:, :, S i : S i + h0, S j : S j + w0]) on drawn
     architectures and images larger than the training size (001 Problem 5)."""
@@ -153,12 +140,8 @@ HEADS = {
 
 
 @pytest.mark.claim("fully_conv.equivalence", kind="implementation")
-@given(
-    arch=architectures(),
-    head=st.sampled_from(sorted(HEADS)),
-    extra=st.tuples(st.integers(0, 3), st.integers(0, 3)),
-    seed=st.integers(0, 2**32 - 1),
-)
+@given(arch=architectures(), head=st.sampled_from(sorted(HEADS)),
+       extra=st.tuples(st.integers(0, 3), st.integers(0, 3)), seed=st.integers(0, 2**32 - 1))
 def test_a_head_over_the_class_axis_is_converted_to_the_channel_axis(arch, head, extra, seed):
     """A Softmax/LogSoftmax over the features, or a BatchNorm1d (eval mode, running
     statistics), after the last linear layer: Net2 acts over the channel axis, so at every
@@ -184,9 +167,8 @@ def test_the_issue_softmax_head_gives_the_network_answer():
     """The issue's example: conv 1→2 (3×3), ReLU, Flatten, Linear(8, 3), Softmax(dim=-1) on a
     1×4×4 input: Net2 gives Net1's probabilities (it gave [1, 1, 1])."""
     torch.manual_seed(0)
-    net = nn.Sequential(
-        nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Flatten(), nn.Linear(8, 3), nn.Softmax(dim=-1)
-    )
+    net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Flatten(), nn.Linear(8, 3),
+                        nn.Softmax(dim=-1))
     x = torch.rand(1, 1, 4, 4)
     with torch.no_grad():
         got = fully_convolutional(net, (1, 4, 4))(x).flatten(1)
@@ -201,14 +183,8 @@ def net1(widths=(64, 192, 384, 256, 256), hidden=4096, classes=10) -> nn.Sequent
     for k, out in zip((7, 3, 3, 3, 3), widths, strict=True):
         mods += [nn.Conv2d(c, out, k), nn.ReLU()]
         c = out
-    mods += [
-        nn.Flatten(),
-        nn.Linear(c * 18 * 18, hidden),
-        nn.ReLU(),
-        nn.Linear(hidden, hidden),
-        nn.ReLU(),
-        nn.Linear(hidden, classes),
-    ]
+    mods += [nn.Flatten(), nn.Linear(c * 18 * 18, hidden), nn.ReLU(),
+             nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, classes)]
     return nn.Sequential(*mods)
 
 
@@ -240,66 +216,29 @@ def test_seed_net1_full_size_equals_net2_on_a_36x38_image():
 # ------------------------------------------------------------------ bad input
 
 BAD = [
-    pytest.param(
-        lambda: fully_convolutional(
-            nn.Sequential(nn.Conv2d(1, 1, 3), nn.Flatten(), nn.Linear(5, 2)), (1, 4, 4)
-        ),
-        "Linear layer 0",
-        id="linear-width",
-    ),
-    pytest.param(
-        lambda: fully_convolutional(nn.Sequential(nn.Conv2d(1, 1, 3), nn.Linear(2, 2)), (1, 4, 4)),
-        "Flatten",
-        id="no-flatten",
-    ),
-    pytest.param(
-        lambda: fully_convolutional(
-            nn.Sequential(nn.Conv2d(1, 1, 5), nn.Flatten(), nn.Linear(1, 1)), (1, 4, 4)
-        ),
-        "input_size",
-        id="kernel>input",
-    ),
-    pytest.param(
-        lambda: fully_convolutional(
-            nn.Sequential(nn.Conv2d(2, 1, 3), nn.Flatten(), nn.Linear(4, 1)), (1, 4, 4)
-        ),
-        "input_size",
-        id="mismatched-channels",
-    ),
-    pytest.param(
-        lambda: fully_convolutional(nn.Sequential(nn.Flatten(), nn.Linear(16, 1)), (1, 0, 4)),
-        "input_size",
-        id="empty-input",
-    ),
-    pytest.param(
-        lambda: fully_convolutional(
-            nn.Sequential(
-                nn.Conv2d(1, 2, 3),
-                nn.Flatten(),
-                nn.Linear(8, 3),
-                nn.BatchNorm1d(3, track_running_stats=False),
-            ),
-            (1, 4, 4),
-        ),
-        "BatchNorm1d",
-        id="batchnorm1d-without-running-statistics",
-    ),
-    pytest.param(
-        lambda: fully_convolutional(
-            nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten(), nn.Linear(8, 3), nn.LayerNorm(3)),
-            (1, 4, 4),
-        ),
-        "LayerNorm",
-        id="layernorm-after-flatten",
-    ),
-    pytest.param(
-        lambda: fully_convolutional(
-            nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten(), nn.Linear(8, 3), nn.Softmax(dim=0)),
-            (1, 4, 4),
-        ),
-        "Softmax",
-        id="softmax-over-the-batch",
-    ),
+    pytest.param(lambda: fully_convolutional(nn.Sequential(nn.Conv2d(1, 1, 3), nn.Flatten(),
+                                                           nn.Linear(5, 2)), (1, 4, 4)),
+                 "Linear layer 0", id="linear-width"),
+    pytest.param(lambda: fully_convolutional(nn.Sequential(nn.Conv2d(1, 1, 3), nn.Linear(2, 2)),
+                                             (1, 4, 4)), "Flatten", id="no-flatten"),
+    pytest.param(lambda: fully_convolutional(nn.Sequential(nn.Conv2d(1, 1, 5), nn.Flatten(),
+                                                           nn.Linear(1, 1)), (1, 4, 4)),
+                 "input_size", id="kernel>input"),
+    pytest.param(lambda: fully_convolutional(nn.Sequential(nn.Conv2d(2, 1, 3), nn.Flatten(),
+                                                           nn.Linear(4, 1)), (1, 4, 4)),
+                 "input_size", id="mismatched-channels"),
+    pytest.param(lambda: fully_convolutional(nn.Sequential(nn.Flatten(), nn.Linear(16, 1)),
+                                             (1, 0, 4)), "input_size", id="empty-input"),
+    pytest.param(lambda: fully_convolutional(nn.Sequential(
+        nn.Conv2d(1, 2, 3), nn.Flatten(), nn.Linear(8, 3),
+        nn.BatchNorm1d(3, track_running_stats=False)), (1, 4, 4)), "BatchNorm1d",
+                 id="batchnorm1d-without-running-statistics"),
+    pytest.param(lambda: fully_convolutional(nn.Sequential(
+        nn.Conv2d(1, 2, 3), nn.Flatten(), nn.Linear(8, 3), nn.LayerNorm(3)), (1, 4, 4)),
+                 "LayerNorm", id="layernorm-after-flatten"),
+    pytest.param(lambda: fully_convolutional(nn.Sequential(
+        nn.Conv2d(1, 2, 3), nn.Flatten(), nn.Linear(8, 3), nn.Softmax(dim=0)), (1, 4, 4)),
+                 "Softmax", id="softmax-over-the-batch"),
 ]
 
 

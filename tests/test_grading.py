@@ -41,22 +41,9 @@ def grade(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess, dict
     claim markers (junitxml property ``claims``)."""
     claims, junit = tmp_path / "claims.json", tmp_path / "junit.xml"
     proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            *args,
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            f"--claims-json={claims}",
-            f"--junitxml={junit}",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=1200,
-    )
+        [sys.executable, "-m", "pytest", *args, "-q", "-p", "no:cacheprovider",
+         f"--claims-json={claims}", f"--junitxml={junit}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=1200)
     doc = json.loads(claims.read_text()) if claims.exists() else {}
     blamed = []
     if junit.exists():
@@ -70,7 +57,8 @@ def grade(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess, dict
                 blamed.append({named.group(1)})
             else:
                 props = {p.get("name"): p.get("value") for p in case.iter("property")}
-                blamed.append(set(re.findall(r"'([a-z_]+\.[a-z0-9_]+)'", props.get("claims", ""))))
+                blamed.append(set(re.findall(r"'([a-z_]+\.[a-z0-9_]+)'",
+                                             props.get("claims", ""))))
     return proc, doc, blamed
 
 
@@ -82,12 +70,8 @@ def test_a_correct_student_submission_fails_no_claim(tmp_path):
     proc, doc, _ = grade(tmp_path, f"--impl=modules={STUDENT}")
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert not statuses(doc, "failed")
-    assert {
-        "modules.linear_backward",
-        "modules.relu_jacobian",
-        "softmax.vjp",
-        "cross_entropy.softmax_chain",
-    } <= statuses(doc, "verified"), doc
+    assert {"modules.linear_backward", "modules.relu_jacobian", "softmax.vjp",
+            "cross_entropy.softmax_chain"} <= statuses(doc, "verified"), doc
     (graded,) = doc["_graded"]["implementations"]
     assert graded["name"] == "modules" and graded["file"] == str(STUDENT)
     assert graded["sha256"] == hashlib.sha256(STUDENT.read_bytes()).hexdigest()
@@ -95,13 +79,9 @@ def test_a_correct_student_submission_fails_no_claim(tmp_path):
     assert "'conventions' test(s)" in proc.stdout
 
 
-@pytest.mark.parametrize(
-    "bug",
-    [
-        pytest.param(b, id=b[0], marks=() if k == 0 else pytest.mark.slow)
-        for k, b in enumerate(BUGS)
-    ],
-)
+@pytest.mark.parametrize("bug", [
+    pytest.param(b, id=b[0], marks=() if k == 0 else pytest.mark.slow)
+    for k, b in enumerate(BUGS)])
 def test_a_planted_backward_bug_fails_its_claim_and_blames_at_most_three(tmp_path, bug):
     name, written, planted, claim = bug
     target = tmp_path / "modules.py"
@@ -114,35 +94,21 @@ def test_a_planted_backward_bug_fails_its_claim_and_blames_at_most_three(tmp_pat
     assert len(by_assertion) <= 3, f"{name}: blamed {sorted(by_assertion)}"
 
 
-@pytest.mark.parametrize(
-    ("spec", "fragments"),
-    [
-        pytest.param(
-            "nonsense=impl/softmax.py", ["unknown NAME 'nonsense'", "modules"], id="unknown name"
-        ),
-        pytest.param("modules", ["expected NAME=TARGET"], id="no target", marks=pytest.mark.slow),
-        pytest.param(
-            "modules=no/such/file.py",
-            ["not found", "no/such/file.py"],
-            id="missing file",
-            marks=pytest.mark.slow,
-        ),
-        pytest.param(
-            "modules=impl/softmax.py",
-            ["lacks LinearModule, ReLUModule, SoftMaxModule, CrossEntropyModule", "impl.modules"],
-            id="lacking names",
-        ),
-        pytest.param(
-            "jacobian=no_such_module_anywhere",
-            ["cannot be imported", "no_such_module_anywhere"],
-            id="missing module",
-            marks=pytest.mark.slow,
-        ),
-    ],
-)
-def test_a_bad_impl_is_a_usage_error_naming_what_is_missing_before_any_test(
-    tmp_path, spec, fragments
-):
+@pytest.mark.parametrize(("spec", "fragments"), [
+    pytest.param("nonsense=impl/softmax.py", ["unknown NAME 'nonsense'", "modules"],
+                 id="unknown name"),
+    pytest.param("modules", ["expected NAME=TARGET"], id="no target", marks=pytest.mark.slow),
+    pytest.param("modules=no/such/file.py", ["not found", "no/such/file.py"],
+                 id="missing file", marks=pytest.mark.slow),
+    pytest.param("modules=impl/softmax.py", ["lacks LinearModule, ReLUModule, SoftMaxModule, "
+                                             "CrossEntropyModule", "impl.modules"],
+                 id="lacking names"),
+    pytest.param("jacobian=no_such_module_anywhere", ["cannot be imported",
+                                                      "no_such_module_anywhere"],
+                 id="missing module", marks=pytest.mark.slow),
+])
+def test_a_bad_impl_is_a_usage_error_naming_what_is_missing_before_any_test(tmp_path, spec,
+                                                                            fragments):
     proc, _, _ = grade(tmp_path, f"--impl={spec}", "tests/test_modules.py")
     assert proc.returncode == 4, proc.stdout + proc.stderr  # pytest's usage-error exit code
     for fragment in fragments:
@@ -153,14 +119,9 @@ def test_a_bad_impl_is_a_usage_error_naming_what_is_missing_before_any_test(
 def test_symbolic_only_claims_are_reported_as_not_depending_on_the_implementation(tmp_path):
     """With every test of the file kept (--impl-select=files), a claim witnessed in this run
     only by its sympy proof is ``impl-independent``, never ``verified`` for the student."""
-    proc, doc, _ = grade(
-        tmp_path,
-        f"--impl=modules={STUDENT}",
-        "--impl-select=files",
-        "tests/test_modules.py",
-        "-k",
-        "linear_bias_jacobian_is_the_identity or relu_module_matches",
-    )
+    proc, doc, _ = grade(tmp_path, f"--impl=modules={STUDENT}", "--impl-select=files",
+                         "tests/test_modules.py", "-k",
+                         "linear_bias_jacobian_is_the_identity or relu_module_matches")
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert doc["modules.linear_bias_jacobian"]["status"] == "impl-independent"
     assert doc["modules.relu_jacobian"]["status"] == "verified"
@@ -197,9 +158,5 @@ def test_a_vugrad_style_library_is_graded_through_an_adapter_file(tmp_path):
     proc, doc, _ = grade(tmp_path, f"--impl=autodiff={FIXTURES / 'vugrad_adapter.py'}")
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert not statuses(doc, "failed")
-    assert {
-        "ops.matmul_gradient",
-        "ops.expand_gradient",
-        "ops.residual_mlp_gradient",
-        "ops.graph_structure",
-    } <= statuses(doc, "verified")
+    assert {"ops.matmul_gradient", "ops.expand_gradient", "ops.residual_mlp_gradient",
+            "ops.graph_structure"} <= statuses(doc, "verified")

@@ -91,10 +91,8 @@ def networks(draw, regime: str = "any", dtype=np.float64, max_k: int = 8):
     layers = len(w) - 2
     shapes = {f"W{i}": (w[i], w[i - 1]) for i in range(1, layers + 1)}
     shapes["WF"] = (w[-1], w[-2])
-    params = {
-        key: draw(arrays(s, dtype=dtype, min_value=-1.5, max_value=1.5), label=key)
-        for key, s in shapes.items()
-    }
+    params = {key: draw(arrays(s, dtype=dtype, min_value=-1.5, max_value=1.5), label=key)
+              for key, s in shapes.items()}
     x = draw(arrays((w[0],), dtype=dtype, min_value=-2.0, max_value=2.0), label="x")
     return x, params, layers
 
@@ -118,26 +116,18 @@ def torch_ops(kernel):
     """A public function's torch-op path (the one tensors on a GPU take), which CPU tensors
     skip: they run the same kernel on zero-copy numpy views (impl.jacobian, ``_run``). Tested
     directly so both paths are covered."""
-
     def run(x, params):
         return kernel(x, *validate(x, params))
-
     return run
 
 
-OURS = {
-    "jacobian_reverse": jacobian_reverse,
-    "jacobian_forward": jacobian_forward,
-    "jacobian_optimal": jacobian_optimal,
-    "reverse (torch ops)": torch_ops(_reverse),
-    "forward (torch ops)": torch_ops(_forward),
-    "optimal (torch ops)": torch_ops(_optimal),
-}
+OURS = {"jacobian_reverse": jacobian_reverse, "jacobian_forward": jacobian_forward,
+        "jacobian_optimal": jacobian_optimal,
+        "reverse (torch ops)": torch_ops(_reverse), "forward (torch ops)": torch_ops(_forward),
+        "optimal (torch ops)": torch_ops(_optimal)}
 BASELINES = {"dense_diag_reverse": dense_diag_reverse, "dense_diag_forward": dense_diag_forward}
-CLAIM_OF = {
-    "jacobian_optimal": "jacobian.optimal_jacobian",
-    "optimal (torch ops)": "jacobian.optimal_jacobian",
-}
+CLAIM_OF = {"jacobian_optimal": "jacobian.optimal_jacobian",
+            "optimal (torch ops)": "jacobian.optimal_jacobian"}
 
 
 # ---------------------------------------------------------------------------------------
@@ -146,7 +136,8 @@ CLAIM_OF = {
 
 
 @pytest.mark.claim("jacobian.chain_rule", kind="symbolic")
-@given(d=st.integers(1, 2), k=st.integers(1, 2), p=st.integers(1, 2), layers=st.integers(1, 3))
+@given(d=st.integers(1, 2), k=st.integers(1, 2), p=st.integers(1, 2),
+       layers=st.integers(1, 3))
 def test_jacobian_is_the_chain_of_weights_and_tanh_derivatives(d, k, p, layers):
     r"""sympy's Jacobian of f equals :math:`W_F\,\mathrm{diag}(s_L) W_L \cdots
     \mathrm{diag}(s_1) W_1`, :math:`s_i = 1 - \tanh^2 z_i` (seed 002, Problem 2, ex. 4–5).
@@ -204,18 +195,12 @@ def test_jacobian_every_mode_float32_matches_float64_truth(regime, data):
     xt, pt = to_torch(x, params)
     for name, fn in OURS.items():
         claim = CLAIM_OF.get(name, "jacobian.chain_rule")
-        runs = [("torch", fn(xt, pt))] + ([] if "torch ops" in name else [("numpy", fn(x, params))])
+        runs = [("torch", fn(xt, pt))] + ([] if "torch ops" in name else
+                                          [("numpy", fn(x, params))])
         for kind, J in runs:
             assert J.dtype in (torch.float32, np.float32), f"{name} ({kind}) returned {J.dtype}"
-            assert_close(
-                J,
-                truth,
-                claim=claim,
-                what=f"{name} ({kind}) float32",
-                dtype=torch.float32,
-                check_dtype=False,
-                growth=growth,
-            )
+            assert_close(J, truth, claim=claim, what=f"{name} ({kind}) float32",
+                         dtype=torch.float32, check_dtype=False, growth=growth)
 
 
 @pytest.mark.claim("jacobian.chain_rule", kind="autograd")
@@ -226,11 +211,8 @@ def test_network_evaluation_equals_plain_torch(data):
     x, params, layers = data.draw(networks())
     xt, pt = to_torch(x, params)
     ref = f_torch(xt, pt, layers)
-    for what, y in (
-        ("network (torch)", network(xt, pt)),
-        ("network (numpy)", network(x, params)),
-        ("network (torch ops)", torch_ops(_network)(xt, pt)),
-    ):
+    for what, y in (("network (torch)", network(xt, pt)), ("network (numpy)", network(x, params)),
+                    ("network (torch ops)", torch_ops(_network)(xt, pt))):
         assert_close(y, ref, claim="jacobian.chain_rule", what=f"{what} vs plain torch")
 
 
@@ -240,36 +222,18 @@ def test_jacobians_under_vmap_equal_one_call_per_input(data, batch):
     """Inside ``torch.func.vmap`` the tensors have no storage, so the numpy-view path cannot
     run; the functions take the torch-op path and equal one call per input."""
     x, params, _ = data.draw(networks())
-    xs = np.stack(
-        [x]
-        + [
-            data.draw(arrays(x.shape, dtype=np.float64, min_value=-2.0, max_value=2.0), label="x")
-            for _ in range(batch - 1)
-        ]
-    )
+    xs = np.stack([x] + [data.draw(arrays(x.shape, dtype=np.float64, min_value=-2.0,
+                                          max_value=2.0), label="x") for _ in range(batch - 1)])
     xst, pt = to_torch(xs, params)
     for fn in (jacobian_reverse, jacobian_forward, jacobian_optimal, network):
         batched = torch.func.vmap(lambda y, fn=fn: fn(y, pt))(xst)
-        assert_close(
-            batched,
-            torch.stack([fn(y, pt) for y in xst]),
-            claim="jacobian.chain_rule",
-            what=f"vmap({fn.__name__})",
-        )
+        assert_close(batched, torch.stack([fn(y, pt) for y in xst]), claim="jacobian.chain_rule",
+                     what=f"vmap({fn.__name__})")
 
 
 @pytest.mark.conventions
-@pytest.mark.parametrize(
-    "fn",
-    [
-        jacobian_reverse,
-        jacobian_forward,
-        jacobian_optimal,
-        network,
-        dense_diag_reverse,
-        dense_diag_forward,
-    ],
-)
+@pytest.mark.parametrize("fn", [jacobian_reverse, jacobian_forward, jacobian_optimal, network,
+                                dense_diag_reverse, dense_diag_forward])
 def test_non_cpu_tensors_take_the_torch_op_path(fn):
     """Tensors on another device (``meta`` here: shapes without data) run the torch-op kernel
     and come back on that device, with the Jacobian's shape (P, D) (f: (P,)) and dtype."""
@@ -286,7 +250,6 @@ def test_non_cpu_tensors_take_the_torch_op_path(fn):
 def test_no_kernel_modifies_its_arguments(fn, data):
     """The optimal order scales products in place: never a weight or x (numpy and torch)."""
     x, params, _ = data.draw(networks("any"))
-
     def snapshot(a):
         return a.numpy().copy() if isinstance(a, torch.Tensor) else a.copy()
 
@@ -306,11 +269,9 @@ def test_seed_tolerance_accepts_a_wrong_jacobian():
     the seed's ``torch.randn`` weights, seeded here with 0 to be reproducible.)"""
     g = torch.Generator().manual_seed(0)
     d, k, p, layers = 2, 30, 10, 10
-    params = {
-        "W1": torch.randn(k, d, generator=g),
-        **{f"W{i}": torch.randn(k, k, generator=g) for i in range(2, layers + 1)},
-        "WF": torch.randn(p, k, generator=g),
-    }
+    params = {"W1": torch.randn(k, d, generator=g),
+              **{f"W{i}": torch.randn(k, k, generator=g) for i in range(2, layers + 1)},
+              "WF": torch.randn(p, k, generator=g)}
     x = torch.randn(d, generator=g)
     truth = torch.func.jacrev(lambda y: f_torch(y, params, layers))(x)
     wrong = jacobian_reverse(x, params).clone()
@@ -345,19 +306,12 @@ def counted_multiply_adds(fn, *args) -> int:
 
 
 def widths_of(params: dict, layers: int) -> tuple[int, ...]:
-    return (
-        params["W1"].shape[1],
-        *(params[f"W{i}"].shape[0] for i in range(1, layers + 1)),
-        params["WF"].shape[0],
-    )
+    return (params["W1"].shape[1], *(params[f"W{i}"].shape[0] for i in range(1, layers + 1)),
+            params["WF"].shape[0])
 
 
-@pytest.mark.claim(
-    "jacobian.reverse_cost",
-    "jacobian.forward_cost",
-    "jacobian.dense_diag_cost",
-    kind="implementation",
-)
+@pytest.mark.claim("jacobian.reverse_cost", "jacobian.forward_cost", "jacobian.dense_diag_cost",
+                   kind="implementation")
 @given(data=st.data())
 def test_uniform_cost_formulas_equal_the_products_counted_in_a_run(data):
     """C_rev, C_fwd, C_eval and the dense-diagonal costs (sympy, seed 002 Problem 2 (d): an
@@ -377,9 +331,8 @@ def test_uniform_cost_formulas_equal_the_products_counted_in_a_run(data):
     for claim, formula, fn in cases:
         model = dj.cost(formula, d, k, p, layers)
         counted = counted_multiply_adds(fn, xt, pt)
-        assert counted == model, (
-            f"claim {claim}: {fn.__name__}: FlopCounterMode counts {counted}, the formula {model}"
-        )
+        assert counted == model, (f"claim {claim}: {fn.__name__}: FlopCounterMode counts "
+                                  f"{counted}, the formula {model}")
 
 
 @pytest.mark.claim("jacobian.per_layer_cost", "jacobian.optimal_order", kind="implementation")
@@ -397,22 +350,17 @@ def test_per_layer_costs_equal_the_products_counted_in_a_run(data):
     cases = [
         ("jacobian.per_layer_cost", dj.reverse_cost_per_layer(w), jacobian_reverse),
         ("jacobian.per_layer_cost", dj.forward_cost_per_layer(w), jacobian_forward),
-        (
-            "jacobian.optimal_order",
-            dj.primal_cost(w) + dj.bracketing_cost(plan.order, shapes),
-            jacobian_optimal,
-        ),
+        ("jacobian.optimal_order",
+         dj.primal_cost(w) + dj.bracketing_cost(plan.order, shapes), jacobian_optimal),
     ]
     for claim, formula, fn in cases:
         counted = counted_multiply_adds(fn, xt, pt)
-        assert counted == int(formula), (
-            f"claim {claim}: {fn.__name__} at widths {w}: counted {counted}, formula {formula}"
-        )
+        assert counted == int(formula), (f"claim {claim}: {fn.__name__} at widths {w}: "
+                                         f"counted {counted}, formula {formula}")
 
 
-@pytest.mark.claim(
-    "jacobian.reverse_cost", "jacobian.forward_cost", "jacobian.per_layer_cost", kind="symbolic"
-)
+@pytest.mark.claim("jacobian.reverse_cost", "jacobian.forward_cost", "jacobian.per_layer_cost",
+                   kind="symbolic")
 @pytest.mark.parametrize("layers", [1, 2, 3, 5])
 def test_pure_modes_are_the_left_and_right_deep_bracketings(layers):
     """Symbolically in D, K_1 … K_L, P: the written-out per-layer sums are the costs of the
@@ -424,9 +372,8 @@ def test_pure_modes_are_the_left_and_right_deep_bracketings(layers):
     rev = dj.reverse_cost_per_layer(w)
     fwd = dj.forward_cost_per_layer(w)
     assert sp.expand(rev - dj.primal_cost(w) - dj.bracketing_cost(dj.left_deep(names), shapes)) == 0
-    assert (
-        sp.expand(fwd - dj.primal_cost(w) - dj.bracketing_cost(dj.right_deep(names), shapes)) == 0
-    )
+    assert sp.expand(fwd - dj.primal_cost(w) - dj.bracketing_cost(dj.right_deep(names),
+                                                                  shapes)) == 0
     uniform = {k: dj.K for k in w[1:-1]}
     assert sp.expand(rev.subs(uniform) - dj.REVERSE.subs(dj.L, layers)) == 0
     assert sp.expand(fwd.subs(uniform) - dj.FORWARD.subs(dj.L, layers)) == 0
@@ -460,11 +407,9 @@ def _check_plan(w: tuple[int, ...]) -> None:
     names = dj.factor_names(layers)
     rev = values[orders.index(dj.left_deep(names))]
     fwd = values[orders.index(dj.right_deep(names))]
-    assert plan.chain_macs == best, (
-        f"claim jacobian.optimal_order: widths {w}: the DP's "
-        f"{plan} costs {plan.chain_macs}, the best of "
-        f"{len(orders)} bracketings {best}"
-    )
+    assert plan.chain_macs == best, (f"claim jacobian.optimal_order: widths {w}: the DP's "
+                                     f"{plan} costs {plan.chain_macs}, the best of "
+                                     f"{len(orders)} bracketings {best}")
     assert values[orders.index(plan.order)] == plan.chain_macs, (plan, w)
     assert plan.chain_macs <= min(rev, fwd)
     assert plan.primal_macs == int(dj.primal_cost(w))
@@ -477,16 +422,8 @@ def test_plan_costs_the_minimum_over_all_bracketings_drawn_widths(data):
     (ones included: waists of width 1), the DP's cost is the minimum of every enumerated
     bracketing's sympy cost, and its bracketing costs exactly that."""
     layers = data.draw(st.integers(1, 5), label="L")
-    w = tuple(
-        data.draw(
-            st.lists(
-                st.one_of(st.just(1), st.integers(1, 1000)),
-                min_size=layers + 2,
-                max_size=layers + 2,
-            ),
-            label="widths",
-        )
-    )
+    w = tuple(data.draw(st.lists(st.one_of(st.just(1), st.integers(1, 1000)),
+                                 min_size=layers + 2, max_size=layers + 2), label="widths"))
     _check_plan(w)
 
 
@@ -517,12 +454,8 @@ def test_plan_on_the_benchmark_chains():
 
 
 @pytest.mark.claim("jacobian.crossover", kind="symbolic")
-@given(
-    d=st.integers(1, 2000),
-    k=st.integers(1, 2000),
-    p=st.integers(1, 2000),
-    layers=st.integers(1, 20),
-)
+@given(d=st.integers(1, 2000), k=st.integers(1, 2000), p=st.integers(1, 2000),
+       layers=st.integers(1, 20))
 def test_forward_minus_reverse_is_depth_times_width_squared_times_d_minus_p(d, k, p, layers):
     """C_fwd − C_rev = (L−1)K²(D−P) identically in D, K, P, L (sympy), so forward mode wins
     exactly when D < P and the primal is no part of the difference (seed 002, ex. 7)."""
@@ -572,8 +505,7 @@ def test_ex7_small_case_gap_is_not_the_forward_pass():
     record_counterexample(
         "jacobian.ex7_primal_explains_small_case_as_written",
         f"D=2, K=30, P=10, L=10: C_rev − C_fwd = {gap}, primal = {primal}; C_rev = {rev}, "
-        f"C_fwd = {fwd} (forward is {rev / fwd:.1f}× cheaper, because D < P)",
-    )
+        f"C_fwd = {fwd} (forward is {rev / fwd:.1f}× cheaper, because D < P)")
 
 
 # ---------------------------------------------------------------------------------------
@@ -595,74 +527,33 @@ def _bad_cases():
     yield "missing W1", x, {k: v for k, v in p.items() if k != "W1"}, "'W1'"
     yield "gap W2", x, {"W1": p["W1"], "W3": p["W2"], "WF": p["WF"]}, "'W2'"
     yield "extra key", x, {**p, "b1": p["WF"]}, "'b1'"
-    yield (
-        "W2 does not chain",
-        x,
-        {**p, "W2": torch.ones(3, 4, dtype=torch.float64)},
-        r"params\['W2'\] has shape \(3, 4\)",
-    )
-    yield (
-        "WF does not chain",
-        x,
-        {**p, "WF": torch.ones(4, 5, dtype=torch.float64)},
-        r"params\['WF'\] has shape \(4, 5\)",
-    )
-    yield (
-        "W1 does not chain with x",
-        torch.ones(3, dtype=torch.float64),
-        p,
-        r"params\['W1'\].*x of length D",
-    )
-    yield (
-        "empty layer W2",
-        x,
-        {
-            **p,
-            "W2": torch.ones(0, 3, dtype=torch.float64),
-            "WF": torch.ones(4, 0, dtype=torch.float64),
-        },
-        r"params\['W2'\].*empty layer",
-    )
-    yield (
-        "empty layer W1",
-        x,
-        {**p, "W1": torch.ones(0, 2, dtype=torch.float64)},
-        r"params\['W1'\].*empty layer",
-    )
+    yield "W2 does not chain", x, {**p, "W2": torch.ones(3, 4, dtype=torch.float64)}, \
+        r"params\['W2'\] has shape \(3, 4\)"
+    yield "WF does not chain", x, {**p, "WF": torch.ones(4, 5, dtype=torch.float64)}, \
+        r"params\['WF'\] has shape \(4, 5\)"
+    yield "W1 does not chain with x", torch.ones(3, dtype=torch.float64), p, \
+        r"params\['W1'\].*x of length D"
+    yield "empty layer W2", x, {**p, "W2": torch.ones(0, 3, dtype=torch.float64),
+                                "WF": torch.ones(4, 0, dtype=torch.float64)}, \
+        r"params\['W2'\].*empty layer"
+    yield "empty layer W1", x, {**p, "W1": torch.ones(0, 2, dtype=torch.float64)}, \
+        r"params\['W1'\].*empty layer"
     yield "no outputs", x, {**p, "WF": torch.ones(0, 3, dtype=torch.float64)}, r"params\['WF'\]"
-    yield (
-        "empty x",
-        torch.ones(0, dtype=torch.float64),
-        {**p, "W1": torch.ones(3, 0, dtype=torch.float64)},
-        "x must be non-empty",
-    )
+    yield "empty x", torch.ones(0, dtype=torch.float64), \
+        {**p, "W1": torch.ones(3, 0, dtype=torch.float64)}, "x must be non-empty"
     yield "x not a vector", torch.ones(2, 1, dtype=torch.float64), p, "x must be a vector"
-    yield (
-        "W2 not a matrix",
-        x,
-        {**p, "W2": torch.ones(3, dtype=torch.float64)},
-        r"params\['W2'\] must be a matrix",
-    )
+    yield "W2 not a matrix", x, {**p, "W2": torch.ones(3, dtype=torch.float64)}, \
+        r"params\['W2'\] must be a matrix"
     yield "mixed dtype", x, {**p, "W2": p["W2"].float()}, "'W2'.*dtype"
     yield "mixed kinds", x, {**p, "WF": np.ones((4, 3))}, "'WF'.*ndarray"
     yield "mixed devices", x, {**p, "W2": p["W2"].to("meta")}, "'W2'.*meta"
     # The device is checked before any shape: a meta W2 of a wrong shape names the device.
-    yield (
-        "device before shape",
-        x,
-        {**p, "W2": torch.ones(5, 7, dtype=torch.float64, device="meta")},
-        "'W2'.*meta",
-    )
+    yield "device before shape", x, {**p, "W2": torch.ones(5, 7, dtype=torch.float64,
+                                                          device="meta")}, "'W2'.*meta"
 
 
-PUBLIC = [
-    jacobian_reverse,
-    jacobian_forward,
-    jacobian_optimal,
-    network,
-    dense_diag_reverse,
-    dense_diag_forward,
-]
+PUBLIC = [jacobian_reverse, jacobian_forward, jacobian_optimal, network, dense_diag_reverse,
+          dense_diag_forward]
 
 
 @pytest.mark.conventions
@@ -685,18 +576,15 @@ def test_jacobian_rejects_non_arrays_with_type_error(fn):
 
 
 @pytest.mark.conventions
-@pytest.mark.parametrize(
-    ("widths", "error", "match"),
-    [
-        ((3, 4), ValueError, r"widths.*at least one layer"),
-        ((), ValueError, r"widths.*at least one layer"),
-        ((3, 0, 4), ValueError, r"widths\[1\] = 0"),
-        ((3, 2, -1), ValueError, r"widths\[2\] = -1"),
-        ((3, 2.5, 4), TypeError, r"widths\[1\] must be an integer"),
-        ((3, True, 4), TypeError, r"widths\[1\] must be an integer"),
-        (5, TypeError, r"widths must be a sequence"),
-    ],
-)
+@pytest.mark.parametrize(("widths", "error", "match"), [
+    ((3, 4), ValueError, r"widths.*at least one layer"),
+    ((), ValueError, r"widths.*at least one layer"),
+    ((3, 0, 4), ValueError, r"widths\[1\] = 0"),
+    ((3, 2, -1), ValueError, r"widths\[2\] = -1"),
+    ((3, 2.5, 4), TypeError, r"widths\[1\] must be an integer"),
+    ((3, True, 4), TypeError, r"widths\[1\] must be an integer"),
+    (5, TypeError, r"widths must be a sequence"),
+])
 def test_accumulation_plan_bad_widths_name_the_argument(widths, error, match):
     with pytest.raises(error, match=match):
         accumulation_plan(widths)

@@ -44,20 +44,11 @@ def test_jacobian_benchmark(benchmark, machine, cell, kernel):
     k = kernels(cell)[kernel]
     tr = trace(k.traced)
     benchmark.group = f"{cell.name} ({cell.describe()})"
-    benchmark.extra_info.update(
-        cell=cell.name,
-        kernel=kernel,
-        widths=list(cell.widths),
-        D=cell.D,
-        K=cell.K,
-        P=cell.P,
-        L=cell.L,
-        macs=tr.macs,
-    )
+    benchmark.extra_info.update(cell=cell.name, kernel=kernel, widths=list(cell.widths),
+                                D=cell.D, K=cell.K, P=cell.P, L=cell.L, macs=tr.macs)
     if machine is not None:
-        benchmark.extra_info["predicted_s"] = predict(
-            tr, machine, k.runtime, k.entry, keys=cell.L + 1
-        )
+        benchmark.extra_info["predicted_s"] = predict(tr, machine, k.runtime, k.entry,
+                                                      keys=cell.L + 1)
     heavy = tr.macs > 2e8
     result = benchmark.pedantic(k.run, rounds=3 if heavy else 30, iterations=1, warmup_rounds=1)
     assert result is not None

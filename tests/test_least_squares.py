@@ -66,13 +66,8 @@ def test_minimiser_zeroes_the_gradient_and_hessian_is_XtX(shape, data):
     points where det XᵀX ≠ 0), and the Hessian is XᵀX (positive definite for full column
     rank, so w* is the unique minimiser)."""
     n, d = shape
-    prove_identity(
-        D.gradient_at_minimiser(n, d),
-        sp.zeros(d, 1),
-        claim="least_squares.minimiser",
-        data=data,
-        points=1,
-    )
+    prove_identity(D.gradient_at_minimiser(n, d), sp.zeros(d, 1),
+                   claim="least_squares.minimiser", data=data, points=1)
     prove_identity(*D.hessian(n, d), claim="least_squares.minimiser", data=data, points=1)
 
 
@@ -103,13 +98,8 @@ def test_gd_iterate_is_the_closed_form_with_explicit_matrices(size, data):
     """The same in X itself (explicit n×d), exact at rational points, for drawn k."""
     n, d, k_max = size
     k = data.draw(st.integers(0, k_max), label="k")
-    prove_identity(
-        D.gd_iterates(n, d, k)[k],
-        D.iterate_closed_form(n, d, k),
-        claim="least_squares.iterate_closed_form",
-        data=data,
-        points=1,
-    )
+    prove_identity(D.gd_iterates(n, d, k)[k], D.iterate_closed_form(n, d, k),
+                   claim="least_squares.iterate_closed_form", data=data, points=1)
 
 
 @pytest.mark.claim("least_squares.iterate_closed_form", kind="symbolic")
@@ -120,13 +110,8 @@ def test_closed_form_induction_step_for_symbolic_k(k, point):
     lhs, rhs, ksym = D.induction_step_scalar()
     assert _simplified_induction_gap() == 0
     a, w, b = sp.symbols("a w b")
-    values = dict(
-        zip(
-            (a, w, b, D.alpha),
-            (sp.Rational(f.numerator, f.denominator) for f in point),
-            strict=True,
-        )
-    )
+    values = dict(zip((a, w, b, D.alpha), (sp.Rational(f.numerator, f.denominator)
+                                           for f in point), strict=True))
     values[D.alpha] = abs(values[D.alpha]) + 1  # α > 0
     values[ksym] = k
     assert (lhs - rhs).xreplace(values).doit() == 0
@@ -153,7 +138,8 @@ def test_eigenvalues_of_iteration_matrix_are_one_minus_alpha_lambda(d, data):
 def test_neumann_partial_sums_telescope(d, k, data):
     """(αXᵀX) Σ_{i<k} A^i = I − A^k: with ρ(A) < 1 the series is (αXᵀX)⁻¹ (what the seed's
     limit uses; it needs αXᵀX invertible, not I − αXᵀX)."""
-    prove_identity(*D.telescoping(d, k), claim="least_squares.spectral_radius_below_one", data=data)
+    prove_identity(*D.telescoping(d, k), claim="least_squares.spectral_radius_below_one",
+                   data=data)
 
 
 @pytest.mark.claim("least_squares.spectral_radius_below_one", kind="symbolic")
@@ -193,8 +179,7 @@ def test_seed_claim_iteration_matrix_is_positive_definite_is_false(X, c):
     alpha = sp.nsimplify(2 * float(c) / lam_max, rational=True, tolerance=1e-6)
     d = M.shape[0]
     assert alpha > 0 and (2 * sp.eye(d) - alpha * M).is_positive_definite, (
-        "the claim's hypothesis 0 < α < 2/λ_max must hold exactly"
-    )
+        "the claim's hypothesis 0 < α < 2/λ_max must hold exactly")
     top = np.linalg.eigh(np.array(M, dtype=float))[1][:, -1]
     z = sp.Matrix([sp.nsimplify(float(v), rational=True, tolerance=1e-8) for v in top])
     quad = (z.T * (sp.eye(d) - alpha * M) * z)[0]
@@ -244,12 +229,8 @@ def test_gradient_kernel_matches_autograd(design, data, which):
     (auto,) = torch.autograd.grad(loss, wt)
     got = K.least_squares_gradient(backend(X, which), backend(w, which), backend(y, which))
     assert_close(got, auto, claim="least_squares.gradient", what="hand vs autograd")
-    assert_close(
-        K.least_squares_loss(backend(X, which), backend(w, which), backend(y, which)),
-        loss.detach(),
-        claim="least_squares.gradient",
-        what="loss",
-    )
+    assert_close(K.least_squares_loss(backend(X, which), backend(w, which), backend(y, which)),
+                 loss.detach(), claim="least_squares.gradient", what="loss")
 
 
 @pytest.mark.claim("least_squares.minimiser", kind="implementation")
@@ -261,18 +242,12 @@ def test_minimiser_kernel_matches_lstsq(design, data, which):
     y = data.draw(arrays((X.shape[0],), min_value=-5, max_value=5), label="y")
     got = K.least_squares_minimiser(backend(X, which), backend(y, which))
     ref = np.linalg.lstsq(X, y, rcond=None)[0]
-    assert_close(
-        got,
-        ref,
-        claim="least_squares.minimiser",
-        what="vs numpy.linalg.lstsq",
-        growth=(sigma.max() / sigma.min()) ** 2,
-    )
+    assert_close(got, ref, claim="least_squares.minimiser", what="vs numpy.linalg.lstsq",
+                 growth=(sigma.max() / sigma.min()) ** 2)
 
 
-@pytest.mark.claim(
-    "least_squares.iterate_closed_form", "least_squares.first_iterates", kind="implementation"
-)
+@pytest.mark.claim("least_squares.iterate_closed_form", "least_squares.first_iterates",
+                   kind="implementation")
 @given(design=conditioned_designs(), data=st.data(), which=BACKENDS)
 def test_gradient_descent_iterates_equal_the_closed_form(design, data, which):
     """GD iterate k = A^k w₀ + α Σ_{i<k} A^i Xᵀy, for 0 < α < 2/λ_max (‖A‖ ≤ 1 keeps both
@@ -284,20 +259,13 @@ def test_gradient_descent_iterates_equal_the_closed_form(design, data, which):
     alpha = c * 2 / sigma.max() ** 2
     y = data.draw(arrays((n,), min_value=-5, max_value=5), label="y")
     w0 = data.draw(arrays((d,), min_value=-5, max_value=5), label="w0")
-    iterates = K.gradient_descent(
-        backend(X, which), backend(y, which), backend(w0, which), alpha, k
-    )
+    iterates = K.gradient_descent(backend(X, which), backend(y, which), backend(w0, which),
+                                  alpha, k)
     assert tuple(iterates.shape) == (k + 1, d)
-    closed = K.gd_iterate_closed_form(
-        backend(X, which), backend(y, which), backend(w0, which), alpha, k
-    )
-    assert_close(
-        iterates[k],
-        closed,
-        claim="least_squares.iterate_closed_form",
-        what=f"GD iterate {k} vs closed form",
-        growth=k + 1,
-    )
+    closed = K.gd_iterate_closed_form(backend(X, which), backend(y, which), backend(w0, which),
+                                      alpha, k)
+    assert_close(iterates[k], closed, claim="least_squares.iterate_closed_form",
+                 what=f"GD iterate {k} vs closed form", growth=k + 1)
     if k >= 1:  # the seed's w₁ written out: (I − αXᵀX)w₀ + αXᵀy
         w1 = (np.eye(d) - alpha * X.T @ X) @ w0 + alpha * X.T @ y
         assert_close(iterates[1], backend(w1, which), claim="least_squares.first_iterates")
@@ -309,11 +277,8 @@ def _run_until(X, y, w0, alpha, rho, target=1e-12, cap=4000):
     return K.gradient_descent(X, y, w0, alpha, k), k
 
 
-@pytest.mark.claim(
-    "least_squares.converges_iff_step_below_two_over_lambda_max",
-    "least_squares.spectral_radius_below_one",
-    kind="implementation",
-)
+@pytest.mark.claim("least_squares.converges_iff_step_below_two_over_lambda_max",
+                   "least_squares.spectral_radius_below_one", kind="implementation")
 @given(design=conditioned_designs(max_cond=3.0), data=st.data())
 def test_gradient_descent_converges_to_lstsq_below_two_over_lambda_max(design, data):
     """0 < α = c·2/λ_max < 2/λ_max (c ∈ [0.1, 0.95]): ρ = max|1 − ασ_i²| < 1 and
@@ -334,12 +299,8 @@ def test_gradient_descent_converges_to_lstsq_below_two_over_lambda_max(design, d
     errors = np.linalg.norm(iterates - w_star, axis=1)
     slack = 1e-12 * (1 + np.linalg.norm(w_star)) * (sigma.max() / sigma.min()) ** 2
     assert np.all(errors <= rho ** np.arange(k + 1) * e0 + slack), "error above ρ^k‖e₀‖"
-    assert_close(
-        iterates[k],
-        w_star,
-        claim="least_squares.converges_iff_step_below_two_over_lambda_max",
-        what=f"w_{k} vs lstsq",
-    )
+    assert_close(iterates[k], w_star, claim="least_squares.converges_iff_step_below_two_over_"
+                 "lambda_max", what=f"w_{k} vs lstsq")
 
 
 @st.composite
@@ -353,9 +314,8 @@ def generic_start(draw, X: np.ndarray, y: np.ndarray):
     return w0, w_star, abs((w0 - w_star) @ u)
 
 
-@pytest.mark.claim(
-    "least_squares.converges_iff_step_below_two_over_lambda_max", kind="implementation"
-)
+@pytest.mark.claim("least_squares.converges_iff_step_below_two_over_lambda_max",
+                   kind="implementation")
 @given(design=conditioned_designs(), data=st.data())
 def test_gradient_descent_diverges_above_two_over_lambda_max(design, data):
     """α = c·2/λ_max with c ∈ [1.05, 2]: the top eigen-direction is multiplied by
@@ -374,12 +334,10 @@ def test_gradient_descent_diverges_above_two_over_lambda_max(design, data):
     assert errors[k] >= 1e3 * errors[0] * (1 - 1e-9), f"after {k} steps: {errors[k]}"
 
 
-@pytest.mark.claim(
-    "least_squares.converges_iff_step_below_two_over_lambda_max",
-    "least_squares.spectral_radius_below_one",
-    kind="implementation",
-)
-@given(design=conditioned_designs(max_cond=2.0), data=st.data(), eps=st.sampled_from([0.02, 0.05]))
+@pytest.mark.claim("least_squares.converges_iff_step_below_two_over_lambda_max",
+                   "least_squares.spectral_radius_below_one", kind="implementation")
+@given(design=conditioned_designs(max_cond=2.0), data=st.data(),
+       eps=st.sampled_from([0.02, 0.05]))
 def test_step_size_condition_is_sharp(design, data, eps):
     """Same X, y, w₀: α = (1 − ε)·2/λ_max converges, α = (1 + ε)·2/λ_max diverges."""
     X, _sigma = design

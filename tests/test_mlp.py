@@ -27,9 +27,8 @@ from impl import mlp as K
 
 # ------------------------------------------------------------------ 1. symbolic witness
 
-SMALL_NETS = st.sampled_from(
-    [(1, 1), (2, 1), (1, 2), (2, 2), (1, 1, 1), (2, 1, 1), (1, 2, 1), (2, 2, 1), (1, 2, 2)]
-)
+SMALL_NETS = st.sampled_from([(1, 1), (2, 1), (1, 2), (2, 2), (1, 1, 1), (2, 1, 1), (1, 2, 1),
+                              (2, 2, 1), (1, 2, 2)])
 
 
 @pytest.mark.claim("mlp.sigmoid_backprop", kind="symbolic")
@@ -64,12 +63,8 @@ def test_sigmoid_derivative_is_s_one_minus_s_and_at_most_a_quarter(data):
 
 
 TANH_SIZES = st.tuples(st.integers(1, 3), st.integers(1, 2), st.integers(1, 3))
-TANH_CLAIMS = {
-    "W1": "mlp.tanh_regression_grad_W1",
-    "w2": "mlp.tanh_regression_grad_w2",
-    "b1": "mlp.tanh_regression_grad_b1",
-    "b2": "mlp.tanh_regression_grad_b2",
-}
+TANH_CLAIMS = {"W1": "mlp.tanh_regression_grad_W1", "w2": "mlp.tanh_regression_grad_w2",
+               "b1": "mlp.tanh_regression_grad_b1", "b2": "mlp.tanh_regression_grad_b2"}
 
 
 @pytest.mark.claim(*TANH_CLAIMS.values(), kind="symbolic")
@@ -89,13 +84,8 @@ def test_tanh_regression_mse_gradients_replace_sign_by_residual(sizes, data):
     """With J = (1/2N)Σ(ŷ^i − y^i)² the formulas hold with the residual for the sign."""
     derived, closed, _ = D.tanh_regression(*sizes, loss="mse")
     for key in TANH_CLAIMS:
-        prove_identity(
-            derived[key],
-            closed[key],
-            claim="mlp.tanh_regression_mse_gradients",
-            data=data,
-            points=1,
-        )
+        prove_identity(derived[key], closed[key], claim="mlp.tanh_regression_mse_gradients",
+                       data=data, points=1)
 
 
 # ------------------------------------- seed 000 Problem 1: the golden table and autograd
@@ -122,9 +112,8 @@ def five_significant_digits(a: np.ndarray) -> list[list[str]]:
     return [[f"{v:.4e}" for v in row] for row in np.asarray(a, dtype=np.float64)]
 
 
-@pytest.mark.claim(
-    "mlp.sigmoid_golden_table", "mlp.sigmoid_backprop", kind=("implementation", "autograd")
-)
+@pytest.mark.claim("mlp.sigmoid_golden_table", "mlp.sigmoid_backprop",
+                   kind=("implementation", "autograd"))
 def test_sigmoid_mlp_reproduces_the_seed_A1_gradient_table():
     """All 16 entries of ∂loss/∂A₁ printed in 000 Problem 1 (both its autograd and its backprop
     cells print the same table; golden values in ``derivations.mlp.SEED_A1_GRADIENT_TABLE``,
@@ -142,38 +131,24 @@ def test_sigmoid_mlp_reproduces_the_seed_A1_gradient_table():
     for name, got in (("hand backprop", da[0]), ("autograd", autograd_a1)):
         printed = five_significant_digits(to_numpy(got))
         assert printed == golden, (
-            f"claim mlp.sigmoid_golden_table: {name} prints\n{printed}\nthe seed printed\n{golden}"
-        )
+            f"claim mlp.sigmoid_golden_table: {name} prints\n{printed}\nthe seed printed\n"
+            f"{golden}")
 
 
 @st.composite
-def sigmoid_networks(
-    draw,
-    *,
-    min_depth: int = 1,
-    max_depth: int = 8,
-    max_width: int = 5,
-    limit: float = 2.0,
-    out_width=None,
-):
+def sigmoid_networks(draw, *, min_depth: int = 1, max_depth: int = 8, max_width: int = 5,
+                     limit: float = 2.0, out_width=None):
     """Widths n_0 … n_L (depth L drawn first), then A_ℓ, b_ℓ in ±limit, x and Y, float64."""
     depth = draw(st.integers(min_depth, max_depth), label="depth L")
-    widths = draw(
-        st.lists(st.integers(1, max_width), min_size=depth + 1, max_size=depth + 1), label="widths"
-    )
+    widths = draw(st.lists(st.integers(1, max_width), min_size=depth + 1, max_size=depth + 1),
+                  label="widths")
     if out_width is not None:
         widths[-1] = out_width
     note(f"widths {widths}")
-    a_list = [
-        draw(
-            arrays((widths[k + 1], widths[k]), min_value=-limit, max_value=limit), label=f"A{k + 1}"
-        )
-        for k in range(depth)
-    ]
-    b_list = [
-        draw(arrays((widths[k + 1], 1), min_value=-limit, max_value=limit), label=f"b{k + 1}")
-        for k in range(depth)
-    ]
+    a_list = [draw(arrays((widths[k + 1], widths[k]), min_value=-limit, max_value=limit),
+                   label=f"A{k + 1}") for k in range(depth)]
+    b_list = [draw(arrays((widths[k + 1], 1), min_value=-limit, max_value=limit),
+                   label=f"b{k + 1}") for k in range(depth)]
     x = draw(arrays((widths[0], 1), min_value=-limit, max_value=limit), label="x")
     target = draw(arrays((widths[-1], 1), min_value=-limit, max_value=limit), label="Y")
     return x, target, a_list, b_list
@@ -201,9 +176,8 @@ def test_sigmoid_mlp_hand_backprop_equals_autograd_for_every_layer(net):
     grads = torch.autograd.grad(0.5 * ((y - as_torch(target)) ** 2).sum(), leaves)
     for ell in range(depth):
         assert_close(da[ell], grads[ell], claim="mlp.sigmoid_backprop", what=f"dA_{ell + 1}")
-        assert_close(
-            db[ell], grads[depth + ell], claim="mlp.sigmoid_backprop", what=f"db_{ell + 1}"
-        )
+        assert_close(db[ell], grads[depth + ell], claim="mlp.sigmoid_backprop",
+                     what=f"db_{ell + 1}")
 
 
 @pytest.mark.claim("mlp.sigmoid_backprop", kind="autograd")
@@ -214,24 +188,16 @@ def test_sigmoid_mlp_backprop_passes_the_dot_product_test(net, data):
     x, target, a_list, b_list = net
     depth = len(a_list)
     params = [as_torch(p) for p in a_list + b_list]
-    v = [
-        as_torch(data.draw(arrays(tuple(p.shape), min_value=-1, max_value=1), label="v"))
-        for p in params
-    ]
+    v = [as_torch(data.draw(arrays(tuple(p.shape), min_value=-1, max_value=1), label="v"))
+         for p in params]
     u = torch_sigmoid_mlp(as_torch(x), params[:depth], params[depth:]) - as_torch(target)
 
     def backward(_u):
         da, db = K.sigmoid_mlp_backward(x, target, a_list, b_list)
         return [*da, *db]
 
-    assert_vjp(
-        lambda *p: torch_sigmoid_mlp(as_torch(x), list(p[:depth]), list(p[depth:])),
-        backward,
-        params,
-        u.detach(),
-        v,
-        claim="mlp.sigmoid_backprop",
-    )
+    assert_vjp(lambda *p: torch_sigmoid_mlp(as_torch(x), list(p[:depth]), list(p[depth:])),
+               backward, params, u.detach(), v, claim="mlp.sigmoid_backprop")
 
 
 # --------------------------------------------------------- seed 002 Q1: the tanh regressor
@@ -271,24 +237,16 @@ def torch_tanh_regression_grads(x, y, params, loss="mae"):
 
 @pytest.mark.claim(*TANH_CLAIMS.values(), kind="autograd")
 @given(case=tanh_regression_cases())
-@example(
-    case=(
-        np.zeros((1, 1)),
-        np.array([1.0]),
-        {"W1": np.zeros((1, 1)), "b1": np.zeros(1), "w2": np.zeros(1), "b2": np.array(0.0)},
-    )
-)
+@example(case=(np.zeros((1, 1)), np.array([1.0]),
+               {"W1": np.zeros((1, 1)), "b1": np.zeros(1), "w2": np.zeros(1),
+                "b2": np.array(0.0)}))
 def test_tanh_regression_mae_gradients_match_autograd(case):
     """The four formulas of 002 Q1, implemented for a batch, = autograd of mean|ŷ − y|, with
     every ŷ^i − y^i kept ≥ 1e-3 away from 0 (the kink of |·|, where no gradient exists)."""
     x, y, params = case
     y_hat, ref = torch_tanh_regression_grads(x, y, params)
-    assert_close(
-        K.tanh_regression_forward(x, params),
-        y_hat,
-        claim="mlp.tanh_regression_grad_b2",
-        what="forward ŷ",
-    )
+    assert_close(K.tanh_regression_forward(x, params), y_hat, claim="mlp.tanh_regression_grad_b2",
+                 what="forward ŷ")
     got = K.tanh_regression_backward(x, y, params)
     assert set(got) == set(K.TANH_REGRESSION_KEYS)
     for key, claim in TANH_CLAIMS.items():
@@ -310,12 +268,8 @@ def test_tanh_regression_mse_gradients_match_autograd(case):
 def test_tanh_regression_accepts_torch_tensors_and_the_seed_sizes():
     """W₁ of shape 20×10 as in the seed; torch inputs give the same numpy float64 result."""
     rng = np.random.default_rng(691)  # stated seed: a fixed smoke case of the seed's sizes
-    params = {
-        "W1": rng.normal(size=(20, 10)),
-        "b1": rng.normal(size=20),
-        "w2": rng.normal(size=20),
-        "b2": np.array(rng.normal()),
-    }
+    params = {"W1": rng.normal(size=(20, 10)), "b1": rng.normal(size=20),
+              "w2": rng.normal(size=20), "b2": np.array(rng.normal())}
     x, y = rng.normal(size=(100, 10)), rng.normal(size=100)
     as_t = {k: torch.from_numpy(np.asarray(v)) for k, v in params.items()}
     a = K.tanh_regression_backward(x, y, params)
@@ -352,7 +306,6 @@ def autograd_output_jacobians(x, a_list, b_list):
                 y = a_t[ell] @ y + b_t[ell]
                 y = torch.sigmoid(y) if ell < depth - 1 else y
             return y
-
         return f
 
     ys = [as_torch(x)]
@@ -362,9 +315,8 @@ def autograd_output_jacobians(x, a_list, b_list):
 
     def wrt_bias(i):
         def f(b):
-            bs = [*b_t[:i], b, *b_t[i + 1 :]]
+            bs = [*b_t[:i], b, *b_t[i + 1:]]
             return torch_sigmoid_mlp(as_torch(x), a_t, bs)
-
         return f
 
     db = [torch.func.jacrev(wrt_bias(i))(b_t[i])[:, 0, :, 0] for i in range(depth)]
@@ -382,10 +334,10 @@ def test_layer_jacobians_obey_the_quarter_bounds(net):
     dy_hand, db_hand = K.sigmoid_mlp_output_jacobians(x, a_list, b_list)
     dy_auto, db_auto = autograd_output_jacobians(x, a_list, b_list)
     for i in range(depth):
-        assert_close(dy_hand[i], dy_auto[i], claim="mlp.jacobian_norm_bound", what=f"∂y_L/∂y_{i}")
-        assert_close(
-            db_hand[i], db_auto[i], claim="mlp.bias_gradient_bound", what=f"∂y_L/∂b_{i + 1}"
-        )
+        assert_close(dy_hand[i], dy_auto[i], claim="mlp.jacobian_norm_bound",
+                     what=f"∂y_L/∂y_{i}")
+        assert_close(db_hand[i], db_auto[i], claim="mlp.bias_gradient_bound",
+                     what=f"∂y_L/∂b_{i + 1}")
     slack = 1 + 1e-12
     for i in range(1, depth):  # hidden layers i = 1 … L−1: b_i at index i−1
         for ord_ in ("fro", 2):
@@ -393,17 +345,14 @@ def test_layer_jacobians_obey_the_quarter_bounds(net):
             ny = float(torch.linalg.matrix_norm(dy_auto[i], ord=ord_))
             assert nb <= ny / 4 * slack + NORM_UNDERFLOW, (
                 f"claim mlp.bias_gradient_bound: ‖∂y_L/∂b_{i}‖_{ord_} = {nb!r} > "
-                f"‖∂y_L/∂y_{i}‖/4 = {ny / 4!r}"
-            )
+                f"‖∂y_L/∂y_{i}‖/4 = {ny / 4!r}")
     for i in range(depth):
-        bound = spectral(a_list[-1]) * np.prod(
-            [spectral(a_list[k - 1]) / 4 for k in range(i + 1, depth)]
-        )
+        bound = spectral(a_list[-1]) * np.prod([spectral(a_list[k - 1]) / 4
+                                                for k in range(i + 1, depth)])
         got = spectral(dy_auto[i])
         assert got <= bound * slack + NORM_UNDERFLOW, (
             f"claim mlp.jacobian_norm_bound: ‖∂y_L/∂y_{i}‖₂ = {got!r} > ‖A_L‖₂∏‖A_k‖₂/4 = "
-            f"{bound!r} (depth {depth})"
-        )
+            f"{bound!r} (depth {depth})")
 
 
 @pytest.mark.claim("mlp.small_weight_vanishing", kind="autograd")
@@ -431,8 +380,7 @@ def test_scaling_one_weight_by_t_scales_earlier_gradients_by_at_most_t(net, data
             limit_a = t * b_i * float(np.linalg.norm(ys[i - 1])) * (1 + 1e-12) + NORM_UNDERFLOW
             assert nb <= limit_b and na <= limit_a and (t > 0 or nb == na == 0.0), (
                 f"claim mlp.small_weight_vanishing: t={t}, j={j}, i={i}: ‖∂y_L/∂b_i‖ = {nb!r} "
-                f"(bound {limit_b!r}), ‖∂y_L/∂A_i‖ = {na!r} (bound {limit_a!r})"
-            )
+                f"(bound {limit_b!r}), ‖∂y_L/∂A_i‖ = {na!r} (bound {limit_a!r})")
 
 
 @pytest.mark.claim("mlp.saturation_vanishing", "mlp.sigmoid_derivative_bound", kind="autograd")
@@ -448,12 +396,8 @@ def test_saturating_a_layer_drives_earlier_gradients_to_zero(net, data):
     x, _, a_list, b_list = net
     depth = len(a_list)
     j = data.draw(st.integers(1, depth - 1), label="hidden layer j to saturate (1-based)")
-    signs = np.where(
-        data.draw(arrays(b_list[j - 1].shape, min_value=-1, max_value=1), label="saturation signs")
-        >= 0,
-        1.0,
-        -1.0,
-    )
+    signs = np.where(data.draw(arrays(b_list[j - 1].shape, min_value=-1, max_value=1),
+                               label="saturation signs") >= 0, 1.0, -1.0)
     pre0, _ = K.sigmoid_mlp_forward(x, a_list, b_list)
     c = float(np.max(np.abs(pre0[j - 1])))
     norms = [spectral(a) for a in a_list]  # norms[k − 1] = ‖A_k‖₂
@@ -465,8 +409,7 @@ def test_saturating_a_layer_drives_earlier_gradients_to_zero(net, data):
         assert m >= s - c - 1e-9, f"saturation setup: min|ỹ_j| = {m} < s − c = {s - c}"
         slope = float(np.max(to_numpy(K.sigmoid_prime(pre[j - 1]))))
         assert slope <= np.exp(-m) * (1 + 1e-12), (
-            f"claim mlp.sigmoid_derivative_bound: max σ′(ỹ_j) = {slope!r} > e^-m = {np.exp(-m)!r}"
-        )
+            f"claim mlp.sigmoid_derivative_bound: max σ′(ỹ_j) = {slope!r} > e^-m = {np.exp(-m)!r}")
         _, db = autograd_output_jacobians(x, a_list, shifted)
         for i in range(1, j + 1):
             k_i = above * np.prod([norms[k - 1] / 4 for k in range(i + 1, j + 1)])
@@ -476,8 +419,7 @@ def test_saturating_a_layer_drives_earlier_gradients_to_zero(net, data):
             note(f"s={s}, i={i}: ‖∂y_L/∂b_i‖₂ = {got!r}, bound {bound!r}")
             assert got <= bound * (1 + 1e-12) + NORM_UNDERFLOW, (
                 f"claim mlp.saturation_vanishing: s={s}, j={j}, i={i}: ‖∂y_L/∂b_i‖₂ = {got!r} > "
-                f"e^(−min|ỹ_j|)·K_i = {bound!r} (min|ỹ_j| = {m})"
-            )
+                f"e^(−min|ỹ_j|)·K_i = {bound!r} (min|ỹ_j| = {m})")
 
 
 # ------------------------------------------------------------------------------ bad input
@@ -485,49 +427,22 @@ def test_saturating_a_layer_drives_earlier_gradients_to_zero(net, data):
 _P = {"W1": np.zeros((3, 2)), "b1": np.zeros(3), "w2": np.zeros(3), "b2": np.array(0.0)}
 
 BAD_INPUTS = [
-    (
-        "x width differs from W1",
-        lambda: K.tanh_regression_forward(np.zeros((4, 5)), _P),
-        ["x", "(3, 2)", "(4, 5)"],
-    ),
-    (
-        "y of the wrong length",
-        lambda: K.tanh_regression_backward(np.zeros((4, 2)), np.zeros(3), _P),
-        ["y", "(4,)", "(3,)"],
-    ),
-    (
-        "b1 of the wrong length",
-        lambda: K.tanh_regression_forward(np.zeros((4, 2)), {**_P, "b1": np.zeros(2)}),
-        ["params['b1']", "(3,)", "(2,)"],
-    ),
-    (
-        "a missing key",
-        lambda: K.tanh_regression_forward(
-            np.zeros((4, 2)), {k: v for k, v in _P.items() if k != "w2"}
-        ),
-        ["w2"],
-    ),
-    (
-        "A_1 does not act on x",
-        lambda: K.sigmoid_mlp_forward(np.zeros((3, 1)), [np.zeros((2, 4))], [np.zeros((2, 1))]),
-        ["A_1", "(2, 4)", "(3, 1)"],
-    ),
-    (
-        "b_2 does not match A_2",
-        lambda: K.sigmoid_mlp_forward(
-            np.zeros((3, 1)),
-            [np.zeros((2, 3)), np.zeros((1, 2))],
-            [np.zeros((2, 1)), np.zeros((2, 1))],
-        ),
-        ["b_2", "(1, 1)", "(2, 1)"],
-    ),
-    (
-        "target not the shape of y_L",
-        lambda: K.sigmoid_mlp_backward(
-            np.zeros((3, 1)), np.zeros((2, 1)), [np.zeros((1, 3))], [np.zeros((1, 1))]
-        ),
-        ["target", "(1, 1)", "(2, 1)"],
-    ),
+    ("x width differs from W1", lambda: K.tanh_regression_forward(np.zeros((4, 5)), _P),
+     ["x", "(3, 2)", "(4, 5)"]),
+    ("y of the wrong length", lambda: K.tanh_regression_backward(np.zeros((4, 2)), np.zeros(3),
+                                                                 _P), ["y", "(4,)", "(3,)"]),
+    ("b1 of the wrong length", lambda: K.tanh_regression_forward(
+        np.zeros((4, 2)), {**_P, "b1": np.zeros(2)}), ["params['b1']", "(3,)", "(2,)"]),
+    ("a missing key", lambda: K.tanh_regression_forward(
+        np.zeros((4, 2)), {k: v for k, v in _P.items() if k != "w2"}), ["w2"]),
+    ("A_1 does not act on x", lambda: K.sigmoid_mlp_forward(
+        np.zeros((3, 1)), [np.zeros((2, 4))], [np.zeros((2, 1))]), ["A_1", "(2, 4)", "(3, 1)"]),
+    ("b_2 does not match A_2", lambda: K.sigmoid_mlp_forward(
+        np.zeros((3, 1)), [np.zeros((2, 3)), np.zeros((1, 2))],
+        [np.zeros((2, 1)), np.zeros((2, 1))]), ["b_2", "(1, 1)", "(2, 1)"]),
+    ("target not the shape of y_L", lambda: K.sigmoid_mlp_backward(
+        np.zeros((3, 1)), np.zeros((2, 1)), [np.zeros((1, 3))], [np.zeros((1, 1))]),
+     ["target", "(1, 1)", "(2, 1)"]),
 ]
 
 

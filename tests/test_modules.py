@@ -61,16 +61,16 @@ def linear_module(w: np.ndarray, b: np.ndarray) -> LinearModule:
 @given(o=SIZES, i=SIZES, data=st.data())
 def test_linear_input_jacobian_is_W(o, i, data):
     """∂x̃/∂x = W for x̃ = W x + b (004 §1.1 a)."""
-    prove_identity(*D.linear_input_jacobian(o, i), claim="modules.linear_input_jacobian", data=data)
+    prove_identity(*D.linear_input_jacobian(o, i), claim="modules.linear_input_jacobian",
+                   data=data)
 
 
 @pytest.mark.claim("modules.linear_weight_jacobian", kind="symbolic")
 @given(o=SIZES, i=SIZES, data=st.data())
 def test_linear_weight_jacobian_slice_q_holds_x_in_row_q(o, i, data):
     r"""∂x̃_q/∂W_{ij} = δ_{qi} x_j (004 §1.1 a)."""
-    prove_identity(
-        *D.linear_weight_jacobian(o, i), claim="modules.linear_weight_jacobian", data=data
-    )
+    prove_identity(*D.linear_weight_jacobian(o, i), claim="modules.linear_weight_jacobian",
+                   data=data)
 
 
 @pytest.mark.claim("modules.linear_bias_jacobian", kind="symbolic")
@@ -91,11 +91,8 @@ def test_seed_bias_jacobian_one_is_false_as_all_ones_and_true_as_identity(o, i, 
     c = "modules.linear_bias_jacobian_all_ones"
     derived, identity, ones = D.linear_bias_jacobian(o, i)
     text = refute_identity(derived, ones, claim=c, data=data)
-    record_counterexample(
-        c,
-        f"all-ones reading: ∂x̃/∂b for n={o} is constant (any point); "
-        f"flat {text} (flat entry k is row k // {o}, column k % {o})",
-    )
+    record_counterexample(c, f"all-ones reading: ∂x̃/∂b for n={o} is constant (any point); "
+                             f"flat {text} (flat entry k is row k // {o}, column k % {o})")
     refute_identity(*D.linear_bias_chain(o, "ones"), claim=c, data=data)
     prove_identity(derived, identity, claim=c, data=data)
     prove_identity(*D.linear_bias_chain(o, "identity"), claim=c, data=data)
@@ -115,21 +112,15 @@ def test_linear_batch_backward_is_GW_GtX_and_column_sums_of_G(n, o, i, data):
 def test_relu_jacobian_is_diag_of_indicator(n, data):
     """∂ max(0, x̃)/∂x̃ = diag(𝟙(x̃_i > 0)) (004 §1.1 a), proven by cases: x̃_i < 0, x̃_i > 0,
     and at the kink x̃_i = 0 with the kernels' (and torch's) convention ReLU'(0) = 0."""
-    prove_identity(
-        *D.relu_jacobian(n), claim="modules.relu_jacobian", data=data, heaviside_at_zero=0
-    )
+    prove_identity(*D.relu_jacobian(n), claim="modules.relu_jacobian", data=data,
+                   heaviside_at_zero=0)
 
 
 # --------------------------------------------- 2./3. the modules vs closed forms and autograd
 
 
-@pytest.mark.claim(
-    "modules.linear_input_jacobian",
-    "modules.linear_weight_jacobian",
-    "modules.linear_bias_jacobian",
-    "modules.linear_backward",
-    kind="autograd",
-)
+@pytest.mark.claim("modules.linear_input_jacobian", "modules.linear_weight_jacobian",
+                   "modules.linear_bias_jacobian", "modules.linear_backward", kind="autograd")
 @given(case=linear_cases())
 @example(case=(np.zeros((1, 1)), np.zeros((1, 1)), np.zeros(1), np.ones((1, 1))))
 def test_linear_module_matches_autograd(case):
@@ -143,18 +134,10 @@ def test_linear_module_matches_autograd(case):
     gx, gw, gb = torch.autograd.grad(ref, (xt, wt, bt), as_torch(dout))
     assert_close(out, ref.detach(), claim="modules.linear_backward", what="forward")
     assert_close(dx, gx, claim="modules.linear_input_jacobian", what="dx = dout W")
-    assert_close(
-        lin.grads["weight"],
-        gw,
-        claim="modules.linear_weight_jacobian",
-        what="grads['weight'] = doutᵀ x",
-    )
-    assert_close(
-        lin.grads["bias"],
-        gb,
-        claim="modules.linear_bias_jacobian",
-        what="grads['bias'] summed over the batch",
-    )
+    assert_close(lin.grads["weight"], gw, claim="modules.linear_weight_jacobian",
+                 what="grads['weight'] = doutᵀ x")
+    assert_close(lin.grads["bias"], gb, claim="modules.linear_bias_jacobian",
+                 what="grads['bias'] summed over the batch")
 
 
 @pytest.mark.claim("modules.linear_backward", kind="autograd")
@@ -162,10 +145,8 @@ def test_linear_module_matches_autograd(case):
 def test_linear_module_passes_the_dot_product_test(case, data):
     """⟨u, J v⟩ (forward mode) = ⟨Jᵀu, v⟩ (LinearModule.backward) for x, W and b at once."""
     x, w, b, u = case
-    v = [
-        data.draw(arrays(a.shape, min_value=-1, max_value=1), label=f"v{k}")
-        for k, a in enumerate((x, w, b))
-    ]
+    v = [data.draw(arrays(a.shape, min_value=-1, max_value=1), label=f"v{k}")
+         for k, a in enumerate((x, w, b))]
     lin = linear_module(w, b)
     lin.forward(x)
 
@@ -173,19 +154,12 @@ def test_linear_module_passes_the_dot_product_test(case, data):
         dx = lin.backward(to_numpy(u_t))
         return dx, lin.grads["weight"], lin.grads["bias"]
 
-    assert_vjp(
-        torch.nn.functional.linear,
-        backward,
-        [as_torch(a) for a in (x, w, b)],
-        as_torch(u),
-        [as_torch(a) for a in v],
-        claim="modules.linear_backward",
-    )
+    assert_vjp(torch.nn.functional.linear, backward, [as_torch(a) for a in (x, w, b)],
+               as_torch(u), [as_torch(a) for a in v], claim="modules.linear_backward")
 
 
-@pytest.mark.claim(
-    "modules.linear_weight_jacobian", "modules.linear_bias_jacobian", kind="implementation"
-)
+@pytest.mark.claim("modules.linear_weight_jacobian", "modules.linear_bias_jacobian",
+                   kind="implementation")
 @given(case=linear_cases(dtype=np.float64))
 def test_linear_module_agrees_with_central_differences_on_perturbed_weights(case):
     """The practical's own check: perturb params['weight'][i, j] (and the bias) in place, call
@@ -207,15 +181,10 @@ def test_linear_module_agrees_with_central_differences_on_perturbed_weights(case
             minus = np.sum(dout * lin.forward(x))
             lin.params[key][idx] = old
             numeric[idx] = (plus - minus) / (2 * h)
-        claim = (
-            "modules.linear_weight_jacobian" if key == "weight" else "modules.linear_bias_jacobian"
-        )
-        assert_close(
-            lin.grads[key],
-            numeric,
-            claim=claim,
-            what=f"grads[{key!r}] vs central differences with params perturbed in place",
-        )
+        claim = "modules.linear_weight_jacobian" if key == "weight" else \
+            "modules.linear_bias_jacobian"
+        assert_close(lin.grads[key], numeric, claim=claim, what=f"grads[{key!r}] vs central "
+                     "differences with params perturbed in place")
 
 
 @pytest.mark.claim("modules.relu_jacobian", kind="autograd")
@@ -238,12 +207,8 @@ def test_relu_module_matches_autograd_with_zero_at_the_kink(data, dtype):
     assert_close(relu.backward(dout), gx, claim="modules.relu_jacobian", what="backward")
 
 
-@pytest.mark.claim(
-    "modules.linear_backward",
-    "cross_entropy.softmax_chain",
-    "cross_entropy.batch_mean",
-    kind=("implementation", "autograd"),
-)
+@pytest.mark.claim("modules.linear_backward", "cross_entropy.softmax_chain",
+                   "cross_entropy.batch_mean", kind=("implementation", "autograd"))
 @given(case=linear_cases(dtype=np.float64, limit=3.0), data=st.data())
 def test_linear_softmax_cross_entropy_chain_gives_s_minus_t_over_n(case, data):
     """Backprop through CrossEntropyModule then SoftMaxModule gives (s − t)/N at the logits
@@ -255,9 +220,8 @@ def test_linear_softmax_cross_entropy_chain_gives_s_minus_t_over_n(case, data):
     s = sm.forward(lin.forward(x))
     d_logits = sm.backward(CrossEntropyModule().backward(s, t))
     lin.backward(d_logits)
-    assert_close(
-        d_logits, (s - t) / n, claim="cross_entropy.softmax_chain", what="closed form (s − t)/N"
-    )
+    assert_close(d_logits, (s - t) / n, claim="cross_entropy.softmax_chain",
+                 what="closed form (s − t)/N")
     xt, wt, bt = (as_torch(a).requires_grad_(True) for a in (x, w, b))
     logits = torch.nn.functional.linear(xt, wt, bt)
     loss = torch.nn.functional.cross_entropy(logits, torch.from_numpy(t.argmax(axis=1)))
@@ -277,12 +241,10 @@ def mlp_cases(draw):
     n = draw(st.integers(1, 6))
     net = ModuleMLP(n_in, hidden, n_classes)
     for k, lin in enumerate(net.linears):
-        lin.params["weight"] = draw(
-            arrays(lin.params["weight"].shape, min_value=-1, max_value=1), label=f"W{k}"
-        )
-        lin.params["bias"] = draw(
-            arrays(lin.params["bias"].shape, min_value=-1, max_value=1), label=f"b{k}"
-        )
+        lin.params["weight"] = draw(arrays(lin.params["weight"].shape, min_value=-1,
+                                           max_value=1), label=f"W{k}")
+        lin.params["bias"] = draw(arrays(lin.params["bias"].shape, min_value=-1, max_value=1),
+                                  label=f"b{k}")
     x = draw(arrays((n, n_in), min_value=-2, max_value=2), label="x")
     y = draw(labels(n, n_classes), label="labels")
     return net, x, y
@@ -312,12 +274,8 @@ def relu_pattern(net: ModuleMLP, x: np.ndarray) -> list[np.ndarray]:
     return pattern
 
 
-@pytest.mark.claim(
-    "modules.linear_backward",
-    "modules.relu_jacobian",
-    "cross_entropy.softmax_chain",
-    kind="autograd",
-)
+@pytest.mark.claim("modules.linear_backward", "modules.relu_jacobian",
+                   "cross_entropy.softmax_chain", kind="autograd")
 @given(case=mlp_cases())
 def test_module_mlp_parameter_gradients_match_autograd(case):
     """Hand backprop through Linear/ReLU/…/SoftMax/CrossEntropy = autograd, every parameter."""
@@ -326,30 +284,19 @@ def test_module_mlp_parameter_gradients_match_autograd(case):
     loss = net.loss_and_backward(x, t)
     ref, leaves = torch_loss(net, x, y)
     grads = torch.autograd.grad(ref, leaves)
-    assert_close(np.float64(loss), ref.detach(), claim="cross_entropy.softmax_chain", what="loss")
+    assert_close(np.float64(loss), ref.detach(), claim="cross_entropy.softmax_chain",
+                 what="loss")
     # the upstream gradient first, so that a softmax or cross-entropy bug is blamed on the
     # chain's claim rather than on the linear layers it feeds
     probs = net.forward(x)
     d_logits = net.layers[-1].backward(net.loss_module.backward(probs, t))
-    assert_close(
-        d_logits,
-        (probs - t) / x.shape[0],
-        claim="cross_entropy.softmax_chain",
-        what="∂L/∂logits from SoftMaxModule and CrossEntropyModule",
-    )
+    assert_close(d_logits, (probs - t) / x.shape[0], claim="cross_entropy.softmax_chain",
+                 what="∂L/∂logits from SoftMaxModule and CrossEntropyModule")
     for k, lin in enumerate(net.linears):
-        assert_close(
-            lin.grads["weight"],
-            grads[2 * k],
-            claim="modules.linear_backward",
-            what=f"layer {k} weight",
-        )
-        assert_close(
-            lin.grads["bias"],
-            grads[2 * k + 1],
-            claim="modules.linear_backward",
-            what=f"layer {k} bias",
-        )
+        assert_close(lin.grads["weight"], grads[2 * k], claim="modules.linear_backward",
+                     what=f"layer {k} weight")
+        assert_close(lin.grads["bias"], grads[2 * k + 1], claim="modules.linear_backward",
+                     what=f"layer {k} bias")
 
 
 @pytest.mark.claim("modules.mlp_training_decreases_loss", kind="implementation")
@@ -370,15 +317,13 @@ def test_a_small_gradient_step_decreases_the_loss(case):
     pattern = relu_pattern(net, x)
     net.sgd_step(eta)
     after = net.loss(x, t)
-    crossed = any(
-        not np.array_equal(p, q) for p, q in zip(pattern, relu_pattern(net, x), strict=True)
-    )
+    crossed = any(not np.array_equal(p, q)
+                  for p, q in zip(pattern, relu_pattern(net, x), strict=True))
     assume(not crossed)  # the step crossed a ReLU kink: L is not smooth along it
     note(f"loss {before!r} -> {after!r}, |g|^2 = {sq!r}")
     assert after <= before - 0.5 * eta * sq, (
         f"claim modules.mlp_training_decreases_loss: a step of η={eta} along −g did not descend: "
-        f"L before {before!r}, after {after!r}, required ≤ {before - 0.5 * eta * sq!r}"
-    )
+        f"L before {before!r}, after {after!r}, required ≤ {before - 0.5 * eta * sq!r}")
 
 
 @pytest.mark.claim("modules.mlp_training_decreases_loss", kind="experiment")
@@ -401,8 +346,7 @@ def test_module_mlp_learns_generated_blobs():
     accuracy = float(np.mean(net.forward(x).argmax(axis=1) == y))
     assert final < 0.25 * losses[0] and accuracy > 0.9, (
         f"claim modules.mlp_training_decreases_loss: loss {losses[0]:.4f} -> {final:.4f}, "
-        f"accuracy {accuracy:.3f}"
-    )
+        f"accuracy {accuracy:.3f}")
 
 
 # ------------------------------------------------------------------------------ bad input
@@ -416,32 +360,18 @@ def _after_forward(module, x):
 
 
 BAD_INPUTS = [
-    (
-        "input width differs from the weight",
-        lambda: LinearModule(4, 2).forward(_X),
-        ["x", "(N, 4)", "(2, 4)", "(2, 3)"],
-    ),
-    (
-        "linear backward before forward",
-        lambda: LinearModule(3, 2).backward(np.ones((2, 2))),
-        ["backward", "forward"],
-    ),
-    (
-        "dout of the wrong shape",
-        lambda: _after_forward(LinearModule(3, 2), _X).backward(np.ones((2, 5))),
-        ["dout", "(2, 2)", "(2, 5)"],
-    ),
-    (
-        "weight replaced by one of the wrong shape",
-        lambda: _weight_replaced(np.zeros((3, 2))).forward(_X),
-        ["params['weight']", "(2, 3)", "(3, 2)"],
-    ),
+    ("input width differs from the weight", lambda: LinearModule(4, 2).forward(_X),
+     ["x", "(N, 4)", "(2, 4)", "(2, 3)"]),
+    ("linear backward before forward", lambda: LinearModule(3, 2).backward(np.ones((2, 2))),
+     ["backward", "forward"]),
+    ("dout of the wrong shape", lambda: _after_forward(LinearModule(3, 2), _X).backward(
+        np.ones((2, 5))), ["dout", "(2, 2)", "(2, 5)"]),
+    ("weight replaced by one of the wrong shape",
+     lambda: _weight_replaced(np.zeros((3, 2))).forward(_X),
+     ["params['weight']", "(2, 3)", "(3, 2)"]),
     ("relu backward before forward", lambda: ReLUModule().backward(_X), ["backward", "forward"]),
-    (
-        "relu dout of the wrong shape",
-        lambda: _after_forward(ReLUModule(), _X).backward(np.ones((3, 3))),
-        ["dout", "(2, 3)", "(3, 3)"],
-    ),
+    ("relu dout of the wrong shape", lambda: _after_forward(ReLUModule(), _X).backward(
+        np.ones((3, 3))), ["dout", "(2, 3)", "(3, 3)"]),
 ]
 
 
@@ -462,6 +392,7 @@ def test_modules_reject_bad_input_naming_argument_and_shapes(what, call, fragmen
         assert fragment in str(err.value), f"{what}: {fragment!r} missing from {err.value!s}"
 
 
+
 @pytest.mark.claim("modules.relu_backward_as_described", kind="symbolic")
 def test_seed_relu_backward_sentence_ignores_the_upstream_gradient():
     """004 §1.2 b 2's sentence at x̃ = (2, −1), upstream (3, 5): sympy gives ∂L/∂x̃ = (3, 0);
@@ -471,9 +402,8 @@ def test_seed_relu_backward_sentence_ignores_the_upstream_gradient():
     c = "modules.relu_backward_as_described"
     assert list(derived) == [3, 0], f"[{c}] {derived}"
     assert described == [1, None], f"[{c}] {described}"
-    record_counterexample(
-        c, "x̃ = (2, −1), upstream (3, 5): ∂L/∂x̃ = (3, 0); the sentence gives (1, no case)"
-    )
+    record_counterexample(c, "x̃ = (2, −1), upstream (3, 5): ∂L/∂x̃ = (3, 0); the sentence gives "
+                             "(1, no case)")
 
 
 @pytest.mark.claim("modules.relu_backward_as_described", kind="implementation")
@@ -499,9 +429,5 @@ def test_linear_backward_is_the_vjp_at_the_forward_input_even_if_x_changes_later
     lin.forward(x)
     x += 1.0  # the caller reuses its buffer
     lin.backward(dout)
-    assert_close(
-        lin.grads["weight"],
-        dout.T @ x_seen,
-        claim="modules.linear_backward",
-        what="∇W after the caller changed x",
-    )
+    assert_close(lin.grads["weight"], dout.T @ x_seen, claim="modules.linear_backward",
+                 what="∇W after the caller changed x")

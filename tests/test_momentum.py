@@ -82,7 +82,8 @@ def test_closed_form_equals_both_forms(k, n, data):
 @given(k=STEPS, n=DIMS, data=st.data())
 def test_closed_form_satisfies_form_one_recursion(k, n, data):
     """Induction step of the closed form: c_{k+1} = c_k − αg_k + β(c_k − c_{k−1})."""
-    prove_identity(*D.closed_form_induction_step(k, n), claim="momentum.closed_form", data=data)
+    prove_identity(*D.closed_form_induction_step(k, n), claim="momentum.closed_form",
+                   data=data)
 
 
 @pytest.mark.claim("momentum.boundary_conventions", kind="symbolic")
@@ -95,22 +96,19 @@ def test_changing_a_boundary_convention_breaks_the_equivalence(n, data):
         note(f"{variant}: {text}")
     p, t0, g0 = D.vector("p", n), D.theta0(n), D.gradient(0, n)
     one, two = D.boundary_variants(n)["theta_minus_one"]
-    prove_identity(
-        one - two, D.beta * (t0 - p), claim="momentum.boundary_conventions", data=data, points=1
-    )
+    prove_identity(one - two, D.beta * (t0 - p), claim="momentum.boundary_conventions",
+                   data=data, points=1)
     one, two = D.boundary_variants(n)["v0_is_g0"]
-    prove_identity(
-        one - two, D.alpha * D.beta * g0, claim="momentum.boundary_conventions", data=data, points=1
-    )
+    prove_identity(one - two, D.alpha * D.beta * g0, claim="momentum.boundary_conventions",
+                   data=data, points=1)
 
 
 # ------------------------------------------------------- 2. kernels vs the exact closed form
 
 
 @st.composite
-def momentum_runs(
-    draw, *, max_steps: int = 30, min_steps: int = 0, betas=BETAS, min_first_gradient: float = 0.0
-):
+def momentum_runs(draw, *, max_steps: int = 30, min_steps: int = 0, betas=BETAS,
+                  min_first_gradient: float = 0.0):
     """(θ₀ of shape (n,), gradients of shape (k, n), α, β): shape first, then values.
     ``min_first_gradient`` > 0 draws one coordinate of g₀ with at least that magnitude (drawn,
     not filtered)."""
@@ -129,9 +127,8 @@ def backend(x: np.ndarray, which: str) -> Any:
     return as_torch(x) if which == "torch" else x
 
 
-def rounding_bound(
-    theta0: np.ndarray, grads: np.ndarray, alpha: float, beta: float, k: int
-) -> float:
+def rounding_bound(theta0: np.ndarray, grads: np.ndarray, alpha: float, beta: float,
+                   k: int) -> float:
     r"""Max-norm bound on the float64 error of θ_k from either form, derived as follows.
 
     Every quantity either form touches is at most S = ‖θ₀‖∞ + α Σ_j ‖g_j‖∞ / (1 − β) in
@@ -147,29 +144,25 @@ def rounding_bound(
     if k == 0:
         return 0.0
     s = float(np.abs(theta0).max()) + alpha * float(np.abs(grads[:k]).max(axis=1).sum()) / (
-        1 - beta
-    )
+        1 - beta)
     return 16 * k * (UNIT * s + SUBNORMAL) / (1 - beta)
 
 
-def exact_closed_form(
-    theta0: np.ndarray, grads: np.ndarray, alpha: float, beta: float
-) -> list[sp.Rational]:
+def exact_closed_form(theta0: np.ndarray, grads: np.ndarray, alpha: float,
+                      beta: float) -> list[sp.Rational]:
     """The sympy closed form (derivations) evaluated exactly at the float inputs (every float
     is a dyadic rational, ``sp.Rational(float)`` is exact)."""
     k, n = grads.shape
     point = {D.alpha: sp.Rational(alpha), D.beta: sp.Rational(beta)}
     point.update({s: sp.Rational(float(v)) for s, v in zip(D.theta0(n), theta0, strict=True)})
     for j in range(k):
-        point.update(
-            {s: sp.Rational(float(v)) for s, v in zip(D.gradient(j, n), grads[j], strict=True)}
-        )
+        point.update({s: sp.Rational(float(v))
+                      for s, v in zip(D.gradient(j, n), grads[j], strict=True)})
     return list(D.closed_form(k, n).xreplace(point))
 
 
-def assert_within_rounding(
-    actual: Any, exact: list, bound: float, *, claim: str, what: str
-) -> None:
+def assert_within_rounding(actual: Any, exact: list, bound: float, *, claim: str,
+                           what: str) -> None:
     """max_c |actual_c − exact_c| ≤ bound, computed exactly (no rounding in the comparison)."""
     got = to_numpy(actual).astype(np.float64).ravel()
     errors = [abs(sp.Rational(float(a)) - e) for a, e in zip(got, exact, strict=True)]
@@ -199,16 +192,13 @@ def test_both_forms_equal_the_exact_closed_form_to_float64_rounding(run, which):
     assert_within_rounding(one[k], exact, bound, claim="momentum.forms_agree", what="Form I")
     assert_within_rounding(two[k], exact, bound, claim="momentum.forms_agree", what="Form II")
     closed = K.closed_form_iterate(backend(theta0, which), backend(grads, which), alpha, beta)
-    assert_within_rounding(
-        closed, exact, bound, claim="momentum.closed_form", what="hand closed form"
-    )
+    assert_within_rounding(closed, exact, bound, claim="momentum.closed_form",
+                           what="hand closed form")
     for j in range(k + 1):  # every intermediate iterate, Form I against Form II
         gap = float(np.abs(to_numpy(one[j]) - to_numpy(two[j])).max())
         allowed = 2 * rounding_bound(theta0, grads, alpha, beta, j)
-        assert gap <= allowed, (
-            f"claim momentum.forms_agree: step {j}: |θ_j − θ̃_j|∞ = "
-            f"{gap:.3g} > {allowed:.3g} (twice the rounding bound)"
-        )
+        assert gap <= allowed, (f"claim momentum.forms_agree: step {j}: |θ_j − θ̃_j|∞ = "
+                                f"{gap:.3g} > {allowed:.3g} (twice the rounding bound)")
 
 
 @pytest.mark.claim("momentum.torch_sgd_is_form_two", kind="implementation")
@@ -227,8 +217,7 @@ def test_torch_sgd_with_momentum_is_form_two_step_for_step(run):
         allowed = 2 * rounding_bound(theta0, grads, alpha, beta, j + 1)
         assert gap <= allowed, (
             f"claim momentum.torch_sgd_is_form_two: step {j + 1}: Form II {to_numpy(ours)} vs "
-            f"torch SGD {to_numpy(p.detach())}: gap {gap:.3g} > {allowed:.3g}"
-        )
+            f"torch SGD {to_numpy(p.detach())}: gap {gap:.3g} > {allowed:.3g}")
 
 
 def _loss(theta: torch.Tensor, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -248,11 +237,9 @@ def test_forms_driven_by_a_real_loss_follow_torch_sgd(data, steps, alpha, beta):
     y = as_torch(data.draw(arrays((6,), min_value=-1, max_value=1), label="y"))
     theta0 = data.draw(arrays((n,), min_value=-3, max_value=3), label="theta0")
     params = [torch.nn.Parameter(as_torch(theta0).clone()) for _ in range(3)]
-    opts = [
-        torch.optim.SGD([params[0]], lr=alpha, momentum=beta),
-        K.FormOneSGD([params[1]], lr=alpha, momentum=beta),
-        K.FormTwoSGD([params[2]], lr=alpha, momentum=beta),
-    ]
+    opts = [torch.optim.SGD([params[0]], lr=alpha, momentum=beta),
+            K.FormOneSGD([params[1]], lr=alpha, momentum=beta),
+            K.FormTwoSGD([params[2]], lr=alpha, momentum=beta)]
     steppers = [K.MomentumFormOne(theta0, alpha, beta), K.MomentumFormTwo(theta0, alpha, beta)]
     numpy_theta = [theta0.copy(), theta0.copy()]
     for _ in range(steps):
@@ -265,30 +252,18 @@ def test_forms_driven_by_a_real_loss_follow_torch_sgd(data, steps, alpha, beta):
             (g,) = torch.autograd.grad(_loss(t, X, y), t)
             numpy_theta[i] = stepper.step(g.numpy())
     ref = params[0].detach()
-    for what, got in [
-        ("FormOneSGD", params[1].detach()),
-        ("FormTwoSGD", params[2].detach()),
-        ("numpy Form I", numpy_theta[0]),
-        ("numpy Form II", numpy_theta[1]),
-    ]:
-        assert_close(
-            torch.as_tensor(got),
-            ref,
-            claim="momentum.forms_agree",
-            what=f"{what} vs torch SGD after {steps} steps",
-            growth=steps,
-        )
+    for what, got in [("FormOneSGD", params[1].detach()), ("FormTwoSGD", params[2].detach()),
+                      ("numpy Form I", numpy_theta[0]), ("numpy Form II", numpy_theta[1])]:
+        assert_close(torch.as_tensor(got), ref, claim="momentum.forms_agree",
+                     what=f"{what} vs torch SGD after {steps} steps", growth=steps)
 
 
 # ------------------------------------------------------- boundary conventions, numerically
 
 
 @pytest.mark.claim("momentum.boundary_conventions", kind="implementation")
-@given(
-    run=momentum_runs(min_steps=1, betas=st.floats(0.051, 0.99), min_first_gradient=0.101),
-    which=BACKENDS,
-    data=st.data(),
-)
+@given(run=momentum_runs(min_steps=1, betas=st.floats(0.051, 0.99), min_first_gradient=0.101),
+       which=BACKENDS, data=st.data())
 def test_changing_a_boundary_convention_breaks_the_kernels_agreement(run, which, data):
     """With v₀ = g₀ Form II's θ̃_1 is off by αβg₀; with θ₋₁ = θ₀ + δ Form I's θ_1 is off by −βδ:
     far outside the rounding bound within which the seed's conventions agree (β > 0.05 and
@@ -299,21 +274,12 @@ def test_changing_a_boundary_convention_breaks_the_kernels_agreement(run, which,
     t0, gs = backend(theta0, which), backend(grads, which)
     plain = to_numpy(K.form_one_iterates(t0, gs, alpha, beta))[1]
     v0_g0 = to_numpy(K.form_two_iterates(t0, gs, alpha, beta, v0=gs[0]))[1]
-    shifted = to_numpy(
-        K.form_one_iterates(t0, gs, alpha, beta, theta_prev=backend(theta0 + delta, which))
-    )[1]
-    assert_close(
-        plain - v0_g0,
-        alpha * beta * grads[0],
-        claim="momentum.boundary_conventions",
-        what="θ_1 − θ̃_1 with v₀ = g₀",
-    )
-    assert_close(
-        shifted - plain,
-        -beta * delta,
-        claim="momentum.boundary_conventions",
-        what="θ_1(θ₋₁ = θ₀ + δ) − θ_1",
-    )
+    shifted = to_numpy(K.form_one_iterates(t0, gs, alpha, beta,
+                                           theta_prev=backend(theta0 + delta, which)))[1]
+    assert_close(plain - v0_g0, alpha * beta * grads[0], claim="momentum.boundary_conventions",
+                 what="θ_1 − θ̃_1 with v₀ = g₀")
+    assert_close(shifted - plain, -beta * delta, claim="momentum.boundary_conventions",
+                 what="θ_1(θ₋₁ = θ₀ + δ) − θ_1")
     assert np.abs(plain - v0_g0).max() > 10 * bound
     assert np.abs(shifted - plain).max() > 10 * bound
 
@@ -322,24 +288,15 @@ def test_changing_a_boundary_convention_breaks_the_kernels_agreement(run, which,
 
 
 @pytest.mark.conventions
-@pytest.mark.parametrize(
-    "alpha, beta, match",
-    [
-        (0.0, 0.5, "alpha"),
-        (-0.1, 0.5, "alpha"),
-        (float("nan"), 0.5, "alpha"),
-        (0.1, 1.0, "beta"),
-        (0.1, -0.1, "beta"),
-        (0.1, 1.5, "beta"),
-    ],
-)
+@pytest.mark.parametrize("alpha, beta, match", [
+    (0.0, 0.5, "alpha"), (-0.1, 0.5, "alpha"), (float("nan"), 0.5, "alpha"),
+    (0.1, 1.0, "beta"), (0.1, -0.1, "beta"), (0.1, 1.5, "beta"),
+])
 def test_bad_step_size_or_momentum_is_a_value_error(alpha, beta, match):
     theta0, grads = np.zeros(2), np.ones((3, 2))
-    for build in (
-        lambda: K.form_one_iterates(theta0, grads, alpha, beta),
-        lambda: K.form_two_iterates(theta0, grads, alpha, beta),
-        lambda: K.closed_form_iterate(theta0, grads, alpha, beta),
-    ):
+    for build in (lambda: K.form_one_iterates(theta0, grads, alpha, beta),
+                  lambda: K.form_two_iterates(theta0, grads, alpha, beta),
+                  lambda: K.closed_form_iterate(theta0, grads, alpha, beta)):
         with pytest.raises(ValueError, match=match):
             build()
 

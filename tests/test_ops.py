@@ -50,11 +50,8 @@ def _apart(pairs, letters: str, distinct: bool) -> dict:
     syms = set()
     for derived, closed in pairs:
         syms |= (derived - closed).free_symbols
-    return {
-        s: s + sp.Rational(int(s.name.split("_")[1]) + 1 if distinct else 1, 101)
-        for s in syms
-        if s.name[0] in letters
-    }
+    return {s: s + sp.Rational(int(s.name.split("_")[1]) + 1 if distinct else 1, 101)
+            for s in syms if s.name[0] in letters}
 
 
 @dataclass(frozen=True)
@@ -75,130 +72,63 @@ def _two(rows=SMALL, cols=SMALL):
 
 
 IDENTITIES = [
-    pytest.param(
-        Identity("ops.add_gradient", D.add_gradient, _two()),
-        marks=pytest.mark.claim("ops.add_gradient", kind="symbolic"),
-        id="add",
-    ),
-    pytest.param(
-        Identity("ops.subtract_gradient", D.subtract_gradient, _two()),
-        marks=pytest.mark.claim("ops.subtract_gradient", kind="symbolic"),
-        id="subtract",
-    ),
-    pytest.param(
-        Identity("ops.multiply_gradient", D.multiply_gradient, _two()),
-        marks=pytest.mark.claim("ops.multiply_gradient", kind="symbolic"),
-        id="multiply",
-    ),
-    pytest.param(
-        Identity("ops.divide_gradient", D.divide_gradient, _two(), nonzero="b"),
-        marks=pytest.mark.claim("ops.divide_gradient", kind="symbolic"),
-        id="divide",
-    ),
-    *[
-        pytest.param(
-            Identity(
-                "ops.elementwise_gradient",
-                lambda m, n, f=f: D.elementwise_gradient(f, m, n),
-                _two(st.integers(1, 2), st.integers(1, 2)),
-            ),
-            marks=pytest.mark.claim("ops.elementwise_gradient", kind="symbolic"),
-            id=f"elementwise-{f}",
-        )
-        for f in D.ELEMENTWISE_FUNCTIONS
-    ],
+    pytest.param(Identity("ops.add_gradient", D.add_gradient, _two()),
+                 marks=pytest.mark.claim("ops.add_gradient", kind="symbolic"), id="add"),
+    pytest.param(Identity("ops.subtract_gradient", D.subtract_gradient, _two()),
+                 marks=pytest.mark.claim("ops.subtract_gradient", kind="symbolic"), id="subtract"),
+    pytest.param(Identity("ops.multiply_gradient", D.multiply_gradient, _two()),
+                 marks=pytest.mark.claim("ops.multiply_gradient", kind="symbolic"), id="multiply"),
+    pytest.param(Identity("ops.divide_gradient", D.divide_gradient, _two(), nonzero="b"),
+                 marks=pytest.mark.claim("ops.divide_gradient", kind="symbolic"), id="divide"),
+    *[pytest.param(Identity("ops.elementwise_gradient",
+                            lambda m, n, f=f: D.elementwise_gradient(f, m, n),
+                            _two(st.integers(1, 2), st.integers(1, 2))),
+                   marks=pytest.mark.claim("ops.elementwise_gradient",
+                                           kind="symbolic"), id=f"elementwise-{f}")
+      for f in D.ELEMENTWISE_FUNCTIONS],
     # proven by cases (x < 0, x = 0, x > 0); at the kink the library's convention ReLU'(0) = 0
-    pytest.param(
-        Identity(
-            "ops.relu_gradient",
-            D.relu_gradient,
-            _two(st.integers(1, 2), st.integers(1, 2)),
-            heaviside_at_zero=0,
-        ),
-        marks=pytest.mark.claim("ops.relu_gradient", kind="symbolic"),
-        id="relu",
-    ),
-    pytest.param(
-        Identity("ops.matmul_gradient", D.matmul_gradient, st.tuples(SMALL, SMALL, SMALL)),
-        marks=pytest.mark.claim("ops.matmul_gradient", kind="symbolic"),
-        id="matmul",
-    ),
-    pytest.param(
-        Identity(
-            "ops.expand_gradient",
-            D.expand_gradient,
-            st.tuples(SMALL, st.sampled_from([1, 2, 3, 16])),
-        ),
-        marks=pytest.mark.claim("ops.expand_gradient", kind="symbolic"),
-        id="expand",
-    ),
-    pytest.param(
-        Identity("ops.sum_gradient", D.sum_gradient, _two()),
-        marks=pytest.mark.claim("ops.sum_gradient", kind="symbolic"),
-        id="sum",
-    ),
-    pytest.param(
-        Identity("ops.row_sum_gradient", D.row_sum_gradient, _two()),
-        marks=pytest.mark.claim("ops.row_sum_gradient", kind="symbolic"),
-        id="row-sum",
-    ),
+    pytest.param(Identity("ops.relu_gradient", D.relu_gradient,
+                          _two(st.integers(1, 2), st.integers(1, 2)), heaviside_at_zero=0),
+                 marks=pytest.mark.claim("ops.relu_gradient", kind="symbolic"), id="relu"),
+    pytest.param(Identity("ops.matmul_gradient", D.matmul_gradient,
+                          st.tuples(SMALL, SMALL, SMALL)),
+                 marks=pytest.mark.claim("ops.matmul_gradient", kind="symbolic"), id="matmul"),
+    pytest.param(Identity("ops.expand_gradient", D.expand_gradient,
+                          st.tuples(SMALL, st.sampled_from([1, 2, 3, 16]))),
+                 marks=pytest.mark.claim("ops.expand_gradient", kind="symbolic"), id="expand"),
+    pytest.param(Identity("ops.sum_gradient", D.sum_gradient, _two()),
+                 marks=pytest.mark.claim("ops.sum_gradient", kind="symbolic"), id="sum"),
+    pytest.param(Identity("ops.row_sum_gradient", D.row_sum_gradient, _two()),
+                 marks=pytest.mark.claim("ops.row_sum_gradient", kind="symbolic"), id="row-sum"),
     # proven by cases over every order of a row's entries, ties included: with H(0) = 0
     # sympy's derivative is the strict-argmax indicator (0 for every tied entry); the
     # library's tie convention is the claim ops.row_max_ties
-    pytest.param(
-        Identity(
-            "ops.row_max_gradient",
-            D.row_max_gradient,
-            _two(st.integers(1, 2), st.integers(1, 3)),
-            heaviside_at_zero=0,
-        ),
-        marks=pytest.mark.claim("ops.row_max_gradient", kind="symbolic"),
-        id="row-max",
-    ),
-    pytest.param(
-        Identity("ops.normalize_gradient", D.normalize_gradient, _two()),
-        marks=pytest.mark.claim("ops.normalize_gradient", kind="symbolic"),
-        id="normalize",
-    ),
-    pytest.param(
-        Identity("ops.log_softmax_gradient", D.log_softmax_gradient, _two(st.integers(1, 2))),
-        marks=pytest.mark.claim("ops.log_softmax_gradient", kind="symbolic"),
-        id="log-softmax",
-    ),
-    pytest.param(
-        Identity(
-            "ops.cross_entropy_gradient",
-            D.cross_entropy_gradient,
-            _two(st.integers(1, 2), st.integers(2, 3)),
-        ),
-        marks=pytest.mark.claim("ops.cross_entropy_gradient", kind="symbolic"),
-        id="cross-entropy",
-    ),
-    pytest.param(
-        Identity(
-            "ops.gradient_accumulation",
-            D.diamond_gradient,
-            _two(st.integers(1, 2), st.integers(1, 2)),
-        ),
-        marks=pytest.mark.claim("ops.gradient_accumulation", kind="symbolic"),
-        id="diamond",
-    ),
-    pytest.param(
-        Identity("ops.gradient_accumulation", D.self_add_gradient, _two()),
-        marks=pytest.mark.claim("ops.gradient_accumulation", kind="symbolic"),
-        id="a-plus-a",
-    ),
+    pytest.param(Identity("ops.row_max_gradient", D.row_max_gradient,
+                          _two(st.integers(1, 2), st.integers(1, 3)), heaviside_at_zero=0),
+                 marks=pytest.mark.claim("ops.row_max_gradient", kind="symbolic"), id="row-max"),
+    pytest.param(Identity("ops.normalize_gradient", D.normalize_gradient, _two()),
+                 marks=pytest.mark.claim("ops.normalize_gradient",
+                                         kind="symbolic"), id="normalize"),
+    pytest.param(Identity("ops.log_softmax_gradient", D.log_softmax_gradient,
+                          _two(st.integers(1, 2))),
+                 marks=pytest.mark.claim("ops.log_softmax_gradient",
+                                         kind="symbolic"), id="log-softmax"),
+    pytest.param(Identity("ops.cross_entropy_gradient", D.cross_entropy_gradient,
+                          _two(st.integers(1, 2), st.integers(2, 3))),
+                 marks=pytest.mark.claim("ops.cross_entropy_gradient",
+                                         kind="symbolic"), id="cross-entropy"),
+    pytest.param(Identity("ops.gradient_accumulation", D.diamond_gradient,
+                          _two(st.integers(1, 2), st.integers(1, 2))),
+                 marks=pytest.mark.claim("ops.gradient_accumulation",
+                                         kind="symbolic"), id="diamond"),
+    pytest.param(Identity("ops.gradient_accumulation", D.self_add_gradient, _two()),
+                 marks=pytest.mark.claim("ops.gradient_accumulation",
+                                         kind="symbolic"), id="a-plus-a"),
     # batch 2 (∇b sums rows) or width 2 (W mixes units); both at once costs seconds per point
-    pytest.param(
-        Identity(
-            "ops.residual_block_gradient",
-            D.residual_block_gradient,
-            st.sampled_from([(1, 1), (2, 1), (1, 2)]),
-            points=1,
-        ),
-        marks=pytest.mark.claim("ops.residual_block_gradient", kind="symbolic"),
-        id="residual-block",
-    ),
+    pytest.param(Identity("ops.residual_block_gradient", D.residual_block_gradient,
+                          st.sampled_from([(1, 1), (2, 1), (1, 2)]), points=1),
+                 marks=pytest.mark.claim("ops.residual_block_gradient",
+                                         kind="symbolic"), id="residual-block"),
 ]
 
 
@@ -211,15 +141,8 @@ def test_sympy_gradient_of_each_op_is_the_seeds_closed_form(case, data):
     pairs = case.builder(*sizes)
     subs = _apart(pairs, case.nonzero, False) | _apart(pairs, case.distinct, True)
     for derived, closed in pairs:
-        prove_identity(
-            derived,
-            closed,
-            claim=case.claim,
-            data=data,
-            substitutions=subs,
-            points=case.points,
-            heaviside_at_zero=case.heaviside_at_zero,
-        )
+        prove_identity(derived, closed, claim=case.claim, data=data, substitutions=subs,
+                       points=case.points, heaviside_at_zero=case.heaviside_at_zero)
 
 
 @pytest.mark.claim("ops.expand_gradient_as_written", kind="symbolic")
@@ -239,12 +162,8 @@ def test_seed_q4_with_sixteen_columns_autograd_gives_sixteen_not_one():
     witness) gives ∇x = 16 per entry, the row sum, where "∇X = ∇Y" would give 1."""
     x = torch.zeros(3, 1, requires_grad=True)
     (grad,) = torch.autograd.grad(x.expand(3, 16), x, torch.ones(3, 16))
-    assert_close(
-        grad,
-        torch.full((3, 1), 16.0),
-        claim="ops.expand_gradient",
-        what="autograd of expand to 16 columns",
-    )
+    assert_close(grad, torch.full((3, 1), 16.0), claim="ops.expand_gradient",
+                 what="autograd of expand to 16 columns")
     node = TensorNode(np.zeros((3, 1)))
     A.Expand.do_forward(node, repeats=16).backward(np.ones((3, 16)))
     assert_close(node.grad, grad, claim="ops.expand_gradient", what="library vs autograd")
@@ -257,9 +176,8 @@ def test_seed_q8_middle_step_has_one_over_s_squared_where_one_over_s_belongs(m, 
     """Seed Q8, second line: "… + ∇y_ij · 1/(Σ_j x_ij)²"; the correct term is ∇y_ij/Σ_j x_ij
     (the seed's third line and final formula have it right: ``ops.normalize_gradient``)."""
     derived, written = D.normalize_intermediate_as_written(m, n)
-    cex = refute_identity(
-        derived, written, claim="ops.normalize_intermediate_as_written", data=data
-    )
+    cex = refute_identity(derived, written, claim="ops.normalize_intermediate_as_written",
+                          data=data)
     record_counterexample("ops.normalize_intermediate_as_written", f"m={m}, n={n}: {cex}")
 
 
@@ -276,7 +194,8 @@ def test_relu_kink_convention_zero_is_a_subgradient_and_matches_torch():
     (torch_grad,) = torch.autograd.grad(torch.relu(xt).sum(), xt)
     assert left <= x.grad[0, 1] <= right
     assert_close(x.grad, torch_grad, claim="ops.relu_gradient", what="kink convention vs torch")
-    assert_close(x.grad, np.array([[0.0, 0.0, 1.0]]), claim="ops.relu_gradient", what="[x > 0]")
+    assert_close(x.grad, np.array([[0.0, 0.0, 1.0]]), claim="ops.relu_gradient",
+                 what="[x > 0]")
 
 
 # ----------------------------------------------------- tie and kink conventions (drawn)
@@ -287,12 +206,8 @@ def tied_rows(draw) -> np.ndarray:
     """An (m, n) matrix of small integers (ties are common), with the maximum of one drawn row
     copied to a second position, so that every example has at least one tied maximum."""
     m, n = draw(st.integers(1, 4), label="m"), draw(st.integers(2, 6), label="n")
-    x = np.array(
-        draw(
-            st.lists(st.lists(st.integers(-2, 2), min_size=n, max_size=n), min_size=m, max_size=m)
-        ),
-        dtype=np.float64,
-    )
+    x = np.array(draw(st.lists(st.lists(st.integers(-2, 2), min_size=n, max_size=n),
+                               min_size=m, max_size=m)), dtype=np.float64)
     i = draw(st.integers(0, m - 1), label="tied row")
     j = draw(st.sampled_from([c for c in range(n) if c != int(np.argmax(x[i]))]), label="copy")
     x[i, j] = x[i].max()
@@ -327,23 +242,15 @@ def test_row_max_sends_a_tied_rows_gradient_to_its_first_maximal_entry_as_torch_
     u = data.draw(arrays((x.shape[0], 1), min_value=0.5, max_value=3), label="u")
     node = TensorNode(x)
     A.RowMax.do_forward(node).backward(u)
-    assert_close(
-        node.grad,
-        first_maximal_entry(x, u),
-        claim="ops.row_max_ties",
-        what="library vs the first maximal entry (loop)",
-    )
+    assert_close(node.grad, first_maximal_entry(x, u), claim="ops.row_max_ties",
+                 what="library vs the first maximal entry (loop)")
     xt = torch.tensor(x, requires_grad=True)
     (by_max,) = torch.autograd.grad(torch.max(xt, dim=1).values, xt, torch.tensor(u[:, 0]))
     assert_close(node.grad, by_max, claim="ops.row_max_ties", what="library vs torch.max(dim)")
     (by_amax,) = torch.autograd.grad(torch.amax(xt, dim=1), xt, torch.tensor(u[:, 0]))
     ties = (x == x.max(axis=1, keepdims=True)).sum(axis=1, keepdims=True)
-    assert_close(
-        by_amax,
-        (x == x.max(axis=1, keepdims=True)) * u / ties,
-        claim="ops.row_max_ties",
-        what="torch.amax splits evenly (the contrast)",
-    )
+    assert_close(by_amax, (x == x.max(axis=1, keepdims=True)) * u / ties,
+                 claim="ops.row_max_ties", what="torch.amax splits evenly (the contrast)")
 
 
 @pytest.mark.claim("ops.relu_kink_convention", kind="symbolic")
@@ -356,23 +263,13 @@ def test_relu_kink_value_zero_lies_between_the_one_sided_derivatives(data):
     assert (left, right) == (0, 1), f"one-sided derivatives at 0: {left}, {right}"
     assert left <= 0 <= right
     x = sp.Symbol("x", real=True)
-    prove_identity(
-        sp.diff(sp.Max(x, 0), x),
-        sp.Piecewise((1, x > 0), (0, True)),
-        claim="ops.relu_kink_convention",
-        data=data,
-        heaviside_at_zero=0,
-    )
+    prove_identity(sp.diff(sp.Max(x, 0), x), sp.Piecewise((1, x > 0), (0, True)),
+                   claim="ops.relu_kink_convention", data=data, heaviside_at_zero=0)
 
 
 @pytest.mark.claim("ops.relu_kink_convention", kind=("implementation", "autograd"))
-@given(
-    x=hnp.arrays(
-        np.float64,
-        hnp.array_shapes(min_dims=2, max_dims=2, max_side=5),
-        elements=st.sampled_from([0.0, -0.0, -1.5, 2.0]),
-    )
-)
+@given(x=hnp.arrays(np.float64, hnp.array_shapes(min_dims=2, max_dims=2, max_side=5),
+                    elements=st.sampled_from([0.0, -0.0, -1.5, 2.0])))
 def test_relu_gradient_is_zero_at_drawn_zeros_like_torch(x):
     """Inputs drawn with many exact zeros (±0.0): the library's ∇X is 0 there, as torch.relu's
     autograd, and 1 exactly where x > 0."""
@@ -380,15 +277,10 @@ def test_relu_gradient_is_zero_at_drawn_zeros_like_torch(x):
     A.ReLU.do_forward(node).backward(np.ones_like(x))
     xt = torch.tensor(x, requires_grad=True)
     (torch_grad,) = torch.autograd.grad(torch.relu(xt).sum(), xt)
-    assert_close(
-        node.grad,
-        (x > 0).astype(np.float64),
-        claim="ops.relu_kink_convention",
-        what="library vs [x > 0]",
-    )
-    assert_close(
-        node.grad, torch_grad, claim="ops.relu_kink_convention", what="library vs torch.relu"
-    )
+    assert_close(node.grad, (x > 0).astype(np.float64), claim="ops.relu_kink_convention",
+                 what="library vs [x > 0]")
+    assert_close(node.grad, torch_grad, claim="ops.relu_kink_convention",
+                 what="library vs torch.relu")
 
 
 # ------------------------------------- 2. library vs closed form vs autograd (one checker)
@@ -470,276 +362,112 @@ def _unary(op):
 
 
 def _elementwise(name: str, op, reference, domain="real"):
-    return OpCase(
-        name,
-        "ops.elementwise_gradient",
-        _unary(op),
-        reference,
-        lambda d: _same(d, k=1),
-        ("x",),
-        lambda s, f=name: D.elementwise_gradient(f, *s[0]),
-        (domain,),
-        float32=True,
-    )
+    return OpCase(name, "ops.elementwise_gradient", _unary(op), reference,
+                  lambda d: _same(d, k=1), ("x",),
+                  lambda s, f=name: D.elementwise_gradient(f, *s[0]), (domain,), float32=True)
 
 
 OP_CASES = [
-    pytest.param(
-        OpCase(
-            "add",
-            "ops.add_gradient",
-            lambda a, b: a + b,
-            torch.add,
-            _same,
-            ("a", "b"),
-            lambda s: D.add_gradient(*s[0]),
-            float32=True,
-        ),
-        marks=pytest.mark.claim("ops.add_gradient", kind=("implementation", "autograd")),
-        id="add",
-    ),
-    pytest.param(
-        OpCase(
-            "subtract",
-            "ops.subtract_gradient",
-            lambda a, b: a - b,
-            torch.sub,
-            _same,
-            ("a", "b"),
-            lambda s: D.subtract_gradient(*s[0]),
-            float32=True,
-        ),
-        marks=pytest.mark.claim("ops.subtract_gradient", kind=("implementation", "autograd")),
-        id="subtract",
-    ),
-    pytest.param(
-        OpCase(
-            "multiply",
-            "ops.multiply_gradient",
-            lambda a, b: a * b,
-            torch.mul,
-            _same,
-            ("a", "b"),
-            lambda s: D.multiply_gradient(*s[0]),
-            float32=True,
-        ),
-        marks=pytest.mark.claim("ops.multiply_gradient", kind=("implementation", "autograd")),
-        id="multiply",
-    ),
-    pytest.param(
-        OpCase(
-            "divide",
-            "ops.divide_gradient",
-            lambda a, b: a / b,
-            torch.div,
-            _same,
-            ("a", "b"),
-            lambda s: D.divide_gradient(*s[0]),
-            ("real", "away"),
-            float32=True,
-        ),
-        marks=pytest.mark.claim("ops.divide_gradient", kind=("implementation", "autograd")),
-        id="divide",
-    ),
-    pytest.param(
-        _elementwise("sigmoid", A.Sigmoid, torch.sigmoid),
-        marks=pytest.mark.claim("ops.elementwise_gradient", kind=("implementation", "autograd")),
-        id="sigmoid",
-    ),
-    pytest.param(
-        _elementwise("tanh", A.Tanh, torch.tanh),
-        marks=pytest.mark.claim("ops.elementwise_gradient", kind=("implementation", "autograd")),
-        id="tanh",
-    ),
-    pytest.param(
-        _elementwise("exp", A.Exp, torch.exp),
-        marks=pytest.mark.claim("ops.elementwise_gradient", kind=("implementation", "autograd")),
-        id="exp",
-    ),
-    pytest.param(
-        _elementwise("log", A.Log, torch.log, "positive"),
-        marks=pytest.mark.claim("ops.elementwise_gradient", kind=("implementation", "autograd")),
-        id="log",
-    ),
-    pytest.param(
-        OpCase(
-            "relu",
-            "ops.relu_gradient",
-            _unary(A.ReLU),
-            torch.relu,
-            lambda d: _same(d, k=1),
-            ("x",),
-            lambda s: D.relu_gradient(*s[0]),
-            float32=True,
-        ),
-        marks=pytest.mark.claim("ops.relu_gradient", kind=("implementation", "autograd")),
-        id="relu",
-    ),
-    pytest.param(
-        OpCase(
-            "matmul",
-            "ops.matmul_gradient",
-            lambda x, w: x @ w,
-            torch.matmul,
-            _matmul_shapes,
-            ("x", "w"),
-            lambda s: D.matmul_gradient(*s[0], s[1][1]),
-        ),
-        marks=pytest.mark.claim("ops.matmul_gradient", kind=("implementation", "autograd")),
-        id="matmul",
-    ),
-    pytest.param(
-        OpCase(
-            "expand-columns",
-            "ops.expand_gradient",
-            lambda x: A.Expand.do_forward(x, repeats=16),
-            lambda x: x.expand(-1, 16),
-            _column,
-            ("x",),
-            lambda s: D.expand_gradient(s[0][0], 16),
-        ),
-        marks=pytest.mark.claim("ops.expand_gradient", kind=("implementation", "autograd")),
-        id="expand-16-columns",
-    ),
-    pytest.param(
-        OpCase(
-            "expand-rows",
-            "ops.expand_gradient",
-            lambda x: A.Expand.do_forward(x, repeats=3, dim=0),
-            lambda x: x.expand(3, -1),
-            _row,
-            ("x",),
-        ),
-        marks=pytest.mark.claim("ops.expand_gradient", kind=("implementation", "autograd")),
-        id="expand-3-rows",
-    ),
-    pytest.param(
-        OpCase(
-            "sum",
-            "ops.sum_gradient",
-            _unary(A.Sum),
-            torch.sum,
-            lambda d: _same(d, k=1),
-            ("x",),
-            lambda s: D.sum_gradient(*s[0]),
-        ),
-        marks=pytest.mark.claim("ops.sum_gradient", kind=("implementation", "autograd")),
-        id="sum",
-    ),
-    pytest.param(
-        OpCase(
-            "row-sum",
-            "ops.row_sum_gradient",
-            _unary(A.RowSum),
-            lambda x: x.sum(1, keepdim=True),
-            lambda d: _same(d, k=1),
-            ("x",),
-            lambda s: D.row_sum_gradient(*s[0]),
-        ),
-        marks=pytest.mark.claim("ops.row_sum_gradient", kind=("implementation", "autograd")),
-        id="row-sum",
-    ),
-    pytest.param(
-        OpCase(
-            "row-max",
-            "ops.row_max_gradient",
-            _unary(A.RowMax),
-            lambda x: x.amax(1, keepdim=True),
-            lambda d: _same(d, k=1),
-            ("x",),
-            lambda s: D.row_max_gradient(*s[0]),
-            ("distinct",),
-        ),
-        marks=pytest.mark.claim("ops.row_max_gradient", kind=("implementation", "autograd")),
-        id="row-max",
-    ),
-    pytest.param(
-        OpCase(
-            "normalize",
-            "ops.normalize_gradient",
-            _unary(A.Normalize),
-            lambda x: x / x.sum(1, keepdim=True),
-            lambda d: _same(d, k=1),
-            ("x",),
-            lambda s: D.normalize_gradient(*s[0]),
-            ("positive",),
-        ),
-        marks=pytest.mark.claim("ops.normalize_gradient", kind=("implementation", "autograd")),
-        id="normalize",
-    ),
-    pytest.param(
-        OpCase(
-            "log-softmax",
-            "ops.log_softmax_gradient",
-            _unary(A.LogSoftmax),
-            lambda x: torch.log_softmax(x, 1),
-            lambda d: _same(d, k=1),
-            ("x",),
-            lambda s: D.log_softmax_gradient(*s[0]),
-        ),
-        marks=pytest.mark.claim("ops.log_softmax_gradient", kind=("implementation", "autograd")),
-        id="log-softmax-fused",
-    ),
-    pytest.param(
-        OpCase(
-            "log-softmax-composed",
-            "ops.log_softmax_gradient",
-            A.log_softmax,
-            lambda x: torch.log_softmax(x, 1),
-            lambda d: _same(d, k=1),
-            ("x",),
-            lambda s: D.log_softmax_gradient(*s[0]),
-        ),
-        marks=pytest.mark.claim(
-            "ops.log_softmax_gradient",
-            "ops.gradient_accumulation",
-            kind=("implementation", "autograd"),
-        ),
-        id="log-softmax-composed",
-    ),
-    pytest.param(
-        OpCase(
-            "diamond",
-            "ops.gradient_accumulation",
-            lambda x: A.Sigmoid.do_forward(x) * A.Exp.do_forward(x),
-            lambda x: torch.sigmoid(x) * torch.exp(x),
-            lambda d: _same(d, k=1),
-            ("x",),
-            lambda s: D.diamond_gradient(*s[0]),
-        ),
-        marks=pytest.mark.claim("ops.gradient_accumulation", kind=("implementation", "autograd")),
-        id="diamond",
-    ),
-    pytest.param(
-        OpCase(
-            "a-plus-a",
-            "ops.gradient_accumulation",
-            lambda a: a + a,
-            lambda a: a + a,
-            lambda d: _same(d, k=1),
-            ("a",),
-            lambda s: D.self_add_gradient(*s[0]),
-        ),
-        marks=pytest.mark.claim("ops.gradient_accumulation", kind=("implementation", "autograd")),
-        id="a-plus-a",
-    ),
-    pytest.param(
-        OpCase(
-            "residual-block",
-            "ops.residual_block_gradient",
-            _residual_block,
-            lambda h, w, b: torch.sigmoid(h @ w + b) + h,
-            _residual_shapes,
-            ("h", "w", "b"),
-            lambda s: D.residual_block_gradient(*s[0]),
-        ),
-        marks=pytest.mark.claim(
-            "ops.residual_block_gradient",
-            "ops.gradient_accumulation",
-            kind=("implementation", "autograd"),
-        ),
-        id="residual-block",
-    ),
+    pytest.param(OpCase("add", "ops.add_gradient", lambda a, b: a + b, torch.add, _same,
+                        ("a", "b"), lambda s: D.add_gradient(*s[0]), float32=True),
+                 marks=pytest.mark.claim("ops.add_gradient",
+                                         kind=("implementation", "autograd")), id="add"),
+    pytest.param(OpCase("subtract", "ops.subtract_gradient", lambda a, b: a - b, torch.sub,
+                        _same, ("a", "b"), lambda s: D.subtract_gradient(*s[0]), float32=True),
+                 marks=pytest.mark.claim("ops.subtract_gradient",
+                                         kind=("implementation", "autograd")), id="subtract"),
+    pytest.param(OpCase("multiply", "ops.multiply_gradient", lambda a, b: a * b, torch.mul,
+                        _same, ("a", "b"), lambda s: D.multiply_gradient(*s[0]), float32=True),
+                 marks=pytest.mark.claim("ops.multiply_gradient",
+                                         kind=("implementation", "autograd")), id="multiply"),
+    pytest.param(OpCase("divide", "ops.divide_gradient", lambda a, b: a / b, torch.div, _same,
+                        ("a", "b"), lambda s: D.divide_gradient(*s[0]), ("real", "away"),
+                        float32=True),
+                 marks=pytest.mark.claim("ops.divide_gradient",
+                                         kind=("implementation", "autograd")), id="divide"),
+    pytest.param(_elementwise("sigmoid", A.Sigmoid, torch.sigmoid),
+                 marks=pytest.mark.claim("ops.elementwise_gradient",
+                                         kind=("implementation", "autograd")), id="sigmoid"),
+    pytest.param(_elementwise("tanh", A.Tanh, torch.tanh),
+                 marks=pytest.mark.claim("ops.elementwise_gradient",
+                                         kind=("implementation", "autograd")), id="tanh"),
+    pytest.param(_elementwise("exp", A.Exp, torch.exp),
+                 marks=pytest.mark.claim("ops.elementwise_gradient",
+                                         kind=("implementation", "autograd")), id="exp"),
+    pytest.param(_elementwise("log", A.Log, torch.log, "positive"),
+                 marks=pytest.mark.claim("ops.elementwise_gradient",
+                                         kind=("implementation", "autograd")), id="log"),
+    pytest.param(OpCase("relu", "ops.relu_gradient", _unary(A.ReLU), torch.relu,
+                        lambda d: _same(d, k=1), ("x",), lambda s: D.relu_gradient(*s[0]),
+                        float32=True),
+                 marks=pytest.mark.claim("ops.relu_gradient",
+                                         kind=("implementation", "autograd")), id="relu"),
+    pytest.param(OpCase("matmul", "ops.matmul_gradient", lambda x, w: x @ w, torch.matmul,
+                        _matmul_shapes, ("x", "w"),
+                        lambda s: D.matmul_gradient(*s[0], s[1][1])),
+                 marks=pytest.mark.claim("ops.matmul_gradient",
+                                         kind=("implementation", "autograd")), id="matmul"),
+    pytest.param(OpCase("expand-columns", "ops.expand_gradient",
+                        lambda x: A.Expand.do_forward(x, repeats=16),
+                        lambda x: x.expand(-1, 16), _column, ("x",),
+                        lambda s: D.expand_gradient(s[0][0], 16)),
+                 marks=pytest.mark.claim("ops.expand_gradient",
+                                         kind=("implementation", "autograd")),
+                 id="expand-16-columns"),
+    pytest.param(OpCase("expand-rows", "ops.expand_gradient",
+                        lambda x: A.Expand.do_forward(x, repeats=3, dim=0),
+                        lambda x: x.expand(3, -1), _row, ("x",)),
+                 marks=pytest.mark.claim("ops.expand_gradient",
+                                         kind=("implementation", "autograd")), id="expand-3-rows"),
+    pytest.param(OpCase("sum", "ops.sum_gradient", _unary(A.Sum), torch.sum,
+                        lambda d: _same(d, k=1), ("x",), lambda s: D.sum_gradient(*s[0])),
+                 marks=pytest.mark.claim("ops.sum_gradient",
+                                         kind=("implementation", "autograd")), id="sum"),
+    pytest.param(OpCase("row-sum", "ops.row_sum_gradient", _unary(A.RowSum),
+                        lambda x: x.sum(1, keepdim=True), lambda d: _same(d, k=1), ("x",),
+                        lambda s: D.row_sum_gradient(*s[0])),
+                 marks=pytest.mark.claim("ops.row_sum_gradient",
+                                         kind=("implementation", "autograd")), id="row-sum"),
+    pytest.param(OpCase("row-max", "ops.row_max_gradient", _unary(A.RowMax),
+                        lambda x: x.amax(1, keepdim=True), lambda d: _same(d, k=1), ("x",),
+                        lambda s: D.row_max_gradient(*s[0]), ("distinct",)),
+                 marks=pytest.mark.claim("ops.row_max_gradient",
+                                         kind=("implementation", "autograd")), id="row-max"),
+    pytest.param(OpCase("normalize", "ops.normalize_gradient", _unary(A.Normalize),
+                        lambda x: x / x.sum(1, keepdim=True), lambda d: _same(d, k=1), ("x",),
+                        lambda s: D.normalize_gradient(*s[0]), ("positive",)),
+                 marks=pytest.mark.claim("ops.normalize_gradient",
+                                         kind=("implementation", "autograd")), id="normalize"),
+    pytest.param(OpCase("log-softmax", "ops.log_softmax_gradient", _unary(A.LogSoftmax),
+                        lambda x: torch.log_softmax(x, 1), lambda d: _same(d, k=1), ("x",),
+                        lambda s: D.log_softmax_gradient(*s[0])),
+                 marks=pytest.mark.claim("ops.log_softmax_gradient",
+                                         kind=("implementation", "autograd")),
+                 id="log-softmax-fused"),
+    pytest.param(OpCase("log-softmax-composed", "ops.log_softmax_gradient", A.log_softmax,
+                        lambda x: torch.log_softmax(x, 1), lambda d: _same(d, k=1), ("x",),
+                        lambda s: D.log_softmax_gradient(*s[0])),
+                 marks=pytest.mark.claim("ops.log_softmax_gradient", "ops.gradient_accumulation",
+                                         kind=("implementation", "autograd")),
+                 id="log-softmax-composed"),
+    pytest.param(OpCase("diamond", "ops.gradient_accumulation",
+                        lambda x: A.Sigmoid.do_forward(x) * A.Exp.do_forward(x),
+                        lambda x: torch.sigmoid(x) * torch.exp(x), lambda d: _same(d, k=1),
+                        ("x",), lambda s: D.diamond_gradient(*s[0])),
+                 marks=pytest.mark.claim("ops.gradient_accumulation",
+                                         kind=("implementation", "autograd")), id="diamond"),
+    pytest.param(OpCase("a-plus-a", "ops.gradient_accumulation", lambda a: a + a,
+                        lambda a: a + a, lambda d: _same(d, k=1), ("a",),
+                        lambda s: D.self_add_gradient(*s[0])),
+                 marks=pytest.mark.claim("ops.gradient_accumulation",
+                                         kind=("implementation", "autograd")), id="a-plus-a"),
+    pytest.param(OpCase("residual-block", "ops.residual_block_gradient", _residual_block,
+                        lambda h, w, b: torch.sigmoid(h @ w + b) + h, _residual_shapes,
+                        ("h", "w", "b"), lambda s: D.residual_block_gradient(*s[0])),
+                 marks=pytest.mark.claim("ops.residual_block_gradient",
+                                         "ops.gradient_accumulation",
+                                         kind=("implementation", "autograd")),
+                 id="residual-block"),
 ]
 
 
@@ -754,25 +482,16 @@ def draw_values(data, shape: tuple[int, ...], domain: str, dtype, label: str) ->
         return np.where(sign, -size, size).astype(dtype)
     if domain == "distinct":
         width = 32 if dtype == np.float32 else 64
-        return data.draw(
-            hnp.arrays(
-                dtype,
-                shape,
-                unique=True,
-                elements=st.floats(-10, 10, allow_nan=False, allow_infinity=False, width=width),
-            ),
-            label=label,
-        )
+        return data.draw(hnp.arrays(dtype, shape, unique=True, elements=st.floats(
+            -10, 10, allow_nan=False, allow_infinity=False, width=width)), label=label)
     return data.draw(arrays(shape, dtype=dtype), label=label)
 
 
 def draw_inputs(data, case: OpCase, dtype) -> list[np.ndarray]:
     shapes = data.draw(st.composite(lambda draw: case.shapes(draw))(), label="input shapes")
     domains = case.domains or ("real",) * len(shapes)
-    return [
-        draw_values(data, s, d, dtype, n)
-        for s, d, n in zip(shapes, domains, case.names, strict=True)
-    ]
+    return [draw_values(data, s, d, dtype, n)
+            for s, d, n in zip(shapes, domains, case.names, strict=True)]
 
 
 def library(case: OpCase, xs: list[np.ndarray], u: np.ndarray | None):
@@ -802,10 +521,8 @@ def test_library_backward_matches_closed_form_and_autograd(case, data):
 
     Float64 (the truth) always; element-wise ops also in float32, where the library must
     keep float32 and agree with the float64 truth at float32's tolerance."""
-    dtype = data.draw(
-        st.sampled_from([np.float64, np.float32]) if case.float32 else st.just(np.float64),
-        label="dtype",
-    )
+    dtype = data.draw(st.sampled_from([np.float64, np.float32]) if case.float32
+                      else st.just(np.float64), label="dtype")
     xs = draw_inputs(data, case, dtype)
     out_shape = library(case, xs, None)[0].shape
     u = data.draw(arrays(out_shape, dtype=dtype, min_value=-5, max_value=5), label="∇Y")
@@ -813,35 +530,18 @@ def test_library_backward_matches_closed_form_and_autograd(case, data):
     ref, ref_grads = autograd(case, xs, u)
     assert value.dtype == dtype and all(g.dtype == dtype for g in grads), (
         f"claim {case.claim}: dtype {dtype.__name__} not kept: output {value.dtype}, "
-        f"gradients {[g.dtype for g in grads]}"
-    )
-    assert_close(
-        value,
-        ref,
-        claim=case.claim,
-        what=f"{case.name} forward vs torch",
-        dtype=dtype,
-        check_dtype=False,
-    )
+        f"gradients {[g.dtype for g in grads]}")
+    assert_close(value, ref, claim=case.claim, what=f"{case.name} forward vs torch",
+                 dtype=dtype, check_dtype=False)
     for name, g, r in zip(case.names, grads, ref_grads, strict=True):
-        assert_close(
-            g,
-            r,
-            claim=case.claim,
-            what=f"{case.name}: ∇{name} vs autograd",
-            dtype=dtype,
-            check_dtype=False,
-        )
+        assert_close(g, r, claim=case.claim, what=f"{case.name}: ∇{name} vs autograd",
+                     dtype=dtype, check_dtype=False)
     if case.closed is not None and dtype == np.float64:
         fns, syms = closed_forms(case, tuple(x.shape for x in xs))
         named = dict(zip(case.names, xs, strict=True)) | {"u": u}
         for name, g, fn, symbols in zip(case.names, grads, fns, syms, strict=True):
-            assert_close(
-                g,
-                evaluate(fn, symbols, named, g.shape),
-                claim=case.claim,
-                what=f"{case.name}: ∇{name} vs the closed form (sympy, lambdified)",
-            )
+            assert_close(g, evaluate(fn, symbols, named, g.shape), claim=case.claim,
+                         what=f"{case.name}: ∇{name} vs the closed form (sympy, lambdified)")
 
 
 @pytest.mark.parametrize("case", OP_CASES)
@@ -852,18 +552,11 @@ def test_library_backward_passes_the_dot_product_test(case, data):
     xs = draw_inputs(data, case, np.float64)
     out_shape = library(case, xs, None)[0].shape
     u = data.draw(arrays(out_shape, min_value=-5, max_value=5), label="u")
-    v = [
-        data.draw(arrays(x.shape, min_value=-5, max_value=5), label=f"v_{n}")
-        for x, n in zip(xs, case.names, strict=True)
-    ]
-    assert_vjp(
-        case.reference,
-        lambda ut: library(case, xs, to_numpy(ut))[1],
-        [torch.from_numpy(x) for x in xs],
-        torch.from_numpy(np.asarray(u)),
-        [torch.from_numpy(vk) for vk in v],
-        claim=case.claim,
-    )
+    v = [data.draw(arrays(x.shape, min_value=-5, max_value=5), label=f"v_{n}")
+         for x, n in zip(xs, case.names, strict=True)]
+    assert_vjp(case.reference, lambda ut: library(case, xs, to_numpy(ut))[1],
+               [torch.from_numpy(x) for x in xs], torch.from_numpy(np.asarray(u)),
+               [torch.from_numpy(vk) for vk in v], claim=case.claim)
 
 
 # ------------------------------------------------------------ 3. the graph's bookkeeping
@@ -935,20 +628,13 @@ def targets(draw, rows: int, cols: int) -> np.ndarray:
     return draw(distributions(rows, cols, one_hot=draw(st.booleans(), label="one-hot")))
 
 
-CROSS_ENTROPY = OpCase(
-    "cross-entropy",
-    "ops.cross_entropy_gradient",
-    A.cross_entropy,
-    torch.nn.functional.cross_entropy,
-    lambda d: (),
-    ("x", "t"),
-    lambda s: D.cross_entropy_gradient(*s[0]),
-)
+CROSS_ENTROPY = OpCase("cross-entropy", "ops.cross_entropy_gradient", A.cross_entropy,
+                       torch.nn.functional.cross_entropy, lambda d: (), ("x", "t"),
+                       lambda s: D.cross_entropy_gradient(*s[0]))
 
 
-@pytest.mark.claim(
-    "ops.cross_entropy_gradient", "ops.log_softmax_gradient", kind=("implementation", "autograd")
-)
+@pytest.mark.claim("ops.cross_entropy_gradient", "ops.log_softmax_gradient",
+                   kind=("implementation", "autograd"))
 @given(composed=st.booleans(), data=st.data())
 def test_cross_entropy_from_ops_has_gradient_softmax_minus_targets_over_n(composed, data):
     """L = −(1/N) Σ T ⊙ logsoftmax(X) from ops (fused LogSoftmax, or composed of RowMax,
@@ -967,12 +653,8 @@ def test_cross_entropy_from_ops_has_gradient_softmax_minus_targets_over_n(compos
     assert_close(loss.value, ref.detach(), claim="ops.cross_entropy_gradient", what="loss")
     assert_close(x.grad, ref_grad, claim="ops.cross_entropy_gradient", what="∇X vs autograd")
     (closed,), (symbols,) = closed_forms(CROSS_ENTROPY, (shape,))
-    assert_close(
-        x.grad,
-        evaluate(closed, symbols, {"x": x_val, "t": t}, shape),
-        claim="ops.cross_entropy_gradient",
-        what="∇X vs (S − T)/N (sympy, lambdified)",
-    )
+    assert_close(x.grad, evaluate(closed, symbols, {"x": x_val, "t": t}, shape),
+                 claim="ops.cross_entropy_gradient", what="∇X vs (S − T)/N (sympy, lambdified)")
 
 
 @pytest.mark.claim("ops.residual_mlp_gradient", "ops.gradient_accumulation", kind="autograd")
@@ -982,14 +664,10 @@ def test_residual_mlp_parameter_gradients_equal_autograd(residual, data):
     log-softmax(h₂W₃ + b₃), cross-entropy loss. Every parameter gradient of the library's
     graph equals autograd's on the same network written in torch; h₁ feeds two ops when
     residual, so its gradient must sum both paths."""
-    d, out = (
-        data.draw(st.integers(1, 3), label="input size"),
-        data.draw(st.integers(2, 4), label="classes"),
-    )
-    mult, batch = (
-        data.draw(st.integers(1, 2), label="hidden_mult"),
-        data.draw(st.integers(1, 4), label="batch"),
-    )
+    d, out = data.draw(st.integers(1, 3), label="input size"), data.draw(
+        st.integers(2, 4), label="classes")
+    mult, batch = data.draw(st.integers(1, 2), label="hidden_mult"), data.draw(
+        st.integers(1, 4), label="batch")
     mlp = A.ResidualMLP(d, out, residual, mult, rng=np.random.default_rng(0))
     for k, p in enumerate(mlp.parameters()):  # every value drawn by Hypothesis
         p.value = data.draw(arrays(p.shape, min_value=-2, max_value=2), label=f"param {k}")
@@ -997,9 +675,8 @@ def test_residual_mlp_parameter_gradients_equal_autograd(residual, data):
     t = data.draw(targets(batch, out), label="targets")
     loss = A.cross_entropy(mlp(TensorNode(x_val)), t)
     loss.backward()
-    w1, b1, w2, b2, w3, b3 = ps = [
-        torch.from_numpy(p.value).requires_grad_(True) for p in mlp.parameters()
-    ]
+    w1, b1, w2, b2, w3, b3 = ps = [torch.from_numpy(p.value).requires_grad_(True)
+                                   for p in mlp.parameters()]
     h1 = torch.sigmoid(torch.from_numpy(x_val) @ w1 + b1)
     h2 = torch.sigmoid(h1 @ w2 + b2) + (h1 if residual else 0)
     ref = -(torch.from_numpy(t) * torch.log_softmax(h2 @ w3 + b3, 1)).sum() / batch
@@ -1019,116 +696,50 @@ def _node(*shape, dtype=np.float64):
 
 
 BAD_INPUTS = [
-    (
-        "Add of different shapes",
-        lambda: _node(2, 3) + _node(3, 2),
-        ValueError,
-        r"Add: input a has shape \(2, 3\) but input b has shape \(3, 2\)",
-    ),
-    (
-        "Subtract of different shapes",
-        lambda: _node(2, 3) - _node(2, 1),
-        ValueError,
-        r"Subtract: input a has shape \(2, 3\) but input b has shape \(2, 1\)",
-    ),
-    (
-        "Multiply of different shapes",
-        lambda: _node(4) * _node(2, 2),
-        ValueError,
-        r"Multiply: input a has shape \(4,\) but input b has shape \(2, 2\)",
-    ),
-    (
-        "Divide of different shapes",
-        lambda: _node(1, 3) / _node(3, 1),
-        ValueError,
-        r"Divide: input x has shape \(1, 3\) but input y has shape \(3, 1\)",
-    ),
-    (
-        "Divide by zero",
-        lambda: _node(2) / TensorNode(np.array([1.0, 0.0])),
-        ValueError,
-        r"Divide: the divisor y has zero entries",
-    ),
-    (
-        "float32 + float64",
-        lambda: _node(2, dtype=np.float32) + _node(2),
-        TypeError,
-        r"Add: inputs a and b must share a dtype, got float32 and float64",
-    ),
-    (
-        "MatMul with inner sizes 3 ≠ 2",
-        lambda: _node(2, 3) @ _node(2, 3),
-        ValueError,
-        r"MatMul: x has shape \(2, 3\) and w has shape \(2, 3\)",
-    ),
-    ("MatMul of a vector", lambda: _node(3) @ _node(3, 2), ValueError, r"MatMul: x must be 2-D"),
-    (
-        "Expand of a non-singleton axis",
-        lambda: A.Expand.do_forward(_node(2, 2), repeats=3),
-        ValueError,
-        r"Expand: x must have a singleton axis dim=1, got shape \(2, 2\)",
-    ),
-    (
-        "Log of a non-positive input",
-        lambda: A.Log.do_forward(TensorNode(np.array([1.0, 0.0]))),
-        ValueError,
-        r"Log: x must be positive",
-    ),
-    (
-        "Normalize with a zero row",
-        lambda: A.Normalize.do_forward(TensorNode(np.array([[1.0, -1.0]]))),
-        ValueError,
-        r"Normalize: a row of x sums to zero",
-    ),
-    (
-        "backward on a non-scalar without ∇",
-        lambda: (_node(2, 3) + _node(2, 3)).backward(),
-        ValueError,
-        r"backward\(\) without an output gradient needs a scalar node .* shape \(2, 3\)",
-    ),
-    (
-        "backward with ∇ of the wrong shape",
-        lambda: (_node(2, 3) + _node(2, 3)).backward(np.ones((3, 2))),
-        ValueError,
-        r"goutput has shape \(3, 2\) but the node has shape \(2, 3\)",
-    ),
-    (
-        "Linear on the wrong width",
-        lambda: A.Linear(3, 4)(_node(2, 5)),
-        ValueError,
-        r"Linear: input x has shape \(2, 5\), but the weight has shape \(3, 4\)",
-    ),
-    (
-        "cross-entropy targets of the wrong shape",
-        lambda: A.cross_entropy(_node(2, 3), np.ones((2, 2))),
-        ValueError,
-        r"targets have shape \(2, 2\) but log_probs have shape \(2, 3\)",
-    ),
-    (
-        "op on a raw array",
-        lambda: A.Sigmoid.do_forward(np.ones(2)),
-        TypeError,
-        r"Sigmoid: input 0 must be a TensorNode, got ndarray",
-    ),
-    (
-        "TensorNode of a list",
-        lambda: TensorNode([1.0, 2.0]),
-        TypeError,
-        r"value must be a numpy array",
-    ),
-    (
-        "TensorNode of integers",
-        lambda: TensorNode(np.ones(2, dtype=np.int64)),
-        TypeError,
-        r"value must be float32 or float64, got int64",
-    ),
+    ("Add of different shapes", lambda: _node(2, 3) + _node(3, 2), ValueError,
+     r"Add: input a has shape \(2, 3\) but input b has shape \(3, 2\)"),
+    ("Subtract of different shapes", lambda: _node(2, 3) - _node(2, 1), ValueError,
+     r"Subtract: input a has shape \(2, 3\) but input b has shape \(2, 1\)"),
+    ("Multiply of different shapes", lambda: _node(4) * _node(2, 2), ValueError,
+     r"Multiply: input a has shape \(4,\) but input b has shape \(2, 2\)"),
+    ("Divide of different shapes", lambda: _node(1, 3) / _node(3, 1), ValueError,
+     r"Divide: input x has shape \(1, 3\) but input y has shape \(3, 1\)"),
+    ("Divide by zero", lambda: _node(2) / TensorNode(np.array([1.0, 0.0])), ValueError,
+     r"Divide: the divisor y has zero entries"),
+    ("float32 + float64", lambda: _node(2, dtype=np.float32) + _node(2), TypeError,
+     r"Add: inputs a and b must share a dtype, got float32 and float64"),
+    ("MatMul with inner sizes 3 ≠ 2", lambda: _node(2, 3) @ _node(2, 3), ValueError,
+     r"MatMul: x has shape \(2, 3\) and w has shape \(2, 3\)"),
+    ("MatMul of a vector", lambda: _node(3) @ _node(3, 2), ValueError,
+     r"MatMul: x must be 2-D"),
+    ("Expand of a non-singleton axis", lambda: A.Expand.do_forward(_node(2, 2), repeats=3),
+     ValueError, r"Expand: x must have a singleton axis dim=1, got shape \(2, 2\)"),
+    ("Log of a non-positive input", lambda: A.Log.do_forward(TensorNode(np.array([1.0, 0.0]))),
+     ValueError, r"Log: x must be positive"),
+    ("Normalize with a zero row", lambda: A.Normalize.do_forward(
+        TensorNode(np.array([[1.0, -1.0]]))), ValueError, r"Normalize: a row of x sums to zero"),
+    ("backward on a non-scalar without ∇", lambda: (_node(2, 3) + _node(2, 3)).backward(),
+     ValueError, r"backward\(\) without an output gradient needs a scalar node .* shape \(2, 3\)"),
+    ("backward with ∇ of the wrong shape",
+     lambda: (_node(2, 3) + _node(2, 3)).backward(np.ones((3, 2))), ValueError,
+     r"goutput has shape \(3, 2\) but the node has shape \(2, 3\)"),
+    ("Linear on the wrong width", lambda: A.Linear(3, 4)(_node(2, 5)), ValueError,
+     r"Linear: input x has shape \(2, 5\), but the weight has shape \(3, 4\)"),
+    ("cross-entropy targets of the wrong shape",
+     lambda: A.cross_entropy(_node(2, 3), np.ones((2, 2))), ValueError,
+     r"targets have shape \(2, 2\) but log_probs have shape \(2, 3\)"),
+    ("op on a raw array", lambda: A.Sigmoid.do_forward(np.ones(2)), TypeError,
+     r"Sigmoid: input 0 must be a TensorNode, got ndarray"),
+    ("TensorNode of a list", lambda: TensorNode([1.0, 2.0]), TypeError,
+     r"value must be a numpy array"),
+    ("TensorNode of integers", lambda: TensorNode(np.ones(2, dtype=np.int64)), TypeError,
+     r"value must be float32 or float64, got int64"),
 ]
 
 
 @pytest.mark.conventions
-@pytest.mark.parametrize(
-    ("call", "error", "message"), [b[1:] for b in BAD_INPUTS], ids=[b[0] for b in BAD_INPUTS]
-)
+@pytest.mark.parametrize(("call", "error", "message"), [b[1:] for b in BAD_INPUTS],
+                         ids=[b[0] for b in BAD_INPUTS])
 def test_ops_reject_bad_input_with_a_clear_error(call, error, message):
     with pytest.raises(error, match=message):
         call()
@@ -1164,12 +775,8 @@ def test_seed_q3_sum_to_n_drops_terms_when_n_is_below_f(data):
     """n = 1, f = 2, m = 1: Σ_{r=1}^{1} x_1r w_r1 misses x_12 w_21; with n > f the sum needs
     columns X does not have."""
     y, x, w = D.matmul_entry(1, 2, 1)
-    text = refute_identity(
-        y[0, 0],
-        D.matmul_entry_sum_to_n(x, w, 0, 0),
-        claim="ops.matmul_entry_sum_to_n_as_written",
-        data=data,
-    )
+    text = refute_identity(y[0, 0], D.matmul_entry_sum_to_n(x, w, 0, 0),
+                           claim="ops.matmul_entry_sum_to_n_as_written", data=data)
     with pytest.raises(IndexError):
         D.matmul_entry_sum_to_n(*D.matmul_entry(3, 2, 1)[1:], 0, 0)
     record_counterexample("ops.matmul_entry_sum_to_n_as_written", f"n = 1, f = 2: {text}")
@@ -1181,12 +788,9 @@ def test_normalize_partials_vanish_exactly_off_the_row(m, n, data):
     """∂y_kl/∂x_ij = δ_ik (δ_jl s_k − x_kl)/s_k² for every index tuple (seed 003 Q8)."""
     derived, closed, _ = D.normalize_partials(m, n)
     keys = sorted(derived)
-    prove_identity(
-        sp.ImmutableMatrix([derived[t] for t in keys]),
-        sp.ImmutableMatrix([closed[t] for t in keys]),
-        claim="ops.normalize_partials",
-        data=data,
-    )
+    prove_identity(sp.ImmutableMatrix([derived[t] for t in keys]),
+                   sp.ImmutableMatrix([closed[t] for t in keys]),
+                   claim="ops.normalize_partials", data=data)
 
 
 @pytest.mark.claim("ops.normalize_cases_as_written", kind="symbolic")
@@ -1198,36 +802,22 @@ def test_seed_q8_zero_case_needs_i_not_k_alone(data):
     derived, _, x = D.normalize_partials(2, 2)
     c = "ops.normalize_cases_as_written"
     assert D.normalize_case_as_written(x, 1, 0, 0, 0, "and") is None and derived[(1, 0, 0, 0)] == 0
-    text = refute_identity(
-        derived[(0, 1, 0, 0)],
-        D.normalize_case_as_written(x, 0, 1, 0, 0, "or"),
-        claim=c,
-        data=data,
-        point_strategy=_positive_point(x),
-    )
-    record_counterexample(
-        c,
-        "'and': (k,l,i,j) = (2,1,1,1) uncovered; 'or': ∂y_12/∂x_11 = "
-        f"−x_12/s_1² ≠ 0 = the table's value: {text}",
-    )
+    text = refute_identity(derived[(0, 1, 0, 0)], D.normalize_case_as_written(x, 0, 1, 0, 0, "or"),
+                           claim=c, data=data, point_strategy=_positive_point(x))
+    record_counterexample(c, "'and': (k,l,i,j) = (2,1,1,1) uncovered; 'or': ∂y_12/∂x_11 = "
+                             f"−x_12/s_1² ≠ 0 = the table's value: {text}")
 
 
 def _positive_point(x: sp.MatrixBase) -> st.SearchStrategy:
-    value = st.fractions(1, 5, max_denominator=4).map(
-        lambda f: sp.Rational(f.numerator, f.denominator)
-    )
+    value = st.fractions(1, 5, max_denominator=4).map(lambda f: sp.Rational(f.numerator,
+                                                                           f.denominator))
     return st.fixed_dictionaries({v: value for v in x})
 
 
 @pytest.mark.conventions  # NaN propagation is this library's contract (docs/contracts.md)
 @pytest.mark.claim("ops.relu_gradient", kind="autograd")
-@given(
-    x=hnp.arrays(
-        np.float64,
-        st.tuples(st.integers(1, 3), st.integers(1, 4)),
-        elements=st.floats(-3, 3) | st.just(np.nan),
-    )
-)
+@given(x=hnp.arrays(np.float64, st.tuples(st.integers(1, 3), st.integers(1, 4)),
+                    elements=st.floats(-3, 3) | st.just(np.nan)))
 def test_relu_propagates_nan_as_torch_does(x):
     """ReLU(NaN) = NaN (torch.relu's answer; np.where(x > 0, x, 0) turned it into 0), and the
     backward passes the upstream gradient at NaN as torch's threshold_backward does (it zeroes

@@ -26,22 +26,8 @@ def _pytest(cwd: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("HYPOTHESIS_PROFILE", None)
     return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "dlmath_verify.plugin",
-            "-p",
-            "no:cacheprovider",
-            *args,
-        ],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+        [sys.executable, "-m", "pytest", "-p", "dlmath_verify.plugin", "-p", "no:cacheprovider",
+         *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
 
 
 @pytest.mark.slow
@@ -58,16 +44,8 @@ def test_example_project_fails_when_the_mean_of_g_term_is_dropped_from_its_backw
     result = _pytest(project, "--hypothesis-profile=ci", "-k", "vjp_of_the_forward")
     out = result.stdout + result.stderr
     assert result.returncode == 1, out
-    for part in (
-        "claim layernorm.backward",
-        "values differ",
-        "largest difference",
-        "actual",
-        "expected",
-        "Draw 1 (n)",
-        "inputs x (",
-        "dtype float64",
-    ):
+    for part in ("claim layernorm.backward", "values differ", "largest difference",
+                 "actual", "expected", "Draw 1 (n)", "inputs x (", "dtype float64"):
         assert part in out, f"{part!r} missing from:\n{out}"
     # the status column's width is the summary's to choose
     assert re.search(r"^failed +layernorm\.backward ", out, re.M), out
@@ -77,13 +55,13 @@ def test_example_project_fails_when_the_mean_of_g_term_is_dropped_from_its_backw
     assert "dlmath_verify/backward.py:" not in out and "dlmath_verify/checks.py:" not in out, out
 
 
-FOREIGN_CONFTEST = """
+FOREIGN_CONFTEST = '''
 from dlmath_verify.registry import claim
 
 claim("mine.identity", source="here", statement="x = x", witnesses=("implementation",))
-"""
+'''
 
-FOREIGN_TEST = """
+FOREIGN_TEST = '''
 import pytest
 import torch
 from hypothesis import settings
@@ -107,7 +85,7 @@ def test_the_plugin_leaves_torch_defaults_alone():
 def test_benchmarks_are_not_disabled_by_the_plugin(request):
     opt = request.config.option
     assert not getattr(opt, "benchmark_disable", False)
-"""
+'''
 
 
 @pytest.mark.slow
@@ -131,31 +109,12 @@ def test_the_wheel_installs_only_the_namespaced_package(tmp_path):
     # A copy of the repository, so that setuptools' in-tree build/ directory (which keeps
     # files deleted since the last build) never reaches the wheel, and the tree stays clean.
     source = tmp_path / "source"
-    shutil.copytree(
-        ROOT,
-        source,
-        ignore=shutil.ignore_patterns(
-            ".git", ".venv", "build", "*.egg-info", "__pycache__", ".hypothesis", ".*_cache"
-        ),
-    )
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "*.egg-info", "__pycache__", ".hypothesis", ".*_cache"))
     build = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "-q",
-            "-w",
-            str(tmp_path),
-            str(source),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=tmp_path,
-    )
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", str(tmp_path), str(source)], capture_output=True, text=True, timeout=300,
+        cwd=tmp_path)
     assert build.returncode == 0, build.stdout + build.stderr
     (wheel,) = tmp_path.glob("dlmath_verify-*.whl")
     with zipfile.ZipFile(wheel) as z:
@@ -166,7 +125,6 @@ def test_the_wheel_installs_only_the_namespaced_package(tmp_path):
     assert {t for t in top if not t.endswith(".dist-info")} == {"dlmath_verify"}, sorted(top)
     assert "dlmath_verify/backward.py" in names and "dlmath_verify/plugin.py" in names
     assert "[pytest11]" in entry_points and "dlmath_verify.plugin" in entry_points
-    torch_requirement = [
-        ln for ln in metadata.splitlines() if ln.startswith("Requires-Dist: torch")
-    ]
+    torch_requirement = [ln for ln in metadata.splitlines()
+                         if ln.startswith("Requires-Dist: torch")]
     assert torch_requirement and "==" not in torch_requirement[0], torch_requirement

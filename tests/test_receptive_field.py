@@ -40,7 +40,8 @@ def stacks(draw, *, gapless: bool = False, max_layers: int = 4):
         kind = draw(st.sampled_from(["conv", "pool"]), label="kind")
         k = tuple(draw(st.integers(1, 4 if kind == "conv" else 3)) for _ in range(2))
         s = tuple(draw(st.integers(1, k[a] if gapless else 3)) for a in range(2))
-        p_max = [(k[a] - 1 if gapless else 2) if kind == "conv" else k[a] // 2 for a in range(2)]
+        p_max = [(k[a] - 1 if gapless else 2) if kind == "conv" else k[a] // 2
+                 for a in range(2)]
         p = tuple(draw(st.integers(0, p_max[a])) for a in range(2))
         layers.append((k, s, p))
         kinds.append(kind)
@@ -71,16 +72,8 @@ def structural_twin(model: nn.Sequential) -> nn.Sequential:
     mods: list[nn.Module] = []
     for m in model.modules():
         if isinstance(m, nn.Conv2d):
-            c = nn.Conv2d(
-                m.in_channels,
-                m.out_channels,
-                m.kernel_size,
-                m.stride,
-                m.padding,
-                dilation=m.dilation,
-                bias=False,
-                padding_mode=m.padding_mode,
-            )
+            c = nn.Conv2d(m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding,
+                          dilation=m.dilation, bias=False, padding_mode=m.padding_mode)
             with torch.no_grad():
                 c.weight.fill_(1.0)
             mods.append(c)
@@ -117,9 +110,8 @@ def axis(stack, ax):
 def test_layer_recursion_composes_to_S_i_minus_P_plus_R(depth, data):
     r"""a_{ℓ−1} = s_ℓ a_ℓ − p_ℓ, b_{ℓ−1} = s_ℓ b_ℓ − p_ℓ + k_ℓ − 1 from a_L = b_L = i gives
     a_0 = S i − P, b_0 = S i − P + R − 1, for symbolic k_ℓ, s_ℓ, p_ℓ."""
-    prove_identity(
-        *D.recursion_vs_closed_form(depth), claim="receptive_field.closed_form", data=data
-    )
+    prove_identity(*D.recursion_vs_closed_form(depth), claim="receptive_field.closed_form",
+                   data=data)
 
 
 # ------------------------------------------------------------------ 2–3. against autograd
@@ -139,15 +131,13 @@ def test_input_region_is_the_bounding_box_of_the_gradient_support(stack, data):
     assert np.array_equal(np.outer(rows, cols), support), (
         f"claim receptive_field.clip_per_layer: input_support rows {np.flatnonzero(rows)}, "
         f"cols {np.flatnonzero(cols)} but the gradient support is at "
-        f"{np.argwhere(support).tolist()}"
-    )
+        f"{np.argwhere(support).tolist()}")
     region = K.input_region(model, size, index)
     if support.any():
         r, c = np.flatnonzero(support.any(1)), np.flatnonzero(support.any(0))
         assert region == ((r[0], r[-1]), (c[0], c[-1])), (
             f"claim receptive_field.clip_per_layer: region {region}, gradient support spans "
-            f"rows {r[0]}..{r[-1]}, cols {c[0]}..{c[-1]}"
-        )
+            f"rows {r[0]}..{r[-1]}, cols {c[0]}..{c[-1]}")
     else:
         assert region is None
 
@@ -167,11 +157,10 @@ def test_gapless_field_is_the_interval_of_the_per_layer_clipped_recursion(stack,
         lo, hi = D.clipped_per_layer(axis(layers, ax), size[ax])
         box.append((int(lo.subs(D.i, index[ax])), int(hi.subs(D.i, index[ax]))))
     expected = np.zeros(size, dtype=bool)
-    expected[box[0][0] : box[0][1] + 1, box[1][0] : box[1][1] + 1] = True
+    expected[box[0][0]:box[0][1] + 1, box[1][0]:box[1][1] + 1] = True
     assert np.array_equal(support, expected), (
         f"claim receptive_field.clip_per_layer: sympy box {box}, gradient support at "
-        f"{np.argwhere(support).tolist()}"
-    )
+        f"{np.argwhere(support).tolist()}")
     assert K.input_region(model, size, index) == tuple(box)
 
 
@@ -195,12 +184,11 @@ def test_clipping_the_closed_form_once_overstates_the_field():
         rows = row_support(model, size, i)
         lo, hi = int(lo.subs(D.i, i)), int(hi.subs(D.i, i))
         claimed = np.zeros(size[0], dtype=bool)
-        claimed[lo : max(hi + 1, lo)] = True  # [lo, hi] is empty when hi < lo
+        claimed[lo:max(hi + 1, lo)] = True  # [lo, hi] is empty when hi < lo
         return not np.array_equal(rows, claimed)
 
-    (layers, size), i = rows_only(
-        find(st.tuples(stacks(max_layers=3), st.integers(0, 8)), clip_once_is_wrong)
-    )
+    (layers, size), i = rows_only(find(st.tuples(stacks(max_layers=3), st.integers(0, 8)),
+                                       clip_once_is_wrong))
     model = as_sequential(layers)
     i = min(i, K.output_size(model, size)[0] - 1)
     lo, hi = D.clipped_once(axis(layers, 0), size[0])
@@ -208,8 +196,7 @@ def test_clipping_the_closed_form_once_overstates_the_field():
     record_counterexample(
         "receptive_field.clip_at_end",
         f"rows layers (k, s, p) {axis(layers, 0)} on {size[0]} rows, output row {i}: clipped "
-        f"once [{lo.subs(D.i, i)}, {hi.subs(D.i, i)}], gradient support rows {rows}",
-    )
+        f"once [{lo.subs(D.i, i)}, {hi.subs(D.i, i)}], gradient support rows {rows}")
 
 
 # ------------------------------------------------------------------ VGG16
@@ -218,27 +205,18 @@ def test_clipping_the_closed_form_once_overstates_the_field():
 def vgg16_prefix() -> nn.Sequential:
     """The first layers of VGG16 as in PROBLEMS.md (channels as in VGG16)."""
     return nn.Sequential(
-        nn.Conv2d(3, 64, 3, padding=1),
-        nn.ReLU(),
-        nn.Conv2d(64, 64, 3, padding=1),
-        nn.ReLU(),
+        nn.Conv2d(3, 64, 3, padding=1), nn.ReLU(), nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(),
         nn.MaxPool2d(2, 2),
-        nn.Conv2d(64, 128, 3, padding=1),
-        nn.ReLU(),
-        nn.Conv2d(128, 128, 3, padding=1),
-        nn.ReLU(),
-        nn.MaxPool2d(2, 2),
+        nn.Conv2d(64, 128, 3, padding=1), nn.ReLU(), nn.Conv2d(128, 128, 3, padding=1),
+        nn.ReLU(), nn.MaxPool2d(2, 2),
     )
 
 
 # The answer derived by hand (independently of the code): y1 = two 3×3 convs → rows i−2…i+2;
 # y2 = pool 2/2 of y1 → y1 rows 2i…2i+1 → 2i−2…2i+3; y3: pool rows 2i…2i+1 of conv4 ← conv3
 # rows 2i−1…2i+2 ← y2 rows 2i−2…2i+3 ← y1 rows 4i−4…4i+7 ← input rows 4i−6…4i+9.
-VGG16_BY_HAND = {
-    1: (D.i - 2, D.i + 2),
-    2: (2 * D.i - 2, 2 * D.i + 3),
-    3: (4 * D.i - 6, 4 * D.i + 9),
-}
+VGG16_BY_HAND = {1: (D.i - 2, D.i + 2), 2: (2 * D.i - 2, 2 * D.i + 3),
+                 3: (4 * D.i - 6, 4 * D.i + 9)}
 VGG16_DEPTH = {1: 4, 2: 5, 3: 10}  # modules of vgg16_prefix() up to y_p
 
 
@@ -260,10 +238,8 @@ def test_vgg16_fields_from_the_closed_form_are_the_answers_by_hand(q):
 
 def vgg16_hand_box(q: int, i: int, j: int) -> tuple[tuple[int, int], tuple[int, int]]:
     lo, hi = VGG16_BY_HAND[q]
-    return (
-        (max(0, int(lo.subs(D.i, i))), min(223, int(hi.subs(D.i, i)))),
-        (max(0, int(lo.subs(D.i, j))), min(223, int(hi.subs(D.i, j)))),
-    )
+    return ((max(0, int(lo.subs(D.i, i))), min(223, int(hi.subs(D.i, i)))),
+            (max(0, int(lo.subs(D.i, j))), min(223, int(hi.subs(D.i, j)))))
 
 
 @pytest.mark.claim("receptive_field.vgg16", kind="implementation")
@@ -287,32 +263,22 @@ def test_vgg16_formula_is_the_gradient_support(q, where):
     each gradient costs a full 224×224 pass, so Hypothesis draws only the cheap check above)."""
     model = vgg16_prefix()[: VGG16_DEPTH[q]]
     last = K.output_size(model, 224)[0] - 1
-    i, j = {
-        "top-left": (0, 0),
-        "top-right": (0, last),
-        "centre": (last // 2, last // 2 + 1),
-        "bottom-left": (last, 1),
-    }[where]
+    i, j = {"top-left": (0, 0), "top-right": (0, last), "centre": (last // 2, last // 2 + 1),
+            "bottom-left": (last, 1)}[where]
     rows, cols = vgg16_hand_box(q, i, j)
     # fewer channels (3 → 1 → 1 …) for speed: the field depends on kernels, strides and
     # paddings only, and every channel of the input counts
     convs = iter(range(10))
-    small = nn.Sequential(
-        *[
-            nn.Conv2d(3 if next(convs) == 0 else 1, 1, 3, padding=1)
-            if isinstance(m, nn.Conv2d)
-            else m
-            for m in model
-        ]
-    )
+    small = nn.Sequential(*[
+        nn.Conv2d(3 if next(convs) == 0 else 1, 1, 3, padding=1) if isinstance(m, nn.Conv2d)
+        else m for m in model])
     support = gradient_support(small, (1, 3, 224, 224), (i, j))
     expected = np.zeros((224, 224), dtype=bool)
-    expected[rows[0] : rows[1] + 1, cols[0] : cols[1] + 1] = True
+    expected[rows[0]:rows[1] + 1, cols[0]:cols[1] + 1] = True
     assert np.array_equal(support, expected), (
         f"claim receptive_field.vgg16: y{q}[k, {i}, {j}]: formula rows {rows} cols {cols}, "
         f"gradient support rows {np.flatnonzero(support.any(1)).tolist()}, "
-        f"cols {np.flatnonzero(support.any(0)).tolist()}"
-    )
+        f"cols {np.flatnonzero(support.any(0)).tolist()}")
 
 
 @pytest.mark.conventions
@@ -335,20 +301,13 @@ BAD = [
     pytest.param(lambda: K.input_region([(3, 0, 0)], 4, (0, 0)), "stride", id="stride=0"),
     pytest.param(lambda: K.input_region([(5, 1, 0)], 4, (0, 0)), "kernel", id="kernel>input"),
     pytest.param(lambda: K.input_region([(3, 1, -1)], 4, (0, 0)), "padding", id="padding<0"),
-    pytest.param(
-        lambda: K.input_region(nn.Sequential(nn.Linear(2, 2)), 4, (0, 0)),
-        "Linear",
-        id="not-conv-or-pool",
-    ),
-    pytest.param(
-        lambda: K.output_size([{"kernel": 3, "strides": 2}], 8), "strides", id="misspelt-key"
-    ),
+    pytest.param(lambda: K.input_region(nn.Sequential(nn.Linear(2, 2)), 4, (0, 0)), "Linear",
+                 id="not-conv-or-pool"),
+    pytest.param(lambda: K.output_size([{"kernel": 3, "strides": 2}], 8), "strides",
+                 id="misspelt-key"),
     pytest.param(lambda: K.output_size([{"kernal": 3}], 8), "kernal", id="misspelt-kernel"),
-    pytest.param(
-        lambda: K.output_size([{"kernel": 3, "padding_mode": "wrap"}], 8),
-        "padding_mode",
-        id="unknown-padding-mode",
-    ),
+    pytest.param(lambda: K.output_size([{"kernel": 3, "padding_mode": "wrap"}], 8),
+                 "padding_mode", id="unknown-padding-mode"),
 ]
 
 
@@ -372,35 +331,19 @@ def moded_stacks(draw, *, max_layers: int = 3):
     for _ in range(depth):
         if draw(st.booleans(), label="pool"):
             k = draw(st.integers(1, 3))
-            specs.append(
-                ("pool", k, draw(st.integers(1, 2)), draw(st.integers(0, k // 2)), 1, "zeros")
-            )
+            specs.append(("pool", k, draw(st.integers(1, 2)), draw(st.integers(0, k // 2)), 1,
+                          "zeros"))
         else:
-            specs.append(
-                (
-                    "conv",
-                    draw(st.integers(1, 3)),
-                    draw(st.integers(1, 2)),
-                    draw(st.integers(0, 2)),
-                    draw(st.integers(1, 3)),
-                    draw(st.sampled_from(K.PADDING_MODES), label="padding_mode"),
-                )
-            )
+            specs.append(("conv", draw(st.integers(1, 3)), draw(st.integers(1, 2)),
+                          draw(st.integers(0, 2)), draw(st.integers(1, 3)),
+                          draw(st.sampled_from(K.PADDING_MODES), label="padding_mode")))
     n = 1  # walking back: the smallest input that leaves ≥ 1 output and satisfies the modes
     for _kind, k, s, p, d, mode in reversed(specs):
-        n = max(
-            1,
-            (n - 1) * s + d * (k - 1) + 1 - 2 * p,
-            p + 1 if mode == "reflect" else 1,
-            p if mode == "circular" else 1,
-        )
+        n = max(1, (n - 1) * s + d * (k - 1) + 1 - 2 * p, p + 1 if mode == "reflect" else 1,
+                p if mode == "circular" else 1)
     size = n + draw(st.integers(0, 4), label="extra")
-    mods = [
-        nn.Conv2d(1, 1, k, s, p, dilation=d, padding_mode=mode)
-        if kind == "conv"
-        else nn.AvgPool2d(k, s, p)
-        for kind, k, s, p, d, mode in specs
-    ]
+    mods = [nn.Conv2d(1, 1, k, s, p, dilation=d, padding_mode=mode) if kind == "conv"
+            else nn.AvgPool2d(k, s, p) for kind, k, s, p, d, mode in specs]
     note(f"layers {specs}, input {size}")
     return nn.Sequential(*mods), (size, size)
 
@@ -419,8 +362,7 @@ def test_input_support_honours_padding_mode_and_dilation(stack, data):
     rows, cols = K.input_support(model, size, index)
     assert np.array_equal(np.outer(rows, cols), support), (
         f"claim receptive_field.padding_modes: input_support rows {np.flatnonzero(rows)}, "
-        f"cols {np.flatnonzero(cols)}; gradient support {np.argwhere(support).tolist()}"
-    )
+        f"cols {np.flatnonzero(cols)}; gradient support {np.argwhere(support).tolist()}")
 
 
 @pytest.mark.claim("receptive_field.padding_modes", kind="autograd")

@@ -66,18 +66,13 @@ def test_every_registered_claim_has_a_test_of_each_witness_kind_it_requires(clai
     required = REGISTRY[claim_id].witnesses
     assert required, f"claim {claim_id} declares no witnesses=(...)"
     missing = [k for k in required if not witnesses().get(claim_id, {}).get(k)]
-    assert not missing, (
-        f"claim {claim_id} requires witness kind(s) {missing}, but no test is "
-        f"marked @pytest.mark.claim({claim_id!r}, kind=...) with them"
-    )
+    assert not missing, (f"claim {claim_id} requires witness kind(s) {missing}, but no test is "
+                         f"marked @pytest.mark.claim({claim_id!r}, kind=...) with them")
 
 
 def test_every_claim_marker_declares_valid_witness_kinds():
-    bad = [
-        (test, ids, kind)
-        for test, ids, kind in _marked_tests()
-        if not _kinds(kind) or any(k not in WITNESS_KINDS for k in _kinds(kind))
-    ]
+    bad = [(test, ids, kind) for test, ids, kind in _marked_tests()
+           if not _kinds(kind) or any(k not in WITNESS_KINDS for k in _kinds(kind))]
     assert not bad, f"claim markers without a valid kind=: {bad}"
 
 
@@ -85,8 +80,7 @@ def test_refuted_claims_name_a_corrected_claim_that_holds():
     for c in REGISTRY.values():
         if c.verdict == "refuted":
             assert REGISTRY[c.corrected_by].verdict == "holds", (
-                f"{c.id} is corrected by {c.corrected_by}, which is not a claim that holds"
-            )
+                f"{c.id} is corrected by {c.corrected_by}, which is not a claim that holds")
 
 
 @pytest.mark.parametrize("claim_id", sorted(REGISTRY))
@@ -124,16 +118,10 @@ def test_rendered_matmul_formula_is_the_closed_form_the_tests_prove(sizes):
 def test_rendered_residual_block_formula_is_the_closed_form_the_tests_prove(sizes):
     batch, width = sizes
     parts = O.residual_block_parts(batch, width)
-    names = {
-        "H_1": parts["h"],
-        "W": parts["w"],
-        r"\nabla H_2": parts["u"],
-        r"\sigma'(A)": parts["sigma_prime"],
-        r"\mathbf{1}": sp.ones(batch, 1),
-    }
+    names = {"H_1": parts["h"], "W": parts["w"], r"\nabla H_2": parts["u"],
+             r"\sigma'(A)": parts["sigma_prime"], r"\mathbf{1}": sp.ones(batch, 1)}
     rendered = _as_matrices(O.residual_block_formula(batch, width), names)
-    for (_, rhs), (_, closed) in zip(
-        rendered, O.residual_block_gradient(batch, width), strict=True
-    ):
+    for (_, rhs), (_, closed) in zip(rendered, O.residual_block_gradient(batch, width),
+                                     strict=True):
         assert rhs == closed, f"rendered {rhs} != builder {closed}"
     assert r"\right) W^{T} + \nabla H_{2}" in REGISTRY["ops.residual_block_gradient"].latex()

@@ -29,12 +29,10 @@ from dlmath_verify.strategies import as_torch
 from dlmath_verify.symbolic import prove_identity, refute_identity
 from impl import relu_net as K
 
-RATIONAL_X = st.fractions(-3, 3, max_denominator=8).map(
-    lambda f: sp.Rational(f.numerator, f.denominator)
-)
-RATIONAL_S = st.fractions(0, 2, max_denominator=8).map(
-    lambda f: sp.Rational(f.numerator, f.denominator)
-)
+RATIONAL_X = st.fractions(-3, 3, max_denominator=8).map(lambda f: sp.Rational(f.numerator,
+                                                                              f.denominator))
+RATIONAL_S = st.fractions(0, 2, max_denominator=8).map(lambda f: sp.Rational(f.numerator,
+                                                                             f.denominator))
 DTYPES = st.sampled_from([torch.float64, torch.float32])
 
 
@@ -44,8 +42,7 @@ DTYPES = st.sampled_from([torch.float64, torch.float32])
 def _prove_pieces(on_pieces, claim: str, data) -> None:
     for name, network, formula in on_pieces:
         assert not network.has(sp.Max), (
-            f"claim {claim}: on {name} sympy could not decide every ReLU: {network}"
-        )
+            f"claim {claim}: on {name} sympy could not decide every ReLU: {network}")
         prove_identity(network, formula, claim=f"{claim} on {name}", data=data)
 
 
@@ -69,31 +66,23 @@ def test_hat_network_is_the_hat_function_by_cases(data):
     """The claim itself, proven by cases: ``prove_identity`` splits ℝ at the breakpoints sympy
     sees (0, ½, 1, from the ReLUs and the Piecewise target), proves each open piece and checks
     each breakpoint exactly."""
-    assert (
-        prove_identity(D.hat_network(D.x), D.HAT_TARGET, claim="relu_net.hat_function", data=data)
-        == "cases"
-    )
+    assert prove_identity(D.hat_network(D.x), D.HAT_TARGET, claim="relu_net.hat_function",
+                          data=data) == "cases"
 
 
 @pytest.mark.claim("relu_net.soft_threshold", kind="symbolic")
 @given(data=st.data())
 def test_soft_threshold_network_is_the_soft_threshold_for_every_s_by_cases(data):
     """For symbolic s ≥ 0 (s = 0 and s > 0 both covered), split at x = ±s and x = 0."""
-    assert (
-        prove_identity(
-            D.soft_threshold_network(D.x), D.SOFT_TARGET, claim="relu_net.soft_threshold", data=data
-        )
-        == "cases"
-    )
+    assert prove_identity(D.soft_threshold_network(D.x), D.SOFT_TARGET,
+                          claim="relu_net.soft_threshold", data=data) == "cases"
 
 
 @pytest.mark.claim("relu_net.hat_function", "relu_net.soft_threshold", kind="symbolic")
 def test_pieces_cover_the_real_line():
     """Each piece starts where the previous one ends; half-lines at both ends: a cover of ℝ."""
-    for pieces, ends in [
-        (D.hat_pieces(), D.HAT_BREAKPOINTS),
-        (D.soft_threshold_pieces(), (-D.s, D.s)),
-    ]:
+    for pieces, ends in [(D.hat_pieces(), D.HAT_BREAKPOINTS), (D.soft_threshold_pieces(),
+                                                                (-D.s, D.s))]:
         params = [p for _, p, _ in pieces]
         assert params[0].xreplace({D.t: 0}) == ends[0] and params[0].diff(D.t) == -1
         assert params[-1].xreplace({D.t: 0}) == ends[-1] and params[-1].diff(D.t) == 1
@@ -118,7 +107,8 @@ def test_hat_network_equals_hat_exactly_at_rational_points(x):
 @example(x=sp.S.Zero, s=sp.S.One)
 def test_soft_threshold_network_equals_soft_threshold_exactly_at_rational_points(x, s):
     for point in (x, s, -s):  # the drawn x and the breakpoints ±s
-        assert D.soft_threshold_network(point, s) == D.SOFT_TARGET.xreplace({D.x: point, D.s: s})
+        assert D.soft_threshold_network(point, s) == D.SOFT_TARGET.xreplace({D.x: point,
+                                                                             D.s: s})
 
 
 @pytest.mark.claim("relu_net.soft_threshold", kind="symbolic")
@@ -139,12 +129,8 @@ def test_soft_threshold_network_fails_for_negative_s(data):
 
 @cache
 def _lambdified(name: str):
-    expr = {
-        "hat": D.HAT_TARGET,
-        "soft": D.SOFT_TARGET,
-        "dhat": D.hat_derivative(),
-        "dsoft": D.soft_threshold_derivative(),
-    }[name]
+    expr = {"hat": D.HAT_TARGET, "soft": D.SOFT_TARGET, "dhat": D.hat_derivative(),
+            "dsoft": D.soft_threshold_derivative()}[name]
     return sp.lambdify((D.x, D.s), expr, "math")
 
 
@@ -166,21 +152,11 @@ def test_hat_network_equals_the_hat_function(xs, dtype):
     x = torch.tensor(xs, dtype=dtype)
     out = K.network_forward(K.hat_network(dtype), x)
     truth = sympy_values("hat", x.double().numpy())
-    assert_close(
-        out,
-        truth,
-        claim="relu_net.hat_function",
-        what="network vs sympy target",
-        dtype=dtype,
-        check_dtype=False,
-    )
+    assert_close(out, truth, claim="relu_net.hat_function", what="network vs sympy target",
+                 dtype=dtype, check_dtype=False)
     assert_close(K.hat(x), out, claim="relu_net.hat_function", what="hand target vs network")
-    assert_close(
-        K.hat(x.double().numpy()),
-        truth,
-        claim="relu_net.hat_function",
-        what="numpy hand target vs sympy",
-    )
+    assert_close(K.hat(x.double().numpy()), truth, claim="relu_net.hat_function",
+                 what="numpy hand target vs sympy")
 
 
 @pytest.mark.claim("relu_net.soft_threshold", kind="implementation")
@@ -193,20 +169,10 @@ def test_soft_threshold_network_equals_the_soft_threshold(xs, s, dtype):
     s_used = float(torch.tensor(s, dtype=dtype))  # the threshold the float32 net holds
     out = K.network_forward(K.soft_threshold_network(s, dtype), x)
     truth = sympy_values("soft", x.double().numpy(), s_used)
-    assert_close(
-        out,
-        truth,
-        claim="relu_net.soft_threshold",
-        what="network vs sympy target",
-        dtype=dtype,
-        check_dtype=False,
-    )
-    assert_close(
-        K.soft_threshold(x, s_used),
-        out,
-        claim="relu_net.soft_threshold",
-        what="hand target vs network",
-    )
+    assert_close(out, truth, claim="relu_net.soft_threshold", what="network vs sympy target",
+                 dtype=dtype, check_dtype=False)
+    assert_close(K.soft_threshold(x, s_used), out, claim="relu_net.soft_threshold",
+                 what="hand target vs network")
 
 
 def _autograd_slope(net: torch.nn.Module, xs: np.ndarray) -> torch.Tensor:
@@ -219,7 +185,8 @@ def batches_off(breakpoints, lo: float, hi: float, gap: float = 1e-9):
     """Batches of points in [lo, hi] more than ``gap`` from every breakpoint: each point is
     drawn inside one of the open pieces between them (drawn, not rejected)."""
     edges = [lo, *sorted(breakpoints), hi]
-    pieces = [st.floats(a + 2 * gap, b - 2 * gap) for a, b in pairwise(edges) if b - a > 8 * gap]
+    pieces = [st.floats(a + 2 * gap, b - 2 * gap)
+              for a, b in pairwise(edges) if b - a > 8 * gap]
     return st.lists(st.one_of(pieces), min_size=1, max_size=8).map(np.array)
 
 
@@ -250,20 +217,12 @@ def test_soft_threshold_network_autograd_derivative_is_the_piecewise_derivative(
     grad = _autograd_slope(K.soft_threshold_network(s), xs)
     truth = sympy_values("dsoft", xs, s)
     assert_close(grad, truth, claim="relu_net.derivatives", what="autograd vs sympy")
-    assert_close(
-        K.soft_threshold_derivative(as_torch(xs), s),
-        grad,
-        claim="relu_net.derivatives",
-        what="hand vs autograd",
-    )
+    assert_close(K.soft_threshold_derivative(as_torch(xs), s), grad,
+                 claim="relu_net.derivatives", what="hand vs autograd")
     slopes = D.piece_slopes()["soft"]  # (1, 0, 1) on the three pieces
     piece = np.where(xs < -s, 0, np.where(xs < s, 1, 2))
-    assert_close(
-        grad,
-        np.array([float(slopes[p]) for p in piece]),
-        claim="relu_net.derivatives",
-        what="autograd vs slope of the piece",
-    )
+    assert_close(grad, np.array([float(slopes[p]) for p in piece]),
+                 claim="relu_net.derivatives", what="autograd vs slope of the piece")
 
 
 # ------------------------------------------------------------------ bad input
@@ -272,11 +231,9 @@ def test_soft_threshold_network_autograd_derivative_is_the_piecewise_derivative(
 @pytest.mark.conventions
 @pytest.mark.parametrize("s", [-0.1, -1.0, float("nan"), float("inf")])
 def test_negative_threshold_is_a_value_error(s):
-    for build in (
-        lambda: K.soft_threshold_network(s),
-        lambda: K.soft_threshold(np.zeros(2), s),
-        lambda: K.soft_threshold_derivative(np.zeros(2), s),
-    ):
+    for build in (lambda: K.soft_threshold_network(s),
+                  lambda: K.soft_threshold(np.zeros(2), s),
+                  lambda: K.soft_threshold_derivative(np.zeros(2), s)):
         with pytest.raises(ValueError, match=r"s \(the threshold\) must be a finite number >= 0"):
             build()
 

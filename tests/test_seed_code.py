@@ -35,12 +35,9 @@ def test_q1_optimiser_built_before_w1_is_replaced_never_updates_the_new_w1():
     assert torch.equal(run.before["W1"], run.after["W1"]), f"[{c}] W1 changed"
     moved = [k for k in ("b1", "W2", "b2") if not torch.equal(run.before[k], run.after[k])]
     assert moved == ["b1", "W2", "b2"], f"[{c}] only {moved} changed"
-    record_counterexample(
-        c,
-        "optimiser built from the dict's values, then W1 replaced: after "
-        "3 Adam steps the new W1 is unchanged (not among the optimiser's "
-        "4 tensors, which hold the old 20×10 W1)",
-    )
+    record_counterexample(c, "optimiser built from the dict's values, then W1 replaced: after "
+                             "3 Adam steps the new W1 is unchanged (not among the optimiser's "
+                             "4 tensors, which hold the old 20×10 W1)")
 
 
 @pytest.mark.claim("seed_code.q1_trains_the_mae", kind="symbolic")
@@ -53,18 +50,14 @@ def test_q1_mse_is_not_the_mae_the_question_defines(n, data):
     assert (mae.subs(point), mse.subs(point)) == (sp.Rational(4, n), sp.Rational(10, n))
     g_mae = [sp.diff(mae, v).subs(point) for v in r]
     g_mse = [sp.diff(mse, v).subs(point) for v in r]
-    assert g_mae[:2] == [sp.Rational(1, n)] * 2 and g_mse[:2] == [
-        sp.Rational(2, n),
-        sp.Rational(6, n),
-    ]
+    assert g_mae[:2] == [sp.Rational(1, n)] * 2 and g_mse[:2] == [sp.Rational(2, n),
+                                                                  sp.Rational(6, n)]
     value = st.fractions(-5, 5, max_denominator=4).filter(lambda f: f not in (0, 1, -1))
     drawn = {v: sp.Rational(str(data.draw(value, label=str(v)))) for v in r}
     assert mae.subs(drawn) != mse.subs(drawn)
-    record_counterexample(
-        "seed_code.q1_trains_the_mae",
-        f"N={n}, residuals (1, 3, 0…): MAE {4}/{n}, MSE {10}/{n}; gradients "
-        f"(1/{n}, 1/{n}) vs (2/{n}, 6/{n})",
-    )
+    record_counterexample("seed_code.q1_trains_the_mae",
+                          f"N={n}, residuals (1, 3, 0…): MAE {4}/{n}, MSE {10}/{n}; gradients "
+                          f"(1/{n}, 1/{n}) vs (2/{n}, 6/{n})")
 
 
 @pytest.mark.claim("seed_code.q1_trains_the_mae", kind="implementation")
@@ -74,10 +67,8 @@ def test_q1_construction_minimises_mse_not_mae():
     c = "seed_code.q1_trains_the_mae"
     y_hat = torch.tensor([1.0, 3.0], dtype=torch.float64, requires_grad=True)
     y = torch.zeros(2, dtype=torch.float64)
-    for loss_fn, value, grad in (
-        (torch.nn.MSELoss(), 5.0, [1.0, 3.0]),
-        (torch.nn.L1Loss(), 2.0, [0.5, 0.5]),
-    ):
+    for loss_fn, value, grad in ((torch.nn.MSELoss(), 5.0, [1.0, 3.0]),
+                                 (torch.nn.L1Loss(), 2.0, [0.5, 0.5])):
         loss = loss_fn(y_hat, y)
         (g,) = torch.autograd.grad(loss, y_hat)
         assert loss.item() == value and g.tolist() == grad, f"[{c}] {loss_fn}: {loss}, {g}"
@@ -91,24 +82,16 @@ def test_q1_scheduler_is_stepped_by_a_name_the_cell_never_binds():
     c = "seed_code.q1_log_from_printed_code"
     w = torch.zeros(1, requires_grad=True)
     optimizer = torch.optim.Adam([w], lr=0.001)
-    bound = {
-        "optimizer": optimizer,
-        "loss_fn": torch.nn.MSELoss(),
-        "num_epochs": 40,
-        "lr_scheduler": torch.optim.lr_scheduler.ReduceLROnPlateau(
-            optimizer, mode="min", factor=0.5, patience=5
-        ),
-    }
+    bound = {"optimizer": optimizer, "loss_fn": torch.nn.MSELoss(), "num_epochs": 40,
+             "lr_scheduler": torch.optim.lr_scheduler.ReduceLROnPlateau(
+                 optimizer, mode="min", factor=0.5, patience=5)}
     called = "lr_sc" + "ehudler"  # as the loop spells it: 'eh' for 'he', 'l' for 'ul'
     assert called not in bound and called != "lr_scheduler"
     with pytest.raises(NameError, match=called):
         eval(f"{called}.step(0.5)", {}, bound)
     eval("lr_scheduler.step(0.5)", {}, bound)
-    record_counterexample(
-        c,
-        f"the loop calls {called}.step(...) but only lr_scheduler is "
-        f"bound: NameError in epoch 1, before the print",
-    )
+    record_counterexample(c, f"the loop calls {called}.step(...) but only lr_scheduler is "
+                             f"bound: NameError in epoch 1, before the print")
 
 
 @pytest.mark.claim("seed_code.q1_validation_held_out", kind="implementation")
@@ -119,13 +102,9 @@ def test_q1_validation_rows_are_all_trained_on():
     c = "seed_code.q1_validation_held_out"
     assert run.validation_rows, f"[{c}] empty validation split"
     assert run.validation_rows <= run.trained_rows, (
-        f"[{c}] rows validated but not trained: {run.validation_rows - run.trained_rows}"
-    )
-    record_counterexample(
-        c,
-        f"validation rows {sorted(run.validation_rows)} are all yielded by "
-        f"the training loader in one epoch",
-    )
+        f"[{c}] rows validated but not trained: {run.validation_rows - run.trained_rows}")
+    record_counterexample(c, f"validation rows {sorted(run.validation_rows)} are all yielded by "
+                             f"the training loader in one epoch")
 
 
 @pytest.mark.claim("seed_code.q1_training_as_intended", kind="implementation")
@@ -183,19 +162,13 @@ def test_q4_running_average_and_its_recovery(epochs, data):
     """c_e = (1/e)Σ_{k≤e} p_k and e·c_e − (e−1)·c_{e−1} = p_e, proven for drawn epoch counts."""
     _, recovered, p = D.running_average(epochs)
     for e in range(epochs):
-        prove_identity(
-            recovered[e], p[e], claim="seed_code.q4_prints_are_running_averages", data=data
-        )
+        prove_identity(recovered[e], p[e], claim="seed_code.q4_prints_are_running_averages",
+                       data=data)
 
 
 @pytest.mark.claim("seed_code.q4_prints_are_running_averages", kind="implementation")
-@given(
-    values=st.lists(
-        st.lists(st.fractions(0, 3, max_denominator=8), min_size=2, max_size=2),
-        min_size=1,
-        max_size=5,
-    )
-)
+@given(values=st.lists(st.lists(st.fractions(0, 3, max_denominator=8), min_size=2, max_size=2),
+                       min_size=1, max_size=5))
 def test_q4_described_print_equals_the_running_average_of_epoch_means(values):
     printed = S.q4_printed(values)
     means = [sum(v) / len(v) for v in values]
@@ -231,11 +204,8 @@ def test_p6_recorded_loss_is_the_last_minibatch_only():
     c = "seed_code.p6_loss_is_epoch_loss"
     mean = sum(losses) / len(losses)
     assert recorded == losses[-1] and recorded != mean, f"[{c}] {recorded} vs {losses}"
-    record_counterexample(
-        c,
-        f"one epoch of 4 mini-batches: recorded {recorded:.4f} = the last "
-        f"batch's loss; the epoch's mean is {mean:.4f}",
-    )
+    record_counterexample(c, f"one epoch of 4 mini-batches: recorded {recorded:.4f} = the last "
+                             f"batch's loss; the epoch's mean is {mean:.4f}")
 
 
 @pytest.mark.claim("seed_code.p6_accuracy_without_dropout", kind="implementation")
@@ -279,11 +249,8 @@ def test_q11_inputs_moved_without_the_net_fail_on_another_device():
     with pytest.raises(RuntimeError, match="device"):
         S.q11_forward("meta")
     assert S.q11_forward("cpu").device.type == "cpu"  # on the CPU the defect is latent
-    record_counterexample(
-        c,
-        "inputs on 'meta' (standing in for cuda), network on the CPU: "
-        "RuntimeError at the first forward",
-    )
+    record_counterexample(c, "inputs on 'meta' (standing in for cuda), network on the CPU: "
+                             "RuntimeError at the first forward")
 
 
 @pytest.mark.claim("seed_code.q11_net_and_inputs_on_one_device", kind="implementation")

@@ -59,12 +59,8 @@ def test_softmax_jacobian_is_diag_s_minus_s_sT(n, data):
 @given(n=SIZES, data=st.data())
 def test_softmax_jacobian_rows_sum_to_zero(n, data):
     derived, _ = D.softmax_jacobian(n)
-    prove_identity(
-        D.softmax_jacobian_row_sums(n),
-        sp.zeros(n, 1),
-        claim="softmax.jacobian_rows_sum_to_zero",
-        data=data,
-    )
+    prove_identity(D.softmax_jacobian_row_sums(n), sp.zeros(n, 1),
+                   claim="softmax.jacobian_rows_sum_to_zero", data=data)
     prove_identity(derived, derived.T, claim="softmax.jacobian_rows_sum_to_zero", data=data)
 
 
@@ -100,9 +96,8 @@ def test_cross_entropy_gradient_is_s_minus_t(n, data):
     s, t = D.softmax(n), D.upstream(n, "t")
     # the general closed form s·Σt − t, and with Σt = 1 the seed's s − t
     prove_identity(derived, closed, claim="cross_entropy.gradient", data=data)
-    prove_identity(
-        derived, s - t, claim="cross_entropy.gradient", data=data, substitutions=_sum_to_one(n)
-    )
+    prove_identity(derived, s - t, claim="cross_entropy.gradient", data=data,
+                   substitutions=_sum_to_one(n))
 
 
 @pytest.mark.claim("cross_entropy.softmax_chain", kind="symbolic")
@@ -111,21 +106,15 @@ def test_cross_entropy_chain_through_softmax_jacobian_is_sT_minus_tT(n, data):
     chained, seed_form = D.cross_entropy_softmax_chain(n)
     s, t = D.softmax(n), D.upstream(n, "t")
     prove_identity(chained, seed_form, claim="cross_entropy.softmax_chain", data=data)
-    prove_identity(
-        seed_form,
-        (s - t).T,
-        claim="cross_entropy.softmax_chain",
-        data=data,
-        substitutions=_sum_to_one(n),
-    )
+    prove_identity(seed_form, (s - t).T, claim="cross_entropy.softmax_chain", data=data,
+                   substitutions=_sum_to_one(n))
 
 
 @pytest.mark.claim("cross_entropy.batch_mean", kind="symbolic")
 @given(b=st.integers(1, 3), n=st.integers(2, 3), data=st.data())
 def test_batch_mean_cross_entropy_gradient_is_s_minus_t_over_b(b, n, data):
-    prove_identity(
-        *D.cross_entropy_batch(b, n), claim="cross_entropy.batch_mean", data=data, points=1
-    )
+    prove_identity(*D.cross_entropy_batch(b, n), claim="cross_entropy.batch_mean", data=data,
+                   points=1)
 
 
 @pytest.mark.claim("true_softmax.bounds", kind="symbolic")
@@ -148,7 +137,8 @@ def test_true_softmax_gradient_tends_to_argmax_indicator(xs):
     limit = D.true_softmax_gradient_limit(rationals)
     argmax = max(range(len(xs)), key=lambda i: xs[i])
     assert limit == sp.ImmutableMatrix([int(i == argmax) for i in range(len(xs))]), (
-        f"claim true_softmax.limit: lim β→∞ ∇ν_β at {xs} is {list(limit)}, expected e_{argmax}"
+        f"claim true_softmax.limit: lim β→∞ ∇ν_β at {xs} is {list(limit)}, "
+        f"expected e_{argmax}"
     )
 
 
@@ -173,14 +163,10 @@ def evaluate(builder: str, **rows: np.ndarray) -> np.ndarray:
     """The lambdified closed form at each row; ``rows`` maps a symbol letter to an (N, n) array."""
     first = next(iter(rows.values()))
     fn, symbols = closed_form(builder, first.shape[1])
-    return np.stack(
-        [
-            np.asarray(
-                fn(*[rows[s.name[0]][r, int(s.name[1:])] for s in symbols]), dtype=np.float64
-            )
-            for r in range(first.shape[0])
-        ]
-    )
+    return np.stack([
+        np.asarray(fn(*[rows[s.name[0]][r, int(s.name[1:])] for s in symbols]), dtype=np.float64)
+        for r in range(first.shape[0])
+    ])
 
 
 @pytest.mark.claim("softmax.jacobian", kind=("implementation", "autograd"))
@@ -189,32 +175,14 @@ def test_softmax_jacobian_kernel_matches_closed_form_and_autograd(x, which):
     jac = K.softmax_jacobian(backend(x, which))
     x64 = x.astype(np.float64)
     closed = evaluate("softmax_jacobian", x=x64)
-    autograd = torch.stack(
-        [torch.func.jacrev(lambda r: torch.softmax(r, -1))(row) for row in torch.from_numpy(x64)]
-    )
-    assert_close(
-        jac,
-        closed,
-        claim="softmax.jacobian",
-        what="kernel vs closed form",
-        dtype=x.dtype,
-        check_dtype=False,
-    )
-    assert_close(
-        jac,
-        autograd,
-        claim="softmax.jacobian",
-        what="kernel vs autograd",
-        dtype=x.dtype,
-        check_dtype=False,
-    )
-    assert_close(
-        to_numpy(jac).sum(axis=2),
-        np.zeros(x.shape),
-        dtype=x.dtype,
-        claim="softmax.jacobian_rows_sum_to_zero",
-        check_dtype=False,
-    )
+    autograd = torch.stack([torch.func.jacrev(lambda r: torch.softmax(r, -1))(row)
+                            for row in torch.from_numpy(x64)])
+    assert_close(jac, closed, claim="softmax.jacobian", what="kernel vs closed form",
+                 dtype=x.dtype, check_dtype=False)
+    assert_close(jac, autograd, claim="softmax.jacobian", what="kernel vs autograd",
+                 dtype=x.dtype, check_dtype=False)
+    assert_close(to_numpy(jac).sum(axis=2), np.zeros(x.shape), dtype=x.dtype,
+                 claim="softmax.jacobian_rows_sum_to_zero", check_dtype=False)
 
 
 @pytest.mark.claim("softmax.vjp", kind="implementation")
@@ -249,24 +217,15 @@ class Case:
 
 
 CASES = [
-    Case(
-        "softmax.vjp",
-        lambda x: torch.softmax(x, -1),
-        K.softmax,
-        lambda x, y, u: K.softmax_backward(y, u),
-    ),
-    Case(
-        "log_softmax.vjp",
-        lambda x: torch.log_softmax(x, -1),
-        K.log_softmax,
-        lambda x, y, u: K.log_softmax_backward(y, u),
-    ),
+    Case("softmax.vjp", lambda x: torch.softmax(x, -1), K.softmax,
+         lambda x, y, u: K.softmax_backward(y, u)),
+    Case("log_softmax.vjp", lambda x: torch.log_softmax(x, -1), K.log_softmax,
+         lambda x, y, u: K.log_softmax_backward(y, u)),
 ]
 
 
-CASE_PARAMS = [
-    pytest.param(c, id=c.claim, marks=pytest.mark.claim(c.claim, kind="autograd")) for c in CASES
-]
+CASE_PARAMS = [pytest.param(c, id=c.claim, marks=pytest.mark.claim(c.claim,
+                                                                   kind="autograd")) for c in CASES]
 
 
 @pytest.mark.parametrize("case", CASE_PARAMS)
@@ -279,30 +238,20 @@ def test_backward_matches_autograd(case, data, which):
     (ref_grad,) = torch.autograd.grad(ref, xt, torch.from_numpy(u))
     y = case.forward(backend(x, which))
     assert_close(y, ref.detach(), claim=case.claim, what="forward vs torch")
-    assert_close(
-        case.backward(backend(x, which), y, backend(u, which)),
-        ref_grad,
-        claim=case.claim,
-        what="backward vs autograd",
-    )
+    assert_close(case.backward(backend(x, which), y, backend(u, which)), ref_grad,
+                 claim=case.claim, what="backward vs autograd")
 
 
 @pytest.mark.parametrize("case", CASE_PARAMS)
 @given(data=st.data())
 def test_backward_passes_the_dot_product_test(case, data):
     x = data.draw(logit_batches(dtype=np.float64))
-    u, v = (
-        data.draw(arrays(x.shape, min_value=-5, max_value=5), label=name) for name in ("u", "v")
-    )
+    u, v = (data.draw(arrays(x.shape, min_value=-5, max_value=5), label=name)
+            for name in ("u", "v"))
     y = case.forward(x)
-    assert_vjp(
-        case.reference,
-        lambda ut: case.backward(x, y, to_numpy(ut)),
-        [torch.from_numpy(x)],
-        torch.from_numpy(u),
-        [torch.from_numpy(v)],
-        claim=case.claim,
-    )
+    assert_vjp(case.reference, lambda ut: case.backward(x, y, to_numpy(ut)),
+               [torch.from_numpy(x)], torch.from_numpy(u), [torch.from_numpy(v)],
+               claim=case.claim)
 
 
 @st.composite
@@ -324,70 +273,44 @@ def test_cross_entropy_and_its_gradient_match_autograd(xt, which):
     ref = torch.nn.functional.cross_entropy(xg, torch.from_numpy(t))  # mean over the batch
     (ref_grad,) = torch.autograd.grad(ref, xg)
     xb, tb = backend(x, which), backend(t, which)
-    assert_close(
-        K.cross_entropy(xb, tb),
-        ref.detach(),
-        claim="cross_entropy.batch_mean",
-        what="loss vs torch",
-    )
-    assert_close(
-        K.cross_entropy_backward(xb, tb),
-        ref_grad,
-        claim="cross_entropy.gradient",
-        what="(s − t)/N vs autograd",
-    )
+    assert_close(K.cross_entropy(xb, tb), ref.detach(), claim="cross_entropy.batch_mean",
+                 what="loss vs torch")
+    assert_close(K.cross_entropy_backward(xb, tb), ref_grad, claim="cross_entropy.gradient",
+                 what="(s − t)/N vs autograd")
 
 
 @pytest.mark.claim("cross_entropy.batch_mean", kind="implementation")
 @given(x=logit_batches(dtype=np.float64), data=st.data())
 def test_batch_gradient_is_the_mean_of_the_per_example_gradients(x, data):
     t = data.draw(labels(*x.shape))
-    per_example = np.concatenate(
-        [K.cross_entropy_backward(x[i : i + 1], t[i : i + 1]) for i in range(x.shape[0])]
-    )
-    assert_close(
-        K.cross_entropy_backward(x, t),
-        per_example / x.shape[0],
-        claim="cross_entropy.batch_mean",
-        what="divided by the batch size",
-    )
+    per_example = np.concatenate([K.cross_entropy_backward(x[i:i + 1], t[i:i + 1])
+                                  for i in range(x.shape[0])])
+    assert_close(K.cross_entropy_backward(x, t), per_example / x.shape[0],
+                 claim="cross_entropy.batch_mean", what="divided by the batch size")
 
 
 # ------------------------------------------------------------------ the true softmax
 
 
-@pytest.mark.claim(
-    "true_softmax.bounds", "true_softmax.gradient", kind=("implementation", "autograd")
-)
-@given(
-    x=logit_batches(dtype=np.float64),
-    beta=st.floats(1e-2, 1e3, allow_nan=False, allow_infinity=False),
-    which=BACKENDS,
-)
+@pytest.mark.claim("true_softmax.bounds", "true_softmax.gradient",
+                   kind=("implementation", "autograd"))
+@given(x=logit_batches(dtype=np.float64),
+       beta=st.floats(1e-2, 1e3, allow_nan=False, allow_infinity=False), which=BACKENDS)
 def test_true_softmax_lies_between_max_and_max_plus_log_n_over_beta(x, beta, which):
     nu = to_numpy(K.true_softmax(backend(x, which), beta))
     excess = nu[:, 0] - x.max(axis=1)
     bound = np.log(x.shape[1]) / beta
     slack = 4 * np.finfo(np.float64).eps * (np.abs(x).max(axis=1) + bound)  # rounding only
     assert (excess >= -slack).all() and (excess <= bound + slack).all(), (
-        f"claim true_softmax.bounds: ν − max = {excess} outside [0, log n/β = {bound}]"
-    )
+        f"claim true_softmax.bounds: ν − max = {excess} outside [0, log n/β = {bound}]")
     reference = torch.logsumexp(beta * torch.from_numpy(x), -1, keepdim=True) / beta
-    assert_close(
-        nu,
-        reference,
-        claim="true_softmax.bounds",
-        what="ν vs torch.logsumexp",
-        growth=max(1.0, float(np.abs(x).max())),
-    )  # ν carries max|x|'s rounding
+    assert_close(nu, reference, claim="true_softmax.bounds", what="ν vs torch.logsumexp",
+                 growth=max(1.0, float(np.abs(x).max())))  # ν carries max|x|'s rounding
     xg = torch.from_numpy(x).requires_grad_(True)
-    (grad,) = torch.autograd.grad((torch.logsumexp(beta * xg, -1) / beta).sum(), xg)
-    assert_close(
-        K.true_softmax_gradient(backend(x, which), beta),
-        grad,
-        claim="true_softmax.gradient",
-        what="∇ν vs autograd",
-    )
+    (grad,) = torch.autograd.grad(
+        (torch.logsumexp(beta * xg, -1) / beta).sum(), xg)
+    assert_close(K.true_softmax_gradient(backend(x, which), beta), grad,
+                 claim="true_softmax.gradient", what="∇ν vs autograd")
 
 
 # ---------------------------------------------------------------- numerical stability
@@ -403,28 +326,17 @@ def test_float32_kernels_are_finite_and_correct_for_logits_up_to_1e4(x, which):
     log_s = to_numpy(K.log_softmax(backend(x, which)))
     assert np.isfinite(s).all() and np.isfinite(log_s).all(), "non-finite output"
     x64 = torch.from_numpy(x.astype(np.float64))
-    assert_close(
-        s,
-        torch.softmax(x64, -1),
-        claim="softmax.numerical_stability",
-        what="float32 softmax vs float64 truth",
-        check_dtype=False,
-    )
+    assert_close(s, torch.softmax(x64, -1), claim="softmax.numerical_stability",
+                 what="float32 softmax vs float64 truth", check_dtype=False)
     # log s = (x − m) − log Σ exp(x − m): at the table's own float32 tolerance (no growth).
     # With C ≥ 2 the largest |log s| is ≥ log 2, so the comparison is a check (the policy of
     # TOLERANCES); the former x − lse(x) needed growth max|x| = 1e4, i.e. 0.1 absolute.
     truth = torch.log_softmax(x64, -1)
-    require_meaningful(
-        truth, claim="softmax.numerical_stability", dtype=np.float32, what="float32 log-softmax"
-    )
-    assert_close(
-        log_s,
-        truth,
-        claim="softmax.numerical_stability",
-        what="float32 log-softmax vs float64 truth",
-        check_dtype=False,
-        dtype=np.float32,
-    )
+    require_meaningful(truth, claim="softmax.numerical_stability", dtype=np.float32,
+                       what="float32 log-softmax")
+    assert_close(log_s, truth, claim="softmax.numerical_stability",
+                 what="float32 log-softmax vs float64 truth", check_dtype=False,
+                 dtype=np.float32)
 
 
 @st.composite
@@ -445,17 +357,12 @@ def log_sum_exp_truth(x: np.ndarray) -> np.ndarray:
     return torch.logsumexp(torch.from_numpy(x.astype(np.float64)), -1).numpy()
 
 
-@pytest.mark.claim(
-    "softmax.numerical_stability",
-    "cross_entropy.batch_mean",
-    "cross_entropy.gradient",
-    kind="implementation",
-)
+@pytest.mark.claim("softmax.numerical_stability", "cross_entropy.batch_mean",
+                   "cross_entropy.gradient", kind="implementation")
 @given(data=st.data(), dtype=DTYPES, which=BACKENDS)
 @example(data=None, dtype=np.float64, which="numpy").via("issue: log(softmax) gives inf")
 def test_cross_entropy_and_its_gradient_are_finite_and_correct_for_logits_up_to_1e4(
-    data, dtype, which
-):
+        data, dtype, which):
     """CE = (1/N) Σ_n (lse(x_n) − x_{n,t_n}) and ∇ = (softmax(x) − T)/N at |logits| ≤ 1e4, in
     float32 and float64: finite, and equal to the float64 truth built from an independent
     log-sum-exp at the table's tolerance for the kernel's dtype. At logits [[800, 0]] with
@@ -473,34 +380,18 @@ def test_cross_entropy_and_its_gradient_are_finite_and_correct_for_logits_up_to_
     xb, tb = backend(x, which), backend(t, which)
     loss, grad = to_numpy(K.cross_entropy(xb, tb)), to_numpy(K.cross_entropy_backward(xb, tb))
     assert np.isfinite(loss).all() and np.isfinite(grad).all(), (
-        f"claim softmax.numerical_stability: non-finite cross-entropy {loss} or gradient"
-    )
+        f"claim softmax.numerical_stability: non-finite cross-entropy {loss} or gradient")
     for truth, what in ((loss_truth, "cross-entropy"), (grad_truth, "its gradient")):
         require_meaningful(truth, claim="softmax.numerical_stability", dtype=dtype, what=what)
-    assert_close(
-        loss,
-        loss_truth,
-        claim="cross_entropy.batch_mean",
-        dtype=dtype,
-        check_dtype=False,
-        what="loss vs float64 log-sum-exp truth",
-    )
-    assert_close(
-        grad,
-        grad_truth,
-        claim="cross_entropy.gradient",
-        dtype=dtype,
-        check_dtype=False,
-        what="(s − t)/N vs float64 truth",
-    )
+    assert_close(loss, loss_truth, claim="cross_entropy.batch_mean", dtype=dtype,
+                 check_dtype=False, what="loss vs float64 log-sum-exp truth")
+    assert_close(grad, grad_truth, claim="cross_entropy.gradient", dtype=dtype,
+                 check_dtype=False, what="(s − t)/N vs float64 truth")
 
 
 @pytest.mark.claim("softmax.numerical_stability", "true_softmax.limit", kind="implementation")
-@given(
-    x=logit_batches(limit=1e4, dtype=np.float32),
-    beta=st.sampled_from([1e2, 1e4, 1e6, 1e8]),
-    which=BACKENDS,
-)
+@given(x=logit_batches(limit=1e4, dtype=np.float32),
+       beta=st.sampled_from([1e2, 1e4, 1e6, 1e8]), which=BACKENDS)
 @example(x=np.array([[3.0, 1.0, 2.0]], dtype=np.float32), beta=1e8, which="numpy")
 @example(x=np.array([[1e4, -1e4, 1e4 - 1.0]], dtype=np.float32), beta=1e8, which="torch")
 def test_true_softmax_stays_finite_up_to_beta_1e8(x, beta, which):
@@ -509,14 +400,8 @@ def test_true_softmax_stays_finite_up_to_beta_1e8(x, beta, which):
     assert np.isfinite(nu).all() and np.isfinite(grad).all(), "non-finite output"
     x64 = x.astype(np.float64)
     truth = torch.logsumexp(beta * torch.from_numpy(x64), -1, keepdim=True) / beta
-    assert_close(
-        nu,
-        truth,
-        claim="softmax.numerical_stability",
-        what="ν in float32",
-        check_dtype=False,
-        growth=max(1.0, float(np.abs(x).max())),
-    )
+    assert_close(nu, truth, claim="softmax.numerical_stability", what="ν in float32",
+                 check_dtype=False, growth=max(1.0, float(np.abs(x).max())))
     gaps = np.sort(x64, axis=1)
     unique = gaps.shape[1] == 1 or (gaps[:, -1] - gaps[:, -2] > 0).all()
     if beta >= 1e6 and unique and (np.diff(gaps, axis=1)[:, -1:] * beta > 50).all():
@@ -528,9 +413,8 @@ def test_true_softmax_stays_finite_up_to_beta_1e8(x, beta, which):
 # --------------------------------------------------------- the numpy modules of seed 004
 
 
-@pytest.mark.claim(
-    "softmax.vjp", "cross_entropy.softmax_chain", "cross_entropy.batch_mean", kind="autograd"
-)
+@pytest.mark.claim("softmax.vjp", "cross_entropy.softmax_chain", "cross_entropy.batch_mean",
+                   kind="autograd")
 @given(xt=logits_and_targets(dtype=np.float64))
 def test_softmax_and_cross_entropy_modules_chain_to_s_minus_t_over_n(xt):
     x, t = xt
@@ -544,12 +428,8 @@ def test_softmax_and_cross_entropy_modules_chain_to_s_minus_t_over_n(xt):
     (ref,) = torch.autograd.grad(loss, xg)
     assert_close(ce.forward(s, t), loss.detach(), claim="cross_entropy.batch_mean")
     assert_close(dx, ref, claim="cross_entropy.softmax_chain", what="module chain vs autograd")
-    assert_close(
-        dx,
-        (s - t) / x.shape[0],
-        claim="cross_entropy.softmax_chain",
-        what="module chain vs (s − t)/N",
-    )
+    assert_close(dx, (s - t) / x.shape[0], claim="cross_entropy.softmax_chain",
+                 what="module chain vs (s − t)/N")
 
 
 @pytest.mark.claim("softmax.vjp", kind=("implementation", "autograd"))
@@ -581,18 +461,10 @@ def test_cross_entropy_module_backward_is_autograds_gradient_of_the_batch_mean(d
     xt = as_torch(x).requires_grad_(True)
     loss = -(as_torch(y) * torch.log(xt)).sum() / n
     (gx,) = torch.autograd.grad(loss, xt)
-    assert_close(
-        np.float64(CrossEntropyModule().forward(x, y)),
-        loss.detach(),
-        claim="cross_entropy.batch_mean",
-        what="CrossEntropyModule.forward",
-    )
-    assert_close(
-        CrossEntropyModule().backward(x, y),
-        gx,
-        claim="cross_entropy.batch_mean",
-        what="CrossEntropyModule.backward",
-    )
+    assert_close(np.float64(CrossEntropyModule().forward(x, y)), loss.detach(),
+                 claim="cross_entropy.batch_mean", what="CrossEntropyModule.forward")
+    assert_close(CrossEntropyModule().backward(x, y), gx, claim="cross_entropy.batch_mean",
+                 what="CrossEntropyModule.backward")
 
 
 @pytest.mark.claim("cross_entropy.softmax_chain", kind="implementation")
@@ -608,17 +480,15 @@ def test_cross_entropy_module_backward_matches_central_differences(data):
         plus, minus = s.copy(), s.copy()
         plus[idx] += h
         minus[idx] -= h
-        numeric[idx] = (
-            CrossEntropyModule().forward(plus, t) - CrossEntropyModule().forward(minus, t)
-        ) / (2 * h)
+        numeric[idx] = (CrossEntropyModule().forward(plus, t)
+                        - CrossEntropyModule().forward(minus, t)) / (2 * h)
     # central differences carry O(h²·|f'''|) truncation and O(eps/h) rounding: with
     # probabilities ≥ e^-6 (|x| ≤ 3) both stay below 1e-6 relative to the derivative's size.
     analytic = CrossEntropyModule().backward(s, t)
     err = np.abs(numeric - analytic).max()
     assert err <= 1e-6 * max(1.0, np.abs(analytic).max()), (
         f"claim cross_entropy.softmax_chain: CrossEntropyModule.backward differs from central "
-        f"differences by {err:.3g} (max |grad| {np.abs(analytic).max():.3g})"
-    )
+        f"differences by {err:.3g} (max |grad| {np.abs(analytic).max():.3g})")
 
 
 @pytest.mark.claim("cross_entropy.softmax_chain", kind="implementation")
@@ -630,9 +500,8 @@ def test_cross_entropy_module_passes_the_course_protocol_for_every_class_count(c
     truncation error of a central difference is ≤ h²/6·max|f‴| with f‴ = −2y/(N x³), and the
     rounding error ≤ 2·eps·N·C·|f|/h; the bound is computed from the drawn point."""
     n = data.draw(st.integers(1, 3), label="N")
-    x = K.softmax(
-        data.draw(arrays((n, c), dtype=np.float64, min_value=-2, max_value=2), label="logits")
-    )
+    x = K.softmax(data.draw(arrays((n, c), dtype=np.float64, min_value=-2, max_value=2),
+                            label="logits"))
     y = data.draw(distributions(n, c, one_hot=True), label="y")
     h = 1e-5
     numeric = np.zeros_like(x)
@@ -640,9 +509,8 @@ def test_cross_entropy_module_passes_the_course_protocol_for_every_class_count(c
         plus, minus = x.copy(), x.copy()
         plus[idx] += h
         minus[idx] -= h
-        numeric[idx] = (
-            CrossEntropyModule().forward(plus, y) - CrossEntropyModule().forward(minus, y)
-        ) / (2 * h)
+        numeric[idx] = (CrossEntropyModule().forward(plus, y)
+                        - CrossEntropyModule().forward(minus, y)) / (2 * h)
     analytic = CrossEntropyModule().backward(x, y)
     x_min = (x - h).min()
     f = CrossEntropyModule().forward(x, y)
@@ -651,117 +519,55 @@ def test_cross_entropy_module_passes_the_course_protocol_for_every_class_count(c
     err = np.abs(numeric - analytic).max()
     assert err <= bound, (
         f"claim cross_entropy.softmax_chain: C = {c}: central differences differ from "
-        f"CrossEntropyModule.backward by {err:.3g} > {bound:.3g}"
-    )
+        f"CrossEntropyModule.backward by {err:.3g} > {bound:.3g}")
 
 
 # ---------------------------------------------------------------------------- bad input
 
 _X = np.zeros((2, 3))
 BAD_INPUTS = [
-    (
-        "1-D logits",
-        lambda: K.softmax(np.zeros(3)),
-        ValueError,
-        r"x must be 2-D with shape \(N, C\)",
-    ),
+    ("1-D logits", lambda: K.softmax(np.zeros(3)), ValueError,
+     r"x must be 2-D with shape \(N, C\)"),
     ("3-D logits", lambda: K.log_softmax(torch.zeros(2, 3, 4)), ValueError, r"x must be 2-D"),
     ("empty batch", lambda: K.softmax(np.zeros((0, 3))), ValueError, r"x must be non-empty"),
     ("NaN logits", lambda: K.softmax(np.array([[0.0, np.nan]])), ValueError, r"x must be finite"),
-    (
-        "inf logits",
-        lambda: K.cross_entropy(np.array([[np.inf, 0.0]]), np.array([0])),
-        ValueError,
-        r"x must be finite",
-    ),
-    (
-        "integer logits",
-        lambda: K.softmax(np.zeros((2, 3), dtype=np.int64)),
-        TypeError,
-        r"x must be float32 or float64",
-    ),
+    ("inf logits", lambda: K.cross_entropy(np.array([[np.inf, 0.0]]), np.array([0])),
+     ValueError, r"x must be finite"),
+    ("integer logits", lambda: K.softmax(np.zeros((2, 3), dtype=np.int64)), TypeError,
+     r"x must be float32 or float64"),
     ("a list", lambda: K.softmax([[0.0, 1.0]]), TypeError, r"x must be a numpy array"),
-    (
-        "label ≥ C",
-        lambda: K.cross_entropy(_X, np.array([0, 3])),
-        ValueError,
-        r"labels must lie in \[0, C\) = \[0, 3\)",
-    ),
-    (
-        "negative label",
-        lambda: K.cross_entropy_backward(_X, np.array([-1, 0])),
-        ValueError,
-        r"labels must lie in",
-    ),
-    (
-        "labels of wrong length",
-        lambda: K.cross_entropy(_X, np.array([0, 1, 2])),
-        ValueError,
-        r"labels must have shape \(N,\) = \(2,\)",
-    ),
-    (
-        "targets not a distribution",
-        lambda: K.cross_entropy(_X, np.full((2, 3), 0.5)),
-        ValueError,
-        r"target rows must be probability distributions",
-    ),
-    (
-        "negative targets",
-        lambda: K.cross_entropy(_X, np.array([[1.5, -0.5, 0.0]] * 2)),
-        ValueError,
-        r"target rows must be probability distributions",
-    ),
-    (
-        "targets of the wrong shape",
-        lambda: K.cross_entropy(_X, np.eye(2)),
-        ValueError,
-        r"target must have the shape of x \(2, 3\), got \(2, 2\)",
-    ),
-    (
-        "grad of the wrong shape",
-        lambda: K.softmax_backward(K.softmax(_X), np.zeros((2, 2))),
-        ValueError,
-        r"grad_s must have the shape of s \(2, 3\)",
-    ),
-    (
-        "numpy and torch mixed",
-        lambda: K.softmax_backward(K.softmax(_X), torch.zeros(2, 3)),
-        TypeError,
-        r"grad_s and s must both be numpy arrays or both torch tensors",
-    ),
+    ("label ≥ C", lambda: K.cross_entropy(_X, np.array([0, 3])), ValueError,
+     r"labels must lie in \[0, C\) = \[0, 3\)"),
+    ("negative label", lambda: K.cross_entropy_backward(_X, np.array([-1, 0])), ValueError,
+     r"labels must lie in"),
+    ("labels of wrong length", lambda: K.cross_entropy(_X, np.array([0, 1, 2])), ValueError,
+     r"labels must have shape \(N,\) = \(2,\)"),
+    ("targets not a distribution", lambda: K.cross_entropy(_X, np.full((2, 3), 0.5)),
+     ValueError, r"target rows must be probability distributions"),
+    ("negative targets", lambda: K.cross_entropy(_X, np.array([[1.5, -0.5, 0.0]] * 2)),
+     ValueError, r"target rows must be probability distributions"),
+    ("targets of the wrong shape", lambda: K.cross_entropy(_X, np.eye(2)), ValueError,
+     r"target must have the shape of x \(2, 3\), got \(2, 2\)"),
+    ("grad of the wrong shape", lambda: K.softmax_backward(K.softmax(_X), np.zeros((2, 2))),
+     ValueError, r"grad_s must have the shape of s \(2, 3\)"),
+    ("numpy and torch mixed", lambda: K.softmax_backward(K.softmax(_X), torch.zeros(2, 3)),
+     TypeError, r"grad_s and s must both be numpy arrays or both torch tensors"),
     ("β = 0", lambda: K.true_softmax(_X, 0.0), ValueError, r"beta must be a finite number > 0"),
     ("β = inf", lambda: K.true_softmax_gradient(_X, float("inf")), ValueError, r"beta must be"),
-    (
-        "module backward before forward",
-        lambda: SoftMaxModule().backward(_X),
-        ValueError,
-        r"needs the output of a forward call first",
-    ),
-    (
-        "module on a tensor",
-        lambda: SoftMaxModule().forward(torch.zeros(2, 3)),
-        TypeError,
-        r"x must be a numpy array \(these are the numpy modules\)",
-    ),
-    (
-        "negative probability on the target",
-        lambda: CrossEntropyModule().forward(_X - 0.5, np.eye(3)[:2]),
-        ValueError,
-        r"x must be positive wherever y is",
-    ),
-    (
-        "zero probability on the target",
-        lambda: CrossEntropyModule().backward(np.array([[0.0, 1.0]]), np.array([[1.0, 0.0]])),
-        ValueError,
-        r"x must be positive",
-    ),
+    ("module backward before forward", lambda: SoftMaxModule().backward(_X), ValueError,
+     r"needs the output of a forward call first"),
+    ("module on a tensor", lambda: SoftMaxModule().forward(torch.zeros(2, 3)), TypeError,
+     r"x must be a numpy array \(these are the numpy modules\)"),
+    ("negative probability on the target", lambda: CrossEntropyModule().forward(
+        _X - 0.5, np.eye(3)[:2]), ValueError, r"x must be positive wherever y is"),
+    ("zero probability on the target", lambda: CrossEntropyModule().backward(
+        np.array([[0.0, 1.0]]), np.array([[1.0, 0.0]])), ValueError, r"x must be positive"),
 ]
 
 
 @pytest.mark.conventions
-@pytest.mark.parametrize(
-    ("call", "error", "message"), [b[1:] for b in BAD_INPUTS], ids=[b[0] for b in BAD_INPUTS]
-)
+@pytest.mark.parametrize(("call", "error", "message"), [b[1:] for b in BAD_INPUTS],
+                         ids=[b[0] for b in BAD_INPUTS])
 def test_softmax_kernels_reject_bad_input_with_a_clear_error(call, error, message):
     with pytest.raises(error, match=message):
         call()

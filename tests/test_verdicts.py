@@ -62,13 +62,11 @@ def test_refuted_claim_has_a_counterexample_producing_witness(claim_id):
     if c.witnesses is not None:
         assert set(c.witnesses) & exact, (
             f"{claim_id} is refuted but declares only {c.witnesses} witnesses: an experiment "
-            f"that does not reproduce is 'not-reproduced'"
-        )
+            f"that does not reproduce is 'not-reproduced'")
     kinds = declared_test_kinds().get(claim_id, set())
     if kinds:
         assert kinds & exact, (
-            f"{claim_id} is refuted but its tests are only {sorted(kinds)} witnesses"
-        )
+            f"{claim_id} is refuted but its tests are only {sorted(kinds)} witnesses")
 
 
 def test_no_experiment_only_claim_is_refuted():
@@ -82,18 +80,16 @@ def test_no_experiment_only_claim_is_refuted():
     assert not bad, f"refuted on experiments alone: {bad}"
 
 
-@pytest.mark.parametrize(
-    "claim_id", sorted(c.id for c in REGISTRY.values() if c.verdict == "not-reproduced")
-)
+@pytest.mark.parametrize("claim_id", sorted(c.id for c in REGISTRY.values()
+                                            if c.verdict == "not-reproduced"))
 def test_not_reproduced_claim_states_both_settings_and_figures(claim_id):
     evidence = REGISTRY[claim_id].evidence
     assert isinstance(evidence, R.Evidence)
     assert any(ch.isdigit() for ch in evidence.figures), f"{claim_id}: no figures"
 
 
-@pytest.mark.parametrize(
-    "claim_id", sorted(c.id for c in REGISTRY.values() if c.verdict == "reading-dependent")
-)
+@pytest.mark.parametrize("claim_id", sorted(c.id for c in REGISTRY.values()
+                                            if c.verdict == "reading-dependent"))
 def test_reading_dependent_claim_gives_each_reading_its_verdict(claim_id):
     readings = REGISTRY[claim_id].readings
     assert readings and len({v for _, v in readings}) >= 2
@@ -115,69 +111,33 @@ def _register(**kw):
 
 
 _EVIDENCE = R.Evidence(ours="a digits MLP", seed="a CIFAR CNN", figures="0.97 vs 0.95")
-_READINGS = (
-    ("our reading: before any update", "not-reproduced"),
-    ("our reading: after one epoch", "holds"),
-)
+_READINGS = (("our reading: before any update", "not-reproduced"),
+             ("our reading: after one epoch", "holds"))
 
 
 @pytest.mark.conventions
-@pytest.mark.parametrize(
-    ("kwargs", "error", "match"),
-    [
-        (
-            {"verdict": "refuted", "corrected_by": "x.y", "witnesses": ("experiment",)},
-            ValueError,
-            r"needs a witness that produces an exact counterexample",
-        ),
-        (
-            {"verdict": "not-reproduced"},
-            ValueError,
-            r"evidence= .* required for a 'not-reproduced'",
-        ),
-        ({"evidence": _EVIDENCE}, ValueError, r"evidence= .* only for it"),
-        (
-            {"verdict": "not-reproduced", "evidence": "a string"},
-            TypeError,
-            r"evidence must be an Evidence",
-        ),
-        ({"verdict": "reading-dependent"}, ValueError, r"readings= .* required"),
-        ({"readings": _READINGS}, ValueError, r"readings= .* only for it"),
-        (
-            {
-                "verdict": "reading-dependent",
-                "readings": (
-                    ("the seed reads it as before any update", "holds"),
-                    ("our reading: after one epoch", "not-reproduced"),
-                ),
-            },
-            ValueError,
-            r"must say whose it is",
-        ),
-        (
-            {
-                "verdict": "reading-dependent",
-                "readings": (("our reading: a", "holds"), ("our reading: b", "holds")),
-            },
-            ValueError,
-            r"different verdicts",
-        ),
-        (
-            {
-                "verdict": "reading-dependent",
-                "readings": (("our reading: a", "holds"), ("our reading: b", "verified")),
-            },
-            ValueError,
-            r"must be one of",
-        ),
-        (
-            {"verdict": "holds", "corrected_by": "x.y"},
-            ValueError,
-            r"corrected_by belongs to a "
-            r"refuted claim",
-        ),
-    ],
-)
+@pytest.mark.parametrize(("kwargs", "error", "match"), [
+    ({"verdict": "refuted", "corrected_by": "x.y", "witnesses": ("experiment",)}, ValueError,
+     r"needs a witness that produces an exact counterexample"),
+    ({"verdict": "not-reproduced"}, ValueError, r"evidence= .* required for a 'not-reproduced'"),
+    ({"evidence": _EVIDENCE}, ValueError, r"evidence= .* only for it"),
+    ({"verdict": "not-reproduced", "evidence": "a string"}, TypeError,
+     r"evidence must be an Evidence"),
+    ({"verdict": "reading-dependent"}, ValueError, r"readings= .* required"),
+    ({"readings": _READINGS}, ValueError, r"readings= .* only for it"),
+    ({"verdict": "reading-dependent",
+      "readings": (("the seed reads it as before any update", "holds"),
+                   ("our reading: after one epoch", "not-reproduced"))},
+     ValueError, r"must say whose it is"),
+    ({"verdict": "reading-dependent",
+      "readings": (("our reading: a", "holds"), ("our reading: b", "holds"))},
+     ValueError, r"different verdicts"),
+    ({"verdict": "reading-dependent",
+      "readings": (("our reading: a", "holds"), ("our reading: b", "verified"))},
+     ValueError, r"must be one of"),
+    ({"verdict": "holds", "corrected_by": "x.y"}, ValueError, r"corrected_by belongs to a "
+     r"refuted claim"),
+])
 def test_registry_refuses_a_verdict_without_its_evidence(kwargs, error, match):
     with pytest.raises(error, match=match):
         _register(**kwargs)
@@ -187,10 +147,8 @@ def test_registry_refuses_a_verdict_without_its_evidence(kwargs, error, match):
 def test_registry_accepts_each_verdict_with_its_evidence():
     assert _register(verdict="not-reproduced", evidence=_EVIDENCE).evidence == _EVIDENCE
     assert _register(verdict="reading-dependent", readings=_READINGS).readings == _READINGS
-    seed_reading = (
-        ("seed (§1.2 b 5): 𝟏 is the identity", "holds"),
-        ("our reading: 𝟏 is all ones", "refuted"),
-    )
+    seed_reading = (("seed (§1.2 b 5): 𝟏 is the identity", "holds"),
+                    ("our reading: 𝟏 is all ones", "refuted"))
     assert _register(verdict="reading-dependent", readings=seed_reading).readings
     assert _register(verdict="refuted", corrected_by="x.y", witnesses=("symbolic",))
     with pytest.raises(ValueError, match=r"Evidence\.figures must be a non-empty string"):

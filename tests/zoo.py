@@ -39,9 +39,8 @@ class BasicBlock(nn.Module):
 
     expansion = 1
 
-    def __init__(
-        self, c_in: int, width: int, stride: int = 1, downsample: nn.Module | None = None
-    ) -> None:
+    def __init__(self, c_in: int, width: int, stride: int = 1,
+                 downsample: nn.Module | None = None) -> None:
         super().__init__()
         self.conv1 = conv3x3(c_in, width, stride)
         self.bn1 = nn.BatchNorm2d(width)
@@ -63,9 +62,8 @@ class Bottleneck(nn.Module):
 
     expansion = 4
 
-    def __init__(
-        self, c_in: int, width: int, stride: int = 1, downsample: nn.Module | None = None
-    ) -> None:
+    def __init__(self, c_in: int, width: int, stride: int = 1,
+                 downsample: nn.Module | None = None) -> None:
         super().__init__()
         self.conv1 = conv1x1(c_in, width)
         self.bn1 = nn.BatchNorm2d(width)
@@ -86,9 +84,8 @@ class Bottleneck(nn.Module):
 
 
 class ResNet(nn.Module):
-    def __init__(
-        self, block: type[BasicBlock | Bottleneck], layers: list[int], classes: int = 1000
-    ) -> None:
+    def __init__(self, block: type[BasicBlock | Bottleneck], layers: list[int],
+                 classes: int = 1000) -> None:
         super().__init__()
         self.inplanes = 64
         self.conv1 = nn.Conv2d(3, 64, 7, stride=2, padding=3, bias=False)
@@ -105,10 +102,8 @@ class ResNet(nn.Module):
     def _stage(self, block, width: int, blocks: int, stride: int = 1) -> nn.Sequential:
         downsample = None
         if stride != 1 or self.inplanes != width * block.expansion:
-            downsample = nn.Sequential(
-                conv1x1(self.inplanes, width * block.expansion, stride),
-                nn.BatchNorm2d(width * block.expansion),
-            )
+            downsample = nn.Sequential(conv1x1(self.inplanes, width * block.expansion, stride),
+                                       nn.BatchNorm2d(width * block.expansion))
         layers = [block(self.inplanes, width, stride, downsample)]
         self.inplanes = width * block.expansion
         layers += [block(self.inplanes, width) for _ in range(1, blocks)]
@@ -130,7 +125,8 @@ def resnet50() -> ResNet:
 
 # --------------------------------------------------------------------------- VGG, AlexNet
 
-VGG16_CFG = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M")
+VGG16_CFG = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M",
+             512, 512, 512, "M")
 
 
 class VGG(nn.Module):
@@ -147,14 +143,8 @@ class VGG(nn.Module):
         self.features = nn.Sequential(*layers)
         self.avgpool = nn.AdaptiveAvgPool2d((7, 7))
         self.classifier = nn.Sequential(
-            nn.Linear(512 * 7 * 7, 4096),
-            nn.ReLU(True),
-            nn.Dropout(),
-            nn.Linear(4096, 4096),
-            nn.ReLU(True),
-            nn.Dropout(),
-            nn.Linear(4096, classes),
-        )
+            nn.Linear(512 * 7 * 7, 4096), nn.ReLU(True), nn.Dropout(),
+            nn.Linear(4096, 4096), nn.ReLU(True), nn.Dropout(), nn.Linear(4096, classes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
@@ -170,30 +160,17 @@ class AlexNet(nn.Module):
     def __init__(self, classes: int = 1000) -> None:
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(3, 64, 11, stride=4, padding=2),
-            nn.ReLU(inplace=True),
+            nn.Conv2d(3, 64, 11, stride=4, padding=2), nn.ReLU(inplace=True),
             nn.MaxPool2d(3, stride=2),
-            nn.Conv2d(64, 192, 5, padding=2),
-            nn.ReLU(inplace=True),
-            nn.MaxPool2d(3, stride=2),
-            nn.Conv2d(192, 384, 3, padding=1),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(384, 256, 3, padding=1),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(256, 256, 3, padding=1),
-            nn.ReLU(inplace=True),
-            nn.MaxPool2d(3, stride=2),
-        )
+            nn.Conv2d(64, 192, 5, padding=2), nn.ReLU(inplace=True), nn.MaxPool2d(3, stride=2),
+            nn.Conv2d(192, 384, 3, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(384, 256, 3, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(256, 256, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(3, stride=2))
         self.avgpool = nn.AdaptiveAvgPool2d((6, 6))
         self.classifier = nn.Sequential(
-            nn.Dropout(),
-            nn.Linear(256 * 6 * 6, 4096),
-            nn.ReLU(inplace=True),
-            nn.Dropout(),
-            nn.Linear(4096, 4096),
-            nn.ReLU(inplace=True),
-            nn.Linear(4096, classes),
-        )
+            nn.Dropout(), nn.Linear(256 * 6 * 6, 4096), nn.ReLU(inplace=True),
+            nn.Dropout(), nn.Linear(4096, 4096), nn.ReLU(inplace=True),
+            nn.Linear(4096, classes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
@@ -203,27 +180,14 @@ def seed_alexnet() -> nn.Sequential:
     """AlexNet with the shape flow of ``001_d80f36ddf3b5193b.txt`` Problem 2 at 3×227×227:
     the first conv without padding (227 → 55)."""
     return nn.Sequential(
-        nn.Conv2d(3, 64, 11, stride=4),
-        nn.ReLU(inplace=True),
-        nn.MaxPool2d(3, 2),
-        nn.Conv2d(64, 192, 5, padding=2),
-        nn.ReLU(inplace=True),
-        nn.MaxPool2d(3, 2),
-        nn.Conv2d(192, 384, 3, padding=1),
-        nn.ReLU(inplace=True),
-        nn.Conv2d(384, 256, 3, padding=1),
-        nn.ReLU(inplace=True),
-        nn.Conv2d(256, 256, 3, padding=1),
-        nn.ReLU(inplace=True),
-        nn.MaxPool2d(3, 2),
-        nn.AdaptiveAvgPool2d((6, 6)),
-        nn.Flatten(),
-        nn.Dropout(),
-        nn.Linear(256 * 6 * 6, 4096),
-        nn.ReLU(inplace=True),
-        nn.Dropout(),
-        nn.Linear(4096, 4096),
-        nn.ReLU(inplace=True),
+        nn.Conv2d(3, 64, 11, stride=4), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2),
+        nn.Conv2d(64, 192, 5, padding=2), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2),
+        nn.Conv2d(192, 384, 3, padding=1), nn.ReLU(inplace=True),
+        nn.Conv2d(384, 256, 3, padding=1), nn.ReLU(inplace=True),
+        nn.Conv2d(256, 256, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2),
+        nn.AdaptiveAvgPool2d((6, 6)), nn.Flatten(),
+        nn.Dropout(), nn.Linear(256 * 6 * 6, 4096), nn.ReLU(inplace=True),
+        nn.Dropout(), nn.Linear(4096, 4096), nn.ReLU(inplace=True),
         nn.Linear(4096, 1000),
     )
 
@@ -250,12 +214,8 @@ def conv_act(c_in: int, c_out: int, k: int) -> nn.Sequential:
 def module_one(one_by_one: int = 128) -> Parallel:
     """Module I (naive), 000 Problem 5: 1×1 256→128 | 3×3 256→192 | 5×5 256→96 | 3×3
     max-pool, concatenated."""
-    return Parallel(
-        conv_act(256, one_by_one, 1),
-        conv_act(256, 192, 3),
-        conv_act(256, 96, 5),
-        nn.MaxPool2d(3, stride=1, padding=1),
-    )
+    return Parallel(conv_act(256, one_by_one, 1), conv_act(256, 192, 3), conv_act(256, 96, 5),
+                    nn.MaxPool2d(3, stride=1, padding=1))
 
 
 def module_two(one_by_one: int = 128) -> Parallel:
@@ -272,19 +232,10 @@ def module_two(one_by_one: int = 128) -> Parallel:
 def seed_bn_network() -> nn.Sequential:
     """001 Problem 3's network for 3×32×32 inputs (as PROBLEMS.md summarises it)."""
     return nn.Sequential(
-        nn.Conv2d(3, 16, 3, padding=1),
-        nn.BatchNorm2d(16),
-        nn.ReLU(),
-        nn.Conv2d(16, 16, 3, padding=1),
-        nn.BatchNorm2d(16),
-        nn.ReLU(),
-        nn.Flatten(),
-        nn.Linear(16 * 32 * 32, 32 * 32),
-        nn.BatchNorm1d(32 * 32),
-        nn.ReLU(),
-        nn.Linear(32 * 32, 10),
-        nn.ReLU(),
-    )
+        nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
+        nn.Conv2d(16, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
+        nn.Flatten(), nn.Linear(16 * 32 * 32, 32 * 32), nn.BatchNorm1d(32 * 32), nn.ReLU(),
+        nn.Linear(32 * 32, 10), nn.ReLU())
 
 
 # --------------------------------------------------------------------------- sequence models
@@ -295,9 +246,8 @@ class EncoderLayer(nn.Module):
 
     def __init__(self, width: int = 512, heads: int = 8, feedforward: int = 2048) -> None:
         super().__init__()
-        self.layer = nn.TransformerEncoderLayer(
-            width, heads, feedforward, dropout=0.0, batch_first=True
-        )
+        self.layer = nn.TransformerEncoderLayer(width, heads, feedforward, dropout=0.0,
+                                                batch_first=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.layer(x)
@@ -322,7 +272,7 @@ class ViTBlock(nn.Module):
         head = width // self.heads
         qkv = self.qkv(self.ln_1(x)).reshape(b, length, 3, self.heads, head)
         q, k, v = qkv.permute(2, 0, 3, 1, 4)
-        weights = ((q @ k.transpose(-2, -1)) * head**-0.5).softmax(dim=-1)
+        weights = ((q @ k.transpose(-2, -1)) * head ** -0.5).softmax(dim=-1)
         y = (weights @ v).transpose(1, 2).reshape(b, length, width)
         x = x + self.proj(y)
         return x + self.mlp(self.ln_2(x))
@@ -332,16 +282,8 @@ class ViT(nn.Module):
     """torchvision's ``vit_b_16`` layout with :class:`ViTBlock`: patch convolution, class
     token, position embedding, blocks, final LayerNorm, head on the class token."""
 
-    def __init__(
-        self,
-        image: int = 224,
-        patch: int = 16,
-        layers: int = 12,
-        width: int = 768,
-        heads: int = 12,
-        mlp: int = 3072,
-        classes: int = 1000,
-    ) -> None:
+    def __init__(self, image: int = 224, patch: int = 16, layers: int = 12, width: int = 768,
+                 heads: int = 12, mlp: int = 3072, classes: int = 1000) -> None:
         super().__init__()
         self.patch = patch
         self.conv_proj = nn.Conv2d(3, width, patch, stride=patch)
@@ -362,9 +304,8 @@ class ViT(nn.Module):
 class LSTMModel(nn.Module):
     """``nn.LSTM`` (batch first) returning its output sequence."""
 
-    def __init__(
-        self, features: int = 64, hidden: int = 128, layers: int = 2, bias: bool = True
-    ) -> None:
+    def __init__(self, features: int = 64, hidden: int = 128, layers: int = 2,
+                 bias: bool = True) -> None:
         super().__init__()
         self.lstm = nn.LSTM(features, hidden, num_layers=layers, batch_first=True, bias=bias)
 
@@ -376,24 +317,14 @@ def depthwise_net() -> nn.Sequential:
     """MobileNet-style stem: conv, depthwise 3×3 (groups = channels), pointwise 1×1, a grouped
     3×3 (groups 4) and a dilated 3×3, BN and ReLU6 between them, global pooling, a head."""
     return nn.Sequential(
-        nn.Conv2d(3, 32, 3, stride=2, padding=1, bias=False),
-        nn.BatchNorm2d(32),
+        nn.Conv2d(3, 32, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(32), nn.ReLU6(),
+        nn.Conv2d(32, 32, 3, padding=1, groups=32, bias=False), nn.BatchNorm2d(32),
         nn.ReLU6(),
-        nn.Conv2d(32, 32, 3, padding=1, groups=32, bias=False),
-        nn.BatchNorm2d(32),
+        nn.Conv2d(32, 64, 1, bias=False), nn.BatchNorm2d(64), nn.ReLU6(),
+        nn.Conv2d(64, 64, 3, stride=2, padding=1, groups=4, bias=False), nn.BatchNorm2d(64),
         nn.ReLU6(),
-        nn.Conv2d(32, 64, 1, bias=False),
-        nn.BatchNorm2d(64),
-        nn.ReLU6(),
-        nn.Conv2d(64, 64, 3, stride=2, padding=1, groups=4, bias=False),
-        nn.BatchNorm2d(64),
-        nn.ReLU6(),
-        nn.Conv2d(64, 64, 3, padding=2, dilation=2),
-        nn.ReLU6(),
-        nn.AdaptiveAvgPool2d(1),
-        nn.Flatten(),
-        nn.Linear(64, 10),
-    )
+        nn.Conv2d(64, 64, 3, padding=2, dilation=2), nn.ReLU6(),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10))
 
 
 # --------------------------------------------------------------------------- the zoo
@@ -413,9 +344,8 @@ ZOO: dict[str, Entry] = {
     "alexnet": Entry(AlexNet, (3, 224, 224), "torchvision alexnet"),
     "vit_b_16": Entry(ViT, (3, 224, 224), "torchvision vit_b_16 layout, tensor attention"),
     "vit_block": Entry(ViTBlock, (197, 768), "one ViT-B block, L=197"),
-    "encoder_layer": Entry(
-        EncoderLayer, (128, 512), "nn.TransformerEncoderLayer E=512 F=2048, L=128"
-    ),
+    "encoder_layer": Entry(EncoderLayer, (128, 512),
+                           "nn.TransformerEncoderLayer E=512 F=2048, L=128"),
     "lstm": Entry(LSTMModel, (32, 64), "nn.LSTM 64→128, 2 layers, T=32"),
     "depthwise": Entry(depthwise_net, (3, 64, 64), "depthwise/grouped/dilated convs"),
     "seed_alexnet": Entry(seed_alexnet, (3, 227, 227), "001 P2 AlexNet at 227"),
@@ -436,7 +366,8 @@ def build(name: str, *, device: str | None = "meta") -> nn.Module:
 def main(argv: list[str] | None = None) -> None:
     from impl.flops import count
 
-    parser = argparse.ArgumentParser(description="Print impl.flops.count's table for a zoo model.")
+    parser = argparse.ArgumentParser(description="Print impl.flops.count's table for a zoo "
+                                     "model.")
     parser.add_argument("name", choices=sorted(ZOO))
     parser.add_argument("--all-rows", action="store_true", help="also rows that count nothing")
     args = parser.parse_args(argv)

@@ -70,25 +70,10 @@ class Mutant:
 
 # ------------------------------------------------------------------ finding mutation sites
 
-_BINOP_SWAPS = {
-    ast.Add: ast.Sub,
-    ast.Sub: ast.Add,
-    ast.Mult: ast.Div,
-    ast.Div: ast.Mult,
-    ast.Pow: ast.Mult,
-    ast.MatMult: ast.Mult,
-    ast.FloorDiv: ast.Div,
-}
-_CMP_SWAPS = {
-    ast.Lt: ast.LtE,
-    ast.LtE: ast.Lt,
-    ast.Gt: ast.GtE,
-    ast.GtE: ast.Gt,
-    ast.Eq: ast.NotEq,
-    ast.NotEq: ast.Eq,
-    ast.In: ast.NotIn,
-    ast.NotIn: ast.In,
-}
+_BINOP_SWAPS = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult,
+                ast.Pow: ast.Mult, ast.MatMult: ast.Mult, ast.FloorDiv: ast.Div}
+_CMP_SWAPS = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt,
+              ast.Eq: ast.NotEq, ast.NotEq: ast.Eq, ast.In: ast.NotIn, ast.NotIn: ast.In}
 
 
 def _parents(tree: ast.AST) -> dict[ast.AST, ast.AST]:
@@ -122,32 +107,25 @@ def _sites(tree: ast.AST) -> list[tuple[int, str]]:
             continue
         if isinstance(node, ast.BinOp):
             if type(node.op) in _BINOP_SWAPS:
-                out.append(
-                    (k, f"{type(node.op).__name__} → {_BINOP_SWAPS[type(node.op)].__name__}")
-                )
+                out.append((k, f"{type(node.op).__name__} → "
+                               f"{_BINOP_SWAPS[type(node.op)].__name__}"))
             if isinstance(node.op, ast.Add | ast.Sub):
                 out.append((k, "drop the right term"))
             if isinstance(node.op, ast.MatMult):
                 out.append((k, "insert .T on the left operand"))
         elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
             out.append((k, "remove unary minus"))
-        elif (
-            isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _CMP_SWAPS
-        ):
-            out.append(
-                (k, f"{type(node.ops[0]).__name__} → {_CMP_SWAPS[type(node.ops[0])].__name__}")
-            )
+        elif isinstance(node, ast.Compare) and len(node.ops) == 1 and type(
+                node.ops[0]) in _CMP_SWAPS:
+            out.append((k, f"{type(node.ops[0]).__name__} → "
+                           f"{_CMP_SWAPS[type(node.ops[0])].__name__}"))
         elif isinstance(node, ast.BoolOp):
             out.append((k, "and ↔ or"))
-        elif (
-            isinstance(node, ast.Constant)
-            and isinstance(node.value, int | float)
-            and not isinstance(node.value, bool)
-        ):
+        elif (isinstance(node, ast.Constant) and isinstance(node.value, int | float)
+              and not isinstance(node.value, bool)):
             out.append((k, f"constant {node.value!r} changed"))
-        elif (
-            isinstance(node, ast.Attribute) and node.attr == "T" and isinstance(node.ctx, ast.Load)
-        ):
+        elif isinstance(node, ast.Attribute) and node.attr == "T" and isinstance(
+                node.ctx, ast.Load):
             out.append((k, "remove .T"))
     return out
 
@@ -198,11 +176,8 @@ def _enclosing(tree: ast.AST, index: int) -> tuple[str, int, int]:
     while p is not None:
         if isinstance(p, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
             first = min([p.lineno] + [d.lineno for d in getattr(p, "decorator_list", [])])
-            return (
-                p.name if not isinstance(p, ast.Lambda) else "<lambda>",
-                first,
-                p.end_lineno or p.lineno,
-            )
+            return (p.name if not isinstance(p, ast.Lambda) else "<lambda>", first,
+                    p.end_lineno or p.lineno)
         p = parents.get(p)
     return "<module>", 0, 10**9
 
@@ -216,9 +191,8 @@ def mutants(path: Path) -> tuple[ast.AST, list[Mutant]]:
     for i, (k, kind) in enumerate(_sites(tree)):
         node = nodes[k]
         name, _, _ = _enclosing(tree, k)
-        out.append(
-            Mutant(i, node.lineno, node.col_offset, kind, name, lines[node.lineno - 1].strip())
-        )
+        out.append(Mutant(i, node.lineno, node.col_offset, kind, name,
+                          lines[node.lineno - 1].strip()))
     return tree, out
 
 
@@ -308,12 +282,8 @@ def _swap_in(module: types.ModuleType, code: types.CodeType) -> dict:
     methods of classes other modules hold — runs the mutant); other names (constants) are
     rebound in the module and in the impl/tests modules that imported them."""
     old = dict(module.__dict__)
-    fresh: dict = {
-        "__name__": module.__name__,
-        "__file__": module.__file__,
-        "__package__": module.__package__,
-        "__builtins__": module.__builtins__,
-    }
+    fresh: dict = {"__name__": module.__name__, "__file__": module.__file__,
+                   "__package__": module.__package__, "__builtins__": module.__builtins__}
     exec(code, fresh)  # the point of the tool
     filename = module.__file__
     old_fns, new_fns = _functions(old, filename), _functions(fresh, filename)
@@ -329,11 +299,8 @@ def _swap_in(module: types.ModuleType, code: types.CodeType) -> dict:
             continue
         f.__defaults__, f.__kwdefaults__ = g.__defaults__, g.__kwdefaults__
         recoded.append(saved)
-    rebound = {
-        k: v
-        for k, v in fresh.items()
-        if not k.startswith("__") and not (isinstance(old.get(k), types.FunctionType | type))
-    }
+    rebound = {k: v for k, v in fresh.items() if not k.startswith("__") and not (
+        isinstance(old.get(k), types.FunctionType | type))}
     module.__dict__.update(rebound)
     old_to_new = {id(old[k]): v for k, v in rebound.items() if k in old and old[k] is not v}
     patched = []
@@ -358,16 +325,14 @@ def _restore(module: types.ModuleType, state: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(
-        prog="python tools/mutate.py", description=__doc__.split("\n\n")[0]
-    )
+    ap = argparse.ArgumentParser(prog="python tools/mutate.py", description=__doc__.split(
+        "\n\n")[0])
     ap.add_argument("module", help="an impl module name: softmax, conv, ...")
     ap.add_argument("--max", type=int, default=None, help="only the first N mutants")
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds per mutant")
     ap.add_argument("--list", action="store_true", help="list the mutants and stop")
-    ap.add_argument(
-        "--out", type=Path, default=ROOT / "docs" / "mutation", help="directory for <module>.json"
-    )
+    ap.add_argument("--out", type=Path, default=ROOT / "docs" / "mutation",
+                    help="directory for <module>.json")
     args = ap.parse_args(argv)
 
     sys.path.insert(0, str(ROOT))
@@ -377,54 +342,29 @@ def main(argv: list[str] | None = None) -> int:
         found = found[: args.max]
     if args.list:
         for m in found:
-            print(
-                f"{m.index:4d} line {m.line:4d} {m.function:28s} {m.kind:28s} {m.source_line[:60]}"
-            )
+            print(f"{m.index:4d} line {m.line:4d} {m.function:28s} {m.kind:28s} "
+                  f"{m.source_line[:60]}")
         return 0
 
     import pytest
     from hypothesis import settings
 
-    settings.register_profile(
-        "mutation",
-        max_examples=20,
-        deadline=None,
-        derandomize=True,
-        database=None,
-        print_blob=False,
-    )
+    settings.register_profile("mutation", max_examples=20, deadline=None, derandomize=True,
+                              database=None, print_blob=False)
     module = importlib.import_module(f"impl.{args.module}")
     files = TOPIC_TESTS.get(args.module, [f"tests/test_{args.module}.py"])
     files = [f for f in files if (ROOT / f).exists()]
-    base = [
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        "-m",
-        "not slow",
-        "--hypothesis-profile=mutation",
-        "--no-header",
-        "-o",
-        "addopts=",
-        "-W",
-        "ignore",
-    ]
+    base = ["-q", "-p", "no:cacheprovider", "-m", "not slow", "--hypothesis-profile=mutation",
+            "--no-header", "-o", "addopts=", "-W", "ignore"]
     calls = _CallMap(str(path))
     t0 = time.time()
     # the topic's files whole, the error-input layer's entries of this module, the issue's
     # examples (-k applies to every file: keep everything outside test_error_inputs)
-    layer = [
-        "tests/test_error_inputs.py",
-        "tests/test_contracts.py",
-        "-k",
-        f"not test_error_inputs or {args.module}",
-    ]
+    layer = ["tests/test_error_inputs.py", "tests/test_contracts.py",
+             "-k", f"not test_error_inputs or {args.module}"]
     pytest.main([*files, *layer, *base], plugins=[calls])
-    print(
-        f"baseline: {len(calls.calls)} tests in {time.time() - t0:.0f} s, "
-        f"{len(calls.failed)} failing (left out)",
-        flush=True,
-    )
+    print(f"baseline: {len(calls.calls)} tests in {time.time() - t0:.0f} s, "
+          f"{len(calls.failed)} failing (left out)", flush=True)
     tests = {t: fns for t, fns in calls.calls.items() if t not in calls.failed}
 
     signal.signal(signal.SIGALRM, _alarm)
@@ -434,11 +374,9 @@ def main(argv: list[str] | None = None) -> int:
         if m.function == "<module>":
             selected = sorted(tests)
         else:
-            selected = sorted(
-                t
-                for t, fns in tests.items()
-                if any(n == m.function and first <= line <= last for n, line in fns)
-            )
+            selected = sorted(t for t, fns in tests.items()
+                              if any(n == m.function and first <= line <= last
+                                     for n, line in fns))
         m.tests = selected
         if not selected:
             m.status = "no-tests"
@@ -463,30 +401,21 @@ def main(argv: list[str] | None = None) -> int:
             signal.setitimer(signal.ITIMER_REAL, 0)
             _restore(module, state)
         m.seconds = time.time() - start
-        print(
-            f"[{m.index}] line {m.line} {m.kind}: {m.status} ({len(selected)} tests, "
-            f"{m.seconds:.1f} s)",
-            flush=True,
-        )
+        print(f"[{m.index}] line {m.line} {m.kind}: {m.status} ({len(selected)} tests, "
+              f"{m.seconds:.1f} s)", flush=True)
 
     done = [m for m in found if m.status != "no-tests"]
     killed = sum(m.status in ("killed", "timeout") for m in done)
     score = killed / len(found) if found else 1.0
     args.out.mkdir(parents=True, exist_ok=True)
-    report = {
-        "module": args.module,
-        "mutants": len(found),
-        "killed": killed,
-        "no_tests": sum(m.status == "no-tests" for m in found),
-        "score": round(score, 4),
-        "seconds": round(time.time() - t0),
-        "results": [asdict(m) for m in found],
-    }
-    (args.out / f"{args.module}.json").write_text(json.dumps(report, indent=1, ensure_ascii=False))
-    print(
-        f"\n{args.module}: {killed}/{len(found)} killed ({100 * score:.1f}%), "
-        f"{time.time() - t0:.0f} s"
-    )
+    report = {"module": args.module, "mutants": len(found), "killed": killed,
+              "no_tests": sum(m.status == "no-tests" for m in found),
+              "score": round(score, 4), "seconds": round(time.time() - t0),
+              "results": [asdict(m) for m in found]}
+    (args.out / f"{args.module}.json").write_text(json.dumps(report, indent=1,
+                                                             ensure_ascii=False))
+    print(f"\n{args.module}: {killed}/{len(found)} killed ({100 * score:.1f}%), "
+          f"{time.time() - t0:.0f} s")
     for m in found:
         if m.status in ("survived", "no-tests"):
             print(f"  {m.status:9s} line {m.line:4d} {m.function}: {m.kind}: {m.source_line}")

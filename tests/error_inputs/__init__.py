@@ -122,7 +122,8 @@ def put(sample: dict, path: Path, value: Any) -> dict:
         out[path[0]] = value
         return out
     head = sample[path[0]]
-    inner = put(dict(enumerate(head)) if isinstance(head, list | tuple) else head, path[1:], value)
+    inner = put(dict(enumerate(head)) if isinstance(head, list | tuple) else head,
+                path[1:], value)
     if isinstance(head, list | tuple):
         inner = type(head)(inner[k] for k in range(len(head)))
     out[path[0]] = inner
@@ -146,22 +147,12 @@ def name_regex(path: Path, spec: Arr | Num | None = None) -> str:
 # ------------------------------------------------------------------------ drawing
 
 
-def draw_array(
-    data: Any,
-    shape: tuple[int, ...],
-    *,
-    lo: float = -2.0,
-    hi: float = 2.0,
-    dtype: Any = np.float64,
-    label: str = "",
-) -> np.ndarray:
+def draw_array(data: Any, shape: tuple[int, ...], *, lo: float = -2.0, hi: float = 2.0,
+               dtype: Any = np.float64, label: str = "") -> np.ndarray:
     """Finite values in [lo, hi] (Hypothesis), float64 unless asked."""
-    return data.draw(
-        np_arrays(
-            dtype, shape, elements=st.floats(lo, hi, width=64 if dtype == np.float64 else 32)
-        ),
-        label=label or f"array{shape}",
-    )
+    return data.draw(np_arrays(dtype, shape, elements=st.floats(lo, hi, width=64 if dtype ==
+                                                                  np.float64 else 32)),
+                     label=label or f"array{shape}")
 
 
 def as_kind(x: np.ndarray, kind: str) -> Any:
@@ -238,11 +229,8 @@ def flatten_out(out: Any) -> list[np.ndarray]:
 def snapshot(value: Any) -> Any:
     """A deep copy to compare against after a call (modules: state and training flag)."""
     if isinstance(value, torch.nn.Module):
-        return (
-            "module",
-            value.training,
-            {k: v.detach().clone() for k, v in value.state_dict().items()},
-        )
+        return ("module", value.training,
+                {k: v.detach().clone() for k, v in value.state_dict().items()})
     if isinstance(value, torch.optim.Optimizer):
         return ("optimiser", copy.deepcopy(value.param_groups))
     try:
@@ -253,49 +241,27 @@ def snapshot(value: Any) -> Any:
 
 def same(a: Any, b: Any) -> bool:
     if isinstance(a, tuple) and a and a[0] == "module":
-        return (
-            isinstance(b, tuple)
-            and a[1] == b[1]
-            and a[2].keys() == b[2].keys()
-            and all(
-                torch.equal(a[2][k], b[2][k])
-                or (
-                    a[2][k].is_floating_point()
-                    and torch.allclose(a[2][k], b[2][k], rtol=0, atol=0, equal_nan=True)
-                )
-                for k in a[2]
-            )
-        )
+        return (isinstance(b, tuple) and a[1] == b[1] and a[2].keys() == b[2].keys()
+                and all(torch.equal(a[2][k], b[2][k]) or (
+                    a[2][k].is_floating_point() and torch.allclose(
+                        a[2][k], b[2][k], rtol=0, atol=0, equal_nan=True))
+                        for k in a[2]))
     if isinstance(a, torch.Tensor):
-        return (
-            isinstance(b, torch.Tensor)
-            and a.shape == b.shape
-            and a.dtype == b.dtype
-            and a.device == b.device
-            and (
-                a.device.type == "meta"
-                or bool(torch.equal(a, b) or torch.allclose(a, b, rtol=0, atol=0, equal_nan=True))
-            )
-        )
+        return (isinstance(b, torch.Tensor) and a.shape == b.shape and a.dtype == b.dtype
+                and a.device == b.device and (a.device.type == "meta" or bool(
+                    torch.equal(a, b) or torch.allclose(a, b, rtol=0, atol=0,
+                                                        equal_nan=True))))
     if isinstance(a, np.ndarray):
-        return (
-            isinstance(b, np.ndarray)
-            and a.shape == b.shape
-            and a.dtype == b.dtype
-            and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")
-        )
+        return (isinstance(b, np.ndarray) and a.shape == b.shape and a.dtype == b.dtype
+                and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
     if isinstance(a, dict):
         return isinstance(b, dict) and a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
     if isinstance(a, list | tuple):
-        return (
-            type(a) is type(b)
-            and len(a) == len(b)
-            and all(same(x, y) for x, y in zip(a, b, strict=True))
-        )
+        return (type(a) is type(b) and len(a) == len(b)
+                and all(same(x, y) for x, y in zip(a, b, strict=True)))
     if hasattr(a, "__dataclass_fields__"):
-        return type(a) is type(b) and all(
-            same(getattr(a, k), getattr(b, k)) for k in a.__dataclass_fields__
-        )
+        return type(a) is type(b) and all(same(getattr(a, k), getattr(b, k))
+                                          for k in a.__dataclass_fields__)
     if isinstance(a, float) and isinstance(b, float) and np.isnan(a) and np.isnan(b):
         return True
     try:
@@ -320,94 +286,49 @@ def _array_corruptions(path: Path, spec: Arr, has_peers: bool) -> list[Corruptio
     n = name_regex(path, spec)
     lab = label_of(path)
     out = [
-        Corruption(
-            f"{lab}: a list",
-            path,
-            lambda v, s: np.asarray(v).reshape((-1,) if np.ndim(v) == 0 else np.shape(v)).tolist(),
-            TYPE,
-            n,
-        ),
+        Corruption(f"{lab}: a list", path, lambda v, s: np.asarray(v).reshape(
+            (-1,) if np.ndim(v) == 0 else np.shape(v)).tolist(), TYPE, n),
         Corruption(f"{lab}: a str", path, lambda v, s: "x", TYPE, n),
     ]
     if not spec.optional:
         out.append(Corruption(f"{lab}: None", path, lambda v, s: None, TYPE, n))
     if spec.dtypes:
         for dt in ("int64", "bool", "float16", "complex128"):
-            out.append(
-                Corruption(
-                    f"{lab}: {dt}",
-                    path,
-                    lambda v, s, dt=dt: (
-                        v.to(getattr(torch, dt)) if isinstance(v, torch.Tensor) else v.astype(dt)
-                    ),
-                    spec.int_error if dt == "int64" else TYPE,
-                    n,
-                )
-            )
-    out.append(
-        Corruption(
-            f"{lab}: meta tensor",
-            path,
-            lambda v, s: (v if isinstance(v, torch.Tensor) else torch.from_numpy(np.array(v))).to(
-                "meta"
-            ),
-            VALUE if spec.kind != "numpy" else TYPE,
-            n,
-        )
-    )
+            out.append(Corruption(f"{lab}: {dt}", path,
+                                  lambda v, s, dt=dt: (v.to(getattr(torch, dt))
+                                                       if isinstance(v, torch.Tensor)
+                                                       else v.astype(dt)),
+                                  spec.int_error if dt == "int64" else TYPE, n))
+    out.append(Corruption(f"{lab}: meta tensor", path,
+                          lambda v, s: (v if isinstance(v, torch.Tensor)
+                                        else torch.from_numpy(np.array(v))).to("meta"),
+                          VALUE if spec.kind != "numpy" else TYPE, n))
     if spec.kind != "any":
-        out.append(Corruption(f"{lab}: the other kind", path, lambda v, s: other_kind(v), TYPE, n))
+        out.append(Corruption(f"{lab}: the other kind", path, lambda v, s: other_kind(v),
+                              TYPE, n))
     elif has_peers and spec.mix:
-        out.append(
-            Corruption(f"{lab}: numpy/torch mixed", path, lambda v, s: other_kind(v), TYPE, n)
-        )
+        out.append(Corruption(f"{lab}: numpy/torch mixed", path, lambda v, s: other_kind(v),
+                              TYPE, n))
     if has_peers and spec.mix:
-        out.append(
-            Corruption(
-                f"{lab}: float32/float64 mixed",
-                path,
-                lambda v, s: cast(v, "float32" if dtype_name(v) == "float64" else "float64"),
-                TYPE,
-                n,
-            )
-        )
+        out.append(Corruption(f"{lab}: float32/float64 mixed", path,
+                              lambda v, s: cast(v, "float32" if dtype_name(v) == "float64"
+                                                else "float64"), TYPE, n))
     if spec.rank:
         out.append(Corruption(f"{lab}: a rank more", path, lambda v, s: v[None], VALUE, n))
-        out.append(
-            Corruption(
-                f"{lab}: a rank less",
-                path,
-                lambda v, s: (
-                    v[0]
-                    if v.ndim > 1
-                    else v.reshape(-1)[:1].reshape(())
-                    if v.ndim
-                    else v.reshape(1, 1)
-                ),
-                VALUE,
-                n,
-            )
-        )
+        out.append(Corruption(f"{lab}: a rank less", path,
+                              lambda v, s: (v[0] if v.ndim > 1 else v.reshape(-1)[:1].reshape(())
+                                            if v.ndim else v.reshape(1, 1)), VALUE, n))
     if spec.empty == "reject":
-        out.append(
-            Corruption(
-                f"{lab}: empty", path, lambda v, s: v[:0] if v.ndim else v.reshape(-1)[:0], VALUE, n
-            )
-        )
+        out.append(Corruption(f"{lab}: empty", path,
+                              lambda v, s: v[:0] if v.ndim else v.reshape(-1)[:0], VALUE, n))
     if spec.nan != "skip":
         err = VALUE if spec.nan == "reject" else None
         # refused: one NaN entry; propagated: all NaN (one entry may be one no output reads)
-        out.append(
-            Corruption(
-                f"{lab}: NaN",
-                path,
-                lambda v, s: set_first(v, np.nan) if err else v * np.nan,
-                err,
-                n,
-            )
-        )
+        out.append(Corruption(f"{lab}: NaN", path, lambda v, s: set_first(v, np.nan)
+                              if err else v * np.nan, err, n))
         if spec.nan == "reject":  # inf may map to a finite answer where NaN propagates
-            out.append(Corruption(f"{lab}: inf", path, lambda v, s: set_first(v, np.inf), err, n))
+            out.append(Corruption(f"{lab}: inf", path, lambda v, s: set_first(v, np.inf),
+                                  err, n))
     return out
 
 
@@ -429,12 +350,14 @@ def _number_corruptions(path: Path, spec: Num) -> list[Corruption]:
     if spec.low is not None:
         below = spec.low if spec.low_open else spec.low - (1 if spec.integer else 1e-3)
         below = int(below) if spec.integer else below
-        out.append(Corruption(f"{lab}: below {spec.low}", path, lambda v, s, b=below: b, VALUE, n))
+        out.append(Corruption(f"{lab}: below {spec.low}", path, lambda v, s, b=below: b,
+                              VALUE, n))
         if not spec.integer:
             out.append(Corruption(f"{lab}: -inf", path, lambda v, s: float("-inf"), VALUE, n))
     if spec.high is not None:
         above = spec.high if spec.high_open else spec.high + (1 if spec.integer else 1e-3)
-        out.append(Corruption(f"{lab}: above {spec.high}", path, lambda v, s, a=above: a, VALUE, n))
+        out.append(Corruption(f"{lab}: above {spec.high}", path, lambda v, s, a=above: a,
+                              VALUE, n))
     return out
 
 

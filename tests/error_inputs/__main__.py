@@ -19,13 +19,12 @@ def main() -> None:
         corr[mod] += len(corruptions(e))
         runnable[mod] += e.run_valid
         xfail[mod] += e.name in XFAIL
-    print(f"{'module':18} {'entries':>7} {'corruptions':>11} {'variant entries':>15} {'xfail':>5}")
+    print(f"{'module':18} {'entries':>7} {'corruptions':>11} {'variant entries':>15} "
+          f"{'xfail':>5}")
     for mod in sorted(entries):
         print(f"{mod:18} {entries[mod]:7} {corr[mod]:11} {runnable[mod]:15} {xfail[mod]:5}")
-    print(
-        f"{'total':18} {sum(entries.values()):7} {sum(corr.values()):11} "
-        f"{sum(runnable.values()):15} {sum(xfail.values()):5}"
-    )
+    print(f"{'total':18} {sum(entries.values()):7} {sum(corr.values()):11} "
+          f"{sum(runnable.values()):15} {sum(xfail.values()):5}")
 
 
 if __name__ == "__main__":

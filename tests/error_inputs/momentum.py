@@ -20,10 +20,8 @@ def _point(data):
 
 
 def _hyper(data):
-    return {
-        "alpha": data.draw(st.floats(0.01, 1), label="alpha"),
-        "beta": data.draw(st.floats(0, 0.95), label="beta"),
-    }
+    return {"alpha": data.draw(st.floats(0.01, 1), label="alpha"),
+            "beta": data.draw(st.floats(0, 0.95), label="beta")}
 
 
 def _step_one(data):
@@ -49,12 +47,10 @@ def _stepper(data):
 
 def _optimiser(data):
     d = data.draw(st.integers(1, 3), label="d")
-    return {
-        "theta0": torch.from_numpy(draw_array(data, (d,))),
-        "grad": torch.from_numpy(draw_array(data, (d,))),
-        "lr": data.draw(st.floats(0, 1), label="lr"),
-        "momentum": data.draw(st.floats(0, 0.95), label="momentum"),
-    }
+    return {"theta0": torch.from_numpy(draw_array(data, (d,))),
+            "grad": torch.from_numpy(draw_array(data, (d,))),
+            "lr": data.draw(st.floats(0, 1), label="lr"),
+            "momentum": data.draw(st.floats(0, 0.95), label="momentum")}
 
 
 def _run_optimiser(cls, a):
@@ -85,87 +81,38 @@ def _two(a):
 STEPPER = {("theta0",): FREE, ("g",): VEC, **HYPER}
 
 ENTRIES = [
-    Entry(
-        "momentum.momentum_form_one_step",
-        _step_one,
-        lambda a: K.momentum_form_one_step(
-            a["theta"], a["theta_prev"], a["g"], a["alpha"], a["beta"]
-        ),
-        {("theta",): VEC, ("theta_prev",): VEC, ("g",): VEC, **HYPER},
-        growth=4,
-    ),
-    Entry(
-        "momentum.momentum_form_two_step",
-        _step_two,
-        lambda a: K.momentum_form_two_step(a["theta"], a["v"], a["g"], a["alpha"], a["beta"]),
-        {("theta",): VEC, ("v",): VEC, ("g",): VEC, **HYPER},
-        growth=4,
-    ),
-    Entry(
-        "momentum.form_one_iterates",
-        _sequence,
-        lambda a: K.form_one_iterates(a["theta0"], a["grads"], a["alpha"], a["beta"]),
-        {**SEQ, **HYPER},
-        growth=16,
-    ),
-    Entry(
-        "momentum.form_two_iterates",
-        _sequence,
-        lambda a: K.form_two_iterates(a["theta0"], a["grads"], a["alpha"], a["beta"]),
-        {**SEQ, **HYPER},
-        growth=16,
-    ),
-    Entry(
-        "momentum.closed_form_iterate",
-        _sequence,
-        lambda a: K.closed_form_iterate(a["theta0"], a["grads"], a["alpha"], a["beta"]),
-        {**SEQ, **HYPER},
-        growth=16,
-    ),
-    Entry(
-        "momentum.MomentumFormOne",
-        _stepper,
-        lambda a: K.MomentumFormOne(a["theta0"], a["alpha"], a["beta"]).theta,
-        {("theta0",): FREE, **HYPER},
-    ),
+    Entry("momentum.momentum_form_one_step", _step_one,
+          lambda a: K.momentum_form_one_step(a["theta"], a["theta_prev"], a["g"], a["alpha"],
+                                             a["beta"]),
+          {("theta",): VEC, ("theta_prev",): VEC, ("g",): VEC, **HYPER}, growth=4),
+    Entry("momentum.momentum_form_two_step", _step_two,
+          lambda a: K.momentum_form_two_step(a["theta"], a["v"], a["g"], a["alpha"], a["beta"]),
+          {("theta",): VEC, ("v",): VEC, ("g",): VEC, **HYPER}, growth=4),
+    Entry("momentum.form_one_iterates", _sequence,
+          lambda a: K.form_one_iterates(a["theta0"], a["grads"], a["alpha"], a["beta"]),
+          {**SEQ, **HYPER}, growth=16),
+    Entry("momentum.form_two_iterates", _sequence,
+          lambda a: K.form_two_iterates(a["theta0"], a["grads"], a["alpha"], a["beta"]),
+          {**SEQ, **HYPER}, growth=16),
+    Entry("momentum.closed_form_iterate", _sequence,
+          lambda a: K.closed_form_iterate(a["theta0"], a["grads"], a["alpha"], a["beta"]),
+          {**SEQ, **HYPER}, growth=16),
+    Entry("momentum.MomentumFormOne", _stepper,
+          lambda a: K.MomentumFormOne(a["theta0"], a["alpha"], a["beta"]).theta,
+          {("theta0",): FREE, **HYPER}),
     Entry("momentum.MomentumFormOne.step", _stepper, _one, STEPPER, growth=8),
-    Entry(
-        "momentum.MomentumFormTwo",
-        _stepper,
-        lambda a: K.MomentumFormTwo(a["theta0"], a["alpha"], a["beta"]).theta,
-        {("theta0",): FREE, **HYPER},
-    ),
+    Entry("momentum.MomentumFormTwo", _stepper,
+          lambda a: K.MomentumFormTwo(a["theta0"], a["alpha"], a["beta"]).theta,
+          {("theta0",): FREE, **HYPER}),
     Entry("momentum.MomentumFormTwo.step", _stepper, _two, STEPPER, growth=8),
-    Entry(
-        "momentum.FormOneSGD",
-        _optimiser,
-        lambda a: K.FormOneSGD(
-            [torch.nn.Parameter(a["theta0"].clone())], lr=a["lr"], momentum=a["momentum"]
-        ).defaults["lr"],
-        OPT,
-    ),
-    Entry(
-        "momentum.FormOneSGD.step",
-        _optimiser,
-        lambda a: _run_optimiser(K.FormOneSGD, a),
-        OPT,
-        GROUP,
-        f32=False,
-    ),
-    Entry(
-        "momentum.FormTwoSGD",
-        _optimiser,
-        lambda a: K.FormTwoSGD(
-            [torch.nn.Parameter(a["theta0"].clone())], lr=a["lr"], momentum=a["momentum"]
-        ).defaults["lr"],
-        OPT,
-    ),
-    Entry(
-        "momentum.FormTwoSGD.step",
-        _optimiser,
-        lambda a: _run_optimiser(K.FormTwoSGD, a),
-        OPT,
-        GROUP,
-        f32=False,
-    ),
+    Entry("momentum.FormOneSGD", _optimiser,
+          lambda a: K.FormOneSGD([torch.nn.Parameter(a["theta0"].clone())], lr=a["lr"],
+                                 momentum=a["momentum"]).defaults["lr"], OPT),
+    Entry("momentum.FormOneSGD.step", _optimiser, lambda a: _run_optimiser(K.FormOneSGD, a),
+          OPT, GROUP, f32=False),
+    Entry("momentum.FormTwoSGD", _optimiser,
+          lambda a: K.FormTwoSGD([torch.nn.Parameter(a["theta0"].clone())], lr=a["lr"],
+                                 momentum=a["momentum"]).defaults["lr"], OPT),
+    Entry("momentum.FormTwoSGD.step", _optimiser, lambda a: _run_optimiser(K.FormTwoSGD, a),
+          OPT, GROUP, f32=False),
 ]

@@ -53,68 +53,29 @@ def _x_beta(data):
 
 X = {("x",): Arr()}
 BETA = {("beta",): Num(low=0, low_open=True)}
-TARGET_BAD = [
-    Bad("target: a row that is no distribution", ("target",), lambda v, s: v * 2, VALUE, "target"),
-    Bad(
-        "target: labels out of range",
-        ("target",),
-        lambda v, s: (
-            torch.full((v.shape[0],), v.shape[1])
-            if isinstance(v, torch.Tensor)
-            else np.full(v.shape[0], v.shape[1])
-        ),
-        VALUE,
-        "target",
-    ),
-]
+TARGET_BAD = [Bad("target: a row that is no distribution", ("target",),
+                  lambda v, s: v * 2, VALUE, "target"),
+              Bad("target: labels out of range", ("target",),
+                  lambda v, s: (torch.full((v.shape[0],), v.shape[1]) if isinstance(
+                      v, torch.Tensor) else np.full(v.shape[0], v.shape[1])), VALUE, "target")]
 
 ENTRIES = [
     Entry("softmax.log_sum_exp", _x, lambda a: K.log_sum_exp(a["x"]), X),
     Entry("softmax.softmax", _x, lambda a: K.softmax(a["x"]), X),
     Entry("softmax.softmax_jacobian", _x, lambda a: K.softmax_jacobian(a["x"]), X),
     Entry("softmax.log_softmax", _x, lambda a: K.log_softmax(a["x"]), X),
-    Entry(
-        "softmax.softmax_backward",
-        _s_g,
-        lambda a: K.softmax_backward(a["s"], a["grad_s"]),
-        {("s",): Arr(), ("grad_s",): Arr()},
-        growth=4,
-    ),
-    Entry(
-        "softmax.log_softmax_backward",
-        _log_s_g,
-        lambda a: K.log_softmax_backward(a["log_s"], a["grad"]),
-        {("log_s",): Arr(), ("grad",): Arr()},
-        growth=4,
-    ),
-    Entry(
-        "softmax.cross_entropy",
-        _x_t,
-        lambda a: K.cross_entropy(a["x"], a["target"]),
-        {("x",): Arr(), ("target",): Arr(int_error=VALUE)},
-        TARGET_BAD,
-        growth=4,
-    ),
-    Entry(
-        "softmax.cross_entropy_backward",
-        _x_t,
-        lambda a: K.cross_entropy_backward(a["x"], a["target"]),
-        {("x",): Arr(), ("target",): Arr(int_error=VALUE)},
-        TARGET_BAD,
-        growth=4,
-    ),
-    Entry(
-        "softmax.true_softmax",
-        _x_beta,
-        lambda a: K.true_softmax(a["x"], a["beta"]),
-        {**X, **BETA},
-        growth=4,
-    ),
-    Entry(
-        "softmax.true_softmax_gradient",
-        _x_beta,
-        lambda a: K.true_softmax_gradient(a["x"], a["beta"]),
-        {**X, **BETA},
-        growth=4,
-    ),
+    Entry("softmax.softmax_backward", _s_g, lambda a: K.softmax_backward(a["s"], a["grad_s"]),
+          {("s",): Arr(), ("grad_s",): Arr()}, growth=4),
+    Entry("softmax.log_softmax_backward", _log_s_g,
+          lambda a: K.log_softmax_backward(a["log_s"], a["grad"]),
+          {("log_s",): Arr(), ("grad",): Arr()}, growth=4),
+    Entry("softmax.cross_entropy", _x_t, lambda a: K.cross_entropy(a["x"], a["target"]),
+          {("x",): Arr(), ("target",): Arr(int_error=VALUE)}, TARGET_BAD, growth=4),
+    Entry("softmax.cross_entropy_backward", _x_t,
+          lambda a: K.cross_entropy_backward(a["x"], a["target"]),
+          {("x",): Arr(), ("target",): Arr(int_error=VALUE)}, TARGET_BAD, growth=4),
+    Entry("softmax.true_softmax", _x_beta, lambda a: K.true_softmax(a["x"], a["beta"]),
+          {**X, **BETA}, growth=4),
+    Entry("softmax.true_softmax_gradient", _x_beta,
+          lambda a: K.true_softmax_gradient(a["x"], a["beta"]), {**X, **BETA}, growth=4),
 ]

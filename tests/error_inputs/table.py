@@ -17,20 +17,10 @@ from tests.error_inputs import (
     softmax,
 )
 
-ENTRIES = [
-    *softmax.ENTRIES,
-    *least_squares.ENTRIES,
-    *momentum.ENTRIES,
-    *relu_net.ENTRIES,
-    *modules.ENTRIES,
-    *conv.ENTRIES,
-    *batchnorm.ENTRIES,
-    *fields.ENTRIES,
-    *autodiff.ENTRIES,
-    *experiments.ENTRIES,
-    *rewritten.ENTRIES,
-    *seed_code.ENTRIES,
-]
+ENTRIES = [*softmax.ENTRIES, *least_squares.ENTRIES, *momentum.ENTRIES, *relu_net.ENTRIES,
+           *modules.ENTRIES, *conv.ENTRIES, *batchnorm.ENTRIES, *fields.ENTRIES,
+           *autodiff.ENTRIES, *experiments.ENTRIES,
+           *rewritten.ENTRIES, *seed_code.ENTRIES]
 
 # Entries whose refusals (the corruption template) fail the contract today, each an
 # xfail(strict=True) so that the fix (on another branch) turns it into a failure that asks for

@@ -14,14 +14,10 @@ class LinearModule:
     def __init__(self, in_features, out_features):
         # the practical initialises N(0, 1e-4²) with the global generator; the tests overwrite
         # params before use, so no test depends on these draws
-        self.params = {
-            "weight": np.random.normal(0.0, 1e-4, (out_features, in_features)),  # noqa: NPY002
-            "bias": np.zeros(out_features),
-        }
-        self.grads = {
-            "weight": np.zeros((out_features, in_features)),
-            "bias": np.zeros(out_features),
-        }
+        self.params = {"weight": np.random.normal(0.0, 1e-4, (out_features, in_features)),  # noqa: NPY002
+                       "bias": np.zeros(out_features)}
+        self.grads = {"weight": np.zeros((out_features, in_features)),
+                      "bias": np.zeros(out_features)}
 
     def forward(self, x):
         self.x = x

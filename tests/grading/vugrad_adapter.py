@@ -30,7 +30,8 @@ class TensorNode:
         self._node = lib.TensorNode(value) if _node is None else _node
         self._node._contract_view = self
 
-    value = property(lambda self: self._node.value, lambda self, v: setattr(self._node, "value", v))
+    value = property(lambda self: self._node.value,
+                     lambda self, v: setattr(self._node, "value", v))
     grad = property(lambda self: self._node.grad)
     shape = property(lambda self: self._node.value.shape)
 
@@ -81,21 +82,8 @@ def _op(lib_op):
 
 
 Add, Sigmoid, Tanh, Exp, Log, ReLU, Sum, RowSum, RowMax, Normalize, LogSoftmax = (
-    _op(o)
-    for o in (
-        lib.Add,
-        lib.Sigmoid,
-        lib.Tanh,
-        lib.Exp,
-        lib.Log,
-        lib.ReLU,
-        lib.Sum,
-        lib.RowSum,
-        lib.RowMax,
-        lib.Normalize,
-        lib.LogSoftmax,
-    )
-)
+    _op(o) for o in (lib.Add, lib.Sigmoid, lib.Tanh, lib.Exp, lib.Log, lib.ReLU, lib.Sum,
+                     lib.RowSum, lib.RowMax, lib.Normalize, lib.LogSoftmax))
 MatMul = _op(lib.MatrixMultiply)
 
 
@@ -105,21 +93,10 @@ class Expand:
         return _wrap(lib.Expand.do_forward(x._node, dim=dim, size=repeats))
 
 
-_OPS = {
-    lib.Add: Add,
-    lib.Sigmoid: Sigmoid,
-    lib.Tanh: Tanh,
-    lib.Exp: Exp,
-    lib.Log: Log,
-    lib.ReLU: ReLU,
-    lib.Sum: Sum,
-    lib.RowSum: RowSum,
-    lib.RowMax: RowMax,
-    lib.Normalize: Normalize,
-    lib.LogSoftmax: LogSoftmax,
-    lib.MatrixMultiply: MatMul,
-    lib.Expand: Expand,
-}
+_OPS = {lib.Add: Add, lib.Sigmoid: Sigmoid, lib.Tanh: Tanh, lib.Exp: Exp, lib.Log: Log,
+        lib.ReLU: ReLU, lib.Sum: Sum, lib.RowSum: RowSum, lib.RowMax: RowMax,
+        lib.Normalize: Normalize, lib.LogSoftmax: LogSoftmax, lib.MatrixMultiply: MatMul,
+        lib.Expand: Expand}
 
 
 def log_softmax(x):

@@ -34,6 +34,7 @@ def layernorm_backward(g: np.ndarray, cache) -> tuple[np.ndarray, np.ndarray, np
     """(∂L/∂x, ∂L/∂γ, ∂L/∂β) from the upstream gradient g = ∂L/∂y."""
     xhat, r, gamma = cache
     h = gamma * g
-    dx = r * (h - h.mean(axis=-1, keepdims=True) - xhat * (h * xhat).mean(axis=-1, keepdims=True))
+    dx = r * (h - h.mean(axis=-1, keepdims=True)
+              - xhat * (h * xhat).mean(axis=-1, keepdims=True))
     lead = tuple(range(g.ndim - 1))
     return dx, (g * xhat).sum(axis=lead), g.sum(axis=lead)

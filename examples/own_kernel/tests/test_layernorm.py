@@ -40,38 +40,23 @@ def rounding_growth(x, gamma, beta):
 @pytest.mark.claim("layernorm.backward", kind="implementation")
 def test_layernorm_backward_is_the_vjp_of_the_forward():
     """Against autograd, the dot-product test and the full Jacobian; float64 and float32."""
-    check_backward(
-        reference,
-        backward,
-        ["n d", "d", "d"],
-        backend="numpy",
-        dims={"n": (1, 4), "d": (1, 6)},
-        growth=rounding_growth,
-        claim="layernorm.backward",
-    )
+    check_backward(reference, backward, ["n d", "d", "d"], backend="numpy",
+                   dims={"n": (1, 4), "d": (1, 6)}, growth=rounding_growth,
+                   claim="layernorm.backward")
 
 
 @pytest.mark.claim("layernorm.backward", kind="implementation")
 def test_layernorm_backward_over_batches_of_any_rank():
     """Leading axes are batch axes: (B, T, D) inputs, drawn by a strategy of shapes."""
-    shapes = st.tuples(tensor_shapes(min_dims=1, max_dims=2, max_side=3), st.integers(1, 4)).map(
-        lambda s: ((*s[0], s[1]), (s[1],), (s[1],))
-    )
-    check_backward(
-        reference,
-        backward,
-        shapes,
-        backend="numpy",
-        dtypes=(torch.float64,),
-        claim="layernorm.backward",
-    )
+    shapes = st.tuples(tensor_shapes(min_dims=1, max_dims=2, max_side=3),
+                       st.integers(1, 4)).map(lambda s: ((*s[0], s[1]), (s[1],), (s[1],)))
+    check_backward(reference, backward, shapes, backend="numpy", dtypes=(torch.float64,),
+                   claim="layernorm.backward")
 
 
 @pytest.mark.claim("layernorm.forward", kind="implementation")
-@given(
-    x=tensors(tensor_shapes(min_dims=1, max_dims=3), min_value=-3, max_value=3, label="x"),
-    data=st.data(),
-)
+@given(x=tensors(tensor_shapes(min_dims=1, max_dims=3), min_value=-3, max_value=3,
+                 label="x"), data=st.data())
 def test_layernorm_forward_matches_torch_layer_norm(x, data):
     d = x.shape[-1]
     gamma = data.draw(tensors((d,), label="gamma"))

@@ -8,6 +8,8 @@ already loaded the plugin under the same name, and the line below is a no-op.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -32,6 +34,12 @@ def pytest_configure(config: pytest.Config) -> None:
         getattr(opt, "benchmark_only", False) or getattr(opt, "benchmark_enable", False)
     ):
         opt.benchmark_disable = True
+    # The docs write benchmark JSON into the git-ignored reports/ folder, which a fresh clone
+    # does not have; pytest-benchmark opens the file only after the timings, and would then
+    # fail with FileNotFoundError.
+    json_path = getattr(opt, "benchmark_json", None)
+    if json_path is not None:
+        Path(json_path).parent.mkdir(parents=True, exist_ok=True)
 
 
 def pytest_collection_modifyitems(config, items) -> None:

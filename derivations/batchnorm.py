@@ -54,7 +54,7 @@ _sd = sp.sqrt(_var + EPS)
 FORWARD = claim(
     "batchnorm.forward",
     witnesses=("implementation",),
-    source=f"{SEED_004} §3.1; PROBLEMS.md (biased variance)",
+    source=f"{SEED_004} §3.1 (biased variance, as torch's training mode)",
     statement="Training-mode batch norm per neuron: y = γ(x − μ)/√(σ²+ε) + β with the batch "
     "mean and the biased batch variance (= torch.nn.functional.batch_norm, training=True).",
     formula=lambda: sp.Eq(sp.Indexed("y", _i), GAMMA * (_x[_i] - _mu) / _sd + BETA),

@@ -240,7 +240,7 @@ _FIG = sp.MatrixSymbol("N", 2, 4)  # rows: Module I, II; columns: params, ×, +,
 BOTTLENECK_CORRECTED = claim(
     "flops.bottleneck_counts",
     witnesses=("implementation",),
-    source=f"{SEED_000} Problem 5; PROBLEMS.md",
+    source=f"{SEED_000} Problem 5 (the modules as the problem states them)",
     statement="For the modules as stated (1×1 branch 256→128), rows Module I, II; columns "
     "parameters, multiplications, additions, activations.",
     formula=lambda: sp.Eq(_FIG, _figure_matrix(bottleneck_totals_table(128))),

@@ -40,7 +40,7 @@ _k, _s, _p = sp.IndexedBase("k"), sp.IndexedBase("s"), sp.IndexedBase("p")
 CLOSED_FORM = claim(
     "receptive_field.closed_form",
     witnesses=("symbolic",),
-    source=f"{SEED_000} Problem 4 (statement in PROBLEMS.md)",
+    source=f"{SEED_000} Problem 4 (left blank in the write-up; stated in docs/conv.md)",
     statement="Walking back through L conv/pool layers, output row i reads input rows "
     "S i − P … S i − P + R − 1 (before clipping): S = Π s_ℓ, P = Σ p_ℓ Π_{m<ℓ} s_m, "
     "R = 1 + Σ (k_ℓ − 1) Π_{m<ℓ} s_m.",

@@ -17,7 +17,8 @@ seeded explicitly (``seed=``) and deterministic on one thread.
   standardised diabetes data with the hand-written gradients of ``impl.mlp`` and, side by
   side, its autograd twin.
 
-``python -m impl.experiments figures --out DIR`` trains every run and writes the figures.
+``python -m impl.experiments figures [--out DIR]`` trains every run and writes the figures (to
+the git-ignored ``reports/`` unless ``--out`` says otherwise).
 """
 
 from __future__ import annotations
@@ -829,7 +830,9 @@ def main(argv: list[str] | None = None) -> int:
                                      description="The seeds' experiments at a small scale.")
     sub = parser.add_subparsers(dest="command", required=True)
     fig = sub.add_parser("figures", help="train every run and write PNG figures")
-    fig.add_argument("--out", type=Path, required=True, help="directory for the PNG files")
+    fig.add_argument("--out", type=Path, default=Path("reports"),
+                     help="directory for the PNG files (default reports/, ignored by git; "
+                     "pass docs/figures to replace the committed copies)")
     fig.add_argument("--seed", type=int, default=0, help="the runs' seed (default 0)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)

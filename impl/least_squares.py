@@ -157,8 +157,11 @@ def gd_iterate_closed_form(X: Any, y: Any, w0: Any, alpha: float, k: int) -> Arr
 
 
 def _eigenvalues(X: Array) -> Array:
-    eigvalsh = torch.linalg.eigvalsh if isinstance(X, torch.Tensor) else np.linalg.eigvalsh
-    return eigvalsh(X.T @ X)
+    # Only ever turned into a Python float: no graph is wanted (and float() of a tensor that
+    # requires grad warns).
+    if isinstance(X, torch.Tensor):
+        return torch.linalg.eigvalsh(X.detach().T @ X.detach())
+    return np.linalg.eigvalsh(X.T @ X)
 
 
 def step_size_limit(X: Any) -> float:

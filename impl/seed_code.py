@@ -154,7 +154,7 @@ def p6_epoch(*, fixed: bool = False, seed: int = 0, n: int = 50, batch: int = 16
         loss.backward()
         opt.step()
         losses.append(loss.item())
-    recorded = sum(losses) / len(losses) if fixed else float(loss)
+    recorded = sum(losses) / len(losses) if fixed else loss.item()
     if fixed:
         net.eval()
     accuracies = []

@@ -1,8 +1,8 @@
 """Report of the Jacobian benchmark: a Markdown table and PNGs from pytest-benchmark's JSON.
 
-    pytest tests/test_jacobian_benchmark.py --benchmark-only --benchmark-json=bench.json
-    python -m tests.jacobian_report bench.json            # writes to reports/ (git-ignored)
-    python -m tests.jacobian_report bench.json --out docs/figures   # only when asked to
+    pytest tests/test_jacobian_benchmark.py --benchmark-only --benchmark-json=reports/bench.json
+    python -m tests.jacobian_report reports/bench.json    # writes to reports/ (git-ignored)
+    python -m tests.jacobian_report reports/bench.json --out docs/figures   # only when asked to
 
 writes ``jacobian_benchmark.md`` (every cell and kernel, mixed-width cells included: minimum
 and median time, the multiply-adds counted in an instrumented run, the rate they imply, time

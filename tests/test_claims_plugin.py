@@ -91,6 +91,24 @@ def test_a_claim_needing_two_kinds_with_one_run_is_partial(project):
     result.stdout.no_fnmatch_line("verified*demo.two_kinds*")
 
 
+def test_a_partial_claim_names_the_passing_kinds_it_does_not_require(project):
+    """A witness of a kind the claim does not require runs and passes: the claim stays partial,
+    and the line says what did pass (not a bare "0 of 1 ... ran: none" next to "1 test(s)")."""
+    project.makepyfile(test_extra="""
+import pytest
+
+@pytest.mark.claim("demo.other", kind="symbolic")
+def test_symbolic_of_an_implementation_claim():
+    assert True
+""")
+    result = run(project, "test_extra.py")
+    result.stdout.fnmatch_lines([
+        "partial*demo.other*1 test(s)*",
+        "*(0 of 1 witness kinds ran: none; missing implementation; "
+        "also passed, not required: symbolic)*",
+    ])
+
+
 def test_a_claim_with_every_kind_passing_is_verified(project):
     result = run(project)
     result.stdout.fnmatch_lines(["verified*demo.other*", "verified*demo.two_kinds*",

@@ -232,6 +232,7 @@ def test_row_max_first_maximal_entry_rule_is_a_subgradient_by_cases(n, data):
         prove_identity(lhs, rhs, claim="ops.row_max_ties", data=data)
 
 
+@pytest.mark.conventions  # which maximal entry gets a tied row's gradient (docs/proofs.md)
 @pytest.mark.claim("ops.row_max_ties", kind=("implementation", "autograd"))
 @given(x=tied_rows(), data=st.data())
 def test_row_max_sends_a_tied_rows_gradient_to_its_first_maximal_entry_as_torch_max(x, data):
@@ -813,6 +814,7 @@ def _positive_point(x: sp.MatrixBase) -> st.SearchStrategy:
     return st.fixed_dictionaries({v: value for v in x})
 
 
+@pytest.mark.conventions  # NaN propagation is this library's contract (docs/contracts.md)
 @pytest.mark.claim("ops.relu_gradient", kind="autograd")
 @given(x=hnp.arrays(np.float64, st.tuples(st.integers(1, 3), st.integers(1, 4)),
                     elements=st.floats(-3, 3) | st.just(np.nan)))

@@ -116,6 +116,28 @@ def test_symbolic_canonicalisation_is_not_fooled_by_a_near_identity():
     assert not symbolically_zero(sp.tanh(x) - (sp.exp(2 * x) - 1) / (sp.exp(2 * x) + 1 + tiny))
 
 
+def test_polynomial_identities_are_decided_in_the_ring_and_near_identities_are_not():
+    x, y, z = sp.symbols("x y z", real=True)
+    cube = (x + y - 2 * z) ** 3
+    expanded = sp.expand(cube)
+    assert symbolically_zero(cube - expanded)
+    assert not symbolically_zero(cube - expanded + sp.Rational(1, 10**30))
+    assert not symbolically_zero(cube - expanded + x * y * z * sp.Rational(1, 10**30))
+    assert symbolically_zero(((x + 1) ** 2) ** 3 - (x + 1) ** 6)
+
+
+def test_a_depth_three_cubic_conv_net_is_proven_in_the_ring():
+    """The recursion of 001 Problem 4 on n0 = 5, filters (3, 3, 1), cubic activations: a
+    degree-13 polynomial in 15 symbols per entry. Hypothesis's dev profile drew it and sympy's
+    expand ran for over ten minutes; the ring decides it in about a second an entry."""
+    from derivations import conv as C
+
+    derived, closed = C.network_gradients(5, (3, 3, 1), "cubic")
+    for lhs, rhs in zip(derived, closed, strict=True):
+        assert all(symbolically_zero(a - b) for a, b in zip(lhs, rhs, strict=True))
+    assert not symbolically_zero(derived[0][0] - closed[0][0] - closed[1][0])
+
+
 def test_floats_are_refused_in_an_exact_proof():
     """A sympy Float rounds (1 + 1e-30 == 1.0): an identity with floats proves nothing."""
     x = sp.Symbol("x", real=True)

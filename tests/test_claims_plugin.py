@@ -278,8 +278,8 @@ def test_a_timing_run_judges_no_claim(project, monkeypatch):
 def test_an_unknown_hypothesis_profile_is_a_usage_error_listing_the_profiles(project):
     result = run(project, "--hypothesis-profile=nightlly")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*unknown Hypothesis profile 'nightlly'*"
-                                 "registered profiles: ci, default, dev, nightly, quick, thorough*"])
+    result.stderr.fnmatch_lines(["*unknown Hypothesis profile 'nightlly'*registered profiles: "
+                                 "ci, default, dev, nightly, quick, thorough*"])
     result.stdout.no_fnmatch_line("*INTERNALERROR*")
 
 

@@ -8,7 +8,7 @@ Conventions (the units of every count in the suite, and of ``impl/flops.py``):
 
 * **Multiplications** of a conv/linear layer: one per (weight, input) product,
   :math:`(C_{in}/g)\,k_h k_w` per output element. Padded positions count as ordinary
-  positions (PROBLEMS.md, Problem 5).
+  positions (the course's problem statement of Problem 5).
 * **Additions**: summing :math:`n` products takes :math:`n-1` additions, and adding the bias
   one more. With a bias, :math:`(C_{in}/g)\,k_h k_w` additions per output element (so
   additions = multiplications, the seeds' convention); without, :math:`(C_{in}/g)\,k_h k_w-1`.
@@ -406,7 +406,7 @@ def linear_counts_by_enumeration(in_features: int, out_features: int,
     return {"params": len(used), "mults": mults, "adds": adds, "activations": out_features}
 
 
-# ----- the bottleneck modules as PROBLEMS.md states them
+# ----- the bottleneck modules as the course's problem statement gives them
 
 #: (branch, layers): each layer ("conv", C_in, C_out, k) or ("maxpool", k)
 def bottleneck_spec(module: str, one_by_one: int = 128) -> tuple:

@@ -1,6 +1,6 @@
 r"""The two forms of momentum SGD in sympy.
 
-Source: ``000_44446893528eed8a.txt`` Problem 3 (statement in ``PROBLEMS.md``).
+Source: ``000_44446893528eed8a.txt`` Problem 3 (the course's problem statement).
 
 * Form I: :math:`\theta^{k+1} = \theta^k - \alpha g^k + \beta(\theta^k - \theta^{k-1})`,
   with :math:`\theta^{-1} = \theta^0`;

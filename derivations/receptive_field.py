@@ -1,8 +1,8 @@
 r"""Receptive fields of a stack of convolution and pooling layers, in sympy.
 
-Source: ``000_44446893528eed8a.txt`` Problem 4 (the seed leaves it blank; the statement is in
-``PROBLEMS.md``): the first layers of VGG16 on 1×3×224×224, and the input positions that can
-influence y_p[k, i, j] for p = 1, 2, 3.
+Source: ``000_44446893528eed8a.txt`` Problem 4 (the seed leaves it blank; the course's
+problem statement gives it): the first layers of VGG16 on 1×3×224×224, and the input
+positions that can influence y_p[k, i, j] for p = 1, 2, 3.
 
 Along one axis a layer with kernel k, stride s, padding p reads rows s·i − p … s·i − p + k − 1
 of its (unpadded) input for output row i. Walking back from output row i of layer L:
@@ -150,8 +150,8 @@ def clipped_per_layer(axes: Sequence[Axis], n: int) -> tuple[sp.Expr, sp.Expr]:
     return a, b
 
 
-# The first layers of VGG16 (PROBLEMS.md), one axis: conv3 p1, conv3 p1, pool2 s2, conv3 p1,
-# conv3 p1, pool2 s2; y1 after layer 2, y2 after layer 3, y3 after layer 6.
+# The first layers of VGG16 (the problem statement), one axis: conv3 p1, conv3 p1, pool2 s2,
+# conv3 p1, conv3 p1, pool2 s2; y1 after layer 2, y2 after layer 3, y3 after layer 6.
 VGG16_AXES: tuple[Axis, ...] = ((3, 1, 1), (3, 1, 1), (2, 2, 0), (3, 1, 1), (3, 1, 1), (2, 2, 0))
 VGG16_OUTPUTS = {1: 2, 2: 3, 3: 6}  # y_p is the output of the first VGG16_OUTPUTS[p] layers
 

@@ -1,7 +1,7 @@
 """Receptive fields: which input positions can influence one output position of a stack of
 convolution and pooling layers.
 
-Source: ``000_44446893528eed8a.txt`` Problem 4 (statement in ``PROBLEMS.md``).
+Source: ``000_44446893528eed8a.txt`` Problem 4 (the course's problem statement).
 
 The layers are described either as a list (each entry a :class:`Layer`, a tuple
 ``(kernel, stride, padding)``, or a dict with the keys ``kernel`` (required), ``stride``,

@@ -494,7 +494,7 @@ def test_cross_entropy_module_backward_matches_central_differences(data):
 @pytest.mark.claim("cross_entropy.softmax_chain", kind="implementation")
 @given(c=st.integers(1, 10), data=st.data())
 def test_cross_entropy_module_passes_the_course_protocol_for_every_class_count(c, data):
-    """PROBLEMS.md 004: the practical perturbs the probabilities by ±1e-5 and takes central
+    """The practical of 004 (its handout) perturbs the probabilities by ±1e-5 and takes central
     differences. With one class the probability is 1 and the check evaluates the loss at
     1.00001, which the module must accept (it refused values above 1). Here C = 1 … 10; the
     truncation error of a central difference is ≤ h²/6·max|f‴| with f‴ = −2y/(N x³), and the

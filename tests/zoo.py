@@ -207,7 +207,7 @@ class Parallel(nn.Module):
 
 
 def conv_act(c_in: int, c_out: int, k: int) -> nn.Sequential:
-    """Every convolution has a bias, 'same' padding and an activation (PROBLEMS.md)."""
+    """Every convolution has a bias, 'same' padding and an activation (the problem statement)."""
     return nn.Sequential(nn.Conv2d(c_in, c_out, k, padding=k // 2, bias=True), nn.ReLU())
 
 
@@ -230,7 +230,7 @@ def module_two(one_by_one: int = 128) -> Parallel:
 
 
 def seed_bn_network() -> nn.Sequential:
-    """001 Problem 3's network for 3×32×32 inputs (as PROBLEMS.md summarises it)."""
+    """001 Problem 3's network for 3×32×32 inputs (as the problem statement gives it)."""
     return nn.Sequential(
         nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
         nn.Conv2d(16, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(),

@@ -4,6 +4,8 @@ tests that reach the mutated function, and report the score and the survivors.
     python tools/mutate.py softmax            # impl/softmax.py against its topic's tests
     python tools/mutate.py conv --max 50      # the first 50 mutants only
     python tools/mutate.py softmax --list     # the mutants, without running anything
+    python tools/mutate.py --all              # every public module, one after the other
+    python tools/mutate.py softmax --survivors  # re-run only the last run's survivors
 
 Mutants (one node each, never inside a docstring, an f-string, a ``raise`` statement's
 message or a type annotation): arithmetic operator swaps (+ −, × ÷, ** → ×, @ → ×, // → /),
@@ -324,22 +326,75 @@ def _restore(module: types.ModuleType, state: dict) -> None:
         setattr(mod, attr, value)
 
 
+def public_modules() -> list[str]:
+    """The modules of ``impl/`` with an ``__all__`` (the error-input layer's modules)."""
+    return sorted(p.stem for p in (ROOT / "impl").glob("*.py")
+                  if not p.stem.startswith("_") and "__all__" in p.read_text())
+
+
+def run_all(args: argparse.Namespace) -> int:
+    """Each public module in its own process (a fresh import each), then a summary table."""
+    import subprocess
+
+    rows = []
+    for name in public_modules():
+        cmd = [sys.executable, str(Path(__file__).resolve()), name, "--out", str(args.out),
+               "--timeout", str(args.timeout)]
+        if args.max is not None:
+            cmd += ["--max", str(args.max)]
+        print(f"=== {name}", flush=True)
+        code = subprocess.call(cmd, cwd=ROOT)
+        out = args.out / f"{name}.json"
+        if code != 0 or not out.exists():
+            rows.append((name, "-", "-", "-", "failed", "-"))
+            continue
+        r = json.loads(out.read_text())
+        rows.append((name, r["mutants"], r["killed"], r["mutants"] - r["killed"],
+                     f"{100 * r['score']:.1f}%", r["seconds"]))
+    print(f"\n{'module':18s} {'mutants':>7s} {'killed':>6s} {'left':>5s} {'score':>7s} "
+          f"{'s':>5s}")
+    for row in rows:
+        print(f"{row[0]:18s} {row[1]!s:>7s} {row[2]!s:>6s} {row[3]!s:>5s} {row[4]!s:>7s} "
+              f"{row[5]!s:>5s}")
+    return 0 if all(row[4] != "failed" for row in rows) else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python tools/mutate.py", description=__doc__.split(
         "\n\n")[0])
-    ap.add_argument("module", help="an impl module name: softmax, conv, ...")
+    ap.add_argument("module", nargs="?", help="an impl module name: softmax, conv, ...")
+    ap.add_argument("--all", action="store_true",
+                    help="every module of impl/ with an __all__, one process each")
+    ap.add_argument("--survivors", action="store_true",
+                    help="re-run only the mutants <out>/<module>.json left alive (after tests "
+                         "were added) and update that file; the others keep their status")
     ap.add_argument("--max", type=int, default=None, help="only the first N mutants")
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds per mutant")
     ap.add_argument("--list", action="store_true", help="list the mutants and stop")
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "mutation",
                     help="directory for <module>.json")
     args = ap.parse_args(argv)
+    if args.all:
+        return run_all(args)
+    if args.module is None:
+        ap.error("name a module, or --all")
 
     sys.path.insert(0, str(ROOT))
     path = ROOT / "impl" / f"{args.module}.py"
     tree, found = mutants(path)
     if args.max is not None:
         found = found[: args.max]
+    previous: dict[int, dict] = {}
+    if args.survivors:
+        prior = json.loads((args.out / f"{args.module}.json").read_text())
+        previous = {r["index"]: r for r in prior["results"]}
+        if [(r["line"], r["kind"]) for r in prior["results"]] != [
+                (m.line, m.kind) for m in found]:
+            ap.error(f"impl/{args.module}.py changed since that run: run it whole")
+        for m in found:
+            r = previous[m.index]
+            if r["status"] in ("killed", "timeout"):
+                m.status, m.tests, m.seconds = r["status"], r["tests"], r["seconds"]
     if args.list:
         for m in found:
             print(f"{m.index:4d} line {m.line:4d} {m.function:28s} {m.kind:28s} "
@@ -369,6 +424,8 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGALRM, _alarm)
     for m in found:
+        if m.status != "pending":  # killed in the run --survivors continues
+            continue
         k, kind = _sites(tree)[m.index]
         _, first, last = _enclosing(tree, k)
         if m.function == "<module>":
@@ -410,7 +467,9 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     report = {"module": args.module, "mutants": len(found), "killed": killed,
               "no_tests": sum(m.status == "no-tests" for m in found),
-              "score": round(score, 4), "seconds": round(time.time() - t0),
+              "score": round(score, 4),
+              "seconds": prior["seconds"] if previous else round(time.time() - t0),
+              "survivors_rerun_seconds": round(time.time() - t0) if previous else None,
               "results": [asdict(m) for m in found]}
     (args.out / f"{args.module}.json").write_text(json.dumps(report, indent=1,
                                                              ensure_ascii=False))

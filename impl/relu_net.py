@@ -117,7 +117,9 @@ def hat(x: Any) -> Array:
 
 
 def hat_derivative(x: Any) -> Array:
-    """f′(x) off the breakpoints {0, ½, 1}: 2 on (0, ½), −2 on (½, 1), 0 outside [0, 1]."""
+    """f′(x) off the breakpoints {0, ½, 1}: 2 on (0, ½), −2 on (½, 1), 0 outside [0, 1]; 0 at
+    the breakpoints, the autograd derivative of :func:`hat_network` there (torch's
+    ReLU′(0) = 0)."""
     x = _points(x)
     xp = namespace(x)
     one = x * 0 + 1
@@ -133,6 +135,7 @@ def soft_threshold(x: Any, s: float) -> Array:
 
 
 def soft_threshold_derivative(x: Any, s: float) -> Array:
-    """Off the breakpoints ±s: 1 where |x| > s, 0 where |x| < s."""
+    """Off the breakpoints ±s: 1 where |x| > s, 0 where |x| < s; 0 at ±s, the autograd
+    derivative of :func:`soft_threshold_network` there (torch's ReLU′(0) = 0)."""
     x, s = _points(x), _threshold(s)
     return (abs(x) > s) * (x * 0 + 1)

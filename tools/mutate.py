@@ -359,6 +359,71 @@ def run_all(args: argparse.Namespace) -> int:
     return 0 if all(row[4] != "failed" for row in rows) else 1
 
 
+_IMPORT_PROBE = """
+import sys
+sys.path.insert(0, {root!r})
+seen = set()
+def probe(frame, event, arg):
+    if event == "call" and frame.f_code.co_filename == {path!r}:
+        seen.add((frame.f_code.co_name, frame.f_code.co_firstlineno))
+sys.setprofile(probe)
+import impl.{module}
+sys.setprofile(None)
+print(repr(sorted(seen)))
+"""
+
+_FRESH_RUN = """
+import sys, types
+sys.path.insert(0, {root!r})
+import impl
+module = types.ModuleType("impl.{module}")
+module.__file__, module.__package__ = {path!r}, "impl"
+sys.modules["impl.{module}"] = module
+impl.{module} = module
+try:
+    exec(compile(open({source!r}).read(), {path!r}, "exec"), module.__dict__)
+except Exception as err:
+    print("the mutant does not import:", err)
+    sys.exit(3)
+import pytest
+from hypothesis import settings
+settings.register_profile("mutation", max_examples=20, deadline=None, derandomize=True,
+                          database=None, print_blob=False)
+sys.exit(pytest.main({args!r}))
+"""
+
+
+def _import_time_functions(module: str, path: Path) -> set[tuple[str, int]]:
+    """The functions of the file that run while the module is imported (class hooks such as
+    ``__init_subclass__``, decorators, helpers called at module level), found in a fresh
+    process: a mutant there never reaches the tests through in-place recoding."""
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-c", _IMPORT_PROBE.format(
+        root=str(ROOT), path=str(path), module=module)], capture_output=True, text=True,
+        cwd=ROOT, check=True).stdout
+    return set(ast.literal_eval(out.strip().splitlines()[-1]))
+
+
+def _fresh_run(module: str, path: Path, mutated: ast.AST, args: list[str],
+               timeout: float) -> str:
+    """Run the tests in a new process that imports the mutated source as the module."""
+    import subprocess
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
+        f.write(ast.unparse(mutated))
+    try:
+        code = subprocess.run([sys.executable, "-c", _FRESH_RUN.format(
+            root=str(ROOT), path=str(path), module=module, source=f.name, args=args)],
+            cwd=ROOT, timeout=timeout, capture_output=True).returncode
+    except subprocess.TimeoutExpired:
+        return "timeout"
+    finally:
+        Path(f.name).unlink()
+    return "killed" if code != 0 else "survived"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python tools/mutate.py", description=__doc__.split(
         "\n\n")[0])
@@ -422,6 +487,9 @@ def main(argv: list[str] | None = None) -> int:
           f"{len(calls.failed)} failing (left out)", flush=True)
     tests = {t: fns for t, fns in calls.calls.items() if t not in calls.failed}
 
+    baseline_seconds = time.time() - t0
+    at_import = _import_time_functions(args.module, path)
+
     signal.signal(signal.SIGALRM, _alarm)
     for m in found:
         if m.status != "pending":  # killed in the run --survivors continues
@@ -435,6 +503,18 @@ def main(argv: list[str] | None = None) -> int:
                               if any(n == m.function and first <= line <= last
                                      for n, line in fns))
         m.tests = selected
+        if not selected and any(n == m.function and first <= line <= last
+                                for n, line in at_import):
+            # code that runs at import: every topic test, in a process importing the mutant
+            start = time.time()
+            m.tests = ["(all topic tests, fresh process: the function runs at import)"]
+            m.status = _fresh_run(args.module, path, _apply(tree, k, kind),
+                                  [*files, *layer, *base, "-x"],
+                                  timeout=3 * baseline_seconds + 120)
+            m.seconds = time.time() - start
+            print(f"[{m.index}] line {m.line} {m.kind}: {m.status} (at import, fresh process, "
+                  f"{m.seconds:.1f} s)", flush=True)
+            continue
         if not selected:
             m.status = "no-tests"
             print(f"[{m.index}] line {m.line} {m.kind}: NO TESTS reach {m.function}", flush=True)

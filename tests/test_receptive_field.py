@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import sympy as sp
 import torch
-from hypothesis import find, given, note
+from hypothesis import example, find, given, note
 from hypothesis import strategies as st
 from torch import nn
 
@@ -442,3 +442,21 @@ def test_circular_padding_as_large_as_the_input_is_accepted():
         rows, cols = K.input_support(model, (2, 2), index)
         assert np.array_equal(np.outer(rows, cols),
                               gradient_support(model, (1, 1, 2, 2), index))
+
+
+@pytest.mark.claim("receptive_field.padding_modes", kind="autograd")
+@given(stack=moded_stacks())
+@example(stack=(nn.Sequential(nn.Conv2d(1, 1, 1, padding=2, padding_mode="replicate")), (3, 3)))
+@example(stack=(nn.Sequential(nn.Conv2d(1, 1, 1, padding=2, padding_mode="reflect")), (3, 3)))
+@example(stack=(nn.Sequential(nn.Conv2d(1, 1, 1, padding=2, padding_mode="circular")), (3, 3)))
+def test_the_fields_of_the_four_corners_honour_padding_mode(stack):
+    """The corners are where padding is read on both sides of each axis (the rows a replicate
+    pad clamps to, a reflect pad mirrors, a circular pad wraps to): each corner's field is the
+    gradient support through torch's own padding. A 1×1 kernel with padding 2 puts the
+    corner outputs on padding alone (the examples)."""
+    model, size = stack
+    out = K.output_size(model, size)
+    for index in ((0, 0), (0, out[1] - 1), (out[0] - 1, 0), (out[0] - 1, out[1] - 1)):
+        rows, cols = K.input_support(model, size, index)
+        assert np.array_equal(np.outer(rows, cols),
+                              gradient_support(model, (1, 1, *size), index)), index

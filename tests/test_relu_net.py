@@ -271,3 +271,14 @@ def test_network_input_of_the_wrong_shape_is_a_value_error():
         K.network_forward(K.hat_network(), np.zeros(3))
     with pytest.raises(ValueError, match="finite"):
         K.hat(np.array([np.nan]))
+
+
+@pytest.mark.conventions
+def test_network_input_of_another_dtype_or_device_than_the_net_is_a_type_error():
+    """Either mismatch alone is refused by name (float32 points into a float64 net; CPU points
+    into a net moved to ``meta``), not left to torch's matmul error."""
+    x = torch.linspace(-1, 2, 5, dtype=torch.float64)
+    for net, points in ((K.hat_network(torch.float64), x.float()),
+                        (K.hat_network(torch.float64).to("meta"), x)):
+        with pytest.raises(TypeError, match="x must have the dtype and device of net's"):
+            K.network_forward(net, points)

@@ -78,7 +78,8 @@ def soft_threshold_network(s: float, dtype: torch.dtype = torch.float64) -> nn.S
 
 
 def network_forward(net: nn.Module, x: Any) -> torch.Tensor:
-    """Apply a scalar-to-scalar network to a 1-D batch x of shape (N,); returns shape (N,).
+    """Apply a scalar-to-scalar network (a module mapping (N, 1) to (N, 1), as the networks
+    here do) to a 1-D batch x of shape (N,); returns shape (N,).
 
     x must have the dtype of the network's parameters; NaN propagates through the network (as
     it does through any torch module)."""

@@ -54,6 +54,7 @@ TOPIC_TESTS: dict[str, list[str]] = {
     "custom_batchnorm": ["tests/test_batchnorm.py"],
     "modules": ["tests/test_modules.py", "tests/test_softmax.py"],
     "mlp": ["tests/test_mlp.py", "tests/test_modules.py"],
+    "_validate": [],  # its tests are the error-input layer and the contracts, whole
 }
 
 
@@ -327,9 +328,11 @@ def _restore(module: types.ModuleType, state: dict) -> None:
 
 
 def public_modules() -> list[str]:
-    """The modules of ``impl/`` with an ``__all__`` (the error-input layer's modules)."""
-    return sorted(p.stem for p in (ROOT / "impl").glob("*.py")
-                  if not p.stem.startswith("_") and "__all__" in p.read_text())
+    """The modules of ``impl/`` with an ``__all__`` (the error-input layer's modules), and
+    ``_validate`` (the checks they share)."""
+    public = sorted(p.stem for p in (ROOT / "impl").glob("*.py")
+                    if not p.stem.startswith("_") and "__all__" in p.read_text())
+    return [*public, "_validate"]
 
 
 def run_all(args: argparse.Namespace) -> int:
@@ -482,6 +485,8 @@ def main(argv: list[str] | None = None) -> int:
     # examples (-k applies to every file: keep everything outside test_error_inputs)
     layer = ["tests/test_error_inputs.py", "tests/test_contracts.py",
              "-k", f"not test_error_inputs or {args.module}"]
+    if args.module == "_validate":  # the shared checks: every entry of the layer is a test
+        layer = ["tests/test_error_inputs.py", "tests/test_contracts.py"]
     pytest.main([*files, *layer, *base], plugins=[calls])
     print(f"baseline: {len(calls.calls)} tests in {time.time() - t0:.0f} s, "
           f"{len(calls.failed)} failing (left out)", flush=True)

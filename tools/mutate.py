@@ -6,6 +6,7 @@ tests that reach the mutated function, and report the score and the survivors.
     python tools/mutate.py softmax --list     # the mutants, without running anything
     python tools/mutate.py --all              # every public module, one after the other
     python tools/mutate.py softmax --survivors  # re-run only the last run's survivors
+    python tools/mutate.py --table            # the table of docs/mutation.md from the results
 
 Mutants (one node each, never inside a docstring, an f-string, a ``raise`` statement's
 message or a type annotation): arithmetic operator swaps (+ −, × ÷, ** → ×, @ → ×, // → /),
@@ -28,7 +29,9 @@ How it runs, in one process so that torch, sympy and the suite are imported once
 3. the module is restored, and the next mutant planted.
 
 It writes ``<out>/<module>.json`` (every mutant, its status and the tests run) and prints the
-score and the survivors. Not part of CI: a module takes minutes (docs/mutation.md).
+score and the survivors. A survivor listed in ``docs/mutation/equivalent.json`` (with the
+argument that no input tells it from the original) is reported as equivalent; the score is
+given with and without them. Not part of CI: a module takes minutes (docs/mutation.md).
 """
 
 from __future__ import annotations
@@ -327,6 +330,66 @@ def _restore(module: types.ModuleType, state: dict) -> None:
         setattr(mod, attr, value)
 
 
+EQUIVALENT = ROOT / "docs" / "mutation" / "equivalent.json"
+
+
+def _equivalents(module: str) -> list[dict]:
+    """The mutants of ``module`` argued equivalent in docs/mutation.md: each entry names the
+    function, the mutation, the source line (stripped) and the column, so it survives edits
+    that only move lines; ``why`` is the argument."""
+    if not EQUIVALENT.exists():
+        return []
+    return json.loads(EQUIVALENT.read_text()).get(module, [])
+
+
+def _is_listed(m: Mutant, entry: dict) -> bool:
+    return (m.function, m.kind, m.source_line, m.col) == (
+        entry["function"], entry["kind"], entry["source_line"], entry["col"])
+
+
+def table(out: Path) -> str:
+    """The Markdown table of docs/mutation.md from the JSON results in ``out``, with each
+    module's corruption count from the error-input layer."""
+    from collections import Counter
+
+    sys.path.insert(0, str(ROOT))
+    from tests.error_inputs import corruptions
+    from tests.error_inputs.table import ENTRIES
+
+    corr: dict = {}  # module → corruptions its entries try ("—": not in the layer)
+    for e in ENTRIES:
+        mod = e.name.split(".")[0]
+        corr[mod] = corr.get(mod, 0) + (0 if e.record else len(corruptions(e)))
+    lines = ["| module | corruptions | mutants | killed | survived | equivalent | score | "
+             "score without equivalents | seconds |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    tot = Counter()
+    for name in public_modules():
+        f = out / f"{name}.json"
+        if not f.exists():
+            lines.append(f"| {name} | {corr.get(name, '—')} | not measured | | | | | | |")
+            continue
+        r = json.loads(f.read_text())
+        listed = _equivalents(name)  # the current list, so an added argument needs no re-run
+        eq = sum(m["status"] in ("survived", "equivalent") and any(
+            _is_listed(Mutant(**m), e) for e in listed) for m in r["results"])
+        left = r["mutants"] - r["killed"] - eq
+        adj = r["killed"] / (r["mutants"] - eq) if r["mutants"] > eq else 1.0
+        part = f" (first {r['mutants']} of {r['of']})" if r.get("of", r["mutants"]) != \
+            r["mutants"] else ""
+        lines.append(f"| {name}{part} | {corr.get(name, '—')} | {r['mutants']} | {r['killed']} "
+                     f"| {left} | {eq} | {100 * r['score']:.1f}% | {100 * adj:.1f}% | "
+                     f"{r['seconds']} |")
+        tot.update({"c": corr.get(name) or 0, "m": r["mutants"], "k": r["killed"], "e": eq,
+                    "s": r["seconds"]})
+    if tot["m"]:
+        lines.append(f"| **total** | {tot['c']} | {tot['m']} | {tot['k']} | "
+                     f"{tot['m'] - tot['k'] - tot['e']} | {tot['e']} | "
+                     f"{100 * tot['k'] / tot['m']:.1f}% | "
+                     f"{100 * tot['k'] / (tot['m'] - tot['e']):.1f}% | {tot['s']} |")
+    return "\n".join(lines)
+
+
 def public_modules() -> list[str]:
     """The modules of ``impl/`` with an ``__all__`` (the error-input layer's modules), and
     ``_validate`` (the checks they share)."""
@@ -349,17 +412,18 @@ def run_all(args: argparse.Namespace) -> int:
         code = subprocess.call(cmd, cwd=ROOT)
         out = args.out / f"{name}.json"
         if code != 0 or not out.exists():
-            rows.append((name, "-", "-", "-", "failed", "-"))
+            rows.append((name, "-", "-", "-", "-", "failed", "-", "-"))
             continue
         r = json.loads(out.read_text())
-        rows.append((name, r["mutants"], r["killed"], r["mutants"] - r["killed"],
-                     f"{100 * r['score']:.1f}%", r["seconds"]))
-    print(f"\n{'module':18s} {'mutants':>7s} {'killed':>6s} {'left':>5s} {'score':>7s} "
-          f"{'s':>5s}")
+        rows.append((name, r["mutants"], r["killed"], r["equivalent"],
+                     r["mutants"] - r["killed"] - r["equivalent"], f"{100 * r['score']:.1f}%",
+                     f"{100 * r['score_without_equivalents']:.1f}%", r["seconds"]))
+    print(f"\n{'module':18s} {'mutants':>7s} {'killed':>6s} {'equiv':>5s} {'left':>5s} "
+          f"{'score':>7s} {'adjusted':>8s} {'s':>5s}")
     for row in rows:
-        print(f"{row[0]:18s} {row[1]!s:>7s} {row[2]!s:>6s} {row[3]!s:>5s} {row[4]!s:>7s} "
-              f"{row[5]!s:>5s}")
-    return 0 if all(row[4] != "failed" for row in rows) else 1
+        print(f"{row[0]:18s} {row[1]!s:>7s} {row[2]!s:>6s} {row[3]!s:>5s} {row[4]!s:>5s} "
+              f"{row[5]!s:>7s} {row[6]!s:>8s} {row[7]!s:>5s}")
+    return 0 if all(row[5] != "failed" for row in rows) else 1
 
 
 _IMPORT_PROBE = """
@@ -439,9 +503,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max", type=int, default=None, help="only the first N mutants")
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds per mutant")
     ap.add_argument("--list", action="store_true", help="list the mutants and stop")
+    ap.add_argument("--table", action="store_true",
+                    help="print the Markdown table of docs/mutation.md from <out>/*.json")
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "mutation",
                     help="directory for <module>.json")
     args = ap.parse_args(argv)
+    if args.table:
+        print(table(args.out))
+        return 0
     if args.all:
         return run_all(args)
     if args.module is None:
@@ -450,6 +519,7 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(ROOT))
     path = ROOT / "impl" / f"{args.module}.py"
     tree, found = mutants(path)
+    total = len(found)
     if args.max is not None:
         found = found[: args.max]
     previous: dict[int, dict] = {}
@@ -546,20 +616,36 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{m.index}] line {m.line} {m.kind}: {m.status} ({len(selected)} tests, "
               f"{m.seconds:.1f} s)", flush=True)
 
-    done = [m for m in found if m.status != "no-tests"]
-    killed = sum(m.status in ("killed", "timeout") for m in done)
+    listed = _equivalents(args.module)
+    for m in found:
+        entry = next((e for e in listed if _is_listed(m, e)), None)
+        if entry is None:
+            continue
+        if m.status == "survived":
+            m.status = "equivalent"
+        else:
+            print(f"  listed as equivalent but {m.status}: [{m.index}] line {m.line} "
+                  f"{m.function}: {m.kind} (docs/mutation/equivalent.json is stale)")
+    for entry in listed:
+        if not any(_is_listed(m, entry) for m in found) and args.max is None:
+            print(f"  listed as equivalent but no such mutant: {entry['function']}: "
+                  f"{entry['kind']}: {entry['source_line']} (docs/mutation/equivalent.json)")
+    killed = sum(m.status in ("killed", "timeout") for m in found)
+    equivalent = sum(m.status == "equivalent" for m in found)
     score = killed / len(found) if found else 1.0
+    adjusted = killed / (len(found) - equivalent) if len(found) > equivalent else 1.0
     args.out.mkdir(parents=True, exist_ok=True)
-    report = {"module": args.module, "mutants": len(found), "killed": killed,
+    report = {"module": args.module, "mutants": len(found), "of": total, "killed": killed,
+              "equivalent": equivalent,
               "no_tests": sum(m.status == "no-tests" for m in found),
-              "score": round(score, 4),
+              "score": round(score, 4), "score_without_equivalents": round(adjusted, 4),
               "seconds": prior["seconds"] if previous else round(time.time() - t0),
               "survivors_rerun_seconds": round(time.time() - t0) if previous else None,
               "results": [asdict(m) for m in found]}
     (args.out / f"{args.module}.json").write_text(json.dumps(report, indent=1,
                                                              ensure_ascii=False))
-    print(f"\n{args.module}: {killed}/{len(found)} killed ({100 * score:.1f}%), "
-          f"{time.time() - t0:.0f} s")
+    print(f"\n{args.module}: {killed}/{len(found)} killed ({100 * score:.1f}%), {equivalent} "
+          f"equivalent ({100 * adjusted:.1f}% without them), {time.time() - t0:.0f} s")
     for m in found:
         if m.status in ("survived", "no-tests"):
             print(f"  {m.status:9s} line {m.line:4d} {m.function}: {m.kind}: {m.source_line}")

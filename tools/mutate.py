@@ -26,6 +26,9 @@ How it runs, in one process so that torch, sympy and the suite are imported once
    mutated function (all of the topic's tests for module-level code), under the Hypothesis
    profile ``mutation`` (20 derandomised examples, no deadline, no database); a mutant is
    killed when a test fails or errors, or when it runs longer than ``--timeout`` seconds;
+   code that runs only while the module is imported (a class body such as a dataclass
+   field's default, ``__init_subclass__``, a decorator) is out of reach of in-place recoding:
+   its mutants run every topic test in a new process that imports the mutated source;
 3. the module is restored, and the next mutant planted.
 
 It writes ``<out>/<module>.json`` (every mutant, its status and the tests run) and prints the
@@ -186,6 +189,21 @@ def _enclosing(tree: ast.AST, index: int) -> tuple[str, int, int]:
                     p.end_lineno or p.lineno)
         p = parents.get(p)
     return "<module>", 0, 10**9
+
+
+def _in_class_body(tree: ast.AST, index: int) -> bool:
+    """In a class body outside any def (a dataclass field default, a class attribute): code
+    that ran once, when the class was made, so in-place recoding never reaches it."""
+    node = list(ast.walk(tree))[index]
+    parents = _parents(tree)
+    p = parents.get(node)
+    while p is not None:
+        if isinstance(p, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            return False
+        if isinstance(p, ast.ClassDef):
+            return True
+        p = parents.get(p)
+    return False
 
 
 def mutants(path: Path) -> tuple[ast.AST, list[Mutant]]:
@@ -578,17 +596,18 @@ def main(argv: list[str] | None = None) -> int:
                               if any(n == m.function and first <= line <= last
                                      for n, line in fns))
         m.tests = selected
-        if not selected and any(n == m.function and first <= line <= last
-                                for n, line in at_import):
-            # code that runs at import: every topic test, in a process importing the mutant
+        if (not selected and any(n == m.function and first <= line <= last
+                                 for n, line in at_import)) or _in_class_body(tree, k):
+            # code that runs at import only (a class hook, a decorator, a class body): every
+            # topic test, in a new process that imports the mutated module
             start = time.time()
-            m.tests = ["(all topic tests, fresh process: the function runs at import)"]
+            m.tests = ["(all topic tests, in a fresh process: the code runs at import)"]
             m.status = _fresh_run(args.module, path, _apply(tree, k, kind),
                                   [*files, *layer, *base, "-x"],
                                   timeout=3 * baseline_seconds + 120)
             m.seconds = time.time() - start
-            print(f"[{m.index}] line {m.line} {m.kind}: {m.status} (at import, fresh process, "
-                  f"{m.seconds:.1f} s)", flush=True)
+            print(f"[{m.index}] line {m.line} {m.kind}: {m.status} (runs at import: fresh "
+                  f"process, {m.seconds:.1f} s)", flush=True)
             continue
         if not selected:
             m.status = "no-tests"

@@ -75,6 +75,8 @@ class Mutant:
     status: str = "pending"  # killed / survived / timeout / no-tests / error
     tests: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    killed_by: str = ""  # the first test that failed
+    survived_before: bool = False  # survived an earlier run of this module (kept across runs)
 
 
 # ------------------------------------------------------------------ finding mutation sites
@@ -248,6 +250,17 @@ class _CallMap:
             self.failed.add(report.nodeid)
 
 
+class _FirstFailure:
+    """A pytest plugin: the node id of the first test that failed."""
+
+    def __init__(self) -> None:
+        self.nodeid = ""
+
+    def pytest_runtest_logreport(self, report):
+        if report.failed and not self.nodeid:
+            self.nodeid = report.nodeid
+
+
 class _Timeout(Exception):
     pass
 
@@ -408,6 +421,35 @@ def table(out: Path) -> str:
     return "\n".join(lines)
 
 
+def survivors(out: Path) -> str:
+    """Per module, every mutant that survived a full run: killed since (by which test), argued
+    equivalent (why), or still alive; Markdown for docs/mutation.md."""
+    parts = []
+    for name in public_modules():
+        f = out / f"{name}.json"
+        if not f.exists():
+            continue
+        listed = _equivalents(name)
+        rows = []
+        for r in json.loads(f.read_text())["results"]:
+            m = Mutant(**r)
+            entry = next((e for e in listed if _is_listed(m, e)), None)
+            if not (m.survived_before or m.status in ("survived", "no-tests", "equivalent")
+                    or entry):
+                continue
+            where = f"line {m.line}:{m.col} `{m.function}`: {m.kind} in `{m.source_line}`"
+            if entry is not None and m.status in ("survived", "equivalent"):
+                rows.append(f"- {where}: **equivalent**: {entry['why']}")
+            elif m.status in ("killed", "timeout"):
+                test = m.killed_by.split("::")[-1] if m.killed_by else "a test in a fresh process"
+                rows.append(f"- {where}: killed by `{test}`")
+            else:
+                rows.append(f"- {where}: **{m.status}**")
+        if rows:
+            parts.append(f"### {name}\n\n" + "\n".join(rows))
+    return "\n\n".join(parts)
+
+
 def public_modules() -> list[str]:
     """The modules of ``impl/`` with an ``__all__`` (the error-input layer's modules), and
     ``_validate`` (the checks they share)."""
@@ -474,7 +516,15 @@ import pytest
 from hypothesis import settings
 settings.register_profile("mutation", max_examples=20, deadline=None, derandomize=True,
                           database=None, print_blob=False)
-sys.exit(pytest.main({args!r}))
+class First:
+    nodeid = ""
+    def pytest_runtest_logreport(self, report):
+        if report.failed and not self.nodeid:
+            self.nodeid = report.nodeid
+first = First()
+code = pytest.main({args!r}, plugins=[first])
+print("FIRST FAILURE:", first.nodeid)
+sys.exit(code)
 """
 
 
@@ -491,22 +541,27 @@ def _import_time_functions(module: str, path: Path) -> set[tuple[str, int]]:
 
 
 def _fresh_run(module: str, path: Path, mutated: ast.AST, args: list[str],
-               timeout: float) -> str:
-    """Run the tests in a new process that imports the mutated source as the module."""
+               timeout: float) -> tuple[str, str]:
+    """Run the tests in a new process that imports the mutated source as the module: (status,
+    the first test that failed)."""
     import subprocess
     import tempfile
 
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
         f.write(ast.unparse(mutated))
     try:
-        code = subprocess.run([sys.executable, "-c", _FRESH_RUN.format(
+        run = subprocess.run([sys.executable, "-c", _FRESH_RUN.format(
             root=str(ROOT), path=str(path), module=module, source=f.name, args=args)],
-            cwd=ROOT, timeout=timeout, capture_output=True).returncode
+            cwd=ROOT, timeout=timeout, capture_output=True, text=True)
     except subprocess.TimeoutExpired:
-        return "timeout"
+        return "timeout", ""
     finally:
         Path(f.name).unlink()
-    return "killed" if code != 0 else "survived"
+    first = [ln.split(":", 1)[1].strip() for ln in run.stdout.splitlines()
+             if ln.startswith("FIRST FAILURE:")]
+    if run.returncode == 3:
+        first = ["(the mutated module does not import)"]
+    return ("killed" if run.returncode != 0 else "survived"), (first[0] if first else "")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -522,12 +577,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds per mutant")
     ap.add_argument("--list", action="store_true", help="list the mutants and stop")
     ap.add_argument("--table", action="store_true",
-                    help="print the Markdown table of docs/mutation.md from <out>/*.json")
+                    help="print the table and the survivors of docs/mutation.md from <out>/*.json")
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "mutation",
                     help="directory for <module>.json")
     args = ap.parse_args(argv)
     if args.table:
-        print(table(args.out))
+        print(table(args.out) + "\n\n" + survivors(args.out))
         return 0
     if args.all:
         return run_all(args)
@@ -551,6 +606,16 @@ def main(argv: list[str] | None = None) -> int:
             r = previous[m.index]
             if r["status"] in ("killed", "timeout"):
                 m.status, m.tests, m.seconds = r["status"], r["tests"], r["seconds"]
+                m.killed_by = r.get("killed_by", "")
+    # the mutants that survived an earlier run stay marked, so docs/mutation.md can name the
+    # test that kills each now (matched by function, mutation, source line and column)
+    earlier = args.out / f"{args.module}.json"
+    if earlier.exists():
+        alive = {(r["function"], r["kind"], r["source_line"], r["col"])
+                 for r in json.loads(earlier.read_text())["results"]
+                 if r.get("survived_before") or r["status"] not in ("killed", "timeout")}
+        for m in found:
+            m.survived_before = (m.function, m.kind, m.source_line, m.col) in alive
     if args.list:
         for m in found:
             print(f"{m.index:4d} line {m.line:4d} {m.function:28s} {m.kind:28s} "
@@ -602,7 +667,7 @@ def main(argv: list[str] | None = None) -> int:
             # topic test, in a new process that imports the mutated module
             start = time.time()
             m.tests = ["(all topic tests, in a fresh process: the code runs at import)"]
-            m.status = _fresh_run(args.module, path, _apply(tree, k, kind),
+            m.status, m.killed_by = _fresh_run(args.module, path, _apply(tree, k, kind),
                                   [*files, *layer, *base, "-x"],
                                   timeout=3 * baseline_seconds + 120)
             m.seconds = time.time() - start
@@ -624,8 +689,10 @@ def main(argv: list[str] | None = None) -> int:
             continue
         try:
             signal.setitimer(signal.ITIMER_REAL, args.timeout)
-            code = pytest.main([*selected, *base, "-x"])
+            first = _FirstFailure()
+            code = pytest.main([*selected, *base, "-x"], plugins=[first])
             m.status = "killed" if code != 0 else "survived"
+            m.killed_by = first.nodeid
         except _Timeout:
             m.status = "timeout"
         finally:

@@ -431,7 +431,8 @@ def survivors(out: Path) -> str:
             continue
         listed = _equivalents(name)
         rows = []
-        for r in json.loads(f.read_text())["results"]:
+        for r in sorted(json.loads(f.read_text())["results"],
+                        key=lambda r: (r["line"], r["col"], r["index"])):
             m = Mutant(**r)
             entry = next((e for e in listed if _is_listed(m, e)), None)
             if not (m.survived_before or m.status in ("survived", "no-tests", "equivalent")

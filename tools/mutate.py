@@ -529,6 +529,14 @@ sys.exit(code)
 """
 
 
+def _dump(report: dict) -> str:
+    """JSON with one line per mutant (the number of tests run, not their ids: small diffs)."""
+    head = {k: v for k, v in report.items() if k != "results"}
+    lines = [json.dumps(r, ensure_ascii=False) for r in report["results"]]
+    return (json.dumps(head, indent=1, ensure_ascii=False)[:-2] + ',\n "results": [\n  '
+            + ",\n  ".join(lines) + "\n ]\n}\n")
+
+
 def _import_time_functions(module: str, path: Path) -> set[tuple[str, int]]:
     """The functions of the file that run while the module is imported (class hooks such as
     ``__init_subclass__``, decorators, helpers called at module level), found in a fresh
@@ -728,9 +736,10 @@ def main(argv: list[str] | None = None) -> int:
               "score": round(score, 4), "score_without_equivalents": round(adjusted, 4),
               "seconds": prior["seconds"] if previous else round(time.time() - t0),
               "survivors_rerun_seconds": round(time.time() - t0) if previous else None,
-              "results": [asdict(m) for m in found]}
-    (args.out / f"{args.module}.json").write_text(json.dumps(report, indent=1,
-                                                             ensure_ascii=False))
+              "results": [{**asdict(m), "seconds": round(m.seconds, 1),
+                           "tests": len(m.tests) if isinstance(m.tests, list)
+                           else m.tests} for m in found]}
+    (args.out / f"{args.module}.json").write_text(_dump(report))
     print(f"\n{args.module}: {killed}/{len(found)} killed ({100 * score:.1f}%), {equivalent} "
           f"equivalent ({100 * adjusted:.1f}% without them), {time.time() - t0:.0f} s")
     for m in found:

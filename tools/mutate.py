@@ -411,10 +411,10 @@ def table(out: Path) -> str:
         lines.append(f"| {name}{part} | {corr.get(name, '—')} | {r['mutants']} | {r['killed']} "
                      f"| {left} | {eq} | {100 * r['score']:.1f}% | {100 * adj:.1f}% | "
                      f"{r['seconds']} |")
-        tot.update({"c": corr.get(name) or 0, "m": r["mutants"], "k": r["killed"], "e": eq,
+        tot.update({"m": r["mutants"], "k": r["killed"], "e": eq,
                     "s": r["seconds"]})
     if tot["m"]:
-        lines.append(f"| **total** | {tot['c']} | {tot['m']} | {tot['k']} | "
+        lines.append(f"| **total** | {sum(corr.values())} | {tot['m']} | {tot['k']} | "
                      f"{tot['m'] - tot['k'] - tot['e']} | {tot['e']} | "
                      f"{100 * tot['k'] / tot['m']:.1f}% | "
                      f"{100 * tot['k'] / (tot['m'] - tot['e']):.1f}% | {tot['s']} |")

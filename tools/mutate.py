@@ -179,10 +179,20 @@ def _apply(tree: ast.AST, index: int, kind: str) -> ast.AST:
     return ast.fix_missing_locations(tree)
 
 
+_TREE_CACHE: dict[int, tuple[list[ast.AST], dict[ast.AST, ast.AST]]] = {}
+
+
+def _nodes_and_parents(tree: ast.AST) -> tuple[list[ast.AST], dict[ast.AST, ast.AST]]:
+    """ast.walk's list and the parent map of an unmutated tree, computed once per tree."""
+    if id(tree) not in _TREE_CACHE:
+        _TREE_CACHE[id(tree)] = (list(ast.walk(tree)), _parents(tree))
+    return _TREE_CACHE[id(tree)]
+
+
 def _enclosing(tree: ast.AST, index: int) -> tuple[str, int, int]:
     """(name, first line, last line) of the nearest enclosing def or lambda."""
-    node = list(ast.walk(tree))[index]
-    parents = _parents(tree)
+    nodes, parents = _nodes_and_parents(tree)
+    node = nodes[index]
     p = parents.get(node)
     while p is not None:
         if isinstance(p, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
@@ -196,9 +206,8 @@ def _enclosing(tree: ast.AST, index: int) -> tuple[str, int, int]:
 def _in_class_body(tree: ast.AST, index: int) -> bool:
     """In a class body outside any def (a dataclass field default, a class attribute): code
     that ran once, when the class was made, so in-place recoding never reaches it."""
-    node = list(ast.walk(tree))[index]
-    parents = _parents(tree)
-    p = parents.get(node)
+    nodes, parents = _nodes_and_parents(tree)
+    p = parents.get(nodes[index])
     while p is not None:
         if isinstance(p, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
             return False
@@ -658,10 +667,11 @@ def main(argv: list[str] | None = None) -> int:
     at_import = _import_time_functions(args.module, path)
 
     signal.signal(signal.SIGALRM, _alarm)
+    sites = _sites(tree)
     for m in found:
         if m.status != "pending":  # killed in the run --survivors continues
             continue
-        k, kind = _sites(tree)[m.index]
+        k, kind = sites[m.index]
         _, first, last = _enclosing(tree, k)
         if m.function == "<module>":
             selected = sorted(tests)

@@ -22,10 +22,10 @@ How it runs, in one process so that torch, sympy and the suite are imported once
    of the module gets the mutated code object in place (so closures, dicts built at import
    time and classes held elsewhere all run the mutant; constants are rebound in the module and
    where other ``impl``/``tests`` modules imported them); then ``pytest -x`` runs only the
-   tests that called the
-   mutated function (all of the topic's tests for module-level code), under the Hypothesis
-   profile ``mutation`` (20 derandomised examples, no deadline, no database); a mutant is
-   killed when a test fails or errors, or when it runs longer than ``--timeout`` seconds;
+   tests that called the mutated function (all of the topic's tests for module-level code),
+   under the Hypothesis profile ``mutation`` (20 derandomised examples, no deadline, no
+   database, no shrinking); a mutant is killed when a test fails or errors, or when it runs
+   longer than ``--timeout`` seconds;
    code that runs only while the module is imported (a class body such as a dataclass
    field's default, ``__init_subclass__``, a decorator) is out of reach of in-place recoding:
    its mutants run every topic test in a new process that imports the mutated source;
@@ -523,9 +523,10 @@ except Exception as err:
     print("the mutant does not import:", err)
     sys.exit(3)
 import pytest
-from hypothesis import settings
+from hypothesis import Phase, settings
 settings.register_profile("mutation", max_examples=20, deadline=None, derandomize=True,
-                          database=None, print_blob=False)
+                          database=None, print_blob=False,
+                          phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target])
 class First:
     nodeid = ""
     def pytest_runtest_logreport(self, report):
@@ -641,10 +642,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     import pytest
-    from hypothesis import settings
+    from hypothesis import Phase, settings
 
+    # no shrinking: a mutant is killed by the first failing example; minimising it only costs
+    # time (up to half a minute a mutant)
     settings.register_profile("mutation", max_examples=20, deadline=None, derandomize=True,
-                              database=None, print_blob=False)
+                              database=None, print_blob=False,
+                              phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target])
     module = importlib.import_module(f"impl.{args.module}")
     files = TOPIC_TESTS.get(args.module, [f"tests/test_{args.module}.py"])
     files = [f for f in files if (ROOT / f).exists()]

@@ -359,7 +359,8 @@ class ModuleMLP:
 
     @staticmethod
     def _targets(targets: Any, probs: np.ndarray) -> np.ndarray:
-        """targets checked under their own name: (N, n_classes) rows of distributions."""
+        """targets checked under their own name: (N, n_classes) rows of distributions (each
+        summing to 1 within C·1e-12, C·1e-6 in float32, the bound included)."""
         if not isinstance(targets, np.ndarray):
             raise TypeError(f"targets must be a numpy array (one-hot rows), got "
                             f"{type(targets).__name__}")

@@ -406,7 +406,7 @@ def table(out: Path) -> str:
     tot = Counter()
     for name in public_modules():
         f = out / f"{name}.json"
-        if not f.exists():
+        if not f.exists() or json.loads(f.read_text()).get("stale"):
             lines.append(f"| {name} | {corr.get(name, '—')} | not measured | | | | | | |")
             continue
         r = json.loads(f.read_text())
@@ -436,7 +436,7 @@ def survivors(out: Path) -> str:
     parts = []
     for name in public_modules():
         f = out / f"{name}.json"
-        if not f.exists():
+        if not f.exists() or json.loads(f.read_text()).get("stale"):
             continue
         listed = _equivalents(name)
         rows = []

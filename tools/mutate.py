@@ -451,8 +451,8 @@ def survivors(out: Path) -> str:
             if entry is not None and m.status in ("survived", "equivalent"):
                 rows.append(f"- {where}: **equivalent**: {entry['why']}")
             elif m.status in ("killed", "timeout"):
-                test = m.killed_by.split("::")[-1] if m.killed_by else "a test in a fresh process"
-                rows.append(f"- {where}: killed by `{test}`")
+                rows.append(f"- {where}: killed by `{m.killed_by.split('::')[-1]}`"
+                            if m.killed_by else f"- {where}: killed (test not recorded)")
             else:
                 rows.append(f"- {where}: **{m.status}**")
         if rows:

@@ -440,6 +440,11 @@ BAD_INPUTS = [
     ("b_2 does not match A_2", lambda: K.sigmoid_mlp_forward(
         np.zeros((3, 1)), [np.zeros((2, 3)), np.zeros((1, 2))],
         [np.zeros((2, 1)), np.zeros((2, 1))]), ["b_2", "(1, 1)", "(2, 1)"]),
+    ("no layers", lambda: K.sigmoid_mlp_forward(np.zeros((3, 1)), [], []),
+     ["a_list and b_list must be non-empty", "0 and 0"]),
+    ("two weights and one bias", lambda: K.sigmoid_mlp_forward(
+        np.zeros((3, 1)), [np.zeros((2, 3)), np.zeros((1, 2))], [np.zeros((2, 1))]),
+     ["a_list and b_list must be non-empty and of equal length", "2 and 1"]),
     ("target not the shape of y_L", lambda: K.sigmoid_mlp_backward(
         np.zeros((3, 1)), np.zeros((2, 1)), [np.zeros((1, 3))], [np.zeros((1, 1))]),
      ["target", "(1, 1)", "(2, 1)"]),

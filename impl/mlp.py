@@ -299,7 +299,8 @@ class ModuleMLP:
     """Linear → ReLU → … → Linear → SoftMax, with the cross-entropy loss; hand backprop only.
 
     ``n_hidden`` lists the hidden widths (may be empty: softmax regression). Weights are drawn
-    N(0, weight_std²) from ``rng`` (the practical's 1e-4 by default), biases start at 0.
+    N(0, weight_std²) from ``rng`` (the practical's 1e-4 by default; without ``rng``, numpy's
+    ``default_rng(0)``, so that runs repeat), biases start at 0.
 
     The modules are used through the practical's interface only (``LinearModule(in, out)``,
     the ``params``/``grads`` dicts, ``forward``/``backward``), so that the network can be built

@@ -450,7 +450,8 @@ def _target_rows_off_by_the_tolerance():
 @pytest.mark.conventions
 def test_target_rows_within_the_tolerance_bound_included_are_accepted():
     """Target rows must sum to 1 within C·1e-6 (float32; C·1e-12 in float64), the bound
-    included, in CrossEntropyModule and ModuleMLP's loss; a row just past it is refused."""
+    included, in CrossEntropyModule and ModuleMLP's loss; a row just past it is refused, and
+    in float64 a row off by 1.5·C·1e-12."""
     x, inside, outside = _target_rows_off_by_the_tolerance()
     assert np.isfinite(CrossEntropyModule().forward(x, inside))
     with pytest.raises(ValueError, match="y rows must be probability distributions"):
@@ -458,3 +459,15 @@ def test_target_rows_within_the_tolerance_bound_included_are_accepted():
     assert np.array_equal(ModuleMLP._targets(inside, x), inside)
     with pytest.raises(ValueError, match="targets rows must be probability distributions"):
         ModuleMLP._targets(outside, x)
+    # float64: C·1e-12 with C = 1; a row 1.5e-12 off is refused, one 0.5e-12 off accepted
+    x64 = np.ones((1, 1))
+    for off, ok in ((0.5e-12, True), (1.5e-12, False)):
+        y = np.array([[1.0 + off]])
+        if ok:
+            assert np.isfinite(CrossEntropyModule().forward(x64, y))
+            assert np.array_equal(ModuleMLP._targets(y, x64), y)
+            continue
+        with pytest.raises(ValueError, match="y rows must be probability distributions"):
+            CrossEntropyModule().forward(x64, y)
+        with pytest.raises(ValueError, match="targets rows must be probability distributions"):
+            ModuleMLP._targets(y, x64)

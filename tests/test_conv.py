@@ -295,3 +295,26 @@ def test_bad_input_raises_value_error_naming_the_argument(call, names):
     with pytest.raises(ValueError, match=names):
         call()
 
+
+
+@pytest.mark.conventions
+@given(k=st.tuples(st.integers(2, 3), st.integers(2, 3)), extra=st.tuples(
+    st.integers(2, 4), st.integers(2, 4)), data=st.data())
+def test_conv2d_kernels_left_at_their_defaults_are_torchs_defaults(k, extra, data):
+    """stride 1, padding 0, dilation 1 when left out, in every 2-D kernel, as in
+    ``F.conv2d`` and ``torch.nn.grad`` left at theirs (a kernel of 2–3 on an input at least 2
+    larger, so that a stride, a padding or a dilation of another value changes the answer)."""
+    hw = (k[0] + extra[0], k[1] + extra[1])
+    x = tensor(data.draw, (2, 2, *hw), label="input")
+    w = tensor(data.draw, (3, 2, *k), label="weight")
+    y = F.conv2d(x, w)
+    g = tensor(data.draw, tuple(y.shape), label="grad_output")
+    assert K.conv2d_output_size(hw, k) == tuple(y.shape[-2:])
+    torch.testing.assert_close(K.conv2d(x, w), y)
+    gx = torch.nn.grad.conv2d_input(x.shape, w, g)
+    gw = torch.nn.grad.conv2d_weight(x, w.shape, g)
+    torch.testing.assert_close(K.conv2d_input_grad(x.shape, w, g), gx)
+    torch.testing.assert_close(K.conv2d_weight_grad(x, w.shape, g), gw)
+    for got, want in zip(K.conv2d_backward(x, w, g), (gx, gw, g.sum(dim=(0, 2, 3))),
+                         strict=True):
+        torch.testing.assert_close(got, want)

@@ -269,10 +269,14 @@ BAD = [
     pytest.param(lambda: K.conv2d(_X, torch.zeros(3, 2, 7, 3), padding=1), "weight",
                  id="kernel>padded-input"),
     pytest.param(lambda: K.conv2d(_X, _W, dilation=3), "weight", id="dilated-kernel>input"),
-    pytest.param(lambda: K.conv2d(_X, _W, stride=0), "stride", id="stride=0"),
-    pytest.param(lambda: K.conv2d(_X, _W, stride=(1, -2)), "stride", id="stride<0"),
-    pytest.param(lambda: K.conv2d(_X, _W, padding=-1), "padding", id="padding<0"),
-    pytest.param(lambda: K.conv2d(_X, _W, dilation=0), "dilation", id="dilation=0"),
+    pytest.param(lambda: K.conv2d(_X, _W, stride=0), "stride must be positive, got 0",
+                 id="stride=0"),
+    pytest.param(lambda: K.conv2d(_X, _W, stride=(1, -2)), "stride must be positive",
+                 id="stride<0"),
+    pytest.param(lambda: K.conv2d(_X, _W, padding=-1), "padding must be non-negative, got -1",
+                 id="padding<0"),
+    pytest.param(lambda: K.conv2d(_X, _W, dilation=0), "dilation must be positive",
+                 id="dilation=0"),
     pytest.param(lambda: K.conv2d(_X, torch.zeros(3, 1, 3, 3)), "channels",
                  id="mismatched-channels"),
     pytest.param(lambda: K.conv2d(_X, _W, torch.zeros(2)), "bias", id="bias-shape"),
@@ -318,3 +322,15 @@ def test_conv2d_kernels_left_at_their_defaults_are_torchs_defaults(k, extra, dat
     for got, want in zip(K.conv2d_backward(x, w, g), (gx, gw, g.sum(dim=(0, 2, 3))),
                          strict=True):
         torch.testing.assert_close(got, want)
+
+
+@pytest.mark.conventions
+@given(hw=st.tuples(st.integers(4, 9), st.integers(4, 9)), s=st.integers(1, 3),
+       p=st.integers(0, 2), d=st.integers(1, 2), kind=st.sampled_from([np.int64, np.int32]))
+def test_conv2d_output_size_of_numpy_integers_is_a_pair_of_python_ints(hw, s, p, d, kind):
+    """numpy integers are valid sizes and hyper-parameters (the contract); the answer is the
+    same pair of Python ints as for ints: ⌊(n + 2p − d(k − 1) − 1)/s⌋ + 1 per axis."""
+    want = tuple((n + 2 * p - d * (2 - 1) - 1) // s + 1 for n in hw)
+    got = K.conv2d_output_size(tuple(kind(n) for n in hw), (kind(2), kind(2)),
+                               (kind(s), kind(s)), (kind(p), kind(p)), (kind(d), kind(d)))
+    assert got == want and all(type(v) is int for v in got), got

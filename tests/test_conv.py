@@ -334,3 +334,15 @@ def test_conv2d_output_size_of_numpy_integers_is_a_pair_of_python_ints(hw, s, p,
     got = K.conv2d_output_size(tuple(kind(n) for n in hw), (kind(2), kind(2)),
                                (kind(s), kind(s)), (kind(p), kind(p)), (kind(d), kind(d)))
     assert got == want and all(type(v) is int for v in got), got
+
+
+@pytest.mark.conventions
+@pytest.mark.parametrize("bad", [(1.5, 1), (1, True), (np.float64(2.0), 2), (np.bool_(True), 1)],
+                         ids=["float", "bool", "numpy-float", "numpy-bool"])
+def test_a_pair_with_a_float_or_bool_entry_is_a_type_error(bad):
+    """Each entry of a (h, w) pair must be an int (not a bool): a float entry is never rounded
+    (int(1.5) = 1), a bool never read as 0 or 1."""
+    for call in (lambda: K.conv2d(_X, _W, stride=bad), lambda: K.conv2d(_X, _W, padding=bad),
+                 lambda: K.conv2d_output_size((5, 5), bad)):
+        with pytest.raises(TypeError, match=r"must be an int or a pair of ints"):
+            call()

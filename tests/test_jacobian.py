@@ -359,6 +359,17 @@ def test_per_layer_costs_equal_the_products_counted_in_a_run(data):
                                          f"counted {counted}, formula {formula}")
 
 
+@pytest.mark.claim("jacobian.optimal_order", kind="implementation")
+@given(data=st.data())
+def test_a_plans_macs_are_the_multiply_adds_jacobian_optimal_performs(data):
+    """``Plan.macs`` ("multiply-adds of the whole call") is what FlopCounterMode counts while
+    ``jacobian_optimal`` runs on a network of those widths: the primal and the chain."""
+    x, params, layers = data.draw(networks("any", max_k=6))
+    xt, pt = to_torch(x, params)
+    plan = accumulation_plan(widths_of(params, layers))
+    assert plan.macs == counted_multiply_adds(jacobian_optimal, xt, pt), plan
+
+
 @pytest.mark.claim("jacobian.reverse_cost", "jacobian.forward_cost", "jacobian.per_layer_cost",
                    kind="symbolic")
 @pytest.mark.parametrize("layers", [1, 2, 3, 5])

@@ -539,11 +539,11 @@ def _bad_cases():
     yield "gap W2", x, {"W1": p["W1"], "W3": p["W2"], "WF": p["WF"]}, "'W2'"
     yield "extra key", x, {**p, "b1": p["WF"]}, "'b1'"
     yield "W2 does not chain", x, {**p, "W2": torch.ones(3, 4, dtype=torch.float64)}, \
-        r"params\['W2'\] has shape \(3, 4\)"
+        r"params\['W2'\] has shape \(3, 4\), expected \(K2, K1\)"
     yield "WF does not chain", x, {**p, "WF": torch.ones(4, 5, dtype=torch.float64)}, \
         r"params\['WF'\] has shape \(4, 5\)"
     yield "W1 does not chain with x", torch.ones(3, dtype=torch.float64), p, \
-        r"params\['W1'\].*x of length D"
+        r"params\['W1'\].*expected \(K1, D\).*x of length D"
     yield "empty layer W2", x, {**p, "W2": torch.ones(0, 3, dtype=torch.float64),
                                 "WF": torch.ones(4, 0, dtype=torch.float64)}, \
         r"params\['W2'\].*empty layer"

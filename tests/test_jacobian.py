@@ -599,3 +599,13 @@ def test_jacobian_rejects_non_arrays_with_type_error(fn):
 def test_accumulation_plan_bad_widths_name_the_argument(widths, error, match):
     with pytest.raises(error, match=match):
         accumulation_plan(widths)
+
+
+@pytest.mark.claim("jacobian.optimal_order", kind="implementation")
+@given(k=st.integers(1, 6), layers=st.integers(2, 5))
+def test_ties_between_bracketings_go_to_the_smallest_split_forward_mode(k, layers):
+    """With every width equal every bracketing of the chain costs the same (each product is
+    k·k·k), and the documented tie rule (the smallest split, the shortest left operand) then
+    picks the right-deep bracketing: forward mode."""
+    plan = accumulation_plan((k,) * (layers + 2))
+    assert plan.mode == "forward", str(plan)

@@ -594,7 +594,8 @@ def cross_entropy(log_probs: TensorNode, targets: np.ndarray) -> TensorNode:
 
 
 class Linear:
-    """y = xW + b with W (in, out) and b (1, out) as leaf TensorNodes (parameters)."""
+    """y = xW + b with W (in, out) and b (1, out) as leaf TensorNodes (parameters);
+    W ~ U(−1/√in, 1/√in) (the bound of torch's ``nn.Linear``), b = 0."""
 
     def __init__(self, in_features: int, out_features: int, *,
                  rng: np.random.Generator | None = None) -> None:

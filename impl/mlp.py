@@ -299,7 +299,8 @@ class ModuleMLP:
     """Linear → ReLU → … → Linear → SoftMax, with the cross-entropy loss; hand backprop only.
 
     ``n_hidden`` lists the hidden widths (may be empty: softmax regression). Weights are drawn
-    N(0, weight_std²) from ``rng`` (the practical's 1e-4 by default), biases start at 0.
+    N(0, weight_std²) from ``rng`` (the practical's 1e-4 by default; without ``rng``, numpy's
+    ``default_rng(0)``, so that runs repeat), biases start at 0.
 
     The modules are used through the practical's interface only (``LinearModule(in, out)``,
     the ``params``/``grads`` dicts, ``forward``/``backward``), so that the network can be built
@@ -359,7 +360,8 @@ class ModuleMLP:
 
     @staticmethod
     def _targets(targets: Any, probs: np.ndarray) -> np.ndarray:
-        """targets checked under their own name: (N, n_classes) rows of distributions."""
+        """targets checked under their own name: (N, n_classes) rows of distributions (each
+        summing to 1 within C·1e-12, C·1e-6 in float32, the bound included)."""
         if not isinstance(targets, np.ndarray):
             raise TypeError(f"targets must be a numpy array (one-hot rows), got "
                             f"{type(targets).__name__}")

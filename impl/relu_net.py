@@ -78,7 +78,8 @@ def soft_threshold_network(s: float, dtype: torch.dtype = torch.float64) -> nn.S
 
 
 def network_forward(net: nn.Module, x: Any) -> torch.Tensor:
-    """Apply a scalar-to-scalar network to a 1-D batch x of shape (N,); returns shape (N,).
+    """Apply a scalar-to-scalar network (a module mapping (N, 1) to (N, 1), as the networks
+    here do) to a 1-D batch x of shape (N,); returns shape (N,).
 
     x must have the dtype of the network's parameters; NaN propagates through the network (as
     it does through any torch module)."""
@@ -117,7 +118,9 @@ def hat(x: Any) -> Array:
 
 
 def hat_derivative(x: Any) -> Array:
-    """f′(x) off the breakpoints {0, ½, 1}: 2 on (0, ½), −2 on (½, 1), 0 outside [0, 1]."""
+    """f′(x) off the breakpoints {0, ½, 1}: 2 on (0, ½), −2 on (½, 1), 0 outside [0, 1]; 0 at
+    the breakpoints, the autograd derivative of :func:`hat_network` there (torch's
+    ReLU′(0) = 0)."""
     x = _points(x)
     xp = namespace(x)
     one = x * 0 + 1
@@ -133,6 +136,7 @@ def soft_threshold(x: Any, s: float) -> Array:
 
 
 def soft_threshold_derivative(x: Any, s: float) -> Array:
-    """Off the breakpoints ±s: 1 where |x| > s, 0 where |x| < s."""
+    """Off the breakpoints ±s: 1 where |x| > s, 0 where |x| < s; 0 at ±s, the autograd
+    derivative of :func:`soft_threshold_network` there (torch's ReLU′(0) = 0)."""
     x, s = _points(x), _threshold(s)
     return (abs(x) > s) * (x * 0 + 1)

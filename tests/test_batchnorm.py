@@ -687,3 +687,66 @@ def test_batchnorm_folding_full_size_seed_network_meets_the_seeds_1e_8():
                      claim="batchnorm.fold_into_preceding_layer", what=f"{name} W'")
         assert_close(getattr(folded, name)[0].bias.detach(), ref.bias.detach(),
                      claim="batchnorm.fold_into_preceding_layer", what=f"{name} b'")
+
+
+@pytest.mark.conventions
+@given(x=arrays((3, 2), min_value=-1, max_value=1), g=arrays((3, 2), min_value=-1, max_value=1))
+def test_batchnorm_kernels_default_eps_is_torchs_and_the_practicals_1e_5(x, g):
+    """Left out, eps is 1e-5 (004 §3; torch's ``F.batch_norm`` default): on a batch whose
+    variance is ~1e-6 (so ε shows in the third digit) the kernels without ε agree with torch's
+    training-mode batch norm and its autograd gradients, both left at their defaults."""
+    x = torch.from_numpy(1e-3 * x)
+    gamma, beta = torch.linspace(0.5, 1.5, 2, dtype=torch.float64), torch.zeros(2,
+                                                                               dtype=x.dtype)
+    xt = x.clone().requires_grad_(True)
+    gt = gamma.clone().requires_grad_(True)
+    y = F.batch_norm(xt, None, None, gt, beta, training=True)
+    gx, gg = torch.autograd.grad(y, (xt, gt), torch.from_numpy(g))
+    torch.testing.assert_close(K.batchnorm_forward(x, gamma, beta), y.detach())
+    _, inv_std, _ = K.batchnorm_statistics(x)
+    torch.testing.assert_close(inv_std, 1 / torch.sqrt(x.var(0, unbiased=False, keepdim=True)
+                                                       + 1e-5))
+    grad_x, grad_gamma, _ = K.batchnorm_backward(x, gamma, torch.from_numpy(g))
+    torch.testing.assert_close(grad_x, gx)
+    torch.testing.assert_close(grad_gamma, gg)
+
+
+@pytest.mark.claim("batchnorm.fold_into_preceding_layer", kind="implementation")
+def test_batchnorm_folds_a_zero_running_variance_when_eps_is_positive():
+    """σ² = 0 in a channel (a dead unit) with ε > 0 is foldable: W' = W γ/√ε, and the folded
+    layer equals layer → BN in eval mode; only σ² + ε = 0 is refused."""
+    layer, bn = nn.Linear(2, 3, dtype=torch.float64), nn.BatchNorm1d(3, dtype=torch.float64)
+    bn.running_var = torch.tensor([0.0, 1e-7, 2.0], dtype=torch.float64)
+    bn.running_mean = torch.tensor([0.5, -1.0, 0.0], dtype=torch.float64)
+    bn.eval()
+    x = torch.tensor([[1.0, -2.0], [0.25, 3.0]], dtype=torch.float64)
+    folded = K.fold_into_layer(layer, bn)
+    with torch.no_grad():
+        torch.testing.assert_close(folded(x), bn(layer(x)))
+    bn.eps = 0.0
+    with pytest.raises(ValueError, match=r"bn\.eps must be > 0 where bn\.running_var is 0"):
+        K.fold_into_layer(layer, bn)
+
+
+@pytest.mark.conventions
+@pytest.mark.parametrize("buffer", ["running_mean", "running_var"])
+def test_batchnorm_fold_refuses_a_bn_missing_one_running_statistic(buffer):
+    """A BatchNorm with one running statistic removed is refused by name like one that tracks
+    none (not an AttributeError/TypeError from inside the fold)."""
+    layer, bn = nn.Linear(2, 3), nn.BatchNorm1d(3).eval()
+    setattr(bn, buffer, None)
+    with pytest.raises(ValueError, match=r"bn must track running statistics"):
+        K.fold_into_layer(layer, bn)
+
+
+@pytest.mark.conventions
+def test_batchnorm_seed_network_defaults_are_the_seeds_widths():
+    """001 Problem 3's network at its stated size: conv 3→16 and 16→16 (3×3, pad 1) with
+    BatchNorm2d(16), linear 16·32·32 → 32·32 with BatchNorm1d(1024), linear 1024 → 10."""
+    for net in (K.seed_network(), K.SeedNetwork()):
+        shapes = {n: tuple(p.shape) for n, p in net.named_parameters() if n.endswith("weight")}
+        assert shapes == {"conv1.0.weight": (16, 3, 3, 3), "conv1.1.weight": (16,),
+                          "conv2.0.weight": (16, 16, 3, 3), "conv2.1.weight": (16,),
+                          "fcl.0.weight": (1024, 16384), "fcl.1.weight": (1024,),
+                          "fc2.0.weight": (10, 1024)}, shapes
+        assert net.size == 32

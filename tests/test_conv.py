@@ -269,10 +269,14 @@ BAD = [
     pytest.param(lambda: K.conv2d(_X, torch.zeros(3, 2, 7, 3), padding=1), "weight",
                  id="kernel>padded-input"),
     pytest.param(lambda: K.conv2d(_X, _W, dilation=3), "weight", id="dilated-kernel>input"),
-    pytest.param(lambda: K.conv2d(_X, _W, stride=0), "stride", id="stride=0"),
-    pytest.param(lambda: K.conv2d(_X, _W, stride=(1, -2)), "stride", id="stride<0"),
-    pytest.param(lambda: K.conv2d(_X, _W, padding=-1), "padding", id="padding<0"),
-    pytest.param(lambda: K.conv2d(_X, _W, dilation=0), "dilation", id="dilation=0"),
+    pytest.param(lambda: K.conv2d(_X, _W, stride=0), "stride must be positive, got 0",
+                 id="stride=0"),
+    pytest.param(lambda: K.conv2d(_X, _W, stride=(1, -2)), "stride must be positive",
+                 id="stride<0"),
+    pytest.param(lambda: K.conv2d(_X, _W, padding=-1), "padding must be non-negative, got -1",
+                 id="padding<0"),
+    pytest.param(lambda: K.conv2d(_X, _W, dilation=0), "dilation must be positive",
+                 id="dilation=0"),
     pytest.param(lambda: K.conv2d(_X, torch.zeros(3, 1, 3, 3)), "channels",
                  id="mismatched-channels"),
     pytest.param(lambda: K.conv2d(_X, _W, torch.zeros(2)), "bias", id="bias-shape"),
@@ -295,3 +299,50 @@ def test_bad_input_raises_value_error_naming_the_argument(call, names):
     with pytest.raises(ValueError, match=names):
         call()
 
+
+
+@pytest.mark.conventions
+@given(k=st.tuples(st.integers(2, 3), st.integers(2, 3)), extra=st.tuples(
+    st.integers(2, 4), st.integers(2, 4)), data=st.data())
+def test_conv2d_kernels_left_at_their_defaults_are_torchs_defaults(k, extra, data):
+    """stride 1, padding 0, dilation 1 when left out, in every 2-D kernel, as in
+    ``F.conv2d`` and ``torch.nn.grad`` left at theirs (a kernel of 2–3 on an input at least 2
+    larger, so that a stride, a padding or a dilation of another value changes the answer)."""
+    hw = (k[0] + extra[0], k[1] + extra[1])
+    x = tensor(data.draw, (2, 2, *hw), label="input")
+    w = tensor(data.draw, (3, 2, *k), label="weight")
+    y = F.conv2d(x, w)
+    g = tensor(data.draw, tuple(y.shape), label="grad_output")
+    assert K.conv2d_output_size(hw, k) == tuple(y.shape[-2:])
+    torch.testing.assert_close(K.conv2d(x, w), y)
+    gx = torch.nn.grad.conv2d_input(x.shape, w, g)
+    gw = torch.nn.grad.conv2d_weight(x, w.shape, g)
+    torch.testing.assert_close(K.conv2d_input_grad(x.shape, w, g), gx)
+    torch.testing.assert_close(K.conv2d_weight_grad(x, w.shape, g), gw)
+    for got, want in zip(K.conv2d_backward(x, w, g), (gx, gw, g.sum(dim=(0, 2, 3))),
+                         strict=True):
+        torch.testing.assert_close(got, want)
+
+
+@pytest.mark.conventions
+@given(hw=st.tuples(st.integers(4, 9), st.integers(4, 9)), s=st.integers(1, 3),
+       p=st.integers(0, 2), d=st.integers(1, 2), kind=st.sampled_from([np.int64, np.int32]))
+def test_conv2d_output_size_of_numpy_integers_is_a_pair_of_python_ints(hw, s, p, d, kind):
+    """numpy integers are valid sizes and hyper-parameters (the contract); the answer is the
+    same pair of Python ints as for ints: ⌊(n + 2p − d(k − 1) − 1)/s⌋ + 1 per axis."""
+    want = tuple((n + 2 * p - d * (2 - 1) - 1) // s + 1 for n in hw)
+    got = K.conv2d_output_size(tuple(kind(n) for n in hw), (kind(2), kind(2)),
+                               (kind(s), kind(s)), (kind(p), kind(p)), (kind(d), kind(d)))
+    assert got == want and all(type(v) is int for v in got), got
+
+
+@pytest.mark.conventions
+@pytest.mark.parametrize("bad", [(1.5, 1), (1, True), (np.float64(2.0), 2), (np.bool_(True), 1)],
+                         ids=["float", "bool", "numpy-float", "numpy-bool"])
+def test_a_pair_with_a_float_or_bool_entry_is_a_type_error(bad):
+    """Each entry of a (h, w) pair must be an int (not a bool): a float entry is never rounded
+    (int(1.5) = 1), a bool never read as 0 or 1."""
+    for call in (lambda: K.conv2d(_X, _W, stride=bad), lambda: K.conv2d(_X, _W, padding=bad),
+                 lambda: K.conv2d_output_size((5, 5), bad)):
+        with pytest.raises(TypeError, match=r"must be an int or a pair of ints"):
+            call()

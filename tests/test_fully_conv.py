@@ -247,3 +247,14 @@ BAD = [
 def test_bad_input_raises_value_error_naming_the_argument(call, names):
     with pytest.raises(ValueError, match=names):
         call()
+
+
+@pytest.mark.parametrize("buffer", ["running_mean", "running_var"])
+def test_a_batchnorm1d_missing_one_running_statistic_is_refused_at_conversion(buffer):
+    """A BatchNorm1d with one running statistic removed converts no better than one that
+    tracks none: refused by name when converting (not a state-dict error from inside)."""
+    bn = nn.BatchNorm1d(3)
+    setattr(bn, buffer, None)
+    net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten(), nn.Linear(8, 3), bn)
+    with pytest.raises(ValueError, match="BatchNorm1d layer 1 after the Flatten has no running"):
+        fully_convolutional(net, (1, 4, 4))

@@ -359,6 +359,17 @@ def test_per_layer_costs_equal_the_products_counted_in_a_run(data):
                                          f"counted {counted}, formula {formula}")
 
 
+@pytest.mark.claim("jacobian.optimal_order", kind="implementation")
+@given(data=st.data())
+def test_a_plans_macs_are_the_multiply_adds_jacobian_optimal_performs(data):
+    """``Plan.macs`` ("multiply-adds of the whole call") is what FlopCounterMode counts while
+    ``jacobian_optimal`` runs on a network of those widths: the primal and the chain."""
+    x, params, layers = data.draw(networks("any", max_k=6))
+    xt, pt = to_torch(x, params)
+    plan = accumulation_plan(widths_of(params, layers))
+    assert plan.macs == counted_multiply_adds(jacobian_optimal, xt, pt), plan
+
+
 @pytest.mark.claim("jacobian.reverse_cost", "jacobian.forward_cost", "jacobian.per_layer_cost",
                    kind="symbolic")
 @pytest.mark.parametrize("layers", [1, 2, 3, 5])
@@ -528,11 +539,11 @@ def _bad_cases():
     yield "gap W2", x, {"W1": p["W1"], "W3": p["W2"], "WF": p["WF"]}, "'W2'"
     yield "extra key", x, {**p, "b1": p["WF"]}, "'b1'"
     yield "W2 does not chain", x, {**p, "W2": torch.ones(3, 4, dtype=torch.float64)}, \
-        r"params\['W2'\] has shape \(3, 4\)"
+        r"params\['W2'\] has shape \(3, 4\), expected \(K2, K1\)"
     yield "WF does not chain", x, {**p, "WF": torch.ones(4, 5, dtype=torch.float64)}, \
         r"params\['WF'\] has shape \(4, 5\)"
     yield "W1 does not chain with x", torch.ones(3, dtype=torch.float64), p, \
-        r"params\['W1'\].*x of length D"
+        r"params\['W1'\].*expected \(K1, D\).*x of length D"
     yield "empty layer W2", x, {**p, "W2": torch.ones(0, 3, dtype=torch.float64),
                                 "WF": torch.ones(4, 0, dtype=torch.float64)}, \
         r"params\['W2'\].*empty layer"
@@ -588,3 +599,13 @@ def test_jacobian_rejects_non_arrays_with_type_error(fn):
 def test_accumulation_plan_bad_widths_name_the_argument(widths, error, match):
     with pytest.raises(error, match=match):
         accumulation_plan(widths)
+
+
+@pytest.mark.claim("jacobian.optimal_order", kind="implementation")
+@given(k=st.integers(1, 6), layers=st.integers(2, 5))
+def test_ties_between_bracketings_go_to_the_smallest_split_forward_mode(k, layers):
+    """With every width equal every bracketing of the chain costs the same (each product is
+    k·k·k), and the documented tie rule (the smallest split, the shortest left operand) then
+    picks the right-deep bracketing: forward mode."""
+    plan = accumulation_plan((k,) * (layers + 2))
+    assert plan.mode == "forward", str(plan)

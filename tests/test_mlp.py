@@ -436,10 +436,20 @@ BAD_INPUTS = [
     ("a missing key", lambda: K.tanh_regression_forward(
         np.zeros((4, 2)), {k: v for k, v in _P.items() if k != "w2"}), ["w2"]),
     ("A_1 does not act on x", lambda: K.sigmoid_mlp_forward(
-        np.zeros((3, 1)), [np.zeros((2, 4))], [np.zeros((2, 1))]), ["A_1", "(2, 4)", "(3, 1)"]),
+        np.zeros((3, 1)), [np.zeros((2, 4))], [np.zeros((2, 1))]),
+     ["A_1", "(2, 4)", "to act on x of shape (3, 1)"]),
+    ("A_2 does not act on y_1", lambda: K.sigmoid_mlp_forward(
+        np.zeros((3, 1)), [np.zeros((2, 3)), np.zeros((1, 4))], [np.zeros((2, 1)),
+                                                                 np.zeros((1, 1))]),
+     ["A_2", "(1, 4)", "to act on y_1 of shape (2, 1)"]),
     ("b_2 does not match A_2", lambda: K.sigmoid_mlp_forward(
         np.zeros((3, 1)), [np.zeros((2, 3)), np.zeros((1, 2))],
         [np.zeros((2, 1)), np.zeros((2, 1))]), ["b_2", "(1, 1)", "(2, 1)"]),
+    ("no layers", lambda: K.sigmoid_mlp_forward(np.zeros((3, 1)), [], []),
+     ["a_list and b_list must be non-empty", "0 and 0"]),
+    ("two weights and one bias", lambda: K.sigmoid_mlp_forward(
+        np.zeros((3, 1)), [np.zeros((2, 3)), np.zeros((1, 2))], [np.zeros((2, 1))]),
+     ["a_list and b_list must be non-empty and of equal length", "2 and 1"]),
     ("target not the shape of y_L", lambda: K.sigmoid_mlp_backward(
         np.zeros((3, 1)), np.zeros((2, 1)), [np.zeros((1, 3))], [np.zeros((1, 1))]),
      ["target", "(1, 1)", "(2, 1)"]),
@@ -454,3 +464,56 @@ def test_mlp_kernels_reject_bad_input_naming_argument_and_shapes(what, call, fra
         call()
     for fragment in fragments:
         assert fragment in str(err.value), f"{what}: {fragment!r} missing from {err.value!s}"
+
+
+@pytest.mark.claim("mlp.jacobian_norm_bound", kind="implementation")
+@given(net=sigmoid_networks())
+def test_output_jacobians_are_one_per_layer_output_and_one_per_bias(net):
+    """``sigmoid_mlp_output_jacobians`` returns L + 1 matrices ∂y_L/∂y_i (i = 0 … L), the last
+    the identity, and L matrices ∂y_L/∂b_i, each n_L × n_i; ``sigmoid_mlp_backward`` one
+    gradient per parameter, in its shape."""
+    x, target, a_list, b_list = net
+    depth, n_out = len(a_list), a_list[-1].shape[0]
+    dy, db = K.sigmoid_mlp_output_jacobians(x, a_list, b_list)
+    assert len(dy) == depth + 1 and len(db) == depth
+    assert np.array_equal(dy[depth], np.eye(n_out))
+    assert [d.shape for d in dy] == [(n_out, x.shape[0])] + [(n_out, a.shape[0])
+                                                              for a in a_list]
+    assert [d.shape for d in db] == [(n_out, a.shape[0]) for a in a_list]
+    da, dbias = K.sigmoid_mlp_backward(x, target, a_list, b_list)
+    assert [d.shape for d in da] == [a.shape for a in a_list]
+    assert [d.shape for d in dbias] == [b.shape for b in b_list]
+
+
+@pytest.mark.claim("mlp.saturation_vanishing", kind="implementation")
+@given(x=st.floats(40, 1e4), sign=st.sampled_from([-1.0, 1.0]))
+@example(x=710.0, sign=1.0)
+@example(x=1000.0, sign=-1.0)
+def test_sigmoid_prime_in_deep_saturation_is_e_to_the_minus_abs_x(x, sign):
+    """For |x| ≥ 40, σ′(x) = e^{−|x|}/(1 + e^{−|x|})² is e^{−|x|} to within 2e^{−40} relative
+    (math.exp, not the kernel), down to the subnormals and 0 past |x| ≈ 745, with no overflow
+    to NaN; σ′(±inf) = 0 (the docstring)."""
+    import math
+
+    want = math.exp(-x)
+    for got in (K.sigmoid_prime(np.array([sign * x])), K.sigmoid_prime(torch.tensor([sign * x]))):
+        assert float(got[0]) == pytest.approx(want, rel=1e-15, abs=0.0)
+    assert np.array_equal(K.sigmoid_prime(np.array([-np.inf, np.inf])), [0.0, 0.0])
+
+
+@given(n_in=st.integers(10, 20), n_out=st.integers(10, 20), seed=st.integers(0, 2**32 - 1))
+def test_module_mlp_initialisation_is_the_practicals(n_in, n_out, seed):
+    """004 §1.2: weights N(0, weight_std²) with weight_std = 1e-4 by default, biases 0; without
+    ``rng`` the generator is numpy's default_rng(0) (documented), so runs repeat. The default
+    draws the same weights as an explicit 1e-4; the sample of ≥ 100 weights is centred (mean
+    within 5σ/√n of 0) with a standard deviation within a factor 1.5 of weight_std."""
+    net = K.ModuleMLP(n_in, [], n_out, rng=np.random.default_rng(seed))
+    same = K.ModuleMLP(n_in, [], n_out, weight_std=1e-4, rng=np.random.default_rng(seed))
+    w = net.linears[0].params["weight"]
+    assert np.array_equal(w, same.linears[0].params["weight"])
+    assert abs(w.mean()) < 5e-4 / np.sqrt(w.size) and 1e-4 / 1.5 < w.std() < 1.5e-4
+    assert np.array_equal(net.linears[0].params["bias"], np.zeros(n_out))
+    default = K.ModuleMLP(n_in, [], n_out)
+    seeded = K.ModuleMLP(n_in, [], n_out, rng=np.random.default_rng(0))
+    assert np.array_equal(default.linears[0].params["weight"],
+                          seeded.linears[0].params["weight"])

@@ -431,3 +431,43 @@ def test_linear_backward_is_the_vjp_at_the_forward_input_even_if_x_changes_later
     lin.backward(dout)
     assert_close(lin.grads["weight"], dout.T @ x_seen, claim="modules.linear_backward",
                  what="∇W after the caller changed x")
+
+
+def _target_rows_off_by_the_tolerance():
+    """float32 targets (1 × 15625) whose row sums to exactly 1 + 15625·1e-6 = 1 + 2⁻⁶: the
+    documented tolerance C·1e-6, bound included (float64 1e-6·15625 is exactly 2⁻⁶, and the
+    float32 sum and difference are exact), and the next float32 row sum, just outside it."""
+    c = 15625
+    off = np.float32(2.0**-6)
+    assert 1e-6 * c == 2.0**-6 and float((np.float32(1) + off) - np.float32(1)) == 2.0**-6
+    inside = np.zeros((1, c), dtype=np.float32)
+    inside[0, 0] = np.float32(1) + off
+    outside = inside.copy()
+    outside[0, 0] = np.nextafter(inside[0, 0], np.float32(2))
+    return np.full((1, c), 1 / c, dtype=np.float32), inside, outside
+
+
+@pytest.mark.conventions
+def test_target_rows_within_the_tolerance_bound_included_are_accepted():
+    """Target rows must sum to 1 within C·1e-6 (float32; C·1e-12 in float64), the bound
+    included, in CrossEntropyModule and ModuleMLP's loss; a row just past it is refused, and
+    in float64 a row off by 1.5·C·1e-12."""
+    x, inside, outside = _target_rows_off_by_the_tolerance()
+    assert np.isfinite(CrossEntropyModule().forward(x, inside))
+    with pytest.raises(ValueError, match="y rows must be probability distributions"):
+        CrossEntropyModule().forward(x, outside)
+    assert np.array_equal(ModuleMLP._targets(inside, x), inside)
+    with pytest.raises(ValueError, match="targets rows must be probability distributions"):
+        ModuleMLP._targets(outside, x)
+    # float64: C·1e-12 with C = 1; a row 1.5e-12 off is refused, one 0.5e-12 off accepted
+    x64 = np.ones((1, 1))
+    for off, ok in ((0.5e-12, True), (1.5e-12, False)):
+        y = np.array([[1.0 + off]])
+        if ok:
+            assert np.isfinite(CrossEntropyModule().forward(x64, y))
+            assert np.array_equal(ModuleMLP._targets(y, x64), y)
+            continue
+        with pytest.raises(ValueError, match="y rows must be probability distributions"):
+            CrossEntropyModule().forward(x64, y)
+        with pytest.raises(ValueError, match="targets rows must be probability distributions"):
+            ModuleMLP._targets(y, x64)

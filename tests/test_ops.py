@@ -714,6 +714,13 @@ BAD_INPUTS = [
      r"MatMul: x must be 2-D"),
     ("Expand of a non-singleton axis", lambda: A.Expand.do_forward(_node(2, 2), repeats=3),
      ValueError, r"Expand: x must have a singleton axis dim=1, got shape \(2, 2\)"),
+    ("Expand zero times", lambda: A.Expand.do_forward(_node(2, 1), repeats=0), ValueError,
+     r"Expand: repeats must be a positive int, got 0"),
+    ("Expand a float number of times", lambda: A.Expand.do_forward(_node(2, 1), repeats=2.0),
+     ValueError, r"Expand: repeats must be a positive int, got 2.0"),
+    ("backward with a context no forward filled",
+     lambda: A.Sigmoid.backward({}, np.ones((2, 2))), ValueError,
+     r"Sigmoid.backward needs the context its forward filled"),
     ("Log of a non-positive input", lambda: A.Log.do_forward(TensorNode(np.array([1.0, 0.0]))),
      ValueError, r"Log: x must be positive"),
     ("Normalize with a zero row", lambda: A.Normalize.do_forward(
@@ -829,3 +836,40 @@ def test_relu_propagates_nan_as_torch_does(x):
     torch.relu(t).backward(torch.ones_like(t))
     np.testing.assert_array_equal(y.value, torch.relu(t).detach().numpy())  # NaN == NaN here
     np.testing.assert_array_equal(node.grad, t.grad.numpy())
+
+
+@pytest.mark.claim("ops.log_softmax_gradient", kind="implementation")
+@given(big=st.floats(700, 1e6), gap=st.floats(-30, 30))
+def test_log_softmax_is_exact_at_logits_beyond_exps_range(big, gap):
+    """exp overflows past ~709, so the row max must be subtracted before exp, in the fused
+    LogSoftmax op and in the composed log_softmax: with logits (b, b + gap) the answer is the
+    two-class closed form log σ(∓gap) = −log(1 + e^{±gap}) (numpy's logaddexp, not the
+    kernel)."""
+    x = np.array([[big, big + gap]])
+    want = np.array([[-np.logaddexp(0.0, gap), -np.logaddexp(0.0, -gap)]])
+    for got in (A.LogSoftmax.do_forward(TensorNode(x)).value,
+                A.log_softmax(TensorNode(x)).value):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12 * big)
+
+
+@given(n_in=st.integers(2, 40), n_out=st.integers(20, 40), seed=st.integers(0, 2**32 - 1))
+def test_linear_initialisation_is_uniform_within_one_over_sqrt_in_features(n_in, n_out, seed):
+    """W ~ U(−1/√in, 1/√in) (torch's ``nn.Linear`` bound), b = 0: every entry within the
+    bound, and with ≥ 40 entries both signs reach past half of it (the chance that a uniform
+    sample of n misses one half-tail is 0.75ⁿ < 1e-5)."""
+    layer = A.Linear(n_in, n_out, rng=np.random.default_rng(seed))
+    w, bound = layer.weight.value, 1 / np.sqrt(n_in)
+    assert w.shape == (n_in, n_out) and np.all(np.abs(w) <= bound), (w.min(), w.max(), bound)
+    assert w.max() > bound / 2 and w.min() < -bound / 2, (w.min(), w.max(), bound)
+    assert np.array_equal(layer.bias.value, np.zeros((1, n_out)))
+
+
+@pytest.mark.conventions
+@given(n_in=st.integers(1, 5), n_out=st.integers(1, 5), residual=st.booleans())
+def test_residual_mlp_default_hidden_width_is_the_seeds_four_times_the_input(n_in, n_out,
+                                                                            residual):
+    """003 Q10's MLP: ``hidden_mult=4``, hidden width = 4 · input_size."""
+    net = A.ResidualMLP(n_in, n_out, residual, rng=np.random.default_rng(0))
+    assert [p.value.shape for p in net.parameters()] == [
+        (n_in, 4 * n_in), (1, 4 * n_in), (4 * n_in, 4 * n_in), (1, 4 * n_in),
+        (4 * n_in, n_out), (1, n_out)]

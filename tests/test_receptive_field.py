@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import sympy as sp
 import torch
-from hypothesis import find, given, note
+from hypothesis import example, find, given, note
 from hypothesis import strategies as st
 from torch import nn
 
@@ -300,6 +300,16 @@ BAD = [
     pytest.param(lambda: K.input_region([(3, 1, 0)], 4, (0, -1)), "index", id="index-negative"),
     pytest.param(lambda: K.input_region([(3, 0, 0)], 4, (0, 0)), "stride", id="stride=0"),
     pytest.param(lambda: K.input_region([(5, 1, 0)], 4, (0, 0)), "kernel", id="kernel>input"),
+    pytest.param(lambda: K.output_size([(7, 1, 1)], 4), "kernel 7 .* larger than its padded",
+                 id="kernel>padded-input"),
+    pytest.param(lambda: K.output_size("conv3", 8), "layers must be a list", id="str-layers"),
+    pytest.param(lambda: K.output_size(3, 8), "layers must be a list", id="int-layers"),
+    pytest.param(lambda: K.output_size(["333"], 8), r"layers\[0\] must be a Layer, a dict",
+                 id="str-layer"),
+    pytest.param(lambda: K.output_size([()], 8), r"layers\[0\] must be a Layer, a dict",
+                 id="empty-tuple-layer"),
+    pytest.param(lambda: K.output_size([(3, 1, 0, 1)], 8), r"layers\[0\] must be a Layer",
+                 id="4-tuple-layer"),
     pytest.param(lambda: K.input_region([(3, 1, -1)], 4, (0, 0)), "padding", id="padding<0"),
     pytest.param(lambda: K.input_region(nn.Sequential(nn.Linear(2, 2)), 4, (0, 0)), "Linear",
                  id="not-conv-or-pool"),
@@ -383,3 +393,70 @@ def test_a_dilation_key_is_honoured():
     rows, _ = K.input_support([{"kernel": 3, "dilation": 2}], (8, 8), (0, 0))
     assert np.flatnonzero(rows).tolist() == [0, 2, 4]
     assert K.output_size([{"kernel": 3, "dilation": 2}], (8, 8)) == (4, 4)
+
+
+@pytest.mark.conventions
+@given(k=st.tuples(st.integers(2, 4), st.integers(2, 4)), extra=st.tuples(
+    st.integers(2, 5), st.integers(2, 5)), data=st.data())
+def test_a_kernel_alone_describes_torchs_default_conv(k, extra, data):
+    """``Layer(kernel)``, ``Layer.of(kernel)``, a 1-tuple and ``{"kernel": k}`` mean torch's
+    ``Conv2d(1, 1, k)`` defaults (stride 1, padding 0, dilation 1, zeros): the output size is
+    the one torch computes, and the field of a drawn output is the gradient support."""
+    size = (k[0] + extra[0], k[1] + extra[1])
+    conv = nn.Conv2d(1, 1, k)
+    torch_out = tuple(conv(torch.zeros(1, 1, *size)).shape[-2:])
+    index = (data.draw(st.integers(0, torch_out[0] - 1)),
+             data.draw(st.integers(0, torch_out[1] - 1)))
+    support = gradient_support(nn.Sequential(conv), (1, 1, *size), index)
+    for layers in ([K.Layer(k)], [K.Layer.of(k)], [(k,)], [{"kernel": k}]):
+        assert K.output_size(layers, size) == torch_out, layers
+        rows, cols = K.input_support(layers, size, index)
+        assert np.array_equal(np.outer(rows, cols), support), layers
+
+
+@pytest.mark.claim("receptive_field.clip_per_layer", kind="autograd")
+@given(stack=stacks())
+def test_the_last_output_position_is_in_range_and_the_next_is_refused(stack):
+    """The output's far corner (H−1, W−1) has the gradient support as its field, in a stack
+    whose output may be larger or smaller than its first layer's (padding grows a map); the
+    positions H and W along either axis are outside the output: a ValueError naming index."""
+    layers, size = stack
+    model = as_sequential(layers)
+    out = K.output_size(model, size)
+    for index in ((out[0] - 1, out[1] - 1), (out[0] - 1, 0), (0, out[1] - 1)):
+        rows, cols = K.input_support(model, size, index)
+        assert np.array_equal(np.outer(rows, cols),
+                              gradient_support(model, (1, 1, *size), index)), index
+    for index in ((out[0], 0), (0, out[1]), (out[0], out[1] - 1), (out[0] - 1, out[1])):
+        with pytest.raises(ValueError, match=r"index .* is outside the output of size"):
+            K.input_support(model, size, index)
+
+
+@pytest.mark.claim("receptive_field.padding_modes", kind="autograd")
+def test_circular_padding_as_large_as_the_input_is_accepted():
+    """torch allows circular padding up to the input size: a 3×3 conv with padding 2 on a 2×2
+    input gives a 4×4 map whose corner reads the whole input (the gradient says so)."""
+    model = nn.Sequential(nn.Conv2d(1, 1, 3, padding=2, padding_mode="circular"))
+    assert K.output_size(model, (2, 2)) == tuple(model(torch.zeros(1, 1, 2, 2)).shape[-2:])
+    for index in ((0, 0), (3, 1)):
+        rows, cols = K.input_support(model, (2, 2), index)
+        assert np.array_equal(np.outer(rows, cols),
+                              gradient_support(model, (1, 1, 2, 2), index))
+
+
+@pytest.mark.claim("receptive_field.padding_modes", kind="autograd")
+@given(stack=moded_stacks())
+@example(stack=(nn.Sequential(nn.Conv2d(1, 1, 1, padding=2, padding_mode="replicate")), (3, 3)))
+@example(stack=(nn.Sequential(nn.Conv2d(1, 1, 1, padding=2, padding_mode="reflect")), (3, 3)))
+@example(stack=(nn.Sequential(nn.Conv2d(1, 1, 1, padding=2, padding_mode="circular")), (3, 3)))
+def test_the_fields_of_the_four_corners_honour_padding_mode(stack):
+    """The corners are where padding is read on both sides of each axis (the rows a replicate
+    pad clamps to, a reflect pad mirrors, a circular pad wraps to): each corner's field is the
+    gradient support through torch's own padding. A 1×1 kernel with padding 2 puts the
+    corner outputs on padding alone (the examples)."""
+    model, size = stack
+    out = K.output_size(model, size)
+    for index in ((0, 0), (0, out[1] - 1), (out[0] - 1, 0), (out[0] - 1, out[1] - 1)):
+        rows, cols = K.input_support(model, size, index)
+        assert np.array_equal(np.outer(rows, cols),
+                              gradient_support(model, (1, 1, *size), index)), index

@@ -225,6 +225,31 @@ def test_soft_threshold_network_autograd_derivative_is_the_piecewise_derivative(
                  claim="relu_net.derivatives", what="autograd vs slope of the piece")
 
 
+@pytest.mark.claim("relu_net.derivatives", kind="autograd")
+@given(s=st.floats(0, 3), dtype=DTYPES)
+@example(s=0.0, dtype=torch.float64)
+def test_derivatives_at_the_breakpoints_are_the_networks_autograd_derivatives(s, dtype):
+    """At the kinks {0, ½, 1} and ±s, where the docstrings promise the network's autograd
+    derivative (torch's ReLU′(0) = 0, so 0 at each kink of these two networks), the hand
+    derivatives give exactly that, numpy and torch, in both float dtypes."""
+    s = float(torch.tensor(s, dtype=dtype))  # the threshold the float32 net holds
+    for net, hand, points in ((K.hat_network(dtype), K.hat_derivative, [0.0, 0.5, 1.0]),
+                              (K.soft_threshold_network(s, dtype),
+                               lambda x: K.soft_threshold_derivative(x, s), [-s, s])):
+        x = torch.tensor(points, dtype=dtype, requires_grad=True)
+        (grad,) = torch.autograd.grad(K.network_forward(net, x).sum(), x)
+        assert torch.equal(hand(x.detach()), grad), (points, hand(x.detach()), grad)
+        np.testing.assert_array_equal(hand(x.detach().numpy()), grad.numpy())
+
+
+@given(xs=batches(-2, 3))
+def test_network_forward_applies_a_network_without_parameters(xs):
+    """A parameter-free scalar network (a bare ReLU) is a valid ``net``: there is no dtype to
+    match, and the answer is max(x, 0) per point."""
+    x = torch.tensor(xs)
+    assert torch.equal(K.network_forward(torch.nn.ReLU(), x), torch.clamp(x, min=0))
+
+
 # ------------------------------------------------------------------ bad input
 
 
@@ -246,3 +271,14 @@ def test_network_input_of_the_wrong_shape_is_a_value_error():
         K.network_forward(K.hat_network(), np.zeros(3))
     with pytest.raises(ValueError, match="finite"):
         K.hat(np.array([np.nan]))
+
+
+@pytest.mark.conventions
+def test_network_input_of_another_dtype_or_device_than_the_net_is_a_type_error():
+    """Either mismatch alone is refused by name (float32 points into a float64 net; CPU points
+    into a net moved to ``meta``), not left to torch's matmul error."""
+    x = torch.linspace(-1, 2, 5, dtype=torch.float64)
+    for net, points in ((K.hat_network(torch.float64), x.float()),
+                        (K.hat_network(torch.float64).to("meta"), x)):
+        with pytest.raises(TypeError, match="x must have the dtype and device of net's"):
+            K.network_forward(net, points)

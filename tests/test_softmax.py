@@ -357,6 +357,18 @@ def log_sum_exp_truth(x: np.ndarray) -> np.ndarray:
     return torch.logsumexp(torch.from_numpy(x.astype(np.float64)), -1).numpy()
 
 
+@pytest.mark.claim("softmax.numerical_stability", kind="implementation")
+@given(x=logit_batches(limit=1e4, dtype=np.float64), which=BACKENDS)
+@example(x=np.array([[1e4, 1e4 - 1.0, -1e4]]), which="numpy")
+@example(x=np.array([[-1e4, -1e4]]), which="torch")
+def test_log_sum_exp_kernel_is_torchs_logsumexp_for_logits_up_to_1e4(x, which):
+    """log Σ_j e^{x_j} per row, shape (N, 1), finite and equal to torch.logsumexp (float64)
+    where exp alone overflows (1e4) or underflows to a zero sum (−1e4)."""
+    lse = to_numpy(K.log_sum_exp(backend(x, which)))
+    assert lse.shape == (x.shape[0], 1)
+    np.testing.assert_allclose(lse[:, 0], log_sum_exp_truth(x), rtol=1e-13, atol=1e-13)
+
+
 @pytest.mark.claim("softmax.numerical_stability", "cross_entropy.batch_mean",
                    "cross_entropy.gradient", kind="implementation")
 @given(data=st.data(), dtype=DTYPES, which=BACKENDS)

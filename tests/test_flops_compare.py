@@ -41,16 +41,7 @@ from tests.flops_compare import (
 )
 from tests.zoo import ZOO, EncoderLayer, LSTMModel, ViTBlock
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_intra_op_thread():
-    """The models counted here are tiny: torch's intra-op thread pool only adds overhead, and
-    with CI's two xdist workers on two cores it oversubscribes them (the fused encoder-layer
-    kernel of a 3-token layer took 80 ms with 2 threads against 6 ms with 1)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_intra_op_thread")
 
 
 def small_cnn() -> nn.Sequential:

@@ -479,6 +479,19 @@ def test_cross_entropy_module_backward_is_autograds_gradient_of_the_batch_mean(d
                  what="CrossEntropyModule.backward")
 
 
+def cross_entropy_central_differences(p: np.ndarray, t: np.ndarray, *, h: float) -> np.ndarray:
+    """The practical's unit-test method: CrossEntropyModule's loss at p ± h in one entry at a
+    time, (L(p + h e_i) − L(p − h e_i)) / 2h for every entry i."""
+    numeric = np.zeros_like(p)
+    for idx in np.ndindex(p.shape):
+        plus, minus = p.copy(), p.copy()
+        plus[idx] += h
+        minus[idx] -= h
+        numeric[idx] = (CrossEntropyModule().forward(plus, t)
+                        - CrossEntropyModule().forward(minus, t)) / (2 * h)
+    return numeric
+
+
 @pytest.mark.claim("cross_entropy.softmax_chain", kind="implementation")
 @given(data=st.data())
 def test_cross_entropy_module_backward_matches_central_differences(data):
@@ -486,14 +499,7 @@ def test_cross_entropy_module_backward_matches_central_differences(data):
     x = data.draw(logit_batches(dtype=np.float64, limit=3, min_cols=2))
     t = data.draw(distributions(*x.shape, one_hot=True))
     s = K.softmax(x)
-    h = 1e-6
-    numeric = np.zeros_like(s)
-    for idx in np.ndindex(s.shape):
-        plus, minus = s.copy(), s.copy()
-        plus[idx] += h
-        minus[idx] -= h
-        numeric[idx] = (CrossEntropyModule().forward(plus, t)
-                        - CrossEntropyModule().forward(minus, t)) / (2 * h)
+    numeric = cross_entropy_central_differences(s, t, h=1e-6)
     # central differences carry O(h²·|f'''|) truncation and O(eps/h) rounding: with
     # probabilities ≥ e^-6 (|x| ≤ 3) both stay below 1e-6 relative to the derivative's size.
     analytic = CrossEntropyModule().backward(s, t)
@@ -516,13 +522,7 @@ def test_cross_entropy_module_passes_the_course_protocol_for_every_class_count(c
                             label="logits"))
     y = data.draw(distributions(n, c, one_hot=True), label="y")
     h = 1e-5
-    numeric = np.zeros_like(x)
-    for idx in np.ndindex(x.shape):
-        plus, minus = x.copy(), x.copy()
-        plus[idx] += h
-        minus[idx] -= h
-        numeric[idx] = (CrossEntropyModule().forward(plus, y)
-                        - CrossEntropyModule().forward(minus, y)) / (2 * h)
+    numeric = cross_entropy_central_differences(x, y, h=h)
     analytic = CrossEntropyModule().backward(x, y)
     x_min = (x - h).min()
     f = CrossEntropyModule().forward(x, y)

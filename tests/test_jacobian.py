@@ -30,6 +30,7 @@ import sympy as sp
 import torch
 from hypothesis import given, note
 from hypothesis import strategies as st
+from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
 
 from derivations import jacobian as dj
@@ -368,6 +369,49 @@ def test_a_plans_macs_are_the_multiply_adds_jacobian_optimal_performs(data):
     xt, pt = to_torch(x, params)
     plan = accumulation_plan(widths_of(params, layers))
     assert plan.macs == counted_multiply_adds(jacobian_optimal, xt, pt), plan
+
+
+class _ScaledElements(TorchDispatchMode):
+    """Counts the elements of every matrix (2-D) an elementwise multiplication produces: the
+    diag(s) scalings of ``jacobian_optimal`` (s = 1 − h² is a vector and is not counted)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        if func.overloadpacket in (torch.ops.aten.mul, torch.ops.aten.mul_) and out.dim() == 2:
+            self.count += out.numel()
+        return out
+
+
+@pytest.mark.claim("jacobian.optimal_order", kind="implementation")
+@given(data=st.data())
+def test_jacobian_optimal_scales_the_smaller_operand_of_each_product(data):
+    """Each product A·B of the plan (A: p×k, B: k×q) carries one diag(s) at its boundary,
+    applied to A's k columns or B's k rows: ``jacobian_optimal`` scales the smaller, min(p, q)·k
+    elements, at every product (counted while it runs, against a walk of the plan's order)."""
+    x, params, layers = data.draw(networks("any", max_k=6))
+    xt, pt = to_torch(x, params)
+    plan = accumulation_plan(widths_of(params, layers))
+    shapes = dj.factor_shapes(plan.widths)
+    expected = 0
+
+    def walk(o):
+        nonlocal expected
+        if isinstance(o, str):
+            return shapes[o]
+        (p, k), (_, q) = walk(o[0]), walk(o[1])
+        expected += min(p, q) * k
+        return p, q
+
+    walk(plan.order)
+    with _ScaledElements() as counter:
+        jacobian_optimal(xt, pt)
+    assert counter.count == expected, (f"claim jacobian.optimal_order: widths {plan.widths}, "
+                                       f"order {plan.order}: {counter.count} elements scaled, "
+                                       f"the smaller operands hold {expected}")
 
 
 @pytest.mark.claim("jacobian.reverse_cost", "jacobian.forward_cost", "jacobian.per_layer_cost",

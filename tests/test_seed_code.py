@@ -200,7 +200,8 @@ def test_q4_seed_prints_recover_to_valid_per_epoch_values():
 
 @pytest.mark.claim("seed_code.p6_loss_is_epoch_loss", kind="implementation")
 def test_p6_recorded_loss_is_the_last_minibatch_only():
-    recorded, losses, _ = S.p6_epoch()
+    run = S.p6_epoch()
+    recorded, losses = run.recorded, run.losses
     c = "seed_code.p6_loss_is_epoch_loss"
     mean = sum(losses) / len(losses)
     assert recorded == losses[-1] and recorded != mean, f"[{c}] {recorded} vs {losses}"
@@ -212,7 +213,7 @@ def test_p6_recorded_loss_is_the_last_minibatch_only():
 def test_p6_accuracy_pass_under_no_grad_still_drops_units():
     """torch.no_grad() leaves ``training`` set: the two accuracy passes over the same images
     differ (seed 0 of our construction); in eval mode they agree."""
-    _, _, accuracies = S.p6_epoch()
+    accuracies = S.p6_epoch().accuracies
     c = "seed_code.p6_accuracy_without_dropout"
     assert accuracies[0] != accuracies[1], f"[{c}] passes agree: {accuracies}"
     record_counterexample(c, f"two accuracy passes without eval(): {accuracies}")
@@ -233,9 +234,9 @@ def test_p6_randint_zero_to_nine_never_draws_class_nine():
 
 @pytest.mark.claim("seed_code.p6_measured_as_intended", kind="implementation")
 def test_p6_epoch_mean_loss_and_eval_mode_accuracy():
-    recorded, losses, accuracies = S.p6_epoch(fixed=True)
-    assert recorded == pytest.approx(sum(losses) / len(losses), rel=1e-15)
-    assert accuracies[0] == accuracies[1]
+    run = S.p6_epoch(fixed=True)
+    assert run.recorded == pytest.approx(sum(run.losses) / len(run.losses), rel=1e-15)
+    assert run.accuracies[0] == run.accuracies[1]
 
 
 # --------------------------------------------------------------------- 003 Q11 (the device)

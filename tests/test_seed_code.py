@@ -32,6 +32,10 @@ from impl import seed_code as S
 
 SEEDS = st.integers(0, 2**31 - 1)  # the generator seed of a run of a construction
 
+# the re-enactments' networks are tiny: one intra-op thread (tests/conftest.py), or a P6 epoch
+# takes 0.3 s instead of 0.01 s on the shared two cores
+pytestmark = pytest.mark.usefixtures("one_intra_op_thread")
+
 
 def _q1_reference(x: np.ndarray, p: dict[str, np.ndarray]) -> np.ndarray:
     """ŷ_i = w₂ · tanh(W₁ x_i + b₁) + b₂ row by row in numpy float64, x (N, D): the

@@ -26,18 +26,21 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-__all__ = ["Q1Run", "p6_epoch", "q1_training", "q4_printed", "q11_forward"]
+__all__ = ["P6Run", "Q1Run", "p6_epoch", "q1_training", "q4_printed", "q11_forward"]
 
 
 def _q1_forward(x: torch.Tensor, p: dict[str, torch.Tensor]) -> torch.Tensor:
-    """ŷ = w₂ᵀ tanh(W₁x + b₁) + b₂ for a batch x (N, D): W₁ (H, D), b₁ (H, 1), w₂ (H, 1)."""
+    """ŷ = w₂ᵀ tanh(W₁x + b₁) + b₂ for a batch x (N, D): W₁ (H, D), b₁ (H, 1), w₂ (H, 1),
+    b₂ (1,); ŷ has shape (N,) (the seed's ``squeeze`` of the (1, N) row)."""
     return (p["W2"].T @ torch.tanh(p["W1"] @ x.T + p["b1"]) + p["b2"]).squeeze(0)
 
 
 @dataclass
 class Q1Run:
     """What the Q1 Exercise 3 construction did: the tensors before and after training, the
-    optimiser's parameters, the loss values per step, the rows trained on and validated on."""
+    optimiser's parameters, the loss values per step, the rows trained on and validated on;
+    also the optimiser itself, the data (``x`` (n, 8), its first column the row index, and
+    ``y`` (n,)) and the rows of each step's mini-batch, in the loader's order."""
 
     before: dict[str, torch.Tensor]
     after: dict[str, torch.Tensor]
@@ -46,6 +49,10 @@ class Q1Run:
     losses: list[float]
     trained_rows: set[int]
     validation_rows: set[int]
+    optimiser: torch.optim.Optimizer
+    x: torch.Tensor
+    y: torch.Tensor
+    step_rows: list[list[int]]
 
 
 def q1_training(*, fixed: bool = False, steps: int = 3, n: int = 40, seed: int = 0) -> Q1Run:
@@ -56,7 +63,14 @@ def q1_training(*, fixed: bool = False, steps: int = 3, n: int = 40, seed: int =
     same dataset. ``fixed=True``: replace and initialise first, then build the optimiser;
     the loss mean|ŷ − y| (``L1Loss``, the MAE the question defines); split first and load only
     the training part. Data: ``n`` synthetic rows of 8 features (generator seeded ``seed``);
-    the first column of each row is its index, so the rows a batch came from can be read."""
+    the first column of each row is its index, so the rows a batch came from can be read.
+
+    The seed's sizes: a hidden width of 20, the first W1 20×10 and w2 20×1, Adam's learning
+    rate 0.001. Ours (the seed trains on California Housing, out of reach offline, in batches
+    of 64): ``n = 40`` rows, mini-batches of 8 rows (5 per epoch over all 40 rows, 4 over the
+    32 of the fixed run's training part), ``steps = 3`` optimiser steps (one loss each), seed
+    0. After the steps the loader is run through once more, so ``trained_rows`` holds every
+    row an epoch of it yields."""
     g = torch.Generator().manual_seed(seed)
     h = 20
     params = {"W1": torch.randn(h, 10, generator=g, requires_grad=True),
@@ -74,9 +88,9 @@ def q1_training(*, fixed: bool = False, steps: int = 3, n: int = 40, seed: int =
 
     if fixed:
         replace_and_init()
-        optimiser = torch.optim.Adam(params.values(), lr=0.01)
+        optimiser = torch.optim.Adam(params.values(), lr=0.001)
     else:
-        optimiser = torch.optim.Adam(params.values(), lr=0.01)
+        optimiser = torch.optim.Adam(params.values(), lr=0.001)
         replace_and_init()
     loss_fn = nn.L1Loss() if fixed else nn.MSELoss()
 
@@ -100,6 +114,7 @@ def q1_training(*, fixed: bool = False, steps: int = 3, n: int = 40, seed: int =
     before = {k: t.detach().clone() for k, t in params.items()}
     losses: list[float] = []
     trained: set[int] = set()
+    step_rows: list[list[int]] = []
     batches = iter(())
     for _ in range(steps):
         try:
@@ -108,6 +123,7 @@ def q1_training(*, fixed: bool = False, steps: int = 3, n: int = 40, seed: int =
             batches = iter(train_loader)
             xb, yb = next(batches)
         trained |= {int(v) for v in xb[:, 0]}
+        step_rows.append([int(v) for v in xb[:, 0]])
         loss = loss_fn(_q1_forward(xb, params), yb)
         optimiser.zero_grad()
         loss.backward()
@@ -117,7 +133,8 @@ def q1_training(*, fixed: bool = False, steps: int = 3, n: int = 40, seed: int =
         trained |= {int(v) for v in xb[:, 0]}
     after = {k: t.detach().clone() for k, t in params.items()}
     optimised = [p for group in optimiser.param_groups for p in group["params"]]
-    return Q1Run(before, after, optimised, params, losses, trained, validation_rows)
+    return Q1Run(before, after, optimised, params, losses, trained, validation_rows,
+                 optimiser, x, y, step_rows)
 
 
 def q4_printed(batch_values: list[list[float]]) -> list[float]:
@@ -134,26 +151,51 @@ def q4_printed(batch_values: list[list[float]]) -> list[float]:
     return printed
 
 
+@dataclass
+class P6Run:
+    """What the Problem 6 epoch did: the loss recorded for the epoch, the epoch's mini-batch
+    losses, the accuracies of the two passes; also the network and its optimiser after the
+    epoch, the images ``x`` (n, 4, 4) and ``labels`` (n,), and the rows of each mini-batch."""
+
+    recorded: float
+    losses: list[float]
+    accuracies: list[float]
+    net: nn.Sequential
+    optimiser: torch.optim.Optimizer
+    x: torch.Tensor
+    labels: torch.Tensor
+    batch_rows: list[list[int]]
+
+
 def p6_epoch(*, fixed: bool = False, seed: int = 0, n: int = 50, batch: int = 16
-             ) -> tuple[float, list[float], list[float]]:
+             ) -> P6Run:
     """000 P6's epoch as described: a tiny classifier with ``nn.Dropout()`` trained one epoch
     of SGD on ``n`` random images in mini-batches, then (as the seed records them) the loss
     variable left by the last mini-batch, and the accuracy computed twice under
     ``torch.no_grad()`` without ``eval()``. ``fixed=True``: the mean of the epoch's mini-batch
-    losses, and the accuracy pass in eval mode. Returns (recorded loss, the epoch's
-    mini-batch losses, the two accuracies)."""
+    losses, and the accuracy pass in eval mode.
+
+    The seed's settings: 10 classes (its network ends in a 10-way linear layer; the labels
+    here are drawn from all 10, the corrected draw), plain SGD with learning rate 0.1. Ours
+    (the seed trains a modified AlexNet on 6,000 MNIST images in batches of 64): ``n = 50``
+    random 4×4 images, flattened into one linear layer 16 → 10 after the dropout, mini-batches
+    of 16 rows taken in order (16, 16, 16, 2: one epoch, every image once), global torch seed
+    0."""
     torch.manual_seed(seed)
     net = nn.Sequential(nn.Flatten(), nn.Dropout(), nn.Linear(16, 10))
     x = torch.randn(n, 4, 4)
     labels = torch.randint(0, 10, (n,))
     opt = torch.optim.SGD(net.parameters(), lr=0.1)
     losses = []
+    batch_rows = []
     for start in range(0, n, batch):
+        rows = torch.arange(n)[start:start + batch]
         opt.zero_grad()
-        loss = nn.functional.cross_entropy(net(x[start:start + batch]), labels[start:start + batch])
+        loss = nn.functional.cross_entropy(net(x[rows]), labels[rows])
         loss.backward()
         opt.step()
         losses.append(loss.item())
+        batch_rows.append(rows.tolist())
     recorded = sum(losses) / len(losses) if fixed else loss.item()
     if fixed:
         net.eval()
@@ -161,12 +203,15 @@ def p6_epoch(*, fixed: bool = False, seed: int = 0, n: int = 50, batch: int = 16
     with torch.no_grad():
         for _ in range(2):
             accuracies.append(float((net(x).argmax(dim=1) == labels).double().mean()))
-    return recorded, losses, accuracies
+    return P6Run(recorded, losses, accuracies, net, opt, x, labels, batch_rows)
 
 
 def q11_forward(device: str | torch.device, *, fixed: bool = False) -> torch.Tensor:
     """003 Q11's forward as described: a small network built on the CPU and, unless
-    ``fixed``, not moved; a batch of inputs moved to ``device``; the network applied to it."""
+    ``fixed``, not moved; a batch of inputs moved to ``device``; the network applied to it.
+    Sizes ours (the seed's network is a CIFAR-10 classifier): a 4 → 3 → 2 network with a ReLU
+    between, applied to a batch of 5 zero inputs, so the output is (5, 2), every row the
+    same."""
     net = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
     if fixed:
         net.to(device)

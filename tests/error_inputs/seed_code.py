@@ -9,4 +9,4 @@ from tests.error_inputs import Entry
 _WHY = "a re-implementation of a seed's construction, defects included, run with fixed settings"
 
 ENTRIES = [Entry(f"seed_code.{name}", lambda data: {}, lambda a: None, record=_WHY)
-           for name in ("Q1Run", "p6_epoch", "q11_forward", "q1_training", "q4_printed")]
+           for name in ("P6Run", "Q1Run", "p6_epoch", "q11_forward", "q1_training", "q4_printed")]

@@ -60,6 +60,9 @@ TOPIC_TESTS: dict[str, list[str]] = {
     "custom_batchnorm": ["tests/test_batchnorm.py"],
     "modules": ["tests/test_modules.py", "tests/test_softmax.py"],
     "mlp": ["tests/test_mlp.py", "tests/test_modules.py"],
+    # the counter against its formulas, against fvcore/ptflops/thop, and the attention blocks
+    "flops": ["tests/test_flops.py", "tests/test_flops_compare.py",
+              "tests/test_flops_attention.py"],
     "_validate": [],  # its tests are the error-input layer and the contracts, whole
 }
 

@@ -386,3 +386,31 @@ def test_custom_batchnorm_default_eps_is_the_practicals():
     for module in (CustomBatchNormAutograd(2), CustomBatchNormManualModule(2)):
         assert module.eps == 1e-5
         torch.testing.assert_close(module(x), want)
+
+
+# ------------------------------------------------------------- the shared checks themselves
+
+
+@pytest.mark.parametrize("call", [
+    lambda: CustomBatchNormManualModule(3)(np.ones((4, 3))),
+    lambda: B.seed_network(channels=2, size=4, hidden=3)(np.ones((1, 3, 4, 4))),
+], ids=["CustomBatchNormManualModule", "SeedNetwork"])
+def test_a_torch_only_kernel_given_numpy_asks_for_a_torch_tensor(call):
+    """A kernel that takes torch tensors only says so: "must be a torch tensor", not the
+    "a numpy array or a torch tensor" of the kernels that take both."""
+    with pytest.raises(TypeError, match=r"must be a torch tensor, got ndarray") as info:
+        call()
+    assert "numpy" not in str(info.value), info.value
+
+
+def test_require_number_bounds_are_closed_unless_declared_open():
+    """``require_number``'s range: ``low``/``high`` are included unless ``low_open``/``high_open``
+    (as its docstring states; momentum's β uses [0, 1), test_size (0, 1))."""
+    from impl._validate import require_number
+
+    assert require_number("v", 1.0, low=0, high=1) == 1.0
+    assert require_number("v", 0, low=0, high=1) == 0.0
+    for kwargs in ({"high_open": True}, {"low_open": True}):
+        edge = 1.0 if "high_open" in kwargs else 0.0
+        with pytest.raises(ValueError, match=r"v must be a finite number"):
+            require_number("v", edge, low=0, high=1, **kwargs)

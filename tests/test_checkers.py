@@ -6,6 +6,8 @@ A suite whose comparison never fails proves nothing; these tests feed the shared
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 import pytest
 import sympy as sp
@@ -24,9 +26,11 @@ from dlmath_verify.checks import (
 from dlmath_verify.symbolic import (
     ExactnessError,
     _at,
+    _values,
     _zero_at,
     exact_value_is_zero,
     prove_identity,
+    rational_point,
     refute_identity,
     symbolically_zero,
 )
@@ -300,3 +304,19 @@ def test_tolerance_policy_refuses_an_assertion_that_cannot_fail():
         require_meaningful(values, claim="demo", dtype=np.float32, growth=1e4)
     require_meaningful(values, claim="demo", dtype=np.float32)
     assert not is_meaningful(np.zeros(3), dtype=np.float64)
+
+
+@given(data=st.data())
+def test_rational_points_are_the_small_fractions_of_each_symbols_domain(data):
+    """A drawn point gives a real symbol a fraction p/q in [−3, 3] with q ≤ 3, a positive one
+    a value in (0, 3], a nonnegative one [0, 3]; and every such value can be drawn: the
+    domain of a real symbol has 7 + 6 + 12 = 25 values (q = 1: −3…3; q = 2: odd p in
+    −5…5; q = 3: p in −8…8 not divisible by 3), of a positive one 3 + 3 + 6 = 12."""
+    real, pos, nonneg = (sp.Symbol("a", real=True), sp.Symbol("b", positive=True),
+                         sp.Symbol("c", nonnegative=True))
+    point = data.draw(rational_point([real, pos, nonneg]))
+    assert all(v.is_Rational and v.q <= 3 for v in point.values()), point
+    assert -3 <= point[real] <= 3 and 0 < point[pos] <= 3 and 0 <= point[nonneg] <= 3, point
+    assert len(_values(Fraction(-3), Fraction(3), 3)) == 25
+    assert len(_values(Fraction(1, 3), Fraction(3), 3)) == 12
+    assert _values(Fraction(-3), Fraction(3), 3)[:3] == (0, 1, -1)  # shrinks towards 0, ±1

@@ -63,6 +63,8 @@ TOPIC_TESTS: dict[str, list[str]] = {
     # the counter against its formulas, against fvcore/ptflops/thop, and the attention blocks
     "flops": ["tests/test_flops.py", "tests/test_flops_compare.py",
               "tests/test_flops_attention.py"],
+    # every test of test_experiments.py is slow: the fast unit tests of its building blocks
+    "experiments": ["tests/test_experiments.py", "tests/test_experiment_units.py"],
     "_validate": [],  # its tests are the error-input layer and the contracts, whole
 }
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import copy
 import itertools
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -900,3 +901,148 @@ def test_bn_fold_float32_differences_against_a_written_out_run(seed, steps, batc
     assert out["max_abs_output"] == pytest.approx(float(ref.abs().max()), rel=1e-6)
     assert out["max"] == pytest.approx(float(diff.max()), rel=1e-6, abs=1e-12)
     assert out["mean"] == pytest.approx(float(diff.mean()), rel=1e-6, abs=1e-12)
+
+
+# --------------------------------------------------------------------------- the figures CLI
+
+
+class _Axes:
+    """Records what is drawn: (method, args, kwargs) per call."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, tuple, dict]] = []
+
+    def __getattr__(self, name):
+        def record(*args, **kwargs):
+            self.calls.append((name, args, kwargs))
+        return record
+
+    def lines(self, method="plot"):
+        return [a for m, a, _ in self.calls if m == method]
+
+    def label(self, key):
+        return " ".join(k[key] for m, _, k in self.calls if m == "set" and key in k)
+
+
+class _Figure:
+    def tight_layout(self):
+        pass
+
+    def savefig(self, path, dpi=None):
+        path.write_bytes(b"png")
+
+
+class _TqdmBar(_Bar):
+    def __init__(self, total=None, **_):
+        super().__init__()
+        self.total = total
+        _TqdmBar.made.append(self)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def test_figures_train_every_run_once_and_plot_what_they_return(tmp_path):
+    """``python -m impl.experiments figures`` with each run replaced by a stub that ticks the
+    bar once per epoch (its own default when not given) and returns marked curves, and pyplot
+    replaced by recorders (a fixed construction: seed 0, the tiny split). The files are the
+    five experiment figures committed in docs/figures; the bar's total is the epochs ticked;
+    each axis label states the settings its runs were called with; the plotted curves are the
+    runs' own."""
+    import inspect
+
+    import matplotlib.pyplot as plt
+    import tqdm
+
+    calls: list[tuple[str, tuple, dict]] = []
+
+    def stub(name):
+        real = getattr(E, name)
+        sig = inspect.signature(real)
+
+        def run(*args, **kwargs):
+            bound = sig.bind(*args, **kwargs)
+            bound.apply_defaults()
+            calls.append((name, args, kwargs))
+            n = bound.arguments.get("epochs", bound.arguments.get("steps"))
+            for _ in range(n):
+                kwargs["progress"].update(1)
+            tag = float(len(calls))
+            if name == "regression_run":
+                p = {"a": np.array([tag]), "b": np.zeros(2)}
+                return E.RegressionRun([tag] * (n + 1), [p] * n)
+            return E.History([tag] * (n + 1), [tag + 0.5] * (n + 1), [tag + 0.25] * (n + 1),
+                             [tag + 0.75] * (n + 1))
+        return run
+
+    axes: list[_Axes] = []
+
+    def subplots(nrows=1, ncols=1, **_):
+        made = [_Axes() for _ in range(nrows * ncols)]
+        axes.extend(made)
+        return _Figure(), (made[0] if len(made) == 1 else tuple(made))
+
+    _TqdmBar.made = []
+    with pytest.MonkeyPatch.context() as mp:
+        tiny, _ = _with_tiny_digits(mp)
+        for name in ("memorisation_run", "init_run", "activation_run", "residual_run",
+                     "optimiser_run", "regression_run"):
+            mp.setattr(E, name, stub(name))
+        mp.setattr(plt, "subplots", subplots)
+        mp.setattr(plt, "close", lambda fig: None)
+        mp.setattr(tqdm, "tqdm", _TqdmBar)
+        written = E._figures(tmp_path, 0)
+    committed = {"memorisation.png", "init_gradient_norms.png", "init_training.png",
+                 "activation_residual.png", "optimisers.png", "regression_hand_vs_autograd.png"}
+    assert committed <= {p.name for p in (Path("docs") / "figures").glob("*.png")}
+    assert {p.name for p in written} == committed and all(p.exists() for p in written)
+    (bar,) = _TqdmBar.made
+    assert bar.n == bar.total and bar.calls == [1] * bar.n
+    by = {}
+    for name, args, kwargs in calls:
+        by.setdefault(name, []).append((args, kwargs))
+    # 000 P6: random and true labels, the seed's 150 epochs (000_44446893528eed8a.txt, epochs)
+    assert sorted(k["random"] for _, k in by["memorisation_run"]) == [False, True]
+    assert all("epochs" not in k for _, k in by["memorisation_run"])
+    assert inspect.signature(E.memorisation_run).parameters["epochs"].default == 150
+    mem = axes[0]
+    assert [list(a[0]) for a in mem.lines()] == [[1.5] * 151, [1.75] * 151,
+                                                  [2.5] * 151, [2.75] * 151]
+    assert [a[0] for a in mem.lines("axhline")] == [1 / 10]  # chance on ten classes
+    # 002 Q4: the four initialisations; gradient norms against layer k = 1, 2, … (1 = input)
+    grads, bound_ax = axes[1], axes[2]
+    assert "1 = input" in grads.label("xlabel")
+    for d, w, a, b in zip(E.INITS, grads.lines("semilogy"), bound_ax.lines("semilogy")[::2],
+                          bound_ax.lines("semilogy")[1::2], strict=True):
+        g = E.layer_gradients(E.tanh_net(0, d), tiny.x_train, tiny.y_train)
+        assert list(w[0]) == list(range(1, 10)) and np.array_equal(w[1], g.weight_norms)
+        assert list(a[0]) == list(range(1, 9)) == list(b[0])
+        np.testing.assert_allclose(a[1], np.sqrt((g.act_grad_norms ** 2).sum(axis=1)))
+        np.testing.assert_allclose(b[1], np.sqrt((E.backprop_bound(g) ** 2).sum(axis=1)))
+    assert sorted(map(str, (a[1] for a, _ in by["init_run"]))) == sorted(map(str, E.INITS))
+    training = axes[3]
+    assert "lr 0.01" in training.label("xlabel") and "batch 32" in training.label("xlabel")
+    assert all(k.get("lr", 0.01) == 0.01 and k.get("batch_size", 32) == 32
+               for _, k in by["init_run"])
+    # 003 q9–q12: the labels state lr 0.1 (q9) and Adam lr 1e-3 (q10); ten epochs each
+    act_ax, res_ax = axes[4], axes[5]
+    assert "lr 0.1" in act_ax.label("xlabel") and "Adam lr 1e-3" in res_ax.label("xlabel")
+    assert [(a[1], k["lr"], k["epochs"]) for a, k in by["activation_run"]] == [
+        ("relu", 0.1, 10), ("sigmoid", 0.1, 10)]
+    assert [(a[1], k["lr"], k["optimiser"], k["epochs"]) for a, k in by["residual_run"]] == [
+        (True, 1e-3, "adam", 10), (False, 1e-3, "adam", 10)]
+    opt = [(a[1], k["lr"], k.get("momentum"), k["epochs"]) for a, k in by["optimiser_run"]]
+    assert opt == [("sgd", lr, m, 10) for lr in (0.0005, 0.001, 0.01) for m in (0.9, 0.95)] + [
+        ("adam", 1e-3, None, 10)]
+    # 002 Q1: hand and autograd for MAE and MSE; step k's difference plotted at k = 1, 2, …
+    assert [(a[0], k["loss"]) for a, k in by["regression_run"]] == [
+        ("hand", "mae"), ("autograd", "mae"), ("hand", "mse"), ("autograd", "mse")]
+    loss_ax, diff_ax = axes[-2], axes[-1]
+    assert len(loss_ax.lines()) == 4
+    for line in diff_ax.lines("semilogy"):  # the stubs' hand and autograd tags differ by 1
+        assert list(line[0]) == list(range(1, 201))
+        np.testing.assert_allclose(line[1], 1.0)
+    assert len(diff_ax.lines("semilogy")) == 2

@@ -711,7 +711,9 @@ def main(argv: list[str] | None = None) -> int:
         try:
             code = compile(mutated, str(path), "exec")
             state = _swap_in(module, code)
-        except Exception as err:  # a mutant that does not even load is killed
+        # a mutant that does not even load is killed; SystemExit too (a mutated
+        # `if __name__ == "__main__"` runs the CLI, which exits, at import)
+        except (Exception, SystemExit) as err:
             m.status, m.seconds = "killed", time.time() - start
             print(f"[{m.index}] line {m.line} {m.kind}: killed at import ({err})", flush=True)
             continue

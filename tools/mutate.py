@@ -63,6 +63,8 @@ TOPIC_TESTS: dict[str, list[str]] = {
     # the counter against its formulas, against fvcore/ptflops/thop, and the attention blocks
     "flops": ["tests/test_flops.py", "tests/test_flops_compare.py",
               "tests/test_flops_attention.py"],
+    # every test of test_experiments.py is slow: the fast unit tests of its building blocks
+    "experiments": ["tests/test_experiments.py", "tests/test_experiment_units.py"],
     "_validate": [],  # its tests are the error-input layer and the contracts, whole
 }
 
@@ -709,7 +711,9 @@ def main(argv: list[str] | None = None) -> int:
         try:
             code = compile(mutated, str(path), "exec")
             state = _swap_in(module, code)
-        except Exception as err:  # a mutant that does not even load is killed
+        # a mutant that does not even load is killed; SystemExit too (a mutated
+        # `if __name__ == "__main__"` runs the CLI, which exits, at import)
+        except (Exception, SystemExit) as err:
             m.status, m.seconds = "killed", time.time() - start
             print(f"[{m.index}] line {m.line} {m.kind}: killed at import ({err})", flush=True)
             continue

@@ -404,6 +404,36 @@ def test_layer_gradients_match_autograd_and_numpy(batch):
     assert all(p.grad is None or not bool(p.grad.any()) for p in net.parameters())
 
 
+def test_layer_gradients_counts_a_unit_at_exactly_0_99_as_not_saturated():
+    """``saturated`` is the share of units with |y| > 0.99, strictly (its docstring): with
+    W_1 = 0 and b_1 = atanh(0.99), every unit of layer 1 outputs tanh(b_1) = 0.99 exactly in
+    float64 (checked first), so none is saturated; at b_1 one ulp-step larger (1e-12 above)
+    all are. A fixed construction: no draw."""
+    net = E.TanhNet(d_in=3, width=4, depth=2, d_out=2).double()
+    x = torch.zeros(2, 3, dtype=torch.float64)
+    y = torch.tensor([0, 1])
+    b = torch.tensor(math.atanh(0.99), dtype=torch.float64)
+    assert float(torch.tanh(b)) == 0.99
+    with torch.no_grad():
+        net.linears[0].weight.zero_()
+        net.linears[0].bias.fill_(b)
+    assert E.layer_gradients(net, x, y).saturated[0] == 0.0
+    with torch.no_grad():
+        net.linears[0].bias.fill_(b + 1e-12)
+    assert E.layer_gradients(net, x, y).saturated[0] == 1.0
+
+
+def test_layer_gradients_refuses_a_network_of_mixed_dtypes():
+    """A TanhNet whose layers do not share one dtype is refused, naming both, whichever layer
+    x matches (no raw torch error from inside the forward)."""
+    net = E.TanhNet(d_in=3, width=4, depth=2, d_out=2)
+    net.linears[0].double()
+    for dtype in (torch.float64, torch.float32):
+        with pytest.raises(TypeError, match=r"net's layers must share one dtype, got "
+                                            r"torch.float32, torch.float64"):
+            E.layer_gradients(net, torch.zeros(2, 3, dtype=dtype), torch.tensor([0, 1]))
+
+
 @given(batch=_tanh_batches())
 @settings(max_examples=max(4, settings.default.max_examples // 2))
 def test_backprop_bound_is_the_product_of_spectral_norms_and_holds(batch):
@@ -1049,6 +1079,28 @@ def test_figures_train_every_run_once_and_plot_what_they_return(tmp_path):
         assert list(line[0]) == list(range(1, 201))
         np.testing.assert_allclose(line[1], 1.0)
     assert len(diff_ax.lines("semilogy")) == 2
+
+
+def test_the_figures_command_trains_on_one_thread_with_seed_zero_by_default(tmp_path, capsys):
+    """``python -m impl.experiments figures --out DIR``: its help states the default seed 0; the
+    runs train on one intra-op thread (the figures are the same on any machine); each written
+    path is printed, and the command exits 0. ``_figures`` is replaced by a recorder."""
+    seen = []
+
+    def record(out, seed):
+        seen.append((out, seed, torch.get_num_threads()))
+        return [out / "a.png"]
+
+    threads = torch.get_num_threads()
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(E, "_figures", record)
+            assert E.main(["figures", "--out", str(tmp_path)]) == 0
+            assert E.main(["figures", "--out", str(tmp_path), "--seed", "3"]) == 0
+    finally:
+        torch.set_num_threads(threads)
+    assert seen == [(tmp_path, 0, 1), (tmp_path, 3, 1)]
+    assert capsys.readouterr().out.split() == [str(tmp_path / "a.png")] * 2
 
 
 def test_the_initialisation_grid_is_seed_002s():

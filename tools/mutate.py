@@ -9,10 +9,12 @@ tests that reach the mutated function, and report the score and the survivors.
     python tools/mutate.py --table            # the table of docs/mutation.md from the results
 
 Mutants (one node each, never inside a docstring, an f-string, a ``raise`` statement's
-message or a type annotation): arithmetic operator swaps (+ −, × ÷, ** → ×, @ → ×, // → /),
-dropped terms (a ± b → a), a removed unary minus, comparison flips (< ≤, > ≥, == !=, in / not
-in), ``and``/``or`` swaps, numeric constants changed (an int n → n + 1, a float c → 2c, 0.0 →
-1.0), ``.T`` removed, and ``.T`` inserted on the left operand of ``@``.
+message, a type annotation, or on a line marked ``# pragma: no mutate``, mutmut's marker,
+here for presentation only: a figure's size or a font): arithmetic operator swaps (+ −,
+× ÷, ** → ×, @ → ×, // → /), dropped terms (a ± b → a), a removed unary minus, comparison
+flips (< ≤, > ≥, == !=, in / not in), ``and``/``or`` swaps, numeric constants changed (an
+int n → n + 1, a float c → 2c, 0.0 → 1.0), ``.T`` removed, and ``.T`` inserted on the left
+operand of ``@``.
 
 How it runs, in one process so that torch, sympy and the suite are imported once:
 
@@ -222,6 +224,11 @@ def _in_class_body(tree: ast.AST, index: int) -> bool:
     return False
 
 
+# mutmut's marker: a line that only sets how something looks (a figure's size, dpi, font
+# sizes, line widths), which no claim or test reads; docs/mutation.md lists each such line
+NO_MUTATE = "# pragma: no mutate"
+
+
 def mutants(path: Path) -> tuple[ast.AST, list[Mutant]]:
     src = path.read_text()
     tree = ast.parse(src)
@@ -230,6 +237,8 @@ def mutants(path: Path) -> tuple[ast.AST, list[Mutant]]:
     out = []
     for i, (k, kind) in enumerate(_sites(tree)):
         node = nodes[k]
+        if NO_MUTATE in lines[node.lineno - 1]:
+            continue  # presentation only (a figure's size, a font): no claim reads it
         name, _, _ = _enclosing(tree, k)
         out.append(Mutant(i, node.lineno, node.col_offset, kind, name,
                           lines[node.lineno - 1].strip()))

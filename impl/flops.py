@@ -346,6 +346,10 @@ def _batch_norm_no_training(args, kwargs, out):
     return _batch_norm_inference(args[0])
 
 
+# The _native_batch_norm_legit* operations are what torch.export's decompositions make of
+# batch norm (an exported program's .module() runs them): _no_training in eval mode, .no_stats
+# without running statistics, _functional in training mode with them.
+
 def _batch_norm_legit(args, kwargs, out):  # (x, w, b, running_mean, running_var, training, …)
     if args[5]:
         return _batch_norm_statistics(args[0], args[1], args[2])
@@ -362,16 +366,22 @@ register_rule(aten.native_batch_norm, _native_batch_norm)
 register_rule(aten._native_batch_norm_legit_no_training, _batch_norm_no_training)
 register_rule(aten._native_batch_norm_legit.default, _batch_norm_legit)
 register_rule(aten._native_batch_norm_legit.no_stats, _batch_norm_legit_no_stats)
+register_rule(aten._native_batch_norm_legit_functional, _batch_norm_legit)
 
 
 # ----- pooling and reductions (flops.pooling_and_elementwise_counts)
 
-def _avg_pool(args, kwargs, out):
-    """Σ over the window (k − 1 additions), times 1/k (1 multiplication) per output."""
-    axes = out.dim() - 2 if out.dim() > 2 else out.dim() - 1
-    kernel = list(args[1])
-    kernel = kernel * axes if len(kernel) == 1 else kernel
-    return {"adds": out.numel() * (prod(kernel) - 1), "mults": out.numel()}
+def _avg_pool(axes: int) -> Rule:
+    """avg_pool{axes}d: Σ over the window (k − 1 additions), times 1/k (1 multiplication) per
+    output. A one-element kernel size is that size on each of the ``axes`` axes (the number
+    of axes is the operation's: an unbatched input has one axis fewer in front, not fewer
+    pooled axes)."""
+
+    def rule(args, kwargs, out):
+        kernel = list(args[1])
+        kernel = kernel * axes if len(kernel) == 1 else kernel
+        return {"adds": out.numel() * (prod(kernel) - 1), "mults": out.numel()}
+    return rule
 
 
 def _adaptive_windows(length: int, outputs: int) -> list[int]:
@@ -395,8 +405,8 @@ def _reduce(args, kwargs, out, *, mean: bool):
     return {"adds": out.numel() * (n - 1), "mults": out.numel() * mean}
 
 
-for _op in (aten.avg_pool1d, aten.avg_pool2d, aten.avg_pool3d):
-    register_rule(_op, _avg_pool)
+for _axes, _op in enumerate((aten.avg_pool1d, aten.avg_pool2d, aten.avg_pool3d), start=1):
+    register_rule(_op, _avg_pool(_axes))
 for _op in (aten._adaptive_avg_pool2d, aten._adaptive_avg_pool3d, aten.adaptive_avg_pool1d):
     register_rule(_op, _adaptive_avg_pool)
 register_rule(aten.mean, lambda args, kwargs, out: _reduce(args, kwargs, out, mean=True))
@@ -596,7 +606,7 @@ class _Frame:
     def __init__(self, module: nn.Module, index: int) -> None:
         self.module, self.index = module, index
         self.costs = dict.fromkeys((*OPS, "activations"), 0)
-        self.ops: dict[str, int] = {}
+        self.ops: set[str] = set()  # the counted operations' names
 
 
 class _Counter(TorchDispatchMode):
@@ -637,8 +647,7 @@ class _Counter(TorchDispatchMode):
                                  f"{key}={value!r}; keys must be in {OPS}, values ints ≥ 0")
             frame.costs[key] += value
         frame.costs["activations"] += _numel(out)
-        op = str(func.overloadpacket)
-        frame.ops[op] = frame.ops.get(op, 0) + 1
+        frame.ops.add(str(func.overloadpacket))
         return out
 
 
@@ -690,7 +699,6 @@ def _run(model: nn.Module, x: torch.Tensor, shape: tuple[int, ...]) -> list[Laye
     stack: list[_Frame] = []
     frames: list[_Frame] = []
     outputs: dict[int, tuple[int, ...]] = {}
-    calls: dict[nn.Module, int] = {}
     seen_params: set[int] = set()
     params_at: dict[int, int] = {}
 
@@ -698,7 +706,6 @@ def _run(model: nn.Module, x: torch.Tensor, shape: tuple[int, ...]) -> list[Laye
         if m not in names:  # a module of another model running meanwhile
             return
         frame = _Frame(m, len(frames))
-        calls[m] = calls.get(m, 0) + 1
         own = [p for p in m.parameters(recurse=False) if id(p) not in seen_params]
         seen_params.update(id(p) for p in own)
         params_at[frame.index] = sum(p.numel() for p in own)
@@ -717,7 +724,9 @@ def _run(model: nn.Module, x: torch.Tensor, shape: tuple[int, ...]) -> list[Laye
     handles = [nn.modules.module.register_module_forward_pre_hook(pre_hook),
                nn.modules.module.register_module_forward_hook(post_hook)]
     model.eval()
-    root = _Frame(model, -1)  # operations outside every module (none in practice)
+    # operations outside every module: the model's own forward hooks, which torch runs after
+    # the global post_hook has closed the model's row
+    root = _Frame(model, -1)
     stack.append(root)
     try:
         with torch.no_grad(), _Counter(stack, names):
@@ -745,7 +754,7 @@ def _run(model: nn.Module, x: torch.Tensor, shape: tuple[int, ...]) -> list[Laye
                                params=params_at[frame.index],
                                ops=tuple(sorted(frame.ops)), **frame.costs))
     if any(root.costs.values()):
-        rows.append(LayerCount("(outside every module)", "-", (), ops=tuple(root.ops),
+        rows.append(LayerCount("(outside every module)", "-", (), ops=tuple(sorted(root.ops)),
                                **root.costs))
     for m, name in names.items():  # parameters of modules the forward pass never called
         unseen = [p for p in m.parameters(recurse=False) if id(p) not in seen_params]

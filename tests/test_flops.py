@@ -14,6 +14,7 @@ Seeds: ``000_44446893528eed8a.txt`` Problem 5 (bottleneck convolution) and
 from __future__ import annotations
 
 import functools
+import itertools
 from dataclasses import dataclass
 from fractions import Fraction
 from math import prod
@@ -283,6 +284,55 @@ def test_counter_adaptive_average_pooling_sums_its_actual_windows(axes, channels
                 "adds": channels * sum(w - 1 for w in per_channel), "activations": 0}
     assert_counts(row_counts(row), expected, claim="flops.pooling_and_elementwise_counts",
                   what=f"{cls.__name__}({outs}) on {(channels, *sizes)}, windows {windows}")
+
+
+POOL_FUNCTIONS = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}
+
+
+@pytest.mark.claim("flops.pooling_and_elementwise_counts", "flops.conv_output_size",
+                   kind="implementation")
+@given(axes=st.sampled_from([1, 2, 3]), form=st.sampled_from(["int", "one", "all"]),
+       batched=st.booleans(), k=st.integers(1, 3), channels=st.integers(1, 3), data=st.data())
+@example(axes=2, form="one", batched=False, k=3, channels=2, data=None)  # the 3×3 of [3]
+def test_counter_average_pooling_pools_every_axis_of_a_one_element_kernel(
+        axes, form, batched, k, channels, data):
+    """F.avg_pool{1,2,3}d with kernel_size k, [k] or (k, …, k), on a batched (N, C, …) or
+    unbatched (C, …) input: torch pools k×…×k either way, so each output costs
+    k^axes − 1 additions and 1 multiplication (stride = kernel, the output size
+    ⌊(n − k)/k⌋ + 1 of the derivation)."""
+    sizes = (3, 4, 5)[:axes] if data is None else tuple(
+        k + data.draw(st.integers(0, 4)) for _ in range(axes))
+    kernel = {"int": k, "one": [k], "all": (k,) * axes}[form]
+    pool = POOL_FUNCTIONS[axes]
+    model = Fn(lambda x: pool(x if batched else x[0], kernel))
+    (row,) = count(model, (channels, *sizes)).rows
+    out = tuple(D.conv_output_size(m, k, k) for m in sizes)
+    assert row.output_shape == ((channels, *out) if batched else out), "torch's output shape"
+    assert_counts(row_counts(row), D.pool_counts("avg", channels, (k,) * axes, out),
+                  claim="flops.pooling_and_elementwise_counts",
+                  what=f"avg_pool{axes}d(kernel_size={kernel!r}) on {(channels, *sizes)}, "
+                       f"batched={batched}")
+
+
+@pytest.mark.claim("flops.pooling_and_elementwise_counts", kind="implementation")
+@given(axes=st.sampled_from([2, 3]), batched=st.booleans(), channels=st.integers(1, 3),
+       data=st.data())
+def test_counter_adaptive_average_pooling_of_volumes_and_unbatched_inputs(axes, batched,
+                                                                         channels, data):
+    """Adaptive average pooling in 3-D, and of an unbatched (C, …) input: Σ_outputs (window
+    size − 1) additions and 1 multiplication per output, with the windows read off torch's
+    1-D kernel per axis (the windows of several axes are their products)."""
+    sizes = tuple(data.draw(st.integers(1, 6)) for _ in range(axes))
+    outs = tuple(data.draw(st.integers(1, m)) for m in sizes)
+    pool = {2: F.adaptive_avg_pool2d, 3: F.adaptive_avg_pool3d}[axes]
+    (row,) = count(Fn(lambda x: pool(x if batched else x[0], outs)), (channels, *sizes)).rows
+    windows = [adaptive_window_sizes(m, o) for m, o in zip(sizes, outs, strict=True)]
+    per_channel = [prod(w) for w in itertools.product(*windows)]
+    expected = {"params": 0, "mults": channels * len(per_channel),
+                "adds": channels * sum(w - 1 for w in per_channel), "activations": 0}
+    assert_counts(row_counts(row), expected, claim="flops.pooling_and_elementwise_counts",
+                  what=f"adaptive_avg_pool{axes}d({outs}) on {(channels, *sizes)}, "
+                       f"batched={batched}, windows {windows}")
 
 
 # ----- small random networks, with parallel branches
@@ -710,6 +760,62 @@ def test_counter_elementwise_operations_follow_their_convention(name, shape):
     assert counts.activations >= n
 
 
+SCALED_ADDITIONS = {  # torch's call: the aten operation and where its alpha arrives
+    "rsub": lambda x, alpha: torch.rsub(x, 2.0, alpha=alpha),  # rsub.Scalar, positional
+    "add.Scalar": lambda x, alpha: torch.ops.aten.add.Scalar(x, 2.0, alpha),  # positional
+    "sub": lambda x, alpha: torch.sub(x, x.flip(-1), alpha=alpha),  # sub.Tensor, keyword
+}
+
+
+@pytest.mark.claim("flops.elementwise_counts", kind="implementation")
+@given(name=st.sampled_from(sorted(SCALED_ADDITIONS)), alpha=st.sampled_from([1, 3, 0.5]),
+       shape=st.lists(st.integers(1, 4), min_size=1, max_size=2))
+@example(name="rsub", alpha=3, shape=[2])
+@example(name="add.Scalar", alpha=3, shape=[2])
+def test_counter_a_scaled_addition_counts_the_scaling_as_multiplications(name, alpha, shape):
+    """x + α·y (and its rsub/sub forms): N additions, and N multiplications when α ≠ 1,
+    wherever torch passes α (a positional argument of add.Scalar and rsub.Scalar, a keyword
+    of sub.Tensor); counted on the meta device (its shape shortcut takes add.Scalar's three
+    arguments)."""
+    counts = count(Fn(lambda x: SCALED_ADDITIONS[name](x, alpha)), tuple(shape))
+    n = prod(shape)
+    expected = formula_at(D.ELEMENTWISE["add"], {D.N_el: n})
+    if alpha != 1:
+        expected = {f: v + int(D.ELEMENTWISE["mul"][f].subs(D.N_el, n))
+                    for f, v in expected.items()}
+    assert op_counts(counts) == expected, str(counts)
+    assert counts.device == "meta"
+
+
+@pytest.mark.claim("flops.elementwise_counts", "flops.pooling_and_elementwise_counts",
+                   kind="implementation")
+@given(rows=st.integers(1, 3), last=st.integers(1, 4), scale=st.sampled_from([0.5, 2.0]))
+def test_counter_an_integer_input_scaled_by_a_float_is_counted_on_meta(rows, last, scale):
+    """An integer input times a float (x·0.5, torch's result: floating point) then a mean of
+    each row (which torch refuses on integers): N multiplications, then per row n − 1
+    additions and 1 multiplication; on the meta device, where the product's dtype must be
+    torch's promotion for the mean to run."""
+    counts = count(Fn(lambda x: (x * scale).mean(-1)), (rows, last), input_dtype=torch.long)
+    n = rows * last
+    mean = formula_at(D.MEAN, {D.N_el: rows, D.n_: last})
+    expected = {f: v + int(D.ELEMENTWISE["mul"][f].subs(D.N_el, n)) for f, v in mean.items()}
+    assert op_counts(counts) == expected, str(counts)
+    assert counts.device == "meta", "torch's promoted dtype on the meta copy"
+
+
+@pytest.mark.claim("flops.elementwise_counts", kind="implementation")
+@given(rows=st.integers(1, 3), cols=st.integers(2, 4))
+def test_counter_a_complex_scalar_product_keeps_torchs_layout_on_meta(rows, cols):
+    """x·1j on a transposed x: torch's kernel writes the product in x's layout, so
+    transposing back gives a contiguous tensor that ``view`` accepts: counted on the meta
+    device (the shape shortcut leaves a complex scalar to torch's own meta kernel), N
+    multiplications."""
+    model = Fn(lambda x: (x.transpose(-1, -2) * 1j).transpose(-1, -2).view(-1))
+    counts = count(model, (rows, cols))
+    assert op_counts(counts) == formula_at(D.ELEMENTWISE["mul"], {D.N_el: rows * cols})
+    assert counts.device == "meta"
+
+
 @pytest.mark.claim("flops.softmax_counts", kind="implementation")
 @given(shape=st.lists(st.integers(1, 6), min_size=1, max_size=3), data=st.data(),
        log=st.booleans())
@@ -721,6 +827,17 @@ def test_counter_softmax_and_log_softmax_follow_their_convention(shape, data, lo
     n = full[dim]
     formula = D.LOG_SOFTMAX if log else D.SOFTMAX
     assert op_counts(counts) == formula_at(formula, {D.rows_: prod(full) // n, D.n_: n})
+
+
+@pytest.mark.claim("flops.softmax_counts", kind="implementation")
+@pytest.mark.parametrize("log", [False, True])
+def test_counter_softmax_of_a_zero_dimensional_tensor_is_one_row_of_one(log):
+    """A 0-d tensor's softmax (dim 0 or −1 are allowed) is one row of n = 1 values."""
+    module = nn.LogSoftmax(dim=0) if log else nn.Softmax(dim=-1)
+    model = nn.Sequential(Fn(lambda x: x.reshape(())), module)
+    counts = count(model, (1,))
+    assert op_counts(counts) == formula_at(D.LOG_SOFTMAX if log else D.SOFTMAX,
+                                           {D.rows_: 1, D.n_: 1}), str(counts)
 
 
 NORMS = {  # (module, R groups, n values per group) on an input of shape (1, c, length)
@@ -751,6 +868,140 @@ def test_counter_normalisations_follow_their_convention(kind, c, length, affine)
                                             D.beta: int(bias)})
     assert op_counts(counts) == expected, str(counts)
     assert counts.params == numel_params(module)
+
+
+def _ones(x: torch.Tensor, n: int, present: bool) -> torch.Tensor | None:
+    return torch.ones(n, dtype=x.dtype, device=x.device) if present else None
+
+
+@pytest.mark.claim("flops.normalisation_counts", kind="implementation")
+@given(kind=st.sampled_from(["group", "batch"]), c=st.integers(1, 4), length=st.integers(2, 4),
+       weight=st.booleans(), bias=st.booleans(), data=st.data())
+@example(kind="group", c=2, length=2, weight=True, bias=False, data=None)
+@example(kind="batch", c=2, length=2, weight=False, bias=True, data=None)
+def test_counter_normalisation_with_a_weight_or_a_bias_alone(kind, c, length, weight, bias,
+                                                             data):
+    """F.group_norm and F.batch_norm on batch statistics with a weight but no bias, or a bias
+    but no weight: R(3n + βn) additions and R(2n + 2 + ωn) multiplications, ω and β each
+    from its own argument (R = groups or channels, n the values of each)."""
+    if kind == "group":
+        groups = c if data is None else data.draw(
+            st.sampled_from([g for g in range(1, c + 1) if c % g == 0]))
+        rows, n = groups, c * length // groups
+        fn = lambda x: F.group_norm(x, groups, _ones(x, c, weight), _ones(x, c, bias))  # noqa: E731
+    else:
+        rows, n = c, length
+        fn = lambda x: F.batch_norm(x, None, None, _ones(x, c, weight), _ones(x, c, bias),  # noqa: E731
+                                    training=True)
+    counts = count(Fn(fn), (c, length))
+    expected = formula_at(D.NORMALISE, {D.rows_: rows, D.n_: n, D.omega: int(weight),
+                                        D.beta: int(bias)})
+    assert op_counts(counts) == expected, str(counts)
+
+
+@pytest.mark.claim("flops.normalisation_counts", "flops.elementwise_counts",
+                   kind="implementation")
+@given(training=st.booleans(), momentum=st.sampled_from([0.0, 0.1]), c=st.integers(1, 4),
+       length=st.integers(2, 4))
+@example(training=False, momentum=0.1, c=2, length=3)
+@example(training=True, momentum=0.0, c=2, length=3)
+def test_counter_native_batch_norm_saved_statistics_are_the_cpu_kernels(training, momentum,
+                                                                       c, length):
+    """torch.native_batch_norm returns the output and the saved mean and 1/std, which torch's
+    CPU kernel leaves empty in inference and makes C long each in training; a ReLU over all
+    three (concatenated) writes N = C·length, or N + 2C, elements: 1 other each, on the meta
+    copy as on the CPU. The batch norm: 1 × and 1 + per element in inference, the statistics
+    of C groups of n = length in training."""
+
+    def fn(x):
+        w, b = _ones(x, c, True), _ones(x, c, True)
+        mean, var = torch.zeros_like(w), torch.ones_like(w)
+        out, saved_mean, saved_invstd = torch.native_batch_norm(x, w, b, mean, var, training,
+                                                                momentum, 1e-5)
+        return torch.cat([out.flatten(), saved_mean, saved_invstd]).relu()
+
+    n = c * length
+    if training:
+        norm = formula_at(D.NORMALISE, {D.rows_: c, D.n_: length, D.omega: 1, D.beta: 1})
+    else:
+        norm = formula_at(D.BATCHNORM_INFERENCE, {D.N_el: n})
+    relu = formula_at(D.ELEMENTWISE["function"], {D.N_el: n + 2 * c * training})
+    expected = {f: norm[f] + relu[f] for f in OP_FIELDS}
+    meta, cpu = count(Fn(fn), (c, length)), count(Fn(fn), (c, length), device=None)
+    assert (meta.device, cpu.device) == ("meta", "cpu")
+    assert op_counts(meta) == op_counts(cpu) == expected, f"{meta}\n{cpu}"
+    assert meta.activations == cpu.activations
+
+
+# torch.export's decompositions turn batch norm into these (an exported program's .module()
+# runs them): eval mode, no running statistics, training mode with them; and the op with a
+# training flag that the others are functional forms of (torch._native_batch_norm_legit).
+EXPORTED_BATCH_NORMS = {
+    "no_training": lambda x, w, b, rm, rv, training, momentum:
+        torch.ops.aten._native_batch_norm_legit_no_training(x, w, b, rm, rv, momentum, 1e-5),
+    "no_stats": lambda x, w, b, rm, rv, training, momentum:
+        torch.ops.aten._native_batch_norm_legit.no_stats(x, w, b, training, momentum, 1e-5),
+    "legit": lambda x, w, b, rm, rv, training, momentum:
+        torch.ops.aten._native_batch_norm_legit(x, w, b, rm, rv, training, momentum, 1e-5),
+    "functional": lambda x, w, b, rm, rv, training, momentum:
+        torch.ops.aten._native_batch_norm_legit_functional(x, w, b, rm, rv, training,
+                                                           momentum, 1e-5),
+}
+
+
+@pytest.mark.claim("flops.normalisation_counts", kind="implementation")
+@given(op=st.sampled_from(sorted(EXPORTED_BATCH_NORMS)), training=st.booleans(),
+       momentum=st.sampled_from([0.0, 0.1]), weight=st.booleans(), bias=st.booleans(),
+       c=st.integers(1, 3), length=st.integers(2, 4))
+def test_counter_exported_batch_norm_operations_follow_the_convention(op, training, momentum,
+                                                                      weight, bias, c, length):
+    """The batch-norm operations of an exported model: on running statistics (no_training,
+    or training=False) 1 × and 1 + per element; on batch statistics (no_stats, or
+    training=True) R(3n + βn) +, R(2n + 2 + ωn) ×, R other over R = C channels of n values."""
+    # no_stats in eval mode (no statistics at all) is not a computation: the meta kernel
+    # refuses it and torch's CPU kernel crashes the process; export never makes it
+    training = training or op == "no_stats"
+    statistics = training and op != "no_training"
+
+    def fn(x):
+        rm, rv = torch.zeros(c, dtype=x.dtype, device=x.device), _ones(x, c, True)
+        return EXPORTED_BATCH_NORMS[op](x, _ones(x, c, weight), _ones(x, c, bias), rm, rv,
+                                        training, momentum)[0]
+
+    counts = count(Fn(fn), (c, length))
+    if statistics:
+        expected = formula_at(D.NORMALISE, {D.rows_: c, D.n_: length, D.omega: int(weight),
+                                            D.beta: int(bias)})
+    else:
+        expected = formula_at(D.BATCHNORM_INFERENCE, {D.N_el: c * length})
+    assert op_counts(counts) == expected, str(counts)
+    assert counts.activations == c * length
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:.*treespec, LeafSpec.* is deprecated:FutureWarning")
+@pytest.mark.claim("flops.normalisation_counts", kind="implementation")
+def test_counter_counts_an_exported_batch_norm_model():
+    """torch.export of BatchNorm1d in eval mode, in training mode, and without running
+    statistics, decomposed to core ATen: the module it gives counts as the layer itself
+    (inference: 1 × and 1 + per element; batch statistics: the normalisation formula; the
+    training graph also adds 1 to num_batches_tracked). ~3 s of export, hence slow; the
+    operations themselves are drawn in the test above."""
+    c, length = 3, 4
+    x = torch.zeros(1, c, length)
+    for training, running in ((False, True), (True, True), (True, False)):
+        module = nn.BatchNorm1d(c, track_running_stats=running).train(training)
+        exported = torch.export.export(module, (x,)).run_decompositions().module()
+        counts = count(exported, (c, length))
+        if training:
+            expected = formula_at(D.NORMALISE, {D.rows_: c, D.n_: length, D.omega: 1,
+                                                D.beta: 1})
+            expected["adds"] += running  # num_batches_tracked + 1
+        else:
+            expected = formula_at(D.BATCHNORM_INFERENCE, {D.N_el: c * length})
+        assert op_counts(counts) == expected, f"training={training}, running={running}\n" \
+                                              f"{counts}"
+        assert counts.params == numel_params(module)
 
 
 @pytest.mark.claim("flops.elementwise_counts", kind="implementation")
@@ -974,6 +1225,76 @@ def test_tied_weights_are_counted_once():
     assert [r.params for r in counts.rows] == [0, 40, 0]
 
 
+@pytest.mark.claim("flops.counter_matches_torch", "flops.elementwise_counts",
+                   kind="implementation")
+@given(p=st.integers(1, 4), q=st.integers(1, 4))
+def test_a_forward_hook_on_the_model_is_counted_outside_every_module(p, q):
+    """A forward hook of the model itself runs after the model's row is closed: its x·2 (q
+    multiplications) is the row "(outside every module)", which holds no parameters; the
+    total parameters stay Σ p.numel()."""
+    model = nn.Linear(p, q)
+    model.register_forward_hook(lambda m, args, out: out * 2)
+    counts = count(model, (p,))
+    linear, outside = counts.rows
+    assert (outside.name, outside.kind, outside.ops) == ("(outside every module)", "-",
+                                                         ("aten.mul",))
+    assert {f: getattr(outside, f) for f in OP_FIELDS} == formula_at(D.ELEMENTWISE["mul"],
+                                                                    {D.N_el: q})
+    assert (outside.params, outside.activations) == (0, q)
+    assert counts.params == linear.params == numel_params(model)
+
+
+class Unused(nn.Module):
+    """A Linear p → q the forward uses and one (a → b) it never calls."""
+
+    def __init__(self, p: int, q: int, a: int, b: int) -> None:
+        super().__init__()
+        self.used, self.unused = nn.Linear(p, q), nn.Linear(a, b)
+
+    def forward(self, x):
+        return self.used(x)
+
+
+@pytest.mark.claim("flops.counter_matches_torch", "flops.linear_counts", kind="implementation")
+@given(p=st.integers(1, 4), q=st.integers(1, 4), a=st.integers(1, 4), b=st.integers(1, 4))
+def test_a_module_the_forward_never_calls_holds_its_parameters_and_nothing_else(p, q, a, b):
+    """The never-called Linear a → b is a row "unused (not called)" with its ab + b
+    parameters and no operation, output or activation; the totals are the used layer's
+    (q activations, the addmm's output) and Σ p.numel()."""
+    model = Unused(p, q, a, b)
+    counts = count(model, (p,))
+    rows = {r.name: r for r in counts.rows}
+    unused = rows["unused (not called)"]
+    assert (unused.kind, unused.output_shape, unused.ops) == ("Linear", (), ())
+    assert unused.params == a * b + b
+    assert not unused.is_empty() and unused.activations == 0  # shown: it holds parameters
+    assert {f: getattr(unused, f) for f in OP_FIELDS} == dict.fromkeys(OP_FIELDS, 0)
+    assert counts.activations == q
+    assert counts.params == numel_params(model)
+
+
+@pytest.mark.claim("flops.counter_matches_torch", kind="implementation")
+@given(p=st.integers(1, 4), q=st.integers(1, 4), a=st.integers(1, 4), b=st.integers(1, 4))
+def test_table_output_column_is_the_shape_torch_returns_or_a_dash(p, q, a, b):
+    """The table's output column: each row's output shape as torch's forward returns it
+    (batch axis dropped, joined by ×), "-" where there is none: the model's row (its output
+    is a sum over the batch, shape (1,) → ()), and a module never called."""
+    model = nn.Sequential(Unused(p, q, a, b), Fn(lambda x: x.unsqueeze(-1).expand(-1, q, 2)),
+                          Fn(lambda x: x.sum(dim=(1, 2))))
+    counts = count(model, (p,))
+    with torch.no_grad():  # torch's own shapes: a real forward pass of the model's parts
+        x = torch.zeros(1, p)
+        shapes = [tuple(m(x).shape[1:]) for m in (model[0], model[:2], model)]
+    lines = counts.table(empty_rows=True).splitlines()
+    by_name = {line.split()[0]: line.split() for line in lines[3:-2]}
+    assert by_name["0.used"][2] == "×".join(map(str, shapes[0])) == str(q)
+    assert by_name["1"][2] == "×".join(map(str, shapes[1])) == f"{q}×2"
+    assert shapes[2] == ()
+    assert by_name["2"][2] == by_name["Sequential"][2] == "-"
+    unused = next(line for line in lines if line.startswith("0.unused (not called)"))
+    assert unused.split()[4] == "-"
+
+
 def test_resnet18_table_fits_120_columns():
     from tests.zoo import build
 
@@ -1040,6 +1361,47 @@ def test_a_rule_returning_garbage_is_refused_naming_the_operation():
             count(Fn(lambda x: torch.cumsum(x, 0)), (3,))
     finally:
         del flops.RULES[torch.ops.aten.cumsum]
+
+
+@pytest.mark.conventions
+def test_an_operation_returning_no_tensor_writes_no_activations():
+    """activations are the elements of the tensors the counted operations write: torch.equal
+    (registered here as free of arithmetic) returns a bool, no tensor, so the count's
+    activations are the ReLU's 3 alone."""
+    from impl import flops
+
+    def forward(x):
+        y = x.relu()
+        return y if torch.equal(y, y) else -y
+
+    old = flops.register_rule(torch.ops.aten.equal, lambda args, kwargs, out: {})
+    try:
+        assert old is None
+        counts = count(Fn(forward), (3,), device=None)
+        assert counts.rows[0].ops == ("aten.equal", "aten.relu")
+        assert counts.activations == 3 and counts.other == 3
+    finally:
+        del flops.RULES[torch.ops.aten.equal]
+
+
+@pytest.mark.conventions
+@pytest.mark.parametrize("what, kinds, error, match", [
+    ("name", None, ValueError, r"what must be one of \('macs'"),
+    ("flops", None, ValueError, r"what must be one of .*got 'flops'"),
+    (3, None, ValueError, r"what must be one of .*got 3"),
+    ("macs", "Linear", TypeError, r"kinds must be a sequence of module type names, got "
+                                  r"'Linear'"),
+    ("macs", [nn.Linear], TypeError, r"kinds must be a sequence of module type names"),
+])
+def test_counts_total_rejects_an_unknown_column_or_kinds_that_are_not_names(what, kinds,
+                                                                            error, match):
+    """total(what, kinds): what is a column name; kinds a sequence of type names (a bare
+    string would be read character by character)."""
+    counts = count(nn.Linear(3, 2), (3,))
+    with pytest.raises(error, match=match):
+        counts.total(what, kinds)
+    assert counts.total("macs", ["Linear"]) == counts.total("macs") == 6
+    assert counts.total("macs", ["Conv2d"]) == 0
 
 
 @pytest.mark.conventions

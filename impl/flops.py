@@ -402,7 +402,8 @@ def _adaptive_avg_pool(args, kwargs, out):
 
 def _reduce(args, kwargs, out, *, mean: bool):
     n = args[0].numel() // max(out.numel(), 1)
-    return {"adds": out.numel() * (n - 1), "mults": out.numel() * mean}
+    # a sum of n values takes n − 1 additions; of none (an empty axis), none
+    return {"adds": out.numel() * max(n - 1, 0), "mults": out.numel() * mean}
 
 
 for _axes, _op in enumerate((aten.avg_pool1d, aten.avg_pool2d, aten.avg_pool3d), start=1):
@@ -434,7 +435,12 @@ def _attention(batch_heads: int, length: int, source: int, dim: int, value_dim: 
 
 def _sdpa_cpu(args, kwargs, out):
     q, k, v = args[0], args[1], args[2]
-    mask = kwargs.get("attn_mask") is not None
+    if k.shape[-2] != v.shape[-2]:  # torch's CPU kernel runs, but what it returns is not
+        raise ValueError(  # attention: refused rather than counted
+            f"scaled_dot_product_attention: keys and values must have the same length, got "
+            f"{k.shape[-2]} keys and {v.shape[-2]} values")
+    # a causal mask is added like an explicit one (torch's math path adds it to the scores)
+    mask = kwargs.get("attn_mask") is not None or bool(_arg(args, kwargs, 4, "is_causal", False))
     bh = q.numel() // (q.shape[-2] * q.shape[-1])
     return _attention(bh, q.shape[-2], k.shape[-2], q.shape[-1], v.shape[-1], scalings=2,
                       mask=mask)
@@ -528,7 +534,7 @@ FREE = (
     "_reshape_alias select slice split split_with_sizes squeeze squeeze_ stack t transpose "
     "transpose_ unbind unflatten unsafe_split unsafe_split_with_sizes unsqueeze unsqueeze_ "
     "view view_as _unsafe_view zero_ zeros zeros_like fill_ dropout feature_dropout "
-    "arange scalar_tensor lift detach_copy view_copy flip roll repeat constant_pad_nd"
+    "arange scalar_tensor lift detach_copy view_copy flip roll repeat constant_pad_nd tril triu"
 ).split()
 for _name in FREE:
     register_rule(getattr(aten, _name))
@@ -559,9 +565,7 @@ def _batch_norm_meta(args, kwargs):
 def _product_meta(args, kwargs):
     """mm/addmm/bmm/baddbmm on meta tensors: the product's shape (torch's meta kernels for
     these run ~2 ms of Python each; a ResNet or an LSTM calls them hundreds of times)."""
-    a, b = args[-2], args[-1]
-    if len(args) == 3:  # addmm/baddbmm(bias, a, b)
-        a, b = args[1], args[2]
+    a, b = args[-2], args[-1]  # mm/bmm(a, b), addmm/baddbmm(bias, a, b)
     if a.dim() != b.dim() or a.shape[-1] != b.shape[-2] or a.shape[:-2] != b.shape[:-2]:
         raise RuntimeError(f"shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be "
                            f"multiplied")

@@ -1255,6 +1255,27 @@ class Unused(nn.Module):
         return self.used(x)
 
 
+class _SumOverAxis(nn.Module):
+    """Σ over the last axis of the first ``keep`` columns of each row."""
+
+    def __init__(self, keep: int) -> None:
+        super().__init__()
+        self.keep = keep
+
+    def forward(self, x):
+        return x[..., :self.keep].sum(-1)
+
+
+@given(rows=st.integers(1, 4), keep=st.integers(0, 4))
+def test_counter_a_sum_of_n_values_takes_n_minus_one_additions_and_of_none_none(rows, keep):
+    """Each of the ``rows`` outputs sums ``keep`` values: max(keep − 1, 0) additions each (an
+    empty axis sums to 0 with no addition), on meta and on the CPU."""
+    for device in ("meta", None):
+        counts = count(_SumOverAxis(keep), (rows, 4), device=device)
+        assert counts.total("adds") == rows * max(keep - 1, 0), str(counts)
+        assert counts.total("mults") == counts.total("macs") == 0
+
+
 @pytest.mark.claim("flops.counter_matches_torch", "flops.linear_counts", kind="implementation")
 @given(p=st.integers(1, 4), q=st.integers(1, 4), a=st.integers(1, 4), b=st.integers(1, 4))
 def test_a_module_the_forward_never_calls_holds_its_parameters_and_nothing_else(p, q, a, b):

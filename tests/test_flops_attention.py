@@ -95,42 +95,63 @@ class Fn(nn.Module):
 class CrossAttention(nn.Module):
     """``F.scaled_dot_product_attention`` of L queries on S keys (= values), H heads of width
     d: the example (batch, L + S, H·d) is split along its tokens into the queries and the
-    keys, each into H heads; an optional boolean (L, S) mask."""
+    keys, each into H heads; ``mask``: "none", "explicit" (a boolean lower-triangular (L, S)
+    mask) or "causal" (``is_causal=True``, the same mask made by torch)."""
 
-    def __init__(self, heads: int, length: int, source: int, mask: bool) -> None:
+    def __init__(self, heads: int, length: int, source: int, mask: str) -> None:
         super().__init__()
-        self.heads, self.length = heads, length
-        causal = torch.ones(length, source, dtype=torch.bool).tril()
-        self.register_buffer("mask", causal if mask else None)
+        self.heads, self.length, self.causal = heads, length, mask == "causal"
+        lower = torch.ones(length, source, dtype=torch.bool).tril()
+        self.register_buffer("mask", lower if mask == "explicit" else None)
 
     def forward(self, x):
         b, tokens, width = x.shape[1:]
         x = x[0].reshape(b, tokens, self.heads, width // self.heads).transpose(1, 2)
         q, kv = x[:, :, :self.length], x[:, :, self.length:]
-        return F.scaled_dot_product_attention(q, kv, kv, attn_mask=self.mask)
+        return F.scaled_dot_product_attention(q, kv, kv, attn_mask=self.mask,
+                                              is_causal=self.causal)
 
 
 @pytest.mark.claim("flops.attention_counts", "flops.counter_matches_torch",
                    kind="implementation")
 @given(batch=st.integers(1, 2), heads=st.integers(1, 2), length=st.integers(1, 4),
-       source=st.integers(1, 4), d=st.integers(1, 3), mask=st.booleans())
-@example(batch=1, heads=2, length=3, source=1, d=2, mask=False)  # L ≠ S: the keys' length
+       source=st.integers(1, 4), d=st.integers(1, 3),
+       mask=st.sampled_from(["none", "explicit", "causal"]))
+@example(batch=1, heads=2, length=3, source=1, d=2, mask="none")  # L ≠ S: the keys' length
+@example(batch=1, heads=2, length=3, source=2, d=1, mask="causal")
 def test_counter_sdpa_cross_attention_fused_and_decomposed_is_the_formula(batch, heads, length,
                                                                          source, d, mask):
     r"""L queries attending to S keys: BH(LSd + LSd) multiply-adds, the scale √(1/√d) on q
     and on k (BHd(L + S) ×), softmax over S per query, and a mask one + per score
-    (BHLS); the fused CPU kernel counts as the math decomposition on meta, and = the
-    formula at (B·H, L, S, d)."""
+    (BHLS), explicit or causal (``is_causal``: torch's math path adds the mask it makes); the
+    fused CPU kernel counts as the math decomposition on meta, and = the formula at
+    (B·H, L, S, d)."""
     model, shape = CrossAttention(heads, length, source, mask), (batch, length + source, heads * d)
     subs = {D.B_: batch * heads, D.L_: length, D.S_: source, D.d_: d}
     expected = formula_at(formula("attention_formula", 2), subs)
-    if mask:
+    if mask != "none":
         expected = plus(expected, masked_scores(batch * heads * length * source))
     meta, cpu = count(model, shape), count(model, shape, device=None)
     assert "aten._scaled_dot_product_flash_attention_for_cpu" in ops_of(cpu), str(cpu)
     assert op_counts(meta) == expected, f"claim flops.attention_counts (decomposed): {meta}"
     assert op_counts(cpu) == expected, f"claim flops.attention_counts (fused): {cpu}"
     assert meta.macs == torch_macs(model, shape), "claim flops.counter_matches_torch"
+
+
+def test_counter_refuses_keys_and_values_of_different_lengths():
+    """torch's CPU kernel accepts S keys with S' ≠ S values and returns something that is not
+    attention (no attention over any S of the values gives it): the counter refuses, naming
+    both lengths, rather than count it."""
+
+    class Mismatched(nn.Module):
+        def forward(self, x):
+            q = x.view(1, 2, 4, 3)
+            return F.scaled_dot_product_attention(q, q, torch.cat([q, q], dim=2))
+
+    for device in ("meta", None):
+        with pytest.raises(ValueError, match="keys and values must have the same length, got "
+                                             "4 keys and 8 values"):
+            count(Mismatched(), (24,), device=device)
 
 
 # ------------------------------------------------------------------ 2. nn.MultiheadAttention

@@ -1020,7 +1020,7 @@ def test_figures_train_every_run_once_and_plot_what_they_return(tmp_path):
 
     _TqdmBar.made = []
     with pytest.MonkeyPatch.context() as mp:
-        tiny, _ = _with_tiny_digits(mp)
+        tiny, _ = _with_tiny_digits(mp, n_train=300)  # more than the 256 the figure uses
         for name in ("memorisation_run", "init_run", "activation_run", "residual_run",
                      "optimiser_run", "regression_run"):
             mp.setattr(E, name, stub(name))
@@ -1050,7 +1050,8 @@ def test_figures_train_every_run_once_and_plot_what_they_return(tmp_path):
     assert "1 = input" in grads.label("xlabel")
     for d, w, a, b in zip(E.INITS, grads.lines("semilogy"), bound_ax.lines("semilogy")[::2],
                           bound_ax.lines("semilogy")[1::2], strict=True):
-        g = E.layer_gradients(E.tanh_net(0, d), tiny.x_train, tiny.y_train)
+        # docs/experiments.md: "gradient norms at initialisation on the first 256 training images"
+        g = E.layer_gradients(E.tanh_net(0, d), tiny.x_train[:256], tiny.y_train[:256])
         assert list(w[0]) == list(range(1, 10)) and np.array_equal(w[1], g.weight_norms)
         assert list(a[0]) == list(range(1, 9)) == list(b[0])
         np.testing.assert_allclose(a[1], np.sqrt((g.act_grad_norms ** 2).sum(axis=1)))
@@ -1060,6 +1061,8 @@ def test_figures_train_every_run_once_and_plot_what_they_return(tmp_path):
     assert "lr 0.01" in training.label("xlabel") and "batch 32" in training.label("xlabel")
     assert all(k.get("lr", 0.01) == 0.01 and k.get("batch_size", 32) == 32
                for _, k in by["init_run"])
+    # docs/experiments.md: "training by initialisation over 20 epochs"
+    assert [k["epochs"] for _, k in by["init_run"]] == [20] * len(E.INITS)
     # 003 q9–q12: the labels state lr 0.1 (q9) and Adam lr 1e-3 (q10); ten epochs each
     act_ax, res_ax = axes[4], axes[5]
     assert "lr 0.1" in act_ax.label("xlabel") and "Adam lr 1e-3" in res_ax.label("xlabel")

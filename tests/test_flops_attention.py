@@ -33,24 +33,9 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from derivations import flops as D
 from impl.flops import count
-
-OP_FIELDS = ("macs", "mults", "adds", "other")
+from tests.test_flops import OP_FIELDS, Fn, formula, formula_at, op_counts
 
 pytestmark = pytest.mark.usefixtures("one_intra_op_thread")
-
-
-def op_counts(counts) -> dict[str, int]:
-    return {f: counts.total(f) for f in OP_FIELDS}
-
-
-@functools.cache
-def formula(name: str, *args) -> dict:
-    """``derivations.flops.<name>(*args)``, built once per session (~30 ms of sympy each)."""
-    return getattr(D, name)(*args)
-
-
-def formula_at(expressions: dict, subs: dict) -> dict[str, int]:
-    return {f: int(expressions[f].subs(subs)) for f in OP_FIELDS}
 
 
 def plus(*costs: dict[str, int]) -> dict[str, int]:
@@ -76,17 +61,6 @@ def ops_of(counts) -> set[str]:
 def masked_scores(n: int) -> dict[str, int]:
     """An additive attention mask: one addition per score (flops.elementwise_counts)."""
     return formula_at(D.ELEMENTWISE["add"], {D.N_el: n})
-
-
-class Fn(nn.Module):
-    """A module whose forward is one function of its input (functional operations)."""
-
-    def __init__(self, fn) -> None:
-        super().__init__()
-        self.fn = fn
-
-    def forward(self, x):
-        return self.fn(x)
 
 
 # ------------------------------------------------------------------ 1. scaled dot-product attention

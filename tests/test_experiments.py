@@ -445,7 +445,8 @@ def test_numpy_mlp_with_several_layers_sticks_at_chance_unless_std_is_raised(see
     _assert_margin(raised["test_acc"], 0.9, ">=", claim=c,
                    what=f"test accuracy, 3 layers, std 0.1 (seed {seed})")
     nr = "experiments.numpy_mlp_stuck_by_numerical_instability"
-    assert deep["finite"] == 1.0, f"[{nr}] a NaN or inf appeared (seed {seed})"
+    # the run returned: a NaN or inf would have stopped it (every numpy module refuses one)
+    assert math.isfinite(deep["train_loss"]), f"[{nr}] loss {deep['train_loss']} (seed {seed})"
     _assert_figure(deep["max_abs_logit"], D.NUMPY_DEEP_MAX_LOGIT[seed], claim=nr, places=4,
                    what=f"largest |logit| of the stuck net (seed {seed})")
 

@@ -82,8 +82,7 @@ def _seed(seed: Any) -> int:
     return require_int("seed", seed, low=0)
 
 
-def _schedule(*, epochs: Any = 1, lr: Any = 0.1, batch_size: Any = None,
-              momentum: Any = 0.0) -> None:
+def _schedule(*, epochs: Any, lr: Any, batch_size: Any = None, momentum: Any = 0.0) -> None:
     """The training hyper-parameters, checked like torch.optim and the data loaders do."""
     require_int("epochs", epochs, low=0)
     require_number("lr", lr, low=0, low_open=True)
@@ -370,7 +369,7 @@ def layer_gradients(net: TanhNet, x: torch.Tensor, y: torch.Tensor) -> LayerGrad
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"x must be a torch tensor (N, {d_in}), got {type(x).__name__}")
     require_device("x", x)
-    dtypes = {lin.weight.dtype for lin in net.linears}
+    dtypes = {p.dtype for lin in net.linears for p in lin.parameters()}
     if len(dtypes) != 1:
         raise TypeError(f"net's layers must share one dtype, got "
                         f"{', '.join(sorted(map(str, dtypes)))}")
@@ -713,6 +712,9 @@ def regression_run(gradients: str, *, seed: int = 0, loss: str = "mae", steps: i
 # ----------------------------------------------------------------------------- figures CLI
 
 
+_NARROW, _WIDE = (7, 3.2), (9, 3.4)  # pragma: no mutate (figure sizes, inches)
+
+
 def _figures(out: Path, seed: int) -> list[Path]:
     """Train every run once (seed ``seed``) and write the PNG figures to ``out``."""
     import matplotlib
@@ -736,13 +738,14 @@ def _figures(out: Path, seed: int) -> list[Path]:
 
     with tqdm(total=total, unit="epoch", desc="training") as bar:
         # 1. memorisation (000 P6)
-        fig, ax = plt.subplots(figsize=(7, 3.2))  # pragma: no mutate
+        fig, ax = plt.subplots(figsize=_NARROW)
         for random, style in ((True, "-"), (False, "--")):
             h = memorisation_run(seed, random=random, progress=bar)
             tag = "random labels" if random else "true labels"
             ax.plot(h.train_acc, "C0" + style, label=f"train, {tag}")  # pragma: no mutate
             ax.plot(h.test_acc, "C3" + style, label=f"test, {tag}")  # pragma: no mutate
-        ax.axhline(0.1, color="gray", lw=0.8, ls=":", label="chance")  # pragma: no mutate
+        ax.axhline(1 / DIGITS_CLASSES,  # the chance level
+                   color="gray", lw=0.8, ls=":", label="chance")  # pragma: no mutate
         ax.set(xlabel="epoch (full batch, Adam)", ylabel="accuracy",
                title="Label memorisation on 500 digits (seed 000 P6)")
         ax.legend(fontsize=7)  # pragma: no mutate
@@ -750,7 +753,7 @@ def _figures(out: Path, seed: int) -> list[Path]:
 
         # 2. depth and initialisation (002 Q4): gradient norms at initialisation, training
         data = digits(seed)
-        fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.4))  # pragma: no mutate
+        fig, (a1, a2) = plt.subplots(1, 2, figsize=_WIDE)
         for c, d in enumerate(INITS):
             g = layer_gradients(tanh_net(seed, d), data.x_train[:256], data.y_train[:256])
             a1.semilogy(range(1, len(g.weight_norms) + 1), g.weight_norms, f"C{c}o-",
@@ -766,7 +769,7 @@ def _figures(out: Path, seed: int) -> list[Path]:
         a1.legend(fontsize=7)  # pragma: no mutate
         save(fig, "init_gradient_norms.png")
 
-        fig, ax = plt.subplots(figsize=(7, 3.2))  # pragma: no mutate
+        fig, ax = plt.subplots(figsize=_NARROW)
         for c, d in enumerate(INITS):
             h = init_run(seed, d, epochs=init_epochs, progress=bar)
             ax.plot(h.train_acc, f"C{c}-", label=f"train, d={d}")
@@ -777,7 +780,7 @@ def _figures(out: Path, seed: int) -> list[Path]:
         save(fig, "init_training.png")
 
         # 3. seed 003 q9–q12
-        fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.4))  # pragma: no mutate
+        fig, (a1, a2) = plt.subplots(1, 2, figsize=_WIDE)
         for c, act in enumerate(("relu", "sigmoid")):
             h = activation_run(seed, act, epochs=short, lr=0.1, progress=bar)
             a1.plot(h.train_loss, f"C{c}-", label=f"{act} loss")
@@ -792,7 +795,7 @@ def _figures(out: Path, seed: int) -> list[Path]:
         a2.legend(fontsize=7)  # pragma: no mutate
         save(fig, "activation_residual.png")
 
-        fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.4))  # pragma: no mutate
+        fig, (a1, a2) = plt.subplots(1, 2, figsize=_WIDE)
         for c, (lr, m) in enumerate((lr, m) for lr in _LR_GRID for m in _MOMENTA):
             h = optimiser_run(seed, "sgd", lr=lr, momentum=m, epochs=short, progress=bar)
             a1.semilogy(h.train_loss, f"C{c}-", label=f"SGD lr={lr} m={m}")
@@ -806,7 +809,7 @@ def _figures(out: Path, seed: int) -> list[Path]:
         save(fig, "optimisers.png")
 
         # 4. the seed-002 Q1 regressor: hand gradients vs autograd
-        fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.4))  # pragma: no mutate
+        fig, (a1, a2) = plt.subplots(1, 2, figsize=_WIDE)
         for c, loss in enumerate(("mae", "mse")):
             hand = regression_run("hand", seed=seed, loss=loss, progress=bar)
             auto = regression_run("autograd", seed=seed, loss=loss, progress=bar)

@@ -407,8 +407,8 @@ def test_layer_gradients_match_autograd_and_numpy(batch):
 def test_layer_gradients_counts_a_unit_at_exactly_0_99_as_not_saturated():
     """``saturated`` is the share of units with |y| > 0.99, strictly (its docstring): with
     W_1 = 0 and b_1 = atanh(0.99), every unit of layer 1 outputs tanh(b_1) = 0.99 exactly in
-    float64 (checked first), so none is saturated; at b_1 one ulp-step larger (1e-12 above)
-    all are. A fixed construction: no draw."""
+    float64 (checked first), so none is saturated; at b_1 + 1e-12 all are. A fixed
+    construction: no draw."""
     net = E.TanhNet(d_in=3, width=4, depth=2, d_out=2).double()
     x = torch.zeros(2, 3, dtype=torch.float64)
     y = torch.tensor([0, 1])
@@ -426,9 +426,11 @@ def test_layer_gradients_counts_a_unit_at_exactly_0_99_as_not_saturated():
 def test_layer_gradients_refuses_a_network_of_mixed_dtypes():
     """A TanhNet whose layers do not share one dtype is refused, naming both, whichever layer
     x matches (no raw torch error from inside the forward)."""
-    net = E.TanhNet(d_in=3, width=4, depth=2, d_out=2)
-    net.linears[0].double()
-    for dtype in (torch.float64, torch.float32):
+    whole_layer = E.TanhNet(d_in=3, width=4, depth=2, d_out=2)
+    whole_layer.linears[0].double()
+    one_bias = E.TanhNet(d_in=3, width=4, depth=2, d_out=2)
+    one_bias.linears[1].bias.data = one_bias.linears[1].bias.data.double()
+    for net, dtype in itertools.product((whole_layer, one_bias), (torch.float64, torch.float32)):
         with pytest.raises(TypeError, match=r"net's layers must share one dtype, got "
                                             r"torch.float32, torch.float64"):
             E.layer_gradients(net, torch.zeros(2, 3, dtype=dtype), torch.tensor([0, 1]))

@@ -433,8 +433,18 @@ def _attention(batch_heads: int, length: int, source: int, dim: int, value_dim: 
     return _plus({"mults": scale}, scores, masked, soft, values)
 
 
+def _refused_by_the_kernel(op: str, what: str) -> ValueError:
+    """A call torch's CPU kernel refuses, though the op's meta function lets it through: no
+    model that computes makes it, so it is refused rather than counted."""
+    return ValueError(f"{op}: torch's CPU kernel refuses this call ({what}); it is not counted")
+
+
 def _sdpa_cpu(args, kwargs, out):
     q, k, v = args[0], args[1], args[2]
+    if not q.dim() == k.dim() == v.dim() == 4:
+        raise _refused_by_the_kernel("_scaled_dot_product_flash_attention_for_cpu",
+                                     f"query, key and value must be 4-D (B, H, T, K), got "
+                                     f"{q.dim()}-D, {k.dim()}-D and {v.dim()}-D")
     if k.shape[-2] != v.shape[-2]:  # torch's CPU kernel runs, but what it returns is not
         raise ValueError(  # attention: refused rather than counted
             f"scaled_dot_product_attention: keys and values must have the same length, got "
@@ -466,6 +476,11 @@ def _multi_head(batch: int, length: int, source: int, embed: int, heads: int,
 
 def _native_mha(args, kwargs, out):
     q, k = args[0], args[1]
+    if not q.shape == k.shape == args[2].shape:
+        raise _refused_by_the_kernel("_native_multi_head_attention",
+                                     f"query, key and value must have one shape, got "
+                                     f"{tuple(q.shape)}, {tuple(k.shape)}, "
+                                     f"{tuple(args[2].shape)}")
     embed, heads = args[3], args[4]
     need = bool(_arg(args, kwargs, 10, "need_weights", True))
     average = bool(_arg(args, kwargs, 11, "average_attn_weights", True))
@@ -482,6 +497,10 @@ def _encoder_layer(args, kwargs, out):
     residual, LayerNorm."""
     src, embed, heads = args[0], args[1], args[2]
     ffn_w1, ffn_b1, ffn_b2 = args[14], args[15], args[17]
+    if ffn_b1.shape[-1] != ffn_w1.shape[0]:
+        raise _refused_by_the_kernel("_transformer_encoder_layer_fwd",
+                                     f"the first feed-forward bias must have one entry per row "
+                                     f"of its weight ({ffn_w1.shape[0]}), got {ffn_b1.shape[-1]}")
     mask = _arg(args, kwargs, 18, "mask", None) is not None
     length = src.shape[-2]
     batch = src.numel() // (length * embed)

@@ -128,6 +128,41 @@ def test_counter_refuses_keys_and_values_of_different_lengths():
             count(Mismatched(), (24,), device=device)
 
 
+def _mha_fused(q, k, v, width=4, heads=2):
+    """torch's private fused multi-head attention op, with zero weights of the right shapes."""
+    z = functools.partial(torch.zeros, device=q.device, dtype=q.dtype)
+    return torch._native_multi_head_attention(q, k, v, width, heads, z(3 * width, width),
+                                              z(3 * width), z(width, width), z(width))[0]
+
+
+def _encoder_fused(x, bias_entries, width=4, heads=2, feedforward=3):
+    """torch's private fused encoder-layer op with zero weights, the first feed-forward bias
+    given ``bias_entries`` entries (the kernel needs ``feedforward``)."""
+    z = functools.partial(torch.zeros, device=x.device, dtype=x.dtype)
+    o = functools.partial(torch.ones, device=x.device, dtype=x.dtype)
+    return torch._transformer_encoder_layer_fwd(
+        x, width, heads, z(3 * width, width), z(3 * width), z(width, width), z(width), False,
+        False, 1e-5, o(width), z(width), o(width), z(width), z(feedforward, width),
+        z(bias_entries), z(width, feedforward), z(width), None, None)
+
+
+@pytest.mark.parametrize(("call", "refusal"), [
+    (lambda x: torch.ops.aten._scaled_dot_product_flash_attention_for_cpu(x, x, x)[0],
+     r"Accept only 4 dims"),
+    (lambda x: _mha_fused(x, x[:, :2], x[:, :2]),
+     r"shapes to match"),
+    (lambda x: _encoder_fused(x, bias_entries=2),
+     r"must match the existing size"),
+], ids=["sdpa 3-D", "mha key shape", "encoder bias"])
+def test_counter_refuses_private_fused_calls_the_cpu_kernel_refuses(call, refusal):
+    """The fused attention ops' meta functions check less than torch's CPU kernels: a model
+    that calls the private op with shapes the kernel refuses would count on meta but computes
+    nowhere. The counter refuses such a call on meta, so ``count`` runs the model on the CPU,
+    where the kernel's own error names the layer (a ValueError, never a count)."""
+    with pytest.raises(ValueError, match="rejects an input.*" + refusal):
+        count(Fn(lambda x: call(x[0])), (1, 3, 4))
+
+
 # ------------------------------------------------------------------ 2. nn.MultiheadAttention
 
 

@@ -225,7 +225,7 @@ def _in_class_body(tree: ast.AST, index: int) -> bool:
 
 
 # mutmut's marker: a line that only sets how something looks (a figure's size, dpi, font
-# sizes, line widths), which no claim or test reads; docs/mutation.md lists each such line
+# sizes, line widths), which no claim or test reads; docs/mutation.md says where it is used
 NO_MUTATE = "# pragma: no mutate"
 
 

@@ -374,6 +374,7 @@ def _values(lo: Fraction, hi: Fraction, max_denominator: int) -> tuple[sp.Ration
     ordered = sorted(found, key=lambda f: (f.denominator, abs(f), f < 0))
     return tuple(sp.Rational(f.numerator, f.denominator) for f in ordered)
 
+
 def _at(expr: sp.Expr, point: dict) -> sp.Expr:
     """expr at the point; a symbol the point lacks (one that cancels in lhs − rhs, so no value
     was drawn for it) takes the value 1/3."""

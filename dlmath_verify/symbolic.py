@@ -8,9 +8,12 @@ samples values and calls that a proof.
 **Rational functions of exp with algebraic coefficients.** Two ways, both exact (no floating
 point anywhere):
 
-1. **Symbolic**: canonicalise ``lhs - rhs`` (``expand`` then ``cancel``, with hyperbolic
-   functions rewritten through ``exp`` and logs expanded) and, for small expressions,
-   ``simplify``. The result is cached per expression, so per size.
+1. **Symbolic**: canonicalise ``lhs - rhs``: polynomials in the ring QQ[symbols], rational
+   functions of exp of linear forms in a ring where each exp is a monomial
+   (``_exp_rational_zero``), anything else with ``expand`` then ``cancel`` (hyperbolic
+   functions rewritten through ``exp``, logs expanded) and, for small expressions,
+   ``simplify``. The result is cached per expression, so per size; a proven entry is then
+   evaluated exactly at three drawn points per process as a guard (see ``prove_identity``).
 2. **Exact evaluation at random rational points** drawn by Hypothesis (``st.fractions``). At a
    rational point every ``exp(r)`` is a power of :math:`T = e^{1/q}` (q the common
    denominator), so the difference becomes a rational function of one transcendental number
@@ -79,6 +82,12 @@ _SMOOTH = (sp.Add, sp.Mul, sp.exp, sp.log, *_HYPERBOLIC)
 _LOGIC = (Relational, BooleanFunction, BooleanAtom, ExprCondPair)
 _MAX_REGIONS = 20000  # a proof by cases that needs more regions is refused, not truncated
 _TRIES = 10  # drawn points per region before "both sides vanish everywhere drawn" is refused
+# An identity sympy has canonicalised to zero is proven; the exact evaluations at drawn points
+# that follow guard against a wrong simplification. Each such identity gets at least this many
+# of them per process (over every call and Hypothesis example that meets it), not one more per
+# example: the 40th evaluation of the same proven entry adds nothing the first three did not.
+_SANITY_POINTS = 3
+_sanity_points: dict[sp.Expr, int] = {}
 
 
 class ExactnessError(ValueError):
@@ -117,33 +126,135 @@ def _polynomial_zero(expr: sp.Expr) -> bool | None:
     if not gens_of:
         return None
     R, *gens = ring([s.name for s in gens_of], QQ)
-    value_of = dict(zip(gens_of, gens, strict=True))
+    try:
+        return not _polynomial_in(expr, R, dict(zip(gens_of, gens, strict=True)))
+    except _NotRational:
+        return None
+
+
+def _polynomial_in(expr: sp.Expr, R: Any, value_of: dict, memo: dict | None = None) -> Any:
+    """``expr`` as an element of the polynomial ring R (``value_of`` maps each symbol to its
+    generator); _NotRational for anything but sums, products, non-negative integer powers of
+    symbols and rationals."""
+    memo = {} if memo is None else memo
+    if expr in memo:
+        return memo[expr]
+    if expr.is_Symbol:
+        out = value_of[expr]
+    elif expr.is_Rational:
+        out = R(QQ(int(expr.p), int(expr.q)))
+    elif expr.is_Add:
+        out = R.zero
+        for a in expr.args:
+            out += _polynomial_in(a, R, value_of, memo)
+    elif expr.is_Mul:
+        out = R.one
+        for a in expr.args:
+            out *= _polynomial_in(a, R, value_of, memo)
+    elif expr.is_Pow and expr.exp.is_Integer and expr.exp >= 0:
+        out = _polynomial_in(expr.base, R, value_of, memo) ** int(expr.exp)
+    else:
+        raise _NotRational(expr)
+    memo[expr] = out
+    return out
+
+
+def _exp_rational_zero(expr: sp.Expr) -> bool | None:
+    """For a rational function of symbols and of exp of linear forms with rational
+    coefficients (softmax, cross-entropy and their derivatives): whether it is zero, decided in
+    a polynomial ring. With q_s the common denominator of a symbol's coefficients inside the
+    exps, E_s = exp(s/q_s), and T = e^{1/q_0} for the constant parts, every exp is a monomial
+    in E and T. The E_s are algebraically independent over Q(symbols) (exponentials of
+    linearly independent linear forms) and T is transcendental, so the expression is zero iff
+    the numerator of its value, a pair (numerator, denominator) of polynomials in
+    QQ[symbols, E, T] built without gcd, is the zero polynomial. None for anything else (a
+    non-linear exponent such as β·x, a log, an algebraic coefficient): the general path.
+    Equal to ``cancel(expand(...)) == 0`` on this class, at a fraction of its cost."""
+    symbols = sorted(expr.free_symbols, key=lambda s: s.name)
+    if not symbols:
+        return None
+    lin, *_ = ring([s.name for s in symbols], QQ)
+    lin_of = dict(zip(symbols, lin.gens, strict=True))
+    exps = expr.atoms(sp.exp)
+    forms = {}
+    q_of = dict.fromkeys(symbols, 1)
+    q0 = 1
+    for a in exps:
+        try:
+            form = _polynomial_in(a.args[0], lin, lin_of)
+        except _NotRational:
+            return None
+        coeffs = {}
+        for monom, c in form.terms():
+            if sum(monom) > 1:
+                return None
+            if sum(monom) == 0:
+                q0 = math.lcm(q0, int(c.denominator))
+            else:
+                s_ = symbols[monom.index(1)]
+                q_of[s_] = math.lcm(q_of[s_], int(c.denominator))
+            coeffs[monom] = c
+        forms[a] = coeffs
+    in_exp = sorted({symbols[m.index(1)] for f in forms.values() for m in f if sum(m) == 1},
+                    key=lambda s: s.name)
+    names = [s.name for s in symbols] + [f"_E_{s.name}" for s in in_exp] + ["_T"]
+    R, *gens = ring(names, QQ)
+    value_of = dict(zip(symbols, gens, strict=False))
+    e_of = dict(zip(in_exp, gens[len(symbols):-1], strict=True))
+    t = gens[-1]
+    one = R.one
+
+    def exp_pair(a: sp.Expr) -> tuple:
+        num, den = one, one
+        for monom, c in forms[a].items():
+            if sum(monom) == 0:
+                k, g = c * q0, t
+            else:
+                s_ = symbols[monom.index(1)]
+                k, g = c * q_of[s_], e_of[s_]
+            k = int(k)  # an integer: q is a common denominator
+            if k >= 0:
+                num *= g**k
+            else:
+                den *= g ** (-k)
+        return num, den
+
     memo: dict = {}
 
-    def poly(e: sp.Expr) -> Any:
+    def pair(e: sp.Expr) -> tuple:
         if e in memo:
             return memo[e]
         if e.is_Symbol:
-            out = value_of[e]
+            out = (value_of[e], one)
         elif e.is_Rational:
-            out = R(QQ(int(e.p), int(e.q)))
+            out = (R(QQ(int(e.p), int(e.q))), one)
+        elif isinstance(e, sp.exp):
+            out = exp_pair(e)
         elif e.is_Add:
-            out = R.zero
+            num, den = R.zero, one
             for a in e.args:
-                out += poly(a)
+                n2, d2 = pair(a)
+                num, den = (num * d2 + n2 * den, den * d2) if d2 != den else (num + n2, den)
+            out = (num, den)
         elif e.is_Mul:
-            out = R.one
+            num, den = one, one
             for a in e.args:
-                out *= poly(a)
-        elif e.is_Pow and e.exp.is_Integer and e.exp >= 0:
-            out = poly(e.base) ** int(e.exp)
+                n2, d2 = pair(a)
+                num, den = num * n2, den * d2
+            out = (num, den)
+        elif e.is_Pow and e.exp.is_Integer:
+            n, d = pair(e.base)
+            k = int(e.exp)
+            out = (n**k, d**k) if k >= 0 else (d ** (-k), n ** (-k))
         else:
             raise _NotRational(e)
+        if not out[1]:
+            raise _NotRational(e)  # a pole as written: the general path says what it is
         memo[e] = out
         return out
 
     try:
-        return not poly(expr)
+        return not pair(expr)[0]
     except _NotRational:
         return None
 
@@ -156,6 +267,9 @@ def symbolically_zero(expr: sp.Expr, simplify_ops: int = 400) -> bool:
     as_polynomial = _polynomial_zero(expr)
     if as_polynomial is not None:
         return as_polynomial
+    in_exp_ring = _exp_rational_zero(expr)
+    if in_exp_ring is not None:
+        return in_exp_ring
     e = _through_exp(expr)
     if e.has(sp.log):
         e = sp.expand_log(e, force=True)
@@ -775,15 +889,21 @@ class _Prover:
 
     def leaf(self, k: int, lhs: sp.Expr, rhs: sp.Expr, region: tuple | None) -> str | None:
         """Both sides smooth on the region: None when lhs − rhs vanishes there, else a
-        counterexample. The exact evaluation at a point of the region always runs."""
+        counterexample. The exact evaluation at a point runs on every region of a proof by
+        cases; for an entry sympy proves everywhere, until it has had ``_SANITY_POINTS``."""
         subs = _equalities(region) if region else {}
         diff = lhs - rhs if not subs else (lhs - rhs).xreplace(subs)
         if region and _expands_to_zero(diff):
             return None  # the resolved sides expand to the same polynomial: nothing to evaluate
         proven = symbolically_zero(diff)  # cached per expression: the unexpanded one is the key
+        # The points are drawn either way: what Hypothesis draws must not depend on this state.
+        trusted = (proven and not region
+                   and _sanity_points.get(diff, 0) >= max(_SANITY_POINTS, self.points))
         counted = 0
         for attempt in range(max(1, self.points) if proven else _TRIES):
             point = self.in_region(region, self.point(attempt))
+            if trusted:
+                continue
             if not _zero_at(lhs - rhs, point):
                 return self.counterexample(k, lhs, rhs, point, region)
             if proven:
@@ -793,6 +913,8 @@ class _Prover:
             counted += 1
             if counted >= self.points:
                 break
+        if proven and not region and not trusted:  # counted once they passed: a failure replays
+            _sanity_points[diff] = _sanity_points.get(diff, 0) + max(1, self.points)
         if not proven:
             if counted == 0:
                 raise ExactnessError(
@@ -865,8 +987,10 @@ def prove_identity(
     or "cases" (a proof by cases of a piecewise identity, see the module docstring).
 
     ``substitutions`` are applied first (a constraint such as Σ t = 1); the remaining free
-    symbols get rational values drawn from ``data``. An exact evaluation at a drawn point
-    always runs too, so a wrong cached simplification cannot hide a false identity.
+    symbols get rational values drawn from ``data``. Exact evaluations at drawn points run
+    too, so a wrong cached simplification cannot hide a false identity: for an entry sympy
+    proves, ``points`` per call until it has had three (``_SANITY_POINTS``) in this process;
+    for every other entry and every region of a proof by cases, on every call.
     ``heaviside_at_zero`` states the convention at a Heaviside breakpoint (e.g. 0: ReLU'(0) = 0).
     Raises ``AssertionError`` with an exact counterexample, or :class:`ExactnessError`.
     """

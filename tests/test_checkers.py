@@ -26,6 +26,7 @@ from dlmath_verify.checks import (
 from dlmath_verify.symbolic import (
     ExactnessError,
     _at,
+    _exp_rational_zero,
     _values,
     _zero_at,
     exact_value_is_zero,
@@ -87,6 +88,35 @@ def test_the_fast_evaluation_in_q_of_t_decides_as_the_general_path(case, x, y):
     assert fast is zero_everywhere
 
 
+_EXP_RING_CASES = [
+    *[(f"{name}(n={n})", getattr(D, name)(n)[0][i] - getattr(D, name)(n)[1][i])
+      for name in ("softmax_vjp", "log_softmax_vjp", "cross_entropy_gradient",
+                   "cross_entropy_softmax_chain") for n in (2, 3) for i in (0, n - 1)],
+    ("half exponents", (sp.exp(_x / 2) + 1) ** 2 - sp.exp(_x) - 2 * sp.exp(_x / 2) - 1),
+    ("a constant inside the exp", sp.exp(_x + sp.Rational(1, 3)) - sp.exp(_x)),
+    ("a near identity", sp.exp(_x) / (sp.exp(_x) + sp.exp(_y)) - 1 / (1 + sp.exp(_y - _x))
+     + sp.Rational(1, 10**30) * _y),
+    ("a polynomial part", _x * sp.exp(2 * _y) - _x * sp.exp(_y) ** 2 + (_x + 1) ** 2 - _x**2),
+]
+
+
+@pytest.mark.parametrize("expr", [e for _, e in _EXP_RING_CASES],
+                         ids=[name for name, _ in _EXP_RING_CASES])
+def test_the_exp_ring_decides_as_sympys_canonicalisation(expr):
+    """``_exp_rational_zero`` (exp of linear forms as monomials in E_s = e^{s/q_s} and
+    T = e^{1/q}) decides each case, and as ``cancel(expand(...))`` does: the derivations'
+    identities zero, the perturbed ones not."""
+    fast = _exp_rational_zero(expr)
+    assert fast is not None, f"not decided in the ring: {expr}"
+    assert fast is (sp.cancel(sp.expand(expr)) == 0)
+
+
+def test_the_exp_ring_leaves_what_it_cannot_decide_to_the_general_path():
+    beta = sp.Symbol("beta", positive=True)
+    for expr in (sp.exp(beta * _x) - 1, sp.log(_x) - 1, sp.sqrt(2) * sp.exp(_x) - 1):
+        assert _exp_rational_zero(expr) is None, expr
+
+
 @given(k=st.integers(-3, 3))
 def test_the_fast_evaluation_treats_a_pole_as_a_point_to_redraw(k):
     from hypothesis.errors import UnsatisfiedAssumption
@@ -111,6 +141,47 @@ def test_prove_identity_rejects_the_jacobian_without_its_outer_product(n, data):
 def test_refute_identity_rejects_a_true_identity(n, data):
     with pytest.raises(AssertionError, match="expected to be false but sympy proves it"):
         refute_identity(*D.softmax_jacobian(n), claim="mutant", data=data)
+
+
+def test_a_wrong_symbolic_step_is_caught_by_the_exact_evaluation(monkeypatch):
+    """sympy made to "prove" everything: a false identity still fails, at an exact point."""
+    import dlmath_verify.symbolic as S
+
+    monkeypatch.setattr(S, "symbolically_zero", lambda expr: True)
+    x = sp.Symbol("x_wrong_step", real=True)
+
+    @given(data=st.data())
+    def prove(data):
+        with pytest.raises(AssertionError, match=r"identity fails .* \(exactly nonzero\)"):
+            prove_identity(sp.exp(x) * (x + 1), sp.exp(x) * x, claim="mutant", data=data)
+
+    prove()
+
+
+def test_a_proven_entry_is_evaluated_at_three_points_then_trusted(monkeypatch):
+    """The guard's budget: three exact evaluations of a proven entry per process, whatever
+    the number of Hypothesis examples; an entry not proven symbolically is evaluated on
+    every call."""
+    from hypothesis import settings
+
+    import dlmath_verify.symbolic as S
+
+    calls = []
+    monkeypatch.setattr(S, "_zero_at", lambda e, p: calls.append(e) or _zero_at(e, p))
+    x = sp.Symbol("x_budget", real=True)
+
+    @settings(max_examples=10, derandomize=True, database=None)
+    @given(data=st.data())
+    def prove(data):
+        prove_identity(sp.tanh(x), (sp.exp(2 * x) - 1) / (sp.exp(2 * x) + 1), claim="budget",
+                       data=data)
+
+    prove()
+    assert len(calls) == S._SANITY_POINTS, calls
+    calls.clear()
+    monkeypatch.setattr(S, "symbolically_zero", lambda expr: False)  # decided by points alone
+    prove()
+    assert len(calls) >= 10, len(calls)
 
 
 def test_symbolic_canonicalisation_is_not_fooled_by_a_near_identity():

@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from derivations.registry import load_all
+from tests.tiers import quick_tier_gaps
 
 # pytester: the checker's own tests run small foreign projects (tests/test_own_kernel.py).
 pytest_plugins = ["dlmath_verify.plugin", "pytester"]
@@ -42,12 +43,37 @@ def pytest_configure(config: pytest.Config) -> None:
         Path(json_path).parent.mkdir(parents=True, exist_ok=True)
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items) -> None:
-    """A timing run (``--benchmark-only``) collects only the benchmarks: the rest are
-    deselected rather than skipped one by one, so the output is the benchmark tables."""
+    """The tiers (``tests/tiers.py``): a nightly test is slow too (added before ``-m``
+    deselects), and a whole-suite collection whose quick tier lacks a witness kind that CI
+    has is refused. Then a timing run (``--benchmark-only``) collects only the benchmarks:
+    the rest are deselected rather than skipped one by one, so the output is the benchmark
+    tables."""
+    # Imported here: the plugin's modules are imported (and their asserts rewritten) by
+    # pytest_plugins above, after this module has run.
+    from dlmath_verify._claims import _whole_suite_collected, witness_kinds
+    from dlmath_verify.registry import REGISTRY
+
+    for item in items:
+        if item.get_closest_marker("nightly") and not item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.slow)
+    if _whole_suite_collected(config) and not config.option.claim_ids:
+        gaps = quick_tier_gaps(
+            ((item.nodeid, _tier(item), witness_kinds(item)) for item in items),
+            {cid: c.witnesses or () for cid, c in REGISTRY.items()})
+        if gaps:
+            raise pytest.UsageError("the quick tier (-m 'not slow') lacks witnesses:\n  "
+                                    + "\n  ".join(gaps))
     if not getattr(config.option, "benchmark_only", False):
         return
     keep = [item for item in items if "benchmark" in getattr(item, "fixturenames", ())]
     if len(keep) < len(items):
         config.hook.pytest_deselected(items=[item for item in items if item not in keep])
         items[:] = keep
+
+
+def _tier(item: pytest.Item) -> str:
+    if item.get_closest_marker("nightly"):
+        return "nightly"
+    return "slow" if item.get_closest_marker("slow") else "quick"

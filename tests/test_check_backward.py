@@ -41,6 +41,7 @@ def matmul_backward(g, x, w):
     return g @ w.T, x.T @ g
 
 
+@pytest.mark.slow
 def test_check_backward_accepts_correct_layernorm_and_matmul_backwards_in_both_dtypes():
     check_backward(layernorm, layernorm_backward, ["n d", "d", "d"],
                    dims={"d": (2, 4)}, bounds=(-1.0, 1.0), growth=100.0, settings=FEW)
@@ -125,6 +126,7 @@ def test_half_precision_rows_accept_tanh_and_reject_a_missing_square(dtype):
                        growth=condition, settings=FAIL)
 
 
+@pytest.mark.slow
 def test_a_strategy_of_arrays_sets_the_values():
     from hypothesis import strategies as st
 

@@ -74,6 +74,7 @@ _FAST_CASES = [  # (expression, zero everywhere)
 ]
 
 
+@pytest.mark.slow
 @given(case=st.sampled_from(_FAST_CASES), x=st.fractions(-3, 3, max_denominator=3),
        y=st.fractions(1, 3, max_denominator=3))
 def test_the_fast_evaluation_in_q_of_t_decides_as_the_general_path(case, x, y):
@@ -130,6 +131,7 @@ def test_exact_zero_test_refuses_to_guess_about_logs():
         exact_value_is_zero(sp.log(2) + sp.log(3) - sp.log(6) + sp.exp(sp.Rational(1, 2)))
 
 
+@pytest.mark.slow
 @given(n=st.integers(2, 4), data=st.data())
 def test_prove_identity_rejects_the_jacobian_without_its_outer_product(n, data):
     derived, _ = D.softmax_jacobian(n)
@@ -158,6 +160,7 @@ def test_a_wrong_symbolic_step_is_caught_by_the_exact_evaluation(monkeypatch):
     prove()
 
 
+@pytest.mark.slow
 def test_a_proven_entry_is_evaluated_at_three_points_then_trusted(monkeypatch):
     """The guard's budget: three exact evaluations of a proven entry per process, whatever
     the number of Hypothesis examples; an entry not proven symbolically is evaluated on
@@ -201,6 +204,7 @@ def test_polynomial_identities_are_decided_in_the_ring_and_near_identities_are_n
     assert symbolically_zero(((x + 1) ** 2) ** 3 - (x + 1) ** 6)
 
 
+@pytest.mark.slow
 def test_a_depth_three_cubic_conv_net_is_proven_in_the_ring():
     """The recursion of 001 Problem 4 on n0 = 5, filters (3, 3, 1), cubic activations: a
     degree-13 polynomial in 15 symbols per entry. Hypothesis's dev profile drew it and sympy's
@@ -304,6 +308,7 @@ def test_assert_close_checks_shape_and_dtype_before_values():
         assert_close(np.zeros(3, np.float32), np.zeros(3), claim="demo")
 
 
+@pytest.mark.slow
 @given(data=st.data())
 def test_dot_product_test_catches_a_wrong_matmul_weight_gradient(data):
     n, k, m = (data.draw(st.integers(2, 4)) for _ in range(3))

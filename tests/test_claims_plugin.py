@@ -151,6 +151,7 @@ def test_a_failure_outside_claim_named_assertions_blames_the_markers_and_says_so
     ])
 
 
+@pytest.mark.slow
 def test_hypothesis_reraises_the_claim_named_failure(project):
     project.makepyfile(test_implementation="""
         import pytest
@@ -188,6 +189,7 @@ def test_blame_opens_exception_groups():
         REGISTRY.update(saved)
 
 
+@pytest.mark.slow
 def test_claim_option_selects_the_witnesses_of_a_claim_by_id_or_prefix(project):
     result = run(project, "--claim", "demo.false_as_written")
     result.assert_outcomes(passed=1, deselected=2)
@@ -204,6 +206,7 @@ def test_claim_option_with_an_unknown_id_is_a_usage_error_listing_close_matches(
     result.stdout.no_fnmatch_line("*claims*=*")
 
 
+@pytest.mark.slow
 def test_mark_expression_selects_by_kind_including_tuples_of_kinds(project):
     project.makepyfile(test_tuple="""
         import pytest
@@ -262,6 +265,7 @@ def test_only_non_witness_tests_report_no_claim_verified(project):
     result.stdout.no_fnmatch_line("*claims*=*")
 
 
+@pytest.mark.slow
 def test_a_timing_run_judges_no_claim(project, monkeypatch):
     # Under pytest-xdist (CI's -n 2) pytest-benchmark sees the worker's environment and turns
     # --benchmark-disable on, which it refuses next to --benchmark-only: the inner run is a
@@ -283,7 +287,7 @@ def test_an_unknown_hypothesis_profile_is_a_usage_error_listing_the_profiles(pro
     result.stdout.no_fnmatch_line("*INTERNALERROR*")
 
 
-@pytest.mark.slow
+@pytest.mark.nightly
 def test_statuses_are_the_same_under_xdist(project):
     project.makepyfile(test_implementation="""
         import pytest

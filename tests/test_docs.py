@@ -60,6 +60,7 @@ def test_no_page_points_at_files_outside_the_repository():
     assert not offenders, f"pages linking outside the repository: {offenders}"
 
 
+@pytest.mark.slow
 def test_claims_catalogue_is_the_registry():
     """docs/claims.md is ``python -m derivations --write docs/claims.md`` output."""
     assert (ROOT / "docs" / "claims.md").read_text() == catalogue(), (

@@ -177,6 +177,7 @@ def _variants(entry: Entry, sample: dict):
             yield f"{p}: numpy scalar", put(sample, p, scalar), "float64"
 
 
+@pytest.mark.slow  # the refusals above are the quick tier's bad-input check
 @pytest.mark.parametrize("entry", _params([e for e in CALLABLE if e.run_valid], {}))
 @EXAMPLES
 @given(data=st.data())

@@ -119,6 +119,7 @@ class _Bar:
 # ----------------------------------------------------------------------------------- data
 
 
+@pytest.mark.slow
 @given(seed=st.integers(0, 1000), test_size=st.sampled_from([None, 0.1, 0.5, 0.3]))
 @settings(max_examples=max(2, settings.default.max_examples // 10))
 def test_digits_split_sizes_stratification_and_scaling(seed, test_size):
@@ -147,6 +148,7 @@ def test_digits_split_sizes_stratification_and_scaling(seed, test_size):
         assert abs(int((d.y_test == c).sum()) - frac * int((raw.target == c).sum())) <= 1
 
 
+@pytest.mark.slow
 @given(seed=SEEDS)
 @settings(max_examples=max(2, settings.default.max_examples // 8))
 def test_digits_split_depends_on_the_seed_only(seed):
@@ -154,6 +156,7 @@ def test_digits_split_depends_on_the_seed_only(seed):
     assert torch.equal(a.x_train, b.x_train) and torch.equal(a.y_test, b.y_test)
 
 
+@pytest.mark.slow
 @given(n=st.integers(1, 50), seed=SEEDS, classes=st.one_of(st.none(), st.integers(1, 4)))
 def test_random_labels_are_seeded_in_range_and_reach_every_class(n, seed, classes):
     lab = E.random_labels(n, seed) if classes is None else E.random_labels(n, seed, classes)
@@ -166,6 +169,7 @@ def test_random_labels_are_seeded_in_range_and_reach_every_class(n, seed, classe
     assert sorted(set(many.tolist())) == list(range(k))
 
 
+@pytest.mark.slow  # imports scikit-learn (2 s); no claim witnessed
 def test_diabetes_is_standardised():
     """scikit-learn's diabetes: 442 patients, 10 features
     (https://scikit-learn.org/stable/datasets/toy_dataset.html#diabetes-dataset)."""
@@ -193,6 +197,7 @@ def _linears(model) -> list[nn.Linear]:
     return [m for m in model.modules() if isinstance(m, nn.Linear)]
 
 
+@pytest.mark.slow
 @given(sizes=st.lists(st.integers(1, 5), min_size=2, max_size=5), n=st.integers(1, 4),
        act=st.sampled_from([None, nn.Sigmoid, nn.Tanh]), data=st.data())
 def test_mlp_counts_and_forward_match_a_plain_computation(sizes, n, act, data):
@@ -214,6 +219,7 @@ def test_mlp_counts_and_forward_match_a_plain_computation(sizes, n, act, data):
         torch.testing.assert_close(net(x), h.detach())
 
 
+@pytest.mark.slow
 @given(d_in=st.integers(1, 4), d_out=st.integers(1, 4), residual=st.booleans(),
        mult=st.one_of(st.none(), st.integers(1, 3)), n=st.integers(1, 3), data=st.data())
 def test_residual_mlp_counts_and_forward(d_in, d_out, residual, mult, n, data):
@@ -240,6 +246,7 @@ def test_tanh_net_defaults_are_seed_002_q4():
     assert sum(p.numel() for p in net.parameters()) == 64 * 50 + 50 + 7 * 2550 + 510 == 21610
 
 
+@pytest.mark.slow
 @given(d_in=st.integers(1, 4), width=st.integers(1, 4), depth=st.integers(1, 4),
        d_out=st.integers(1, 4), n=st.integers(1, 3), data=st.data())
 def test_tanh_net_trace_matches_a_plain_computation(d_in, width, depth, d_out, n, data):
@@ -262,6 +269,7 @@ def test_tanh_net_trace_matches_a_plain_computation(d_in, width, depth, d_out, n
         torch.testing.assert_close(net(x), expected)
 
 
+@pytest.mark.slow
 @given(seed=SEEDS, d=st.one_of(st.just("xavier"), st.floats(1e-3, 5.0)))
 @settings(max_examples=max(2, settings.default.max_examples // 4))
 def test_init_uniform_bounds_reach_the_half_width_and_zero_the_biases(seed, d):
@@ -317,6 +325,7 @@ def test_cnn_vs_mlp_hidden_width_gives_7510_parameters():
 # ------------------------------------------------------------------------------- training
 
 
+@pytest.mark.slow
 @given(seed=SEEDS, epochs=st.integers(0, 2), batch=st.one_of(st.none(), st.integers(1, 9)),
        lr=st.sampled_from([0.05, 0.5]), relabel=st.booleans(), bar=st.booleans())
 @settings(max_examples=max(4, settings.default.max_examples // 4))
@@ -374,6 +383,7 @@ def _tanh_batches(draw):
     return net, x, y
 
 
+@pytest.mark.slow
 @given(batch=_tanh_batches())
 @settings(max_examples=max(4, settings.default.max_examples // 2))
 def test_layer_gradients_match_autograd_and_numpy(batch):
@@ -436,6 +446,7 @@ def test_layer_gradients_refuses_a_network_of_mixed_dtypes():
             E.layer_gradients(net, torch.zeros(2, 3, dtype=dtype), torch.tensor([0, 1]))
 
 
+@pytest.mark.slow
 @given(batch=_tanh_batches())
 @settings(max_examples=max(4, settings.default.max_examples // 2))
 def test_backprop_bound_is_the_product_of_spectral_norms_and_holds(batch):
@@ -457,6 +468,7 @@ def test_backprop_bound_is_the_product_of_spectral_norms_and_holds(batch):
     assert np.all(g.act_grad_norms <= bound * (1 + 1e-4) + 1e-30)
 
 
+@pytest.mark.slow
 @given(depth=st.integers(1, 5), n=st.integers(1, 3), data=st.data())
 def test_backprop_bound_on_drawn_factors(depth, n, data):
     pos = st.floats(0.01, 10)
@@ -469,6 +481,7 @@ def test_backprop_bound_on_drawn_factors(depth, n, data):
     np.testing.assert_allclose(E.backprop_bound(g), expected, rtol=1e-12)
 
 
+@pytest.mark.slow
 @given(norms=arrays(np.float64, st.integers(2, 8), elements=st.floats(1e-6, 1e6)))
 def test_geometric_rate_is_exp_of_the_least_squares_slope(norms):
     k = np.arange(len(norms))
@@ -477,6 +490,7 @@ def test_geometric_rate_is_exp_of_the_least_squares_slope(norms):
     assert math.isclose(E.geometric_rate(norms), math.exp(slope), rel_tol=1e-8)
 
 
+@pytest.mark.slow
 @given(r=st.floats(0.01, 10), c=st.floats(0.1, 10), n=st.integers(2, 8))
 def test_geometric_rate_of_a_geometric_sequence_is_its_ratio(r, c, n):
     assert math.isclose(E.geometric_rate(c * r ** np.arange(n)), r, rel_tol=1e-9)
@@ -485,6 +499,7 @@ def test_geometric_rate_of_a_geometric_sequence_is_its_ratio(r, c, n):
 # ------------------------------------------------------------------ the seed-002 Q1 regressor
 
 
+@pytest.mark.slow
 @given(seed=SEEDS, d_in=st.one_of(st.none(), st.integers(1, 5)),
        hidden=st.one_of(st.none(), st.integers(1, 5)))
 def test_regression_init_is_xavier_uniform_from_default_rng(seed, d_in, hidden):
@@ -505,6 +520,7 @@ def test_regression_init_is_xavier_uniform_from_default_rng(seed, d_in, hidden):
     np.testing.assert_allclose(p["w2"], -a2 + 2 * a2 * u[hh * dd:], rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.slow
 @given(r=arrays(np.float64, st.integers(1, 6), elements=st.floats(-5, 5)),
        y=st.floats(-3, 3))
 def test_regression_loss_is_mean_absolute_or_half_mean_square(r, y):
@@ -540,6 +556,7 @@ def _regression_problems(draw):
     return x, y, p, draw(st.sampled_from(["mae", "mse"]))
 
 
+@pytest.mark.slow
 @given(problem=_regression_problems())
 def test_regression_gradients_hand_and_autograd_match_finite_differences(problem):
     x, y, p, loss = problem
@@ -581,6 +598,7 @@ def _reference_regression(seed, loss, steps, lr, grad_fn):
     return losses, params
 
 
+@pytest.mark.slow
 @given(seed=SEEDS, gradients=st.sampled_from(["hand", "autograd"]),
        loss=st.sampled_from(["mae", "mse"]), steps=st.integers(0, 3),
        lr=st.sampled_from([0.05, 0.3]), bar=st.booleans())
@@ -604,6 +622,7 @@ def test_regression_run_is_gradient_descent_with_the_other_twin(seed, gradients,
         assert progress.calls == [1] * steps
 
 
+@pytest.mark.slow
 def test_regression_run_defaults_are_the_seed_setting():
     """Seed 002 Q1 as ``docs/experiments.md`` runs it: seed 0, MAE, 200 steps of lr 0.05
     (a fixed run, seeded explicitly)."""
@@ -630,6 +649,7 @@ def _with_tiny_digits(mp, n_train=40, n_test=12):
     return tiny, seen
 
 
+@pytest.mark.slow
 @given(seed=SEEDS, random=st.booleans(), n_train=st.integers(1, 40), bar=st.booleans())
 @RUNS
 def test_memorisation_run_is_full_batch_adam_on_the_first_n_train(seed, random, n_train, bar):
@@ -654,6 +674,7 @@ def test_memorisation_run_is_full_batch_adam_on_the_first_n_train(seed, random, 
         assert progress.n == 150
 
 
+@pytest.mark.slow
 def test_memorisation_run_defaults_train_500_images_of_width_256():
     """The default setting (500 training digits, hidden 256) at epoch 0 only (fixed seed 0)."""
     hist = E.memorisation_run(0, random=False, epochs=0)
@@ -682,6 +703,7 @@ def test_memorisation_run_accepts_the_whole_split():
     assert len(hist.train_acc) == 2
 
 
+@pytest.mark.slow
 @given(seed=SEEDS, d=st.sampled_from(E.INITS), bar=st.booleans())
 @RUNS
 def test_init_run_is_seeded_sgd_on_the_tanh_net(seed, d, bar):
@@ -712,6 +734,7 @@ def test_init_run_is_seeded_sgd_on_the_tanh_net(seed, d, bar):
         assert progress.n == 20
 
 
+@pytest.mark.slow
 @given(seed=SEEDS, act=st.sampled_from(["relu", "sigmoid"]))
 @RUNS
 def test_activation_run_is_vugrads_mlp_with_sgd(seed, act):
@@ -744,6 +767,7 @@ class _Residual(nn.Module):
         return self.c(h2 + h1 if self.residual else h2)
 
 
+@pytest.mark.slow
 @given(seed=SEEDS, residual=st.booleans(), opt=st.sampled_from([None, "sgd", "adam"]))
 @RUNS
 def test_residual_run_trains_the_three_layer_sigmoid_mlp(seed, residual, opt):
@@ -762,6 +786,7 @@ def test_residual_run_trains_the_three_layer_sigmoid_mlp(seed, residual, opt):
     _assert_history(hist, curves, 10)
 
 
+@pytest.mark.slow
 @given(seed=SEEDS, opt=st.sampled_from(["sgd", "adam"]), lr=st.sampled_from(E._LR_GRID),
        momentum=st.one_of(st.none(), st.sampled_from(E._MOMENTA)))
 @RUNS
@@ -796,6 +821,7 @@ class _CNN(nn.Module):
         return self.fc(h.reshape(len(h), -1))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", ["cnn", "mlp"])
 @given(seed=SEEDS)
 @RUNS
@@ -875,6 +901,7 @@ def test_numpy_mlp_run_stops_at_the_first_non_finite_value(hidden):
             E.numpy_mlp_run(0, hidden, weight_std=1e300, steps=1, batch_size=4)
 
 
+@pytest.mark.slow
 def test_numpy_mlp_run_defaults_are_the_practicals():
     """Seed 004 §1.2: std 1e-4, lr 2e-3, batch 200, 1500 steps (a fixed run, seeded
     explicitly; one linear layer on a 240-row stand-in split, its softmax cross-entropy step
@@ -914,6 +941,7 @@ def _small_seed_network(dtype=None):
     return _SEED_NETWORK(channels=2, hidden=8, dtype=dtype)
 
 
+@pytest.mark.slow
 @given(seed=SEEDS, steps=st.integers(0, 2), batch=st.integers(2, 3), images=st.integers(1, 3),
        default=st.booleans())
 @RUNS
@@ -993,6 +1021,7 @@ class _TqdmBar(_Bar):
         return False
 
 
+@pytest.mark.slow
 def test_figures_train_every_run_once_and_plot_what_they_return(tmp_path):
     """``python -m impl.experiments figures`` with each run replaced by a stub that ticks the
     bar once per epoch (its own default when not given) and returns marked curves, and pyplot
@@ -1134,6 +1163,7 @@ def test_memorisation_run_accepts_one_image_to_the_whole_split_and_width_one(n_t
     assert len(hist.train_acc) == 2
 
 
+@pytest.mark.slow
 @given(seed=SEEDS, momentum=st.sampled_from([0.0, 0.5, 0.999]))
 @settings(max_examples=max(2, settings.default.max_examples // 10))
 def test_runs_accept_batches_of_one_and_momentum_in_zero_one(seed, momentum):
@@ -1151,6 +1181,7 @@ def test_runs_accept_batches_of_one_and_momentum_in_zero_one(seed, momentum):
     _assert_history(hist, curves, 1)
 
 
+@pytest.mark.slow
 @given(seed=st.one_of(st.none(), st.integers(0, 1000)))
 @settings(max_examples=max(2, settings.default.max_examples // 10))
 def test_digits_is_sklearns_stratified_split_with_random_state_seed(seed):
@@ -1174,6 +1205,7 @@ def test_activation_run_refuses_an_unknown_activation_by_name():
         E.activation_run(0, "tanh", epochs=0)
 
 
+@pytest.mark.slow
 def test_bn_fold_float32_differences_defaults_are_two_steps_of_eight_and_sixteen_images():
     """The documented defaults (``steps=2``, ``batch=8``, ``images=16``) against the run
     written out with them, on the narrow network (fixed seed 3, explicit)."""

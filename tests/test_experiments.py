@@ -27,7 +27,7 @@ from derivations import experiments as D
 from dlmath_verify.checks import assert_close, record_counterexample
 from impl import experiments as E
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.nightly
 
 SEEDS = (0, 1, 2)  # the runs' explicit seeds (torch.manual_seed, split, labels, shuffling)
 INIT_SEEDS = (0, 1)

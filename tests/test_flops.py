@@ -213,6 +213,7 @@ def test_counter_conv_row_is_the_formula_and_torch(spec):
     assert counts.params == numel_params(model)
 
 
+@pytest.mark.slow
 @pytest.mark.claim("flops.linear_counts", "flops.counter_matches_torch", kind="implementation")
 @given(p=st.integers(1, 40), q=st.integers(1, 40), positions=st.integers(1, 3),
        bias=st.booleans(), leading=st.booleans())
@@ -242,6 +243,7 @@ def pools(draw):
     return axes, kind, k, stride, padding, channels, size
 
 
+@pytest.mark.slow
 @pytest.mark.claim("flops.pooling_and_elementwise_counts", "flops.conv_output_size",
                    kind="implementation")
 @given(pool=pools())
@@ -265,6 +267,7 @@ def adaptive_window_sizes(length: int, outputs: int) -> list[int]:
     return (pooled[:, 0, :] > 0).sum(dim=0).tolist()
 
 
+@pytest.mark.slow
 @pytest.mark.claim("flops.pooling_and_elementwise_counts", kind="implementation")
 @given(axes=st.sampled_from([1, 2]), channels=st.integers(1, 3), data=st.data())
 @example(axes=2, channels=256, data=None)  # AlexNet's avgpool: 6×6 → 6×6, windows of 1
@@ -289,6 +292,7 @@ def test_counter_adaptive_average_pooling_sums_its_actual_windows(axes, channels
 POOL_FUNCTIONS = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}
 
 
+@pytest.mark.slow
 @pytest.mark.claim("flops.pooling_and_elementwise_counts", "flops.conv_output_size",
                    kind="implementation")
 @given(axes=st.sampled_from([1, 2, 3]), form=st.sampled_from(["int", "one", "all"]),
@@ -314,6 +318,7 @@ def test_counter_average_pooling_pools_every_axis_of_a_one_element_kernel(
                        f"batched={batched}")
 
 
+@pytest.mark.slow
 @pytest.mark.claim("flops.pooling_and_elementwise_counts", kind="implementation")
 @given(axes=st.sampled_from([2, 3]), batched=st.booleans(), channels=st.integers(1, 3),
        data=st.data())
@@ -480,7 +485,7 @@ def test_alexnet_conv_and_linear_multiply_adds_are_the_seeds_figures():
     check_alexnet(model)
 
 
-@pytest.mark.slow
+@pytest.mark.nightly
 @pytest.mark.claim("flops.alexnet_conv_operations", "flops.alexnet_linear_operations",
                    "flops.alexnet_linear_not_compute_heavy", kind="implementation")
 def test_alexnet_counts_on_a_real_cpu_forward_pass():
@@ -513,6 +518,7 @@ def counted(module: str, one_by_one: int):
     return model, count(model, (256, 32, 32))
 
 
+@pytest.mark.slow
 @pytest.mark.claim("flops.bottleneck_counts", "flops.counter_matches_torch", kind="implementation")
 @pytest.mark.parametrize("module", ["I", "II"])
 def test_bottleneck_modules_as_stated_count_to_the_corrected_figures(module):
@@ -630,6 +636,7 @@ MATMULS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.claim("flops.matmul_counts", "flops.counter_matches_torch", kind="implementation")
 @given(op=st.sampled_from(sorted(MATMULS)), batch=st.integers(1, 3), n=st.integers(1, 5),
        k=st.integers(1, 5), m=st.integers(1, 5))
@@ -703,6 +710,7 @@ def test_counter_nd_convolution_is_the_formula_and_flopcounter(spec):
     assert counts.params == numel_params(model)
 
 
+@pytest.mark.slow
 @pytest.mark.claim("flops.conv_nd_counts", "flops.counter_matches_torch", kind="implementation")
 @given(axes=st.sampled_from([1, 2, 3]), groups=st.integers(1, 2), c=st.integers(1, 2),
        k=st.integers(1, 3), stride=st.integers(1, 3), padding=st.integers(0, 1),
@@ -740,6 +748,7 @@ ELEMENTWISE = {  # name: (module, the formula's kind)
 }
 
 
+@pytest.mark.slow
 @pytest.mark.claim("flops.elementwise_counts", kind="implementation")
 @given(name=st.sampled_from(sorted(ELEMENTWISE)), shape=st.lists(st.integers(1, 5),
                                                                   min_size=1, max_size=3))
@@ -787,6 +796,7 @@ def test_counter_a_scaled_addition_counts_the_scaling_as_multiplications(name, a
     assert counts.device == "meta"
 
 
+@pytest.mark.slow
 @pytest.mark.claim("flops.elementwise_counts", "flops.pooling_and_elementwise_counts",
                    kind="implementation")
 @given(rows=st.integers(1, 3), last=st.integers(1, 4), scale=st.sampled_from([0.5, 2.0]))
@@ -803,6 +813,7 @@ def test_counter_an_integer_input_scaled_by_a_float_is_counted_on_meta(rows, las
     assert counts.device == "meta", "torch's promoted dtype on the meta copy"
 
 
+@pytest.mark.slow
 @pytest.mark.claim("flops.elementwise_counts", kind="implementation")
 @given(rows=st.integers(1, 3), cols=st.integers(2, 4))
 def test_counter_a_complex_scalar_product_keeps_torchs_layout_on_meta(rows, cols):
@@ -816,6 +827,7 @@ def test_counter_a_complex_scalar_product_keeps_torchs_layout_on_meta(rows, cols
     assert counts.device == "meta"
 
 
+@pytest.mark.slow
 @pytest.mark.claim("flops.softmax_counts", kind="implementation")
 @given(shape=st.lists(st.integers(1, 6), min_size=1, max_size=3), data=st.data(),
        log=st.booleans())
@@ -851,6 +863,7 @@ NORMS = {  # (module, R groups, n values per group) on an input of shape (1, c, 
 }
 
 
+@pytest.mark.slow
 @pytest.mark.claim("flops.normalisation_counts", kind="implementation")
 @given(kind=st.sampled_from(sorted(NORMS)), c=st.integers(1, 6), length=st.integers(2, 5),
        affine=st.booleans())
@@ -874,6 +887,7 @@ def _ones(x: torch.Tensor, n: int, present: bool) -> torch.Tensor | None:
     return torch.ones(n, dtype=x.dtype, device=x.device) if present else None
 
 
+@pytest.mark.slow
 @pytest.mark.claim("flops.normalisation_counts", kind="implementation")
 @given(kind=st.sampled_from(["group", "batch"]), c=st.integers(1, 4), length=st.integers(2, 4),
        weight=st.booleans(), bias=st.booleans(), data=st.data())
@@ -899,6 +913,7 @@ def test_counter_normalisation_with_a_weight_or_a_bias_alone(kind, c, length, we
     assert op_counts(counts) == expected, str(counts)
 
 
+@pytest.mark.slow
 @pytest.mark.claim("flops.normalisation_counts", "flops.elementwise_counts",
                    kind="implementation")
 @given(training=st.booleans(), momentum=st.sampled_from([0.0, 0.1]), c=st.integers(1, 4),
@@ -978,7 +993,7 @@ def test_counter_exported_batch_norm_operations_follow_the_convention(op, traini
     assert counts.activations == c * length
 
 
-@pytest.mark.slow
+@pytest.mark.nightly
 @pytest.mark.filterwarnings("ignore:.*treespec, LeafSpec.* is deprecated:FutureWarning")
 @pytest.mark.claim("flops.normalisation_counts", kind="implementation")
 def test_counter_counts_an_exported_batch_norm_model():
@@ -1004,6 +1019,7 @@ def test_counter_counts_an_exported_batch_norm_model():
         assert counts.params == numel_params(module)
 
 
+@pytest.mark.slow
 @pytest.mark.claim("flops.elementwise_counts", kind="implementation")
 @given(num=st.integers(1, 20), dim=st.integers(1, 8), length=st.integers(1, 6))
 def test_counter_embedding_lookups_cost_nothing_but_write_their_rows(num, dim, length):
@@ -1046,6 +1062,7 @@ def test_attention_products_are_two_matrix_products(length, source, d):
     assert int(D.attention_formula(2)["macs"].subs(subs)) == products
 
 
+@pytest.mark.slow
 @pytest.mark.claim("flops.attention_counts", "flops.counter_matches_torch",
                    kind="implementation")
 @given(heads=st.integers(1, 3), length=st.integers(1, 6), d=st.integers(1, 4))
@@ -1069,6 +1086,7 @@ def test_encoder_layer_products_are_the_closed_form():
     assert sp.simplify(D.encoder_layer_formula()["macs"] - D.ENCODER_MACS) == 0
 
 
+@pytest.mark.slow
 @pytest.mark.claim("flops.encoder_layer_counts", "flops.attention_counts",
                    "flops.normalisation_counts", kind="implementation")
 @given(length=st.integers(1, 4), heads=st.integers(1, 3), d=st.integers(1, 3),
@@ -1103,6 +1121,7 @@ def test_lstm_closed_form_is_the_sum_of_its_cells(layers, bias):
     assert sp.expand(closed["macs"].subs(D.Lam, layers) - D.LSTM_MACS.subs(D.Lam, layers)) == 0
 
 
+@pytest.mark.slow
 @pytest.mark.claim("flops.lstm_counts", kind="implementation")
 @given(steps=st.integers(1, 3), features=st.integers(1, 5), hidden=st.integers(1, 5),
        layers=st.integers(1, 2), bias=st.booleans())
@@ -1155,8 +1174,8 @@ PUBLISHED = {
     # nightly: ResNet-50's rules are ResNet-18's (conv, batch norm, ReLU, pooling, residual,
     # Linear; its 1×1 convolutions are drawn by the conv-row test), ViT-B/16's are the ViT
     # block's, checked at full size against the encoder's closed form in the fast suite
-    pytest.param("resnet50", marks=pytest.mark.slow),
-    pytest.param("vit_b_16", marks=pytest.mark.slow),
+    pytest.param("resnet50", marks=pytest.mark.nightly),
+    pytest.param("vit_b_16", marks=pytest.mark.nightly),
 ])
 def test_zoo_model_counts_are_torchvisions_published_figures(name):
     """Parameters exactly; multiply-adds rounded to the published digits; and = FlopCounterMode
@@ -1196,6 +1215,7 @@ class Block(nn.Module):
         return F.relu(x + self.f(x))
 
 
+@pytest.mark.slow
 @pytest.mark.claim("flops.elementwise_counts", kind="implementation")
 def test_residual_and_functional_operations_land_on_the_row_of_the_module_running_them():
     """A residual ``x + y`` and an ``F.relu`` in a block's forward: on the block's row; the
@@ -1225,6 +1245,7 @@ def test_tied_weights_are_counted_once():
     assert [r.params for r in counts.rows] == [0, 40, 0]
 
 
+@pytest.mark.slow
 @pytest.mark.claim("flops.counter_matches_torch", "flops.elementwise_counts",
                    kind="implementation")
 @given(p=st.integers(1, 4), q=st.integers(1, 4))
@@ -1266,6 +1287,7 @@ class _SumOverAxis(nn.Module):
         return x[..., :self.keep].sum(-1)
 
 
+@pytest.mark.slow
 @given(rows=st.integers(1, 4), keep=st.integers(0, 4))
 def test_counter_a_sum_of_n_values_takes_n_minus_one_additions_and_of_none_none(rows, keep):
     """Each of the ``rows`` outputs sums ``keep`` values: max(keep − 1, 0) additions each (an
@@ -1276,6 +1298,7 @@ def test_counter_a_sum_of_n_values_takes_n_minus_one_additions_and_of_none_none(
         assert counts.total("mults") == counts.total("macs") == 0
 
 
+@pytest.mark.slow
 @pytest.mark.claim("flops.counter_matches_torch", "flops.linear_counts", kind="implementation")
 @given(p=st.integers(1, 4), q=st.integers(1, 4), a=st.integers(1, 4), b=st.integers(1, 4))
 def test_a_module_the_forward_never_calls_holds_its_parameters_and_nothing_else(p, q, a, b):
@@ -1294,6 +1317,7 @@ def test_a_module_the_forward_never_calls_holds_its_parameters_and_nothing_else(
     assert counts.params == numel_params(model)
 
 
+@pytest.mark.slow
 @pytest.mark.claim("flops.counter_matches_torch", kind="implementation")
 @given(p=st.integers(1, 4), q=st.integers(1, 4), a=st.integers(1, 4), b=st.integers(1, 4))
 def test_table_output_column_is_the_shape_torch_returns_or_a_dash(p, q, a, b):
@@ -1316,6 +1340,7 @@ def test_table_output_column_is_the_shape_torch_returns_or_a_dash(p, q, a, b):
     assert unused.split()[4] == "-"
 
 
+@pytest.mark.slow
 def test_resnet18_table_fits_120_columns():
     from tests.zoo import build
 
@@ -1328,6 +1353,7 @@ def test_resnet18_table_fits_120_columns():
     assert any(line.startswith("layer4.1.conv2 ") for line in lines)
 
 
+@pytest.mark.slow
 def test_count_benchmark_resnet50(benchmark):
     """ResNet-50 at 224×224 on the meta device (issue 16: under 2 s on this machine;
     measured with --benchmark-only, never asserted)."""
@@ -1524,6 +1550,7 @@ class OneDNNLSTMLayer(nn.Module):
             self.hidden, 1, self.bias, False, False, False)[0]
 
 
+@pytest.mark.slow
 @pytest.mark.claim("flops.lstm_counts", kind="implementation")
 @given(steps=st.integers(1, 4), features=st.integers(1, 5), hidden=st.integers(1, 5),
        bias=st.booleans())

@@ -86,6 +86,7 @@ class CrossAttention(nn.Module):
                                               is_causal=self.causal)
 
 
+@pytest.mark.slow
 @pytest.mark.claim("flops.attention_counts", "flops.counter_matches_torch",
                    kind="implementation")
 @given(batch=st.integers(1, 2), heads=st.integers(1, 2), length=st.integers(1, 4),
@@ -208,6 +209,7 @@ def multi_head_formula(batch: int, heads: int, d: int, length: int, *, need_weig
     return plus(*parts)
 
 
+@pytest.mark.slow
 @pytest.mark.claim("flops.attention_counts", "flops.matmul_counts", "flops.counter_matches_torch",
                    kind="implementation")
 @given(batch=st.integers(1, 2), heads=st.sampled_from([2, 4]), d=st.integers(1, 3),
@@ -275,6 +277,7 @@ class MaskedEncoderLayer(nn.Module):
             mask, None)
 
 
+@pytest.mark.slow
 @pytest.mark.claim("flops.encoder_layer_counts", "flops.attention_counts", kind="implementation")
 @given(length=st.integers(1, 4), heads=st.sampled_from([2, 4]), d=st.integers(1, 2),
        ff=st.integers(1, 5), mask=st.sampled_from(["attention", "padding", "kernel"]))
@@ -307,6 +310,7 @@ SCALED = {  # beta·c + alpha·(a @ b), a: (n, k) or (B, n, k)
 }
 
 
+@pytest.mark.slow
 @pytest.mark.claim("flops.matmul_counts", "flops.elementwise_counts",
                    "flops.counter_matches_torch", kind="implementation")
 @given(op=st.sampled_from(sorted(SCALED)), batch=st.integers(1, 3), n=st.integers(1, 4),
@@ -353,6 +357,7 @@ class Dot(nn.Module):
         return DOTS[self.form](x[0], self.w)
 
 
+@pytest.mark.slow
 @pytest.mark.claim("flops.matmul_counts", kind="implementation")
 @given(n=st.integers(1, 8), form=st.sampled_from(sorted(DOTS)))
 def test_counter_dot_product_of_two_vectors_is_a_1_by_n_by_1_product(n, form):
@@ -377,6 +382,7 @@ PRODUCTS = {  # the operations count runs on meta by computing their shape itsel
 }
 
 
+@pytest.mark.slow
 @given(op=st.sampled_from(sorted(PRODUCTS)), batch=st.integers(1, 3), n=st.integers(1, 4),
        k=st.integers(1, 4), m=st.integers(1, 4))
 def test_counter_keeps_matrix_products_on_the_meta_device(op, batch, n, k, m):

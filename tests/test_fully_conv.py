@@ -139,6 +139,7 @@ HEADS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.claim("fully_conv.equivalence", kind="implementation")
 @given(arch=architectures(), head=st.sampled_from(sorted(HEADS)),
        extra=st.tuples(st.integers(0, 3), st.integers(0, 3)), seed=st.integers(0, 2**32 - 1))
@@ -201,7 +202,7 @@ def test_seed_net1_scaled_down_equals_net2_on_a_36x38_image(seed):
     check_equivalence(net, (32, 32), image)
 
 
-@pytest.mark.slow
+@pytest.mark.nightly
 @pytest.mark.claim("fully_conv.equivalence", kind="implementation")
 def test_seed_net1_full_size_equals_net2_on_a_36x38_image():
     """The seed's Net1 at full size (340 M parameters in the first linear layer, float64),

@@ -69,6 +69,7 @@ def statuses(doc: dict, status: str) -> set[str]:
     return {c for c, v in doc.items() if not c.startswith("_") and v["status"] == status}
 
 
+@pytest.mark.slow
 def test_a_correct_student_submission_fails_no_claim(tmp_path):
     proc, doc, _ = grade(tmp_path, f"--impl=modules={STUDENT}")
     assert proc.returncode == 0, proc.stdout[-3000:]
@@ -83,7 +84,7 @@ def test_a_correct_student_submission_fails_no_claim(tmp_path):
 
 
 @pytest.mark.parametrize("bug", [
-    pytest.param(b, id=b[0], marks=() if k == 0 else pytest.mark.slow)
+    pytest.param(b, id=b[0], marks=pytest.mark.slow if k == 0 else pytest.mark.nightly)
     for k, b in enumerate(BUGS)])
 def test_a_planted_backward_bug_fails_its_claim_and_blames_at_most_three(tmp_path, bug):
     name, written, planted, claim = bug
@@ -125,6 +126,7 @@ def test_a_bad_impl_is_a_usage_error_naming_what_is_missing_before_any_test(pyte
     assert "passed" not in result.stdout.str() and "failed" not in result.stdout.str()
 
 
+@pytest.mark.slow
 def test_symbolic_only_claims_are_reported_as_not_depending_on_the_implementation(tmp_path):
     """With every test of the file kept (--impl-select=files), a claim witnessed in this run
     only by its sympy proof is ``impl-independent``, never ``verified`` for the student."""
@@ -154,7 +156,7 @@ def test_every_contract_documents_each_name_and_docs_list_them():
             assert attr in docs, f"{name}.{attr} missing from docs/grading.md"
 
 
-@pytest.mark.slow
+@pytest.mark.nightly
 def test_the_seeds_jacobian_signature_is_graded_through_the_adapter(tmp_path):
     proc, doc, _ = grade(tmp_path, f"--impl=jacobian={FIXTURES / 'seed_signature_jacobian.py'}")
     assert proc.returncode == 0, proc.stdout[-3000:]
@@ -162,7 +164,7 @@ def test_the_seeds_jacobian_signature_is_graded_through_the_adapter(tmp_path):
     assert "jacobian.chain_rule" in statuses(doc, "verified")
 
 
-@pytest.mark.slow
+@pytest.mark.nightly
 def test_a_vugrad_style_library_is_graded_through_an_adapter_file(tmp_path):
     proc, doc, _ = grade(tmp_path, f"--impl=autodiff={FIXTURES / 'vugrad_adapter.py'}")
     assert proc.returncode == 0, proc.stdout[-3000:]

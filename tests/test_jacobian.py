@@ -51,6 +51,7 @@ from impl.jacobian import (
     validate,
 )
 from tests.jacobian_bench import f_torch
+from tests.tiers import slow_except
 
 # ---------------------------------------------------------------------------------------
 # Strategies and the torch reference
@@ -160,7 +161,7 @@ def test_jacobian_is_the_chain_of_weights_and_tanh_derivatives(d, k, p, layers):
 
 
 @pytest.mark.claim("jacobian.chain_rule", "jacobian.optimal_jacobian", kind="autograd")
-@pytest.mark.parametrize("regime", list(REGIMES))
+@pytest.mark.parametrize("regime", slow_except(REGIMES, ["L=1"]))
 @given(data=st.data())
 def test_jacobian_every_mode_equals_autograd_float64(regime, data):
     """Reverse, forward and optimal order (numpy views, numpy arrays, torch ops) and the
@@ -182,6 +183,7 @@ def test_jacobian_every_mode_equals_autograd_float64(regime, data):
             assert_close(fn(x, params), truth, claim=claim, what=f"{name} (numpy)")
 
 
+@pytest.mark.slow
 @pytest.mark.claim("jacobian.chain_rule", "jacobian.optimal_jacobian", kind="autograd")
 @pytest.mark.parametrize("regime", ["P>D", "D>P", "waist", "any"])
 @given(data=st.data())
@@ -204,6 +206,7 @@ def test_jacobian_every_mode_float32_matches_float64_truth(regime, data):
                          dtype=torch.float32, check_dtype=False, growth=growth)
 
 
+@pytest.mark.slow
 @pytest.mark.claim("jacobian.chain_rule", kind="autograd")
 @given(data=st.data())
 def test_network_evaluation_equals_plain_torch(data):
@@ -217,6 +220,7 @@ def test_network_evaluation_equals_plain_torch(data):
         assert_close(y, ref, claim="jacobian.chain_rule", what=f"{what} vs plain torch")
 
 
+@pytest.mark.slow
 @pytest.mark.conventions
 @given(data=st.data(), batch=st.integers(1, 4))
 def test_jacobians_under_vmap_equal_one_call_per_input(data, batch):
@@ -245,6 +249,7 @@ def test_non_cpu_tensors_take_the_torch_op_path(fn):
     assert tuple(out.shape) == ((4,) if fn is network else (4, 2))
 
 
+@pytest.mark.slow
 @pytest.mark.conventions
 @pytest.mark.parametrize("fn", [*OURS.values(), *BASELINES.values(), network])
 @given(data=st.data())
@@ -360,6 +365,7 @@ def test_per_layer_costs_equal_the_products_counted_in_a_run(data):
                                          f"counted {counted}, formula {formula}")
 
 
+@pytest.mark.slow
 @pytest.mark.claim("jacobian.optimal_order", kind="implementation")
 @given(data=st.data())
 def test_a_plans_macs_are_the_multiply_adds_jacobian_optimal_performs(data):
@@ -386,6 +392,7 @@ class _ScaledElements(TorchDispatchMode):
         return out
 
 
+@pytest.mark.slow
 @pytest.mark.claim("jacobian.optimal_order", kind="implementation")
 @given(data=st.data())
 def test_jacobian_optimal_scales_the_smaller_operand_of_each_product(data):
@@ -470,6 +477,7 @@ def _check_plan(w: tuple[int, ...]) -> None:
     assert plan.primal_macs == int(dj.primal_cost(w))
 
 
+@pytest.mark.slow
 @pytest.mark.claim("jacobian.optimal_order", kind=("symbolic", "implementation"))
 @given(data=st.data())
 def test_plan_costs_the_minimum_over_all_bracketings_drawn_widths(data):
@@ -645,6 +653,7 @@ def test_accumulation_plan_bad_widths_name_the_argument(widths, error, match):
         accumulation_plan(widths)
 
 
+@pytest.mark.slow
 @pytest.mark.claim("jacobian.optimal_order", kind="implementation")
 @given(k=st.integers(1, 6), layers=st.integers(2, 5))
 def test_ties_between_bracketings_go_to_the_smallest_split_forward_mode(k, layers):

@@ -39,6 +39,7 @@ def machine(request):
     return calibrate()
 
 
+@pytest.mark.slow  # run once each without --benchmark-only: a check of the timing harness
 @pytest.mark.parametrize(("cell", "kernel"), CASES, ids=[f"{c.name}-{k}" for c, k in CASES])
 def test_jacobian_benchmark(benchmark, machine, cell, kernel):
     k = kernels(cell)[kernel]

@@ -82,6 +82,7 @@ def test_seed_first_and_second_iterates(shape, data):
     prove_identity(iterates[2], w2, claim="least_squares.first_iterates", data=data)
 
 
+@pytest.mark.slow
 @pytest.mark.claim("least_squares.iterate_closed_form", kind="symbolic")
 @given(k=st.integers(0, 10))
 def test_gd_unrolled_k_steps_is_the_closed_form_with_matrix_symbols(k):
@@ -92,6 +93,7 @@ def test_gd_unrolled_k_steps_is_the_closed_form_with_matrix_symbols(k):
     assert _is_zero(diff), f"claim least_squares.iterate_closed_form: k={k}: {diff}"
 
 
+@pytest.mark.slow
 @pytest.mark.claim("least_squares.iterate_closed_form", kind="symbolic")
 @given(size=EXPLICIT, data=st.data())
 def test_gd_iterate_is_the_closed_form_with_explicit_matrices(size, data):
@@ -133,6 +135,7 @@ def test_eigenvalues_of_iteration_matrix_are_one_minus_alpha_lambda(d, data):
     prove_identity(lhs, rhs, claim="least_squares.spectral_radius_below_one", data=data)
 
 
+@pytest.mark.slow
 @pytest.mark.claim("least_squares.spectral_radius_below_one", kind="symbolic")
 @given(d=st.integers(1, 2), k=st.integers(0, 5), data=st.data())
 def test_neumann_partial_sums_telescope(d, k, data):
@@ -142,6 +145,7 @@ def test_neumann_partial_sums_telescope(d, k, data):
                    data=data)
 
 
+@pytest.mark.slow
 @pytest.mark.claim("least_squares.spectral_radius_below_one", kind="symbolic")
 @given(lam=st.fractions(Fraction(1, 7), 20, max_denominator=7))
 def test_contraction_condition_is_exactly_zero_below_alpha_below_two_over_lambda(lam):
@@ -314,6 +318,7 @@ def generic_start(draw, X: np.ndarray, y: np.ndarray):
     return w0, w_star, abs((w0 - w_star) @ u)
 
 
+@pytest.mark.slow
 @pytest.mark.claim("least_squares.converges_iff_step_below_two_over_lambda_max",
                    kind="implementation")
 @given(design=conditioned_designs(), data=st.data())
@@ -334,6 +339,7 @@ def test_gradient_descent_diverges_above_two_over_lambda_max(design, data):
     assert errors[k] >= 1e3 * errors[0] * (1 - 1e-9), f"after {k} steps: {errors[k]}"
 
 
+@pytest.mark.slow
 @pytest.mark.claim("least_squares.converges_iff_step_below_two_over_lambda_max",
                    "least_squares.spectral_radius_below_one", kind="implementation")
 @given(design=conditioned_designs(max_cond=2.0), data=st.data(),

@@ -43,6 +43,7 @@ def test_sigmoid_mlp_gradients_are_the_seed_recursion(widths, data):
         prove_identity(lhs, rhs, claim="mlp.sigmoid_backprop", data=data, points=1)
 
 
+@pytest.mark.slow
 @pytest.mark.claim("mlp.sigmoid_backprop", kind="symbolic")
 @given(o=st.integers(1, 2), i=st.integers(1, 2), last=st.booleans(), data=st.data())
 def test_sigmoid_backprop_induction_step_holds_for_any_upstream_gradient(o, i, last, data):
@@ -163,6 +164,7 @@ def torch_sigmoid_mlp(x, a_list, b_list):
     return y
 
 
+@pytest.mark.slow
 @pytest.mark.claim("mlp.sigmoid_backprop", kind="autograd")
 @given(net=sigmoid_networks())
 @example(net=(np.zeros((1, 1)), np.zeros((1, 1)), [np.zeros((1, 1))], [np.zeros((1, 1))]))
@@ -180,6 +182,7 @@ def test_sigmoid_mlp_hand_backprop_equals_autograd_for_every_layer(net):
                      what=f"db_{ell + 1}")
 
 
+@pytest.mark.slow
 @pytest.mark.claim("mlp.sigmoid_backprop", kind="autograd")
 @given(net=sigmoid_networks(max_depth=4), data=st.data())
 def test_sigmoid_mlp_backprop_passes_the_dot_product_test(net, data):
@@ -235,6 +238,7 @@ def torch_tanh_regression_grads(x, y, params, loss="mae"):
     return y_hat.detach(), dict(zip(leaves, grads, strict=True))
 
 
+@pytest.mark.slow
 @pytest.mark.claim(*TANH_CLAIMS.values(), kind="autograd")
 @given(case=tanh_regression_cases())
 @example(case=(np.zeros((1, 1)), np.array([1.0]),
@@ -466,6 +470,7 @@ def test_mlp_kernels_reject_bad_input_naming_argument_and_shapes(what, call, fra
         assert fragment in str(err.value), f"{what}: {fragment!r} missing from {err.value!s}"
 
 
+@pytest.mark.slow
 @pytest.mark.claim("mlp.jacobian_norm_bound", kind="implementation")
 @given(net=sigmoid_networks())
 def test_output_jacobians_are_one_per_layer_output_and_one_per_bias(net):
@@ -485,6 +490,7 @@ def test_output_jacobians_are_one_per_layer_output_and_one_per_bias(net):
     assert [d.shape for d in dbias] == [b.shape for b in b_list]
 
 
+@pytest.mark.slow
 @pytest.mark.claim("mlp.saturation_vanishing", kind="implementation")
 @given(x=st.floats(40, 1e4), sign=st.sampled_from([-1.0, 1.0]))
 @example(x=710.0, sign=1.0)
@@ -501,6 +507,7 @@ def test_sigmoid_prime_in_deep_saturation_is_e_to_the_minus_abs_x(x, sign):
     assert np.array_equal(K.sigmoid_prime(np.array([-np.inf, np.inf])), [0.0, 0.0])
 
 
+@pytest.mark.slow
 @given(n_in=st.integers(10, 20), n_out=st.integers(10, 20), seed=st.integers(0, 2**32 - 1))
 def test_module_mlp_initialisation_is_the_practicals(n_in, n_out, seed):
     """004 §1.2: weights N(0, weight_std²) with weight_std = 1e-4 by default, biases 0; without

@@ -30,7 +30,7 @@ def _pytest(cwd: Path, *args: str) -> subprocess.CompletedProcess:
          *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
 
 
-@pytest.mark.slow
+@pytest.mark.nightly
 def test_example_project_fails_when_the_mean_of_g_term_is_dropped_from_its_backward(tmp_path):
     """Planted bug: ∂x = r (h − x̂ mean(h x̂)) without the − mean(h) term."""
     project = tmp_path / "own_kernel"
@@ -88,7 +88,7 @@ def test_benchmarks_are_not_disabled_by_the_plugin(request):
 '''
 
 
-@pytest.mark.slow
+@pytest.mark.nightly
 def test_plugin_in_a_foreign_project_gives_profiles_markers_and_leaves_its_defaults(tmp_path):
     """No root conftest of ours, --strict-markers: the plugin alone brings the profiles and the
     claim/conventions markers; it sets neither torch's default dtype nor pytest-benchmark's
@@ -103,6 +103,7 @@ def test_plugin_in_a_foreign_project_gives_profiles_markers_and_leaves_its_defau
     assert "derivations" not in out
 
 
+@pytest.mark.slow
 def test_the_wheel_installs_only_the_namespaced_package(tmp_path):
     """Builds the wheel (no isolation: setuptools from this environment) and lists its
     top-level names: dlmath_verify and the metadata, never impl, derivations or tests."""

@@ -114,6 +114,7 @@ def test_rendered_matmul_formula_is_the_closed_form_the_tests_prove(sizes):
     assert r"\nabla Y W^{T}" in REGISTRY["ops.matmul_gradient"].latex()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sizes", [(1, 1), (2, 1), (1, 2), (2, 3)])
 def test_rendered_residual_block_formula_is_the_closed_form_the_tests_prove(sizes):
     batch, width = sizes
@@ -125,3 +126,30 @@ def test_rendered_residual_block_formula_is_the_closed_form_the_tests_prove(size
                                      strict=True):
         assert rhs == closed, f"rendered {rhs} != builder {closed}"
     assert r"\right) W^{T} + \nabla H_{2}" in REGISTRY["ops.residual_block_gradient"].latex()
+
+
+# ------------------------------------------------------------------ the tiers (tests/tiers.py)
+
+
+def test_the_quick_tier_must_keep_a_witness_of_every_kind_ci_has():
+    from tests.tiers import quick_tier_gaps
+
+    required = {"demo.a": ("symbolic", "autograd"), "demo.b": ("implementation",)}
+    items = [("t::sym", "slow", {"demo.a": ("symbolic",)}),
+             ("t::auto", "quick", {"demo.a": ("autograd",)}),
+             ("t::impl", "nightly", {"demo.b": ("implementation",)}),  # CI never has it
+             ("t::extra", "slow", {"demo.b": ("autograd",)})]  # a kind demo.b does not require
+    (gap,) = quick_tier_gaps(items, required)
+    assert gap.startswith("claim demo.a: its symbolic witnesses are all marked slow (t::sym)")
+    items.append(("t::sym_small", "quick", {"demo.a": ("symbolic",)}))
+    assert quick_tier_gaps(items, required) == []
+
+
+def test_slow_except_marks_all_but_the_quick_cases_and_refuses_unknown_ones():
+    from tests.tiers import slow_except
+
+    params = slow_except(["a", "b", "c"], ["b"])
+    assert params[1] == "b"
+    assert [m.name for p in (params[0], params[2]) for m in p.marks] == ["slow", "slow"]
+    with pytest.raises(ValueError, match=r"\['z'\] are not among the values"):
+        slow_except(["a"], ["z"])

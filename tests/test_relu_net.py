@@ -28,6 +28,9 @@ from dlmath_verify.checks import assert_close
 from dlmath_verify.strategies import as_torch
 from dlmath_verify.symbolic import prove_identity, refute_identity
 from impl import relu_net as K
+from tests.tiers import refutation_settings
+
+REFUTATION = refutation_settings()  # a claim false as written: tests/tiers.py
 
 RATIONAL_X = st.fractions(-3, 3, max_denominator=8).map(lambda f: sp.Rational(f.numerator,
                                                                               f.denominator))
@@ -46,6 +49,7 @@ def _prove_pieces(on_pieces, claim: str, data) -> None:
         prove_identity(network, formula, claim=f"{claim} on {name}", data=data)
 
 
+@pytest.mark.slow
 @pytest.mark.claim("relu_net.hat_function", kind="symbolic")
 @given(data=st.data())
 def test_hat_network_is_the_seed_formula_on_every_piece(data):
@@ -90,6 +94,7 @@ def test_pieces_cover_the_real_line():
             assert p.xreplace({D.w: 0}) == a and sp.limit(p, D.w, sp.oo) == b
 
 
+@pytest.mark.slow
 @pytest.mark.claim("relu_net.hat_function", kind="symbolic")
 @given(x=RATIONAL_X)
 @example(x=sp.S.Zero)
@@ -99,6 +104,7 @@ def test_hat_network_equals_hat_exactly_at_rational_points(x):
     assert D.hat_network(x) == D.HAT_TARGET.xreplace({D.x: x})
 
 
+@pytest.mark.slow
 @pytest.mark.claim("relu_net.soft_threshold", kind="symbolic")
 @given(x=RATIONAL_X, s=RATIONAL_S)
 @example(x=sp.Rational(1, 2), s=sp.Rational(1, 2))
@@ -111,7 +117,9 @@ def test_soft_threshold_network_equals_soft_threshold_exactly_at_rational_points
                                                                              D.s: s})
 
 
+@pytest.mark.slow
 @pytest.mark.claim("relu_net.soft_threshold", kind="symbolic")
+@REFUTATION
 @given(data=st.data())
 def test_soft_threshold_network_fails_for_negative_s(data):
     """With s = −q < 0 the network is 2x on (−q, q), not sign(x)(|x| + q): s ≥ 0 is needed
@@ -208,6 +216,7 @@ def test_hat_network_autograd_derivative_is_the_piecewise_derivative(xs):
     assert_close(K.hat_derivative(xs), truth, claim="relu_net.derivatives", what="hand")
 
 
+@pytest.mark.slow
 @pytest.mark.claim("relu_net.derivatives", "relu_net.soft_threshold", kind="autograd")
 @given(case=soft_threshold_cases())
 @example(case=(np.array([-2.0, -0.5, 0.5, 2.0]), 1.0))
@@ -225,6 +234,7 @@ def test_soft_threshold_network_autograd_derivative_is_the_piecewise_derivative(
                  claim="relu_net.derivatives", what="autograd vs slope of the piece")
 
 
+@pytest.mark.slow
 @pytest.mark.claim("relu_net.derivatives", kind="autograd")
 @given(s=st.floats(0, 3), dtype=DTYPES)
 @example(s=0.0, dtype=torch.float64)
@@ -242,6 +252,7 @@ def test_derivatives_at_the_breakpoints_are_the_networks_autograd_derivatives(s,
         np.testing.assert_array_equal(hand(x.detach().numpy()), grad.numpy())
 
 
+@pytest.mark.slow
 @given(xs=batches(-2, 3))
 def test_network_forward_applies_a_network_without_parameters(xs):
     """A parameter-free scalar network (a bare ReLU) is a valid ``net``: there is no dtype to

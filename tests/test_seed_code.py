@@ -157,6 +157,7 @@ _EXAMPLE_P = {"W1": np.array([[1.0, -0.5], [0.25, 2.0], [-1.0, 0.75], [0.5, 0.5]
               "W2": np.array([[1.0], [-2.0], [0.5], [1.5]]), "b2": np.array([-0.75])}
 
 
+@pytest.mark.slow
 @pytest.mark.claim("seed_code.q1_training_as_intended", kind="implementation")
 @example(problem=(_EXAMPLE_X, _EXAMPLE_P))
 @given(problem=q1_problems())
@@ -180,6 +181,7 @@ def _q1_step_one_loss(run: S.Q1Run, loss: str) -> float:
     return float(np.mean(r**2) if loss == "mse" else np.mean(np.abs(r)))
 
 
+@pytest.mark.slow
 @pytest.mark.claim("seed_code.q1_trains_the_mae", kind="implementation")
 @pytest.mark.claim("seed_code.q1_training_as_intended", kind="implementation")
 @given(seed=SEEDS, fixed=st.booleans(), n=st.integers(30, 60))
@@ -198,6 +200,7 @@ def test_q1_first_loss_is_the_named_loss_of_the_first_batch(seed, fixed, n):
                  what="first step's loss", growth=8 + 20 + 8)
 
 
+@pytest.mark.slow
 @pytest.mark.claim("seed_code.q1_validation_held_out", kind="implementation")
 @pytest.mark.claim("seed_code.q1_training_as_intended", kind="implementation")
 @given(seed=SEEDS, fixed=st.booleans(), n=st.integers(30, 60), steps=st.integers(1, 3))
@@ -235,6 +238,7 @@ def test_q1_sizes_are_the_seeds_hidden_width_20_and_w1_20x10_replaced_by_20x8():
         assert got == list(optimised.values()), f"[{c}] the optimiser's shapes {got}"
 
 
+@pytest.mark.slow
 @pytest.mark.claim("seed_code.q1_optimiser_trains_new_w1", kind="implementation")
 @pytest.mark.claim("seed_code.q1_training_as_intended", kind="implementation")
 @given(seed=SEEDS, fixed=st.booleans())
@@ -322,6 +326,7 @@ def test_q4_running_average_and_its_recovery(epochs, data):
                        data=data)
 
 
+@pytest.mark.slow
 @pytest.mark.claim("seed_code.q4_prints_are_running_averages", kind="implementation")
 @given(values=st.lists(st.lists(st.fractions(0, 3, max_denominator=8), min_size=2, max_size=2),
                        min_size=1, max_size=5))
@@ -411,6 +416,7 @@ def test_p6_default_epoch_is_four_minibatches_of_fifty_images_with_seed_zero():
     assert (run.losses, run.accuracies) == (explicit.losses, explicit.accuracies), f"[{c}] seed"
 
 
+@pytest.mark.slow
 @pytest.mark.claim("seed_code.p6_loss_is_epoch_loss", kind="implementation")
 @given(seed=SEEDS, n=st.integers(1, 70), batch=st.integers(1, 20))
 def test_p6_epoch_takes_every_image_once_in_order(seed, n, batch):
@@ -423,6 +429,7 @@ def test_p6_epoch_takes_every_image_once_in_order(seed, n, batch):
     assert len(run.losses) == len(expected), f"[{c}] {len(run.losses)} losses"
 
 
+@pytest.mark.slow
 @pytest.mark.claim("seed_code.p6_measured_as_intended", kind="implementation")
 @given(seed=SEEDS, n=st.integers(200, 300))
 def test_p6_uses_the_seeds_sgd_learning_rate_and_ten_classes(seed, n):
@@ -440,6 +447,7 @@ def test_p6_uses_the_seeds_sgd_learning_rate_and_ten_classes(seed, n):
     assert set(run.labels.tolist()) == set(range(10)), f"[{c}] {sorted(set(run.labels.tolist()))}"
 
 
+@pytest.mark.slow
 @pytest.mark.claim("seed_code.p6_measured_as_intended", kind="implementation")
 @given(seed=SEEDS, n=st.integers(10, 60))
 def test_p6_eval_mode_accuracy_is_the_share_of_argmax_predictions_equal_to_the_labels(seed, n):

@@ -185,6 +185,7 @@ def test_softmax_jacobian_kernel_matches_closed_form_and_autograd(x, which):
                  claim="softmax.jacobian_rows_sum_to_zero", check_dtype=False)
 
 
+@pytest.mark.slow
 @pytest.mark.claim("softmax.vjp", kind="implementation")
 @given(data=st.data(), which=BACKENDS)
 def test_softmax_backward_matches_closed_form(data, which):
@@ -228,6 +229,7 @@ CASE_PARAMS = [pytest.param(c, id=c.claim, marks=pytest.mark.claim(c.claim,
                                                                    kind="autograd")) for c in CASES]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", CASE_PARAMS)
 @given(data=st.data(), which=BACKENDS)
 def test_backward_matches_autograd(case, data, which):
@@ -279,6 +281,7 @@ def test_cross_entropy_and_its_gradient_match_autograd(xt, which):
                  what="(s − t)/N vs autograd")
 
 
+@pytest.mark.slow
 @pytest.mark.claim("cross_entropy.batch_mean", kind="implementation")
 @given(x=logit_batches(dtype=np.float64), data=st.data())
 def test_batch_gradient_is_the_mean_of_the_per_example_gradients(x, data):
@@ -316,6 +319,7 @@ def test_true_softmax_lies_between_max_and_max_plus_log_n_over_beta(x, beta, whi
 # ---------------------------------------------------------------- numerical stability
 
 
+@pytest.mark.slow
 @pytest.mark.claim("softmax.numerical_stability", kind="implementation")
 @given(x=logit_batches(limit=1e4, dtype=np.float32, min_cols=2), which=BACKENDS)
 @example(x=np.array([[1e4, -1e4, 1e4 - 1.0]], dtype=np.float32), which="numpy")
@@ -357,6 +361,7 @@ def log_sum_exp_truth(x: np.ndarray) -> np.ndarray:
     return torch.logsumexp(torch.from_numpy(x.astype(np.float64)), -1).numpy()
 
 
+@pytest.mark.slow
 @pytest.mark.claim("softmax.numerical_stability", kind="implementation")
 @given(x=logit_batches(limit=1e4, dtype=np.float64), which=BACKENDS)
 @example(x=np.array([[1e4, 1e4 - 1.0, -1e4]]), which="numpy")
@@ -369,6 +374,7 @@ def test_log_sum_exp_kernel_is_torchs_logsumexp_for_logits_up_to_1e4(x, which):
     np.testing.assert_allclose(lse[:, 0], log_sum_exp_truth(x), rtol=1e-13, atol=1e-13)
 
 
+@pytest.mark.slow
 @pytest.mark.claim("softmax.numerical_stability", "cross_entropy.batch_mean",
                    "cross_entropy.gradient", kind="implementation")
 @given(data=st.data(), dtype=DTYPES, which=BACKENDS)
@@ -425,6 +431,7 @@ def test_true_softmax_stays_finite_up_to_beta_1e8(x, beta, which):
 # --------------------------------------------------------- the numpy modules of seed 004
 
 
+@pytest.mark.slow
 @pytest.mark.claim("softmax.vjp", "cross_entropy.softmax_chain", "cross_entropy.batch_mean",
                    kind="autograd")
 @given(xt=logits_and_targets(dtype=np.float64))
@@ -461,6 +468,7 @@ def test_softmax_module_backward_is_the_vjp_of_autograd(data):
     assert_close(sm.backward(dout), gx, claim="softmax.vjp", what="SoftMaxModule.backward")
 
 
+@pytest.mark.slow
 @pytest.mark.claim("cross_entropy.batch_mean", kind=("implementation", "autograd"))
 @given(data=st.data())
 def test_cross_entropy_module_backward_is_autograds_gradient_of_the_batch_mean(data):
@@ -492,6 +500,7 @@ def cross_entropy_central_differences(p: np.ndarray, t: np.ndarray, *, h: float)
     return numeric
 
 
+@pytest.mark.slow
 @pytest.mark.claim("cross_entropy.softmax_chain", kind="implementation")
 @given(data=st.data())
 def test_cross_entropy_module_backward_matches_central_differences(data):
@@ -509,6 +518,7 @@ def test_cross_entropy_module_backward_matches_central_differences(data):
         f"differences by {err:.3g} (max |grad| {np.abs(analytic).max():.3g})")
 
 
+@pytest.mark.slow
 @pytest.mark.claim("cross_entropy.softmax_chain", kind="implementation")
 @given(c=st.integers(1, 10), data=st.data())
 def test_cross_entropy_module_passes_the_course_protocol_for_every_class_count(c, data):

@@ -65,7 +65,7 @@ TOPIC_TESTS: dict[str, list[str]] = {
     # the counter against its formulas, against fvcore/ptflops/thop, and the attention blocks
     "flops": ["tests/test_flops.py", "tests/test_flops_compare.py",
               "tests/test_flops_attention.py"],
-    # every test of test_experiments.py is slow: the fast unit tests of its building blocks
+    # every test of test_experiments.py is nightly: the unit tests of its building blocks
     "experiments": ["tests/test_experiments.py", "tests/test_experiment_units.py"],
     "_validate": [],  # its tests are the error-input layer and the contracts, whole
 }
@@ -666,7 +666,7 @@ def main(argv: list[str] | None = None) -> int:
     module = importlib.import_module(f"impl.{args.module}")
     files = TOPIC_TESTS.get(args.module, [f"tests/test_{args.module}.py"])
     files = [f for f in files if (ROOT / f).exists()]
-    base = ["-q", "-p", "no:cacheprovider", "-m", "not slow", "--hypothesis-profile=mutation",
+    base = ["-q", "-p", "no:cacheprovider", "-m", "not nightly", "--hypothesis-profile=mutation",
             "--no-header", "-o", "addopts=", "-W", "ignore"]
     calls = _CallMap(str(path))
     t0 = time.time()

@@ -1173,7 +1173,7 @@ PUBLISHED = {
     "alexnet", "resnet18", "vgg16",
     # nightly: ResNet-50's rules are ResNet-18's (conv, batch norm, ReLU, pooling, residual,
     # Linear; its 1×1 convolutions are drawn by the conv-row test), ViT-B/16's are the ViT
-    # block's, checked at full size against the encoder's closed form in the fast suite
+    # block's, checked at full size against the encoder's closed form in the CI tier
     pytest.param("resnet50", marks=pytest.mark.nightly),
     pytest.param("vit_b_16", marks=pytest.mark.nightly),
 ])

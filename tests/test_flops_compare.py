@@ -151,7 +151,7 @@ def test_zoo_models_are_explained_by_the_conventions(name):
         assert int(zoo_peer(name, tool) * TO_MACS.get(tool, 1)) == predict(tool, terms)[0], tool
 
 
-@pytest.mark.nightly  # a ViT-B/16 forward per peer; the fast suite checks torchinfo's rule
+@pytest.mark.nightly  # a ViT-B/16 forward per peer; the CI tier checks torchinfo's rule
 # (a Linear's parameters × batch, positions ignored) exactly on the small ViT block
 def test_torchinfo_undercounts_vit_b16_by_two_orders_of_magnitude():
     """torchinfo#226: a ViT-B/16 reported at ~0.2 G mult-adds against our 17.56 G."""

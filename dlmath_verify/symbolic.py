@@ -159,6 +159,39 @@ def _polynomial_in(expr: sp.Expr, R: Any, value_of: dict, memo: dict | None = No
     return out
 
 
+def _as_fraction(expr: sp.Expr, ring: Any, leaf: Any, memo: dict) -> tuple:
+    """``expr`` as a pair (numerator, denominator) of elements of ``ring``, built without gcd
+    (the pair is exact: the value is zero iff the numerator is): sums, products and integer
+    powers here, every other node by ``leaf(node)``, which returns a pair or raises
+    _NotRational. A zero denominator is a pole of the expression as written
+    (ZeroDivisionError)."""
+    if expr in memo:
+        return memo[expr]
+    one = ring.one
+    if expr.is_Add:
+        num, den = ring.zero, one
+        for a in expr.args:
+            n2, d2 = _as_fraction(a, ring, leaf, memo)
+            num, den = (num * d2 + n2 * den, den * d2) if d2 != den else (num + n2, den)
+        out = (num, den)
+    elif expr.is_Mul:
+        num, den = one, one
+        for a in expr.args:
+            n2, d2 = _as_fraction(a, ring, leaf, memo)
+            num, den = num * n2, den * d2
+        out = (num, den)
+    elif expr.is_Pow and expr.exp.is_Integer:
+        n, d = _as_fraction(expr.base, ring, leaf, memo)
+        k = int(expr.exp)
+        out = (n**k, d**k) if k >= 0 else (d ** (-k), n ** (-k))
+    else:
+        out = leaf(expr)
+    if not out[1]:
+        raise ZeroDivisionError(expr)
+    memo[expr] = out
+    return out
+
+
 def _exp_rational_zero(expr: sp.Expr) -> bool | None:
     """For a rational function of symbols and of exp of linear forms with rational
     coefficients (softmax, cross-entropy and their derivatives): whether it is zero, decided in
@@ -219,43 +252,18 @@ def _exp_rational_zero(expr: sp.Expr) -> bool | None:
                 den *= g ** (-k)
         return num, den
 
-    memo: dict = {}
-
-    def pair(e: sp.Expr) -> tuple:
-        if e in memo:
-            return memo[e]
+    def leaf(e: sp.Expr) -> tuple:
         if e.is_Symbol:
-            out = (value_of[e], one)
-        elif e.is_Rational:
-            out = (R(QQ(int(e.p), int(e.q))), one)
-        elif isinstance(e, sp.exp):
-            out = exp_pair(e)
-        elif e.is_Add:
-            num, den = R.zero, one
-            for a in e.args:
-                n2, d2 = pair(a)
-                num, den = (num * d2 + n2 * den, den * d2) if d2 != den else (num + n2, den)
-            out = (num, den)
-        elif e.is_Mul:
-            num, den = one, one
-            for a in e.args:
-                n2, d2 = pair(a)
-                num, den = num * n2, den * d2
-            out = (num, den)
-        elif e.is_Pow and e.exp.is_Integer:
-            n, d = pair(e.base)
-            k = int(e.exp)
-            out = (n**k, d**k) if k >= 0 else (d ** (-k), n ** (-k))
-        else:
-            raise _NotRational(e)
-        if not out[1]:
-            raise _NotRational(e)  # a pole as written: the general path says what it is
-        memo[e] = out
-        return out
+            return value_of[e], one
+        if e.is_Rational:
+            return R(QQ(int(e.p), int(e.q))), one
+        if isinstance(e, sp.exp):
+            return exp_pair(e)
+        raise _NotRational(e)
 
     try:
-        return not pair(expr)[0]
-    except _NotRational:
+        return not _as_fraction(expr, R, leaf, {})[0]
+    except (_NotRational, ZeroDivisionError):  # a pole as written: the general path says so
         return None
 
 
@@ -352,48 +360,26 @@ def _fraction_in_t(expr: sp.Expr, point: dict, memo: dict, q: int) -> tuple:
     rational coefficients, where exp(r) = T**(r·q). No gcd is taken: the pair is exact, and
     the value is zero iff the numerator is the zero polynomial (T = e^{1/q} is transcendental).
     A zero denominator is a pole of the expression as written (ZeroDivisionError)."""
-    key = (expr, q)
-    if key in memo:
-        return memo[key]
     one = _QT.one
-    if expr.is_Symbol:
-        v = point.get(expr, _MISSING_VALUE)
-        if not getattr(v, "is_Rational", False):
-            raise _NotRational(v)
-        out = (_QT(QQ(int(v.p), int(v.q))), one)
-    elif expr.is_Rational:
-        out = (_QT(QQ(int(expr.p), int(expr.q))), one)
-    elif expr is sp.E or isinstance(expr, sp.exp):
-        r = QQ(1) if expr is sp.E else _rational_at(expr.args[0], point, memo)
-        k = r * q
-        if k.denominator != 1:
-            raise _NotRational(expr)  # q is not a common denominator (never with _exp_lcm)
-        k = int(k.numerator)
-        out = (_T**k, one) if k >= 0 else (one, _T ** (-k))
-    elif expr.is_Add:
-        num, den = _QT.zero, one
-        for a in expr.args:
-            n2, d2 = _fraction_in_t(a, point, memo, q)
-            num, den = (num * d2 + n2 * den, den * d2) if d2 != den else (num + n2, den)
-        out = (num, den)
-    elif expr.is_Mul:
-        num, den = one, one
-        for a in expr.args:
-            n2, d2 = _fraction_in_t(a, point, memo, q)
-            num, den = num * n2, den * d2
-        out = (num, den)
-    elif expr.is_Pow and expr.exp.is_Integer:
-        n, d = _fraction_in_t(expr.base, point, memo, q)
-        e = int(expr.exp)
-        if e < 0:
-            n, d, e = d, n, -e
-        out = (n**e, d**e)
-    else:
-        raise _NotRational(expr)
-    if not out[1]:
-        raise ZeroDivisionError(expr)
-    memo[key] = out
-    return out
+
+    def leaf(e: sp.Expr) -> tuple:
+        if e.is_Symbol:
+            v = point.get(e, _MISSING_VALUE)
+            if not getattr(v, "is_Rational", False):
+                raise _NotRational(v)
+            return _QT(QQ(int(v.p), int(v.q))), one
+        if e.is_Rational:
+            return _QT(QQ(int(e.p), int(e.q))), one
+        if e is sp.E or isinstance(e, sp.exp):
+            r = QQ(1) if e is sp.E else _rational_at(e.args[0], point, memo)
+            k = r * q
+            if k.denominator != 1:
+                raise _NotRational(e)  # q is not a common denominator (never with _exp_lcm)
+            k = int(k.numerator)
+            return (_T**k, one) if k >= 0 else (one, _T ** (-k))
+        raise _NotRational(e)
+
+    return _as_fraction(expr, _QT, leaf, memo.setdefault(q, {}))
 
 
 _MISSING_VALUE = sp.Rational(1, 3)  # as in _at: a symbol the point lacks

@@ -52,7 +52,7 @@ def pytest_collection_modifyitems(config, items) -> None:
     tables."""
     # Imported here: the plugin's modules are imported (and their asserts rewritten) by
     # pytest_plugins above, after this module has run.
-    from dlmath_verify._claims import _whole_suite_collected, witness_kinds
+    from dlmath_verify._claims import _whole_suite_collected, refuse_collection, witness_kinds
     from dlmath_verify.registry import REGISTRY
 
     for item in items:
@@ -63,8 +63,9 @@ def pytest_collection_modifyitems(config, items) -> None:
             ((item.nodeid, _tier(item), witness_kinds(item)) for item in items),
             {cid: c.witnesses or () for cid, c in REGISTRY.items()})
         if gaps:
-            raise pytest.UsageError("the quick tier (-m 'not slow') lacks witnesses:\n  "
-                                    + "\n  ".join(gaps))
+            refuse_collection(config, items, "the quick tier (-m 'not slow') lacks witnesses:"
+                              "\n  " + "\n  ".join(gaps))
+            return
     if not getattr(config.option, "benchmark_only", False):
         return
     keep = [item for item in items if "benchmark" in getattr(item, "fixturenames", ())]

@@ -148,6 +148,17 @@ def _selected_claims(values: list[str]) -> set[str]:
     return selected
 
 
+def refuse_collection(config: pytest.Config, items: list[pytest.Item], message: str) -> None:
+    """End a collection with ``message``: a usage error, or in a pytest-xdist worker (which
+    cannot end the run with one: the controller would report a crash) a failed collection
+    report that stops the run with the message, and no items."""
+    if not hasattr(config, "workerinput"):
+        raise pytest.UsageError(message)
+    config.hook.pytest_collectreport(report=pytest.CollectReport(
+        nodeid="", outcome="failed", longrepr=f"ERROR: {message}", result=[]))
+    items[:] = []
+
+
 def _whole_suite_collected(config: pytest.Config) -> bool:
     """True when the run collects what a bare ``pytest`` collects (testpaths or the invocation
     directory), so that a witness kind missing from the items is missing from the suite."""
@@ -284,13 +295,7 @@ class _ClaimsRun:
             if config.option.claim_ids:
                 self._select(config, items, _selected_claims(config.option.claim_ids))
         except pytest.UsageError as e:
-            if not hasattr(config, "workerinput"):
-                raise
-            # A pytest-xdist worker cannot end the run with a usage error (the controller
-            # reports a crash); a failed collection report stops the run with the message.
-            config.hook.pytest_collectreport(report=pytest.CollectReport(
-                nodeid="", outcome="failed", longrepr=f"ERROR: {e}", result=[]))
-            items[:] = []
+            refuse_collection(config, items, str(e))
 
     def _check_required_kinds(self, items: list[pytest.Item]) -> None:
         provided: dict[str, set[str]] = defaultdict(set)

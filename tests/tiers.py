@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+import pytest
+
 
 def quick_tier_gaps(items: Iterable[tuple[str, str, Mapping[str, Iterable[str]]]],
                     required: Mapping[str, Iterable[str]]) -> list[str]:
@@ -39,9 +41,7 @@ def quick_tier_gaps(items: Iterable[tuple[str, str, Mapping[str, Iterable[str]]]
 def slow_except(values: Iterable, quick: Iterable) -> list:
     """``values`` as pytest params, each marked slow except those in ``quick``: the quick tier
     keeps one case of a parametrised witness, CI runs them all."""
-    import pytest
-
-    keep = set(quick)
+    values, keep = list(values), set(quick)
     missing = keep - set(values)
     if missing:
         raise ValueError(f"quick cases {sorted(missing)} are not among the values")

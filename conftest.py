@@ -44,7 +44,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config, items) -> None:
+def pytest_collection_modifyitems(session, config, items) -> None:
     """The tiers (``tests/tiers.py``): a nightly test is slow too (added before ``-m``
     deselects), and a whole-suite collection whose quick tier lacks a witness kind that CI
     has is refused. Then a timing run (``--benchmark-only``) collects only the benchmarks:
@@ -58,7 +58,8 @@ def pytest_collection_modifyitems(config, items) -> None:
     for item in items:
         if item.get_closest_marker("nightly") and not item.get_closest_marker("slow"):
             item.add_marker(pytest.mark.slow)
-    if _whole_suite_collected(config) and not config.option.claim_ids:
+    if _whole_suite_collected(config) and not config.option.claim_ids \
+            and not session.testsfailed:  # a file that failed to collect is the error to show
         gaps = quick_tier_gaps(
             ((item.nodeid, _tier(item), witness_kinds(item)) for item in items),
             {cid: c.witnesses or () for cid, c in REGISTRY.items()})

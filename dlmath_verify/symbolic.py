@@ -84,10 +84,13 @@ _MAX_REGIONS = 20000  # a proof by cases that needs more regions is refused, not
 _TRIES = 10  # drawn points per region before "both sides vanish everywhere drawn" is refused
 # An identity sympy has canonicalised to zero is proven; the exact evaluations at drawn points
 # that follow guard against a wrong simplification. Each such identity gets at least this many
-# of them per process (over every call and Hypothesis example that meets it), not one more per
-# example: the 40th evaluation of the same proven entry adds nothing the first three did not.
+# of them per process at generic points (no coordinate 0, the sides nonzero), over every call
+# and Hypothesis example that meets it, not one more per example: the 40th evaluation of the
+# same proven entry adds nothing the first three did not. An entry whose guard ever failed is
+# evaluated on every later call, so Hypothesis's replays of the failure fail the same way.
 _SANITY_POINTS = 3
 _sanity_points: dict[sp.Expr, int] = {}
+_guard_failed: set[sp.Expr] = set()
 
 
 class ExactnessError(ValueError):
@@ -159,29 +162,29 @@ def _polynomial_in(expr: sp.Expr, R: Any, value_of: dict, memo: dict | None = No
     return out
 
 
-def _as_fraction(expr: sp.Expr, ring: Any, leaf: Any, memo: dict) -> tuple:
-    """``expr`` as a pair (numerator, denominator) of elements of ``ring``, built without gcd
+def _as_fraction(expr: sp.Expr, R: Any, leaf: Any, memo: dict) -> tuple:
+    """``expr`` as a pair (numerator, denominator) of elements of ``R``, built without gcd
     (the pair is exact: the value is zero iff the numerator is): sums, products and integer
     powers here, every other node by ``leaf(node)``, which returns a pair or raises
     _NotRational. A zero denominator is a pole of the expression as written
     (ZeroDivisionError)."""
     if expr in memo:
         return memo[expr]
-    one = ring.one
+    one = R.one
     if expr.is_Add:
-        num, den = ring.zero, one
+        num, den = R.zero, one
         for a in expr.args:
-            n2, d2 = _as_fraction(a, ring, leaf, memo)
+            n2, d2 = _as_fraction(a, R, leaf, memo)
             num, den = (num * d2 + n2 * den, den * d2) if d2 != den else (num + n2, den)
         out = (num, den)
     elif expr.is_Mul:
         num, den = one, one
         for a in expr.args:
-            n2, d2 = _as_fraction(a, ring, leaf, memo)
+            n2, d2 = _as_fraction(a, R, leaf, memo)
             num, den = num * n2, den * d2
         out = (num, den)
     elif expr.is_Pow and expr.exp.is_Integer:
-        n, d = _as_fraction(expr.base, ring, leaf, memo)
+        n, d = _as_fraction(expr.base, R, leaf, memo)
         k = int(expr.exp)
         out = (n**k, d**k) if k >= 0 else (d ** (-k), n ** (-k))
     else:
@@ -215,7 +218,7 @@ def _exp_rational_zero(expr: sp.Expr) -> bool | None:
     for a in exps:
         try:
             form = _polynomial_in(a.args[0], lin, lin_of)
-        except _NotRational:
+        except (_NotRational, KeyError):  # KeyError: a bound symbol (an Integral's, a Sum's)
             return None
         coeffs = {}
         for monom, c in form.terms():
@@ -882,8 +885,10 @@ class _Prover:
         if region and _expands_to_zero(diff):
             return None  # the resolved sides expand to the same polynomial: nothing to evaluate
         proven = symbolically_zero(diff)  # cached per expression: the unexpanded one is the key
-        # The points are drawn either way: what Hypothesis draws must not depend on this state.
-        trusted = (proven and not region
+        # The points are drawn either way, so the choice sequence does not depend on this
+        # state; only whether a trusted entry is evaluated (and a pole rejected) does.
+        guarded = proven and not region
+        trusted = (guarded and diff not in _guard_failed
                    and _sanity_points.get(diff, 0) >= max(_SANITY_POINTS, self.points))
         counted = 0
         for attempt in range(max(1, self.points) if proven else _TRIES):
@@ -891,7 +896,13 @@ class _Prover:
             if trusted:
                 continue
             if not _zero_at(lhs - rhs, point):
+                if guarded:
+                    _guard_failed.add(diff)
                 return self.counterexample(k, lhs, rhs, point, region)
+            if guarded:  # a guard point counts where it is generic: no coordinate 0, lhs ≠ 0
+                if all(v != 0 for v in point.values()) and not _zero_at(lhs, point):
+                    _sanity_points[diff] = _sanity_points.get(diff, 0) + 1
+                continue
             if proven:
                 continue
             if _zero_at(lhs, point) and _zero_at(rhs, point):
@@ -899,8 +910,6 @@ class _Prover:
             counted += 1
             if counted >= self.points:
                 break
-        if proven and not region and not trusted:  # counted once they passed: a failure replays
-            _sanity_points[diff] = _sanity_points.get(diff, 0) + max(1, self.points)
         if not proven:
             if counted == 0:
                 raise ExactnessError(
@@ -975,8 +984,10 @@ def prove_identity(
     ``substitutions`` are applied first (a constraint such as Σ t = 1); the remaining free
     symbols get rational values drawn from ``data``. Exact evaluations at drawn points run
     too, so a wrong cached simplification cannot hide a false identity: for an entry sympy
-    proves, ``points`` per call until it has had three (``_SANITY_POINTS``) in this process;
-    for every other entry and every region of a proof by cases, on every call.
+    proves, ``points`` per call until it has had three (``_SANITY_POINTS``) at generic points
+    (no coordinate 0, the sides nonzero) in this process, and on every call once one has
+    failed; for every
+    other entry and every region of a proof by cases, on every call.
     ``heaviside_at_zero`` states the convention at a Heaviside breakpoint (e.g. 0: ReLU'(0) = 0).
     Raises ``AssertionError`` with an exact counterexample, or :class:`ExactnessError`.
     """

@@ -604,7 +604,7 @@ convention's prediction; there is none. `tests/test_flops_compare.py` recomputes
 small models that carry each term (a small encoder layer, ViT block, LSTM and CNN) and
 asserts the prediction to the unit, and on depthwise and seed_module_two of the zoo (the
 other zoo rows and torchinfo#226's two orders of magnitude on ViT-B/16 itself: nightly,
-`-m slow`). ptflops' older misses, Linear bias (ptflops#60, fixed) and nn.MultiheadAttention
+`-m nightly`). ptflops' older misses, Linear bias (ptflops#60, fixed) and nn.MultiheadAttention
 counted 0 when its parameters do not require gradients (ptflops#101, wontfix), do not arise
 here: the zoo's parameters require gradients.
 

@@ -1,7 +1,7 @@
 """Fast tests of the building blocks of ``impl/experiments.py`` (the training-experiment harness).
 
 ``tests/test_experiments.py`` trains the seeds' networks for up to a minute per test and is
-``slow`` as a whole; these tests check the same code at tiny sizes, each against a witness
+``nightly`` as a whole; these tests check the same code at tiny sizes, each against a witness
 written here: parameter counts from the layer sizes by hand, forwards against plain
 ``torch.nn.functional`` computations with the same weights, ``layer_gradients`` against torch
 autograd, ``backprop_bound`` against products of ``torch.linalg.matrix_norm(ord=2)``,

@@ -1,6 +1,6 @@
 """The seeds' training experiments at a scale that runs in the suite, each claim with its margin.
 
-Every test here is ``slow`` and deterministic: instead of Hypothesis draws (the suite's rule),
+Every test here is ``nightly`` and deterministic: instead of Hypothesis draws (the suite's rule),
 each run is seeded explicitly with the seeds named in its test (``SEEDS``), the allowed
 exception for reproducing a seed's experiment; torch runs on one thread so that the runs are
 bit-for-bit repeatable. The data ship with scikit-learn (``load_digits``, ``load_diabetes``).
@@ -10,7 +10,7 @@ measured when they were set are in README.md, "The seeds' experiments". Seeds:
 ``000_44446893528eed8a.txt`` Problem 6, ``002_f6a45d0186751a72.txt`` Q1 and Q4,
 ``003_6e09f081ee206780.txt`` questions 9–12.
 
-Run: ``pytest -m slow -k experiments``.
+Run: ``pytest -m nightly -k experiments``.
 """
 
 from __future__ import annotations

@@ -12,8 +12,8 @@ instructor would: each test grades a fixture of ``tests/grading/`` in a fresh py
 
 Rendering and plumbing tests: no claim marker. Each grading run starts a pytest process (about
 5 s of CPU to import torch, sympy and the registry) under the ``quick`` profile (10 derandomised
-examples, no shrinking: a planted bug is found, not minimised); the planted-bug runs but one
-and the adapter runs are marked slow.
+examples, no shrinking: a planted bug is found, not minimised). Every grading run is slow (CI
+runs them); the planted-bug runs but one and the adapter runs are nightly.
 """
 
 from __future__ import annotations

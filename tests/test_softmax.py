@@ -319,7 +319,6 @@ def test_true_softmax_lies_between_max_and_max_plus_log_n_over_beta(x, beta, whi
 # ---------------------------------------------------------------- numerical stability
 
 
-@pytest.mark.slow
 @pytest.mark.claim("softmax.numerical_stability", kind="implementation")
 @given(x=logit_batches(limit=1e4, dtype=np.float32, min_cols=2), which=BACKENDS)
 @example(x=np.array([[1e4, -1e4, 1e4 - 1.0]], dtype=np.float32), which="numpy")
@@ -361,7 +360,6 @@ def log_sum_exp_truth(x: np.ndarray) -> np.ndarray:
     return torch.logsumexp(torch.from_numpy(x.astype(np.float64)), -1).numpy()
 
 
-@pytest.mark.slow
 @pytest.mark.claim("softmax.numerical_stability", kind="implementation")
 @given(x=logit_batches(limit=1e4, dtype=np.float64), which=BACKENDS)
 @example(x=np.array([[1e4, 1e4 - 1.0, -1e4]]), which="numpy")
@@ -374,7 +372,6 @@ def test_log_sum_exp_kernel_is_torchs_logsumexp_for_logits_up_to_1e4(x, which):
     np.testing.assert_allclose(lse[:, 0], log_sum_exp_truth(x), rtol=1e-13, atol=1e-13)
 
 
-@pytest.mark.slow
 @pytest.mark.claim("softmax.numerical_stability", "cross_entropy.batch_mean",
                    "cross_entropy.gradient", kind="implementation")
 @given(data=st.data(), dtype=DTYPES, which=BACKENDS)

@@ -29,29 +29,16 @@ import torch.nn.functional as F
 from hypothesis import example, given
 from hypothesis import strategies as st
 from torch import nn
-from torch.utils.flop_counter import FlopCounterMode
 
 from derivations import flops as D
 from impl.flops import count
-from tests.test_flops import OP_FIELDS, Fn, formula, formula_at, op_counts
+from tests.test_flops import OP_FIELDS, Fn, formula, formula_at, op_counts, torch_macs
 
 pytestmark = pytest.mark.usefixtures("one_intra_op_thread")
 
 
 def plus(*costs: dict[str, int]) -> dict[str, int]:
     return {f: sum(c[f] for c in costs) for f in OP_FIELDS}
-
-
-def torch_macs(model: nn.Module, input_shape: tuple[int, ...]) -> int:
-    """FlopCounterMode's total for one example of the model's meta copy (the slow path),
-    halved (it counts a multiply-add as 2)."""
-    model = model.to("meta").eval()
-    x = torch.zeros((1, *input_shape), device="meta")
-    with torch.no_grad(), FlopCounterMode(display=False) as fc:
-        model(x)
-    total = fc.get_total_flops()
-    assert total % 2 == 0, f"FlopCounterMode total {total} is odd"
-    return total // 2
 
 
 def ops_of(counts) -> set[str]:
@@ -110,7 +97,7 @@ def test_counter_sdpa_cross_attention_fused_and_decomposed_is_the_formula(batch,
     assert "aten._scaled_dot_product_flash_attention_for_cpu" in ops_of(cpu), str(cpu)
     assert op_counts(meta) == expected, f"claim flops.attention_counts (decomposed): {meta}"
     assert op_counts(cpu) == expected, f"claim flops.attention_counts (fused): {cpu}"
-    assert meta.macs == torch_macs(model, shape), "claim flops.counter_matches_torch"
+    assert meta.macs == torch_macs(model.to("meta"), shape), "claim flops.counter_matches_torch"
 
 
 def test_counter_refuses_keys_and_values_of_different_lengths():
@@ -239,7 +226,7 @@ def test_counter_multi_head_attention_fast_and_slow_path_are_the_formula(
     assert meta.macs == 4 * batch * length * width**2 + 2 * batch * length**2 * width
     assert meta.params == cpu.params == sum(p.numel() for p in model.parameters())
     assert meta.params == 4 * width**2 + 4 * width
-    assert meta.macs == torch_macs(model, shape), "claim flops.counter_matches_torch"
+    assert meta.macs == torch_macs(model.to("meta"), shape), "claim flops.counter_matches_torch"
 
 
 # ------------------------------------------------------------------ 3. masked encoder layers
@@ -341,7 +328,7 @@ def test_counter_scaled_matrix_products_count_each_scaling_as_a_multiplication(o
     assert op_counts(counts) == expected, (
         f"claim flops.matmul_counts (β={beta}, α={alpha}): {counts}")
     assert counts.device == "meta"
-    assert counts.macs == torch_macs(model, shape), "claim flops.counter_matches_torch"
+    assert counts.macs == torch_macs(model.to("meta"), shape), "claim flops.counter_matches_torch"
 
 
 DOTS = {"torch.dot": torch.dot, "1-D @ 1-D": lambda x, w: x @ w, "torch.inner": torch.inner}

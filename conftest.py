@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from derivations.registry import load_all
-from tests.tiers import quick_tier_gaps
+from tests.tiers import quick_tier_gaps, tier
 
 # pytester: the checker's own tests run small foreign projects (tests/test_own_kernel.py).
 pytest_plugins = ["dlmath_verify.plugin", "pytester"]
@@ -61,7 +61,7 @@ def pytest_collection_modifyitems(session, config, items) -> None:
     if _whole_suite_collected(config) and not config.option.claim_ids \
             and not session.testsfailed:  # a file that failed to collect is the error to show
         gaps = quick_tier_gaps(
-            ((item.nodeid, _tier(item), witness_kinds(item)) for item in items),
+            ((item.nodeid, tier(item), witness_kinds(item)) for item in items),
             {cid: c.witnesses or () for cid, c in REGISTRY.items()})
         if gaps:
             refuse_collection(config, items, "the quick tier (-m 'not slow') lacks witnesses:"
@@ -73,9 +73,3 @@ def pytest_collection_modifyitems(session, config, items) -> None:
     if len(keep) < len(items):
         config.hook.pytest_deselected(items=[item for item in items if item not in keep])
         items[:] = keep
-
-
-def _tier(item: pytest.Item) -> str:
-    if item.get_closest_marker("nightly"):
-        return "nightly"
-    return "slow" if item.get_closest_marker("slow") else "quick"

@@ -17,6 +17,13 @@ from collections.abc import Iterable, Mapping
 import pytest
 
 
+def tier(item: pytest.Item) -> str:
+    """``quick``, ``slow`` or ``nightly``, from the item's markers."""
+    if item.get_closest_marker("nightly"):
+        return "nightly"
+    return "slow" if item.get_closest_marker("slow") else "quick"
+
+
 def quick_tier_gaps(items: Iterable[tuple[str, str, Mapping[str, Iterable[str]]]],
                     required: Mapping[str, Iterable[str]]) -> list[str]:
     """``items``: (node id, tier, {claim: witness kinds}) with tier ``quick``, ``slow`` or
